@@ -1,0 +1,29 @@
+"""modelio: read, write, run and convert Keras-style models without TensorFlow."""
+
+from . import layers
+from .errors import (
+    ConfigError,
+    FormatError,
+    GraphError,
+    ModelioError,
+    UnsafeContentError,
+    UnsupportedError,
+    WeightMismatchError,
+)
+from .formats.config import (
+    model_from_config,
+    model_from_json,
+    model_from_yaml,
+    model_to_config,
+)
+from .formats.dispatch import load_model, save_model
+from .graph import Functional, Input, Layer, Model, Sequential, SymbolicTensor, clear_session
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConfigError", "FormatError", "Functional", "GraphError", "Input", "Layer", "Model",
+    "ModelioError", "Sequential", "SymbolicTensor", "UnsafeContentError", "UnsupportedError",
+    "WeightMismatchError", "clear_session", "layers", "load_model", "model_from_config",
+    "model_from_json", "model_from_yaml", "model_to_config", "save_model", "__version__",
+]

@@ -1,0 +1,66 @@
+"""Dtype policies: what a layer config's `dtype` entry means and how it is written back."""
+
+import numpy as np
+
+from ..errors import ConfigError, UnsupportedError
+
+FLOAT_DTYPES = ("float16", "float32", "float64")
+SUPPORTED_DTYPES = FLOAT_DTYPES + (
+    "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool",
+)
+
+
+class DTypePolicy:
+    """A Keras dtype policy: `float32`, `float16`, `mixed_float16`, ...
+
+    `compute_dtype` is what the kernels compute in, `variable_dtype` what weights are stored in.
+    `mixed_bfloat16` and `bfloat16` are refused: numpy has no bfloat16.
+    """
+
+    def __init__(self, name: str = "float32"):
+        if not isinstance(name, str):
+            raise ConfigError(f"dtype must be a string, got {name!r}")
+        self.name = name
+        if name.startswith("mixed_"):
+            compute, variable = name[len("mixed_"):], "float32"
+        else:
+            compute = variable = name
+        for dtype in (compute, variable):
+            if dtype not in SUPPORTED_DTYPES:
+                raise UnsupportedError(f"dtype {name!r} is not supported (numpy has no such type)")
+        self.compute_dtype = compute
+        self.variable_dtype = variable
+
+    def get_config(self) -> dict:
+        return {"module": "keras", "class_name": "DTypePolicy", "config": {"name": self.name},
+                "registered_name": None}
+
+
+def policy_from_config(value) -> DTypePolicy:
+    """Accept `None`, a dtype string, a numpy dtype, or a serialized (Keras 3 or Keras 2) policy."""
+    if value is None:
+        return DTypePolicy("float32")
+    if isinstance(value, DTypePolicy):
+        return value
+    if isinstance(value, dict):
+        inner = value.get("config")
+        if not isinstance(inner, dict) or not isinstance(inner.get("name"), str):
+            raise ConfigError(f"dtype policy must hold config.name, got {value!r}")
+        class_name = value.get("class_name")
+        if class_name not in ("DTypePolicy", "Policy", "FloatDTypePolicy"):
+            raise UnsupportedError(f"dtype policy class {class_name!r} is not supported")
+        return DTypePolicy(inner["name"])
+    if isinstance(value, (type, np.dtype)):
+        return DTypePolicy(np.dtype(value).name)
+    return DTypePolicy(value)
+
+
+def standardize_dtype(value) -> str:
+    """A plain dtype name from a string or numpy dtype; refuses what numpy cannot hold."""
+    try:
+        name = np.dtype(value).name if not isinstance(value, str) else value
+    except TypeError as exc:
+        raise ConfigError(f"not a dtype: {value!r}") from exc
+    if name not in SUPPORTED_DTYPES:
+        raise UnsupportedError(f"dtype {name!r} is not supported")
+    return name

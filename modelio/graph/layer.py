@@ -1,0 +1,331 @@
+"""The Layer base class: config, build, weights, symbolic and eager calls."""
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError, GraphError, ModelioError, UnsupportedError, WeightMismatchError
+from . import naming
+from .dtypes import FLOAT_DTYPES, policy_from_config
+from .node import Node
+from .tensor import SymbolicTensor
+from .tree import flatten, map_structure
+from .weights import Weight
+
+# A single weight larger than this many elements is refused before any allocation (4 G floats =
+# 16 GB): configs with absurd sizes must fail cleanly, not exhaust memory.
+MAX_WEIGHT_ELEMENTS = 2**32
+
+_CALL_CONTEXT_ARGS = ("training", "mask")
+
+
+def shape_to_list(shape_structure: Any) -> Any:
+    """Shapes as Keras writes them in configs: lists, not tuples."""
+    if isinstance(shape_structure, tuple) and all(
+        dim is None or isinstance(dim, int) for dim in shape_structure
+    ):
+        return list(shape_structure)
+    if isinstance(shape_structure, (list, tuple)):
+        return [shape_to_list(item) for item in shape_structure]
+    if isinstance(shape_structure, dict):
+        return {key: shape_to_list(value) for key, value in shape_structure.items()}
+    return shape_structure
+
+
+def is_shape(value: Any) -> bool:
+    """True for a single shape like (None, 4); False for a list of shapes."""
+    return isinstance(value, tuple) and all(dim is None or isinstance(dim, int) for dim in value)
+
+
+class Layer:
+    """Base class of all layers, modelled on `keras.layers.Layer`.
+
+    A subclass takes its arguments in `__init__` (they become `get_config()`), creates weights in
+    `build(input_shape)` with `add_weight`, computes in `call(inputs, ...)` with numpy, and gives
+    its output shape in `compute_output_shape(input_shape)` (the default keeps the input shape).
+    Calling a layer on symbolic tensors records a Node; calling it on arrays computes eagerly.
+    """
+
+    _keras_module = "keras.layers"
+    # Keras 2 config keys this layer renames (old -> new) or drops (old -> None) when loading.
+    _legacy_keys: dict[str, str | None] = {}
+
+    def __init__(
+        self,
+        name: str | None = None,
+        trainable: bool = True,
+        dtype=None,
+        activity_regularizer=None,
+        input_shape=None,
+        input_dim=None,
+        batch_input_shape=None,
+        batch_size=None,
+        **kwargs,
+    ):
+        label = name if isinstance(name, str) else type(self).__name__
+        if kwargs:
+            names = ", ".join(sorted(kwargs))
+            raise UnsupportedError(
+                f"layer '{label}' ({type(self).__name__}): unsupported argument(s): {names}"
+            )
+        if name is not None and (not isinstance(name, str) or not name):
+            raise ConfigError(f"layer {type(self).__name__}: name must be a non-empty string, "
+                              f"got {name!r}")
+        if not isinstance(trainable, bool):
+            raise ConfigError(f"layer '{label}': trainable must be true or false, got {trainable!r}")
+        self.name = name or naming.unique_name(naming.to_snake_case(type(self).__name__))
+        self.trainable = trainable
+        self.dtype_policy = policy_from_config(dtype)
+        self.activity_regularizer = activity_regularizer
+        self.built = False
+        self._inbound_nodes: list[Node] = []
+        self._weights: list[Weight] = []
+        self._build_input_shape = None
+        self._batch_input_shape = _batch_shape_argument(
+            label, input_shape, input_dim, batch_input_shape, batch_size
+        )
+
+    # ----- config -----------------------------------------------------------------------------
+    def get_config(self) -> dict:
+        """The constructor arguments, as Keras 3 writes them."""
+        config = {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": self.dtype_policy.get_config(),
+        }
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = self.activity_regularizer
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Layer":
+        """Rebuild a layer from `get_config()` output (Keras 3, or Keras 2 with its old keys)."""
+        if not isinstance(config, dict):
+            raise ConfigError(f"{cls.__name__}: config must be a mapping, got {type(config).__name__}")
+        return cls(**cls.normalize_legacy_config(dict(config)))
+
+    @classmethod
+    def normalize_legacy_config(cls, config: dict) -> dict:
+        """Rename or drop the Keras 2 keys listed in `_legacy_keys`."""
+        for old_key, new_key in cls._legacy_keys.items():
+            if old_key in config:
+                value = config.pop(old_key)
+                if new_key is not None and new_key not in config:
+                    config[new_key] = value
+        return config
+
+    def get_build_config(self) -> dict | None:
+        if self._build_input_shape is None:
+            return None
+        return {"input_shape": shape_to_list(self._build_input_shape)}
+
+    # ----- dtype ------------------------------------------------------------------------------
+    @property
+    def dtype(self) -> str:
+        return self.dtype_policy.variable_dtype
+
+    @property
+    def compute_dtype(self) -> str:
+        return self.dtype_policy.compute_dtype
+
+    # ----- weights ----------------------------------------------------------------------------
+    def add_weight(
+        self,
+        name: str,
+        shape,
+        initializer: Callable | None = None,
+        dtype: str | None = None,
+        trainable: bool = True,
+    ) -> Weight:
+        """Create a weight of `shape` filled by `initializer(shape, dtype)` (zeros when None)."""
+        shape = tuple(int(dim) for dim in shape)
+        if any(dim < 0 for dim in shape):
+            raise ConfigError(f"layer '{self.name}': weight '{name}' has negative shape {shape}")
+        if int(np.prod(shape, dtype=np.float64)) > MAX_WEIGHT_ELEMENTS:
+            raise ConfigError(f"layer '{self.name}': weight '{name}' of shape {shape} is too large")
+        dtype = dtype or self.dtype_policy.variable_dtype
+        if initializer is None:
+            value = np.zeros(shape, dtype=dtype)
+        else:
+            value = np.asarray(initializer(shape, dtype), dtype=dtype)
+        weight = Weight(name, value, self.name, trainable=trainable)
+        self._weights.append(weight)
+        return weight
+
+    @property
+    def weights(self) -> list[Weight]:
+        """Trainable then non-trainable weights, as Keras orders them."""
+        return self.trainable_weights + self.non_trainable_weights
+
+    @property
+    def trainable_weights(self) -> list[Weight]:
+        if not self.trainable:
+            return []
+        return [weight for weight in self._weights if weight.trainable]
+
+    @property
+    def non_trainable_weights(self) -> list[Weight]:
+        if not self.trainable:
+            return list(self._weights)
+        return [weight for weight in self._weights if not weight.trainable]
+
+    def get_weights(self) -> list[np.ndarray]:
+        return [np.array(weight.value) for weight in self.weights]
+
+    def set_weights(self, weights: list) -> None:
+        """Assign arrays in `weights` order. Every count and shape is checked before anything changes."""
+        own = self.weights
+        if len(weights) != len(own):
+            raise WeightMismatchError(
+                f"layer '{self.name}' expects {len(own)} weight(s), got {len(weights)}"
+            )
+        arrays = [np.asarray(value) for value in weights]
+        for weight, array in zip(own, arrays):
+            if array.shape != weight.shape:
+                raise WeightMismatchError(
+                    f"layer '{self.name}': weight '{weight.name}' expects shape {weight.shape}, "
+                    f"got {array.shape}"
+                )
+        for weight, array in zip(own, arrays):
+            weight.assign(array)
+
+    def count_params(self) -> int:
+        if not self.built:
+            raise GraphError(f"layer '{self.name}' is not built yet, so it has no parameters to count")
+        return int(sum(weight.value.size for weight in self.weights))
+
+    # ----- building and shapes ----------------------------------------------------------------
+    def build(self, input_shape) -> None:
+        """Create weights for inputs of `input_shape`. Layers without weights need not override."""
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def compute_output_spec(self, *args, **kwargs):
+        """Symbolic outputs (shape and dtype, no history) for symbolic `args`."""
+        input_shape = map_structure(lambda tensor: tensor.shape, args[0])
+        output_shape = self.compute_output_shape(input_shape)
+        return _specs_for_shapes(output_shape, self.compute_dtype)
+
+    def _maybe_build(self, input_shape) -> None:
+        if self.built:
+            return
+        self.build(input_shape)
+        self._build_input_shape = input_shape
+        self.built = True
+
+    # ----- calling ----------------------------------------------------------------------------
+    def call(self, inputs, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__}.call")
+
+    def __call__(self, *args, **kwargs):
+        if not args:
+            raise GraphError(f"layer '{self.name}' was called without an input")
+        if any(isinstance(value, SymbolicTensor) for value in flatten((args, kwargs))):
+            return self._symbolic_call(args, kwargs)
+        return self._eager_call(args, kwargs)
+
+    def _symbolic_call(self, args: tuple, kwargs: dict):
+        self._maybe_build(map_structure(_shape_of, args[0]))
+        outputs = self.compute_output_spec(*args, **self._call_kwargs(kwargs))
+        Node(self, args, kwargs, outputs)
+        return outputs
+
+    def _eager_call(self, args: tuple, kwargs: dict):
+        first = map_structure(self._to_array, args[0])
+        self._maybe_build(map_structure(lambda array: tuple(array.shape), first))
+        return self.call(first, *args[1:], **self._call_kwargs(kwargs))
+
+    def _call_kwargs(self, kwargs: dict) -> dict:
+        """Drop Keras's call-context arguments (`training`, `mask`) that this layer's call lacks."""
+        accepted = _call_parameters(type(self))
+        return {key: value for key, value in kwargs.items()
+                if key in accepted or key not in _CALL_CONTEXT_ARGS}
+
+    def _to_array(self, value):
+        if value is None:
+            return None
+        array = np.asarray(value)
+        if array.dtype.kind == "f" and self.compute_dtype in FLOAT_DTYPES:
+            array = array.astype(self.compute_dtype, copy=False)
+        return array
+
+    # ----- graph introspection ----------------------------------------------------------------
+    @property
+    def inbound_nodes(self) -> list[Node]:
+        return self._inbound_nodes
+
+    def _single_node(self, what: str) -> Node:
+        if not self._inbound_nodes:
+            raise GraphError(f"layer '{self.name}' has never been called, so it has no {what}")
+        if len(self._inbound_nodes) > 1:
+            raise GraphError(f"layer '{self.name}' has {len(self._inbound_nodes)} inbound nodes, "
+                             f"so its {what} is ambiguous; use the node's tensors")
+        return self._inbound_nodes[0]
+
+    @property
+    def input(self):
+        node = self._single_node("input")
+        return node.call_args[0]
+
+    @property
+    def output(self):
+        return self._single_node("output").output_structure
+
+    @property
+    def output_shape(self):
+        return map_structure(_shape_of, self.output)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+_call_parameter_cache: dict[type, frozenset] = {}
+
+
+def _call_parameters(cls: type) -> frozenset:
+    if cls not in _call_parameter_cache:
+        _call_parameter_cache[cls] = frozenset(inspect.signature(cls.call).parameters)
+    return _call_parameter_cache[cls]
+
+
+def _shape_of(value):
+    if isinstance(value, SymbolicTensor):
+        return value.shape
+    if value is None:
+        return None
+    return tuple(np.shape(value))
+
+
+def _specs_for_shapes(output_shape, dtype: str):
+    if is_shape(output_shape):
+        return SymbolicTensor(output_shape, dtype)
+    if isinstance(output_shape, (list, tuple)):
+        return [_specs_for_shapes(shape, dtype) for shape in output_shape]
+    raise ModelioError(f"bad output shape {output_shape!r}")
+
+
+def _batch_shape_argument(label, input_shape, input_dim, batch_input_shape, batch_size):
+    """The (batch, ...) shape a Sequential's first layer declares, or None."""
+    if batch_input_shape is not None:
+        shape = batch_input_shape
+    elif input_shape is not None:
+        shape = [batch_size, *_as_dims(label, input_shape)]
+    elif input_dim is not None:
+        shape = [batch_size, input_dim]
+    else:
+        return None
+    return tuple(_as_dims(label, shape))
+
+
+def _as_dims(label, shape) -> list:
+    if not isinstance(shape, (list, tuple)):
+        shape = [shape]
+    dims = []
+    for dim in shape:
+        if dim is not None and (isinstance(dim, bool) or not isinstance(dim, int) or dim < 0):
+            raise ConfigError(f"layer '{label}': shape {shape!r} must hold non-negative integers or null")
+        dims.append(dim)
+    return dims

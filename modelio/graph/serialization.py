@@ -1,0 +1,93 @@
+"""One layer <-> its config entry `{"module", "class_name", "config", ...}`, safely.
+
+Layer classes come only from modelio's registry, looked up by `class_name`. The `module` field is
+checked, never imported: anything outside Keras's own packages is refused, as are layers that carry
+Python code (Lambda and Keras 2's TFOpLambda).
+"""
+
+from ..errors import ConfigError, ModelioError, UnsafeContentError, UnsupportedError
+from .registry import LAYER_CLASSES
+
+# Module prefixes a genuine Keras / tf-keras / modelio file names for its layers and models.
+TRUSTED_MODULE_PREFIXES = ("keras", "tf_keras", "tensorflow.keras", "tensorflow.python.keras",
+                           "modelio")
+CODE_CARRYING_LAYERS = ("Lambda", "TFOpLambda", "SlicingOpLambda")
+
+
+def serialize_layer(layer) -> dict:
+    """The config entry Keras 3 writes for `layer` (without graph keys like `inbound_nodes`)."""
+    entry = {
+        "module": type(layer)._keras_module,
+        "class_name": getattr(type(layer), "_keras_class_name", None) or type(layer).__name__,
+        "config": layer.get_config(),
+        "registered_name": getattr(type(layer), "_registered_name", None),
+    }
+    build_config = layer.get_build_config()
+    if build_config is not None:
+        entry["build_config"] = build_config
+    if hasattr(layer, "_layers"):
+        entry["compile_config"] = {}
+    return entry
+
+
+def layer_class_for(entry: dict, where: str = "") -> type:
+    """The registered class named by a config entry, after the safety checks."""
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where}layer entry must be a mapping, got {type(entry).__name__}")
+    class_name = entry.get("class_name")
+    if not isinstance(class_name, str):
+        raise ConfigError(f"{where}layer entry has no class_name string: {_short(entry)}")
+    module = entry.get("module")
+    name = _entry_name(entry)
+    if module is not None:
+        if not isinstance(module, str):
+            raise ConfigError(f"{where}layer '{name}': module must be a string, got {module!r}")
+        if not module.startswith(TRUSTED_MODULE_PREFIXES):
+            raise UnsafeContentError(
+                f"{where}layer '{name}': refusing class '{class_name}' from module '{module}'; "
+                f"modelio only builds its own Keras layer classes and never imports from a file"
+            )
+        if ".ops." in module or module.endswith(".ops"):
+            raise UnsupportedError(
+                f"{where}layer '{name}': Keras operation '{class_name}' ({module}) is not supported"
+            )
+    if class_name in CODE_CARRYING_LAYERS:
+        raise UnsafeContentError(
+            f"{where}layer '{name}' is a {class_name}, which carries Python code; modelio never "
+            f"executes code from a model file (rewrite it with built-in layers)"
+        )
+    cls = LAYER_CLASSES.get(class_name)
+    if cls is None:
+        raise UnsupportedError(f"{where}layer '{name}': unknown layer class '{class_name}'")
+    return cls
+
+
+def deserialize_layer(entry: dict, where: str = ""):
+    """Build a layer from its config entry. Failures become ModelioError naming the layer."""
+    cls = layer_class_for(entry, where)
+    config = entry.get("config")
+    bare_layer_list = isinstance(config, list) and cls.__name__ == "Sequential"  # Keras <= 2.2
+    if not isinstance(config, dict) and not bare_layer_list:
+        raise ConfigError(f"{where}layer '{_entry_name(entry)}': config must be a mapping")
+    try:
+        return cls.from_config(config)
+    except ModelioError as exc:
+        if _entry_name(entry) in str(exc):
+            raise
+        raise type(exc)(f"{where}layer '{_entry_name(entry)}': {exc}") from exc
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
+        raise ConfigError(f"{where}layer '{_entry_name(entry)}' ({entry['class_name']}): "
+                          f"bad config: {exc}") from exc
+
+
+def _entry_name(entry: dict) -> str:
+    name = entry.get("name")
+    if not isinstance(name, str):
+        config = entry.get("config")
+        name = config.get("name") if isinstance(config, dict) else None
+    return name if isinstance(name, str) else "?"
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."

@@ -1,0 +1,26 @@
+"""Keras layers with numpy kernels, one module per family. Importing registers them all."""
+
+from ..graph import Input, InputLayer, Layer
+from .activations import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax
+from .core import (
+    ActivityRegularization,
+    AlphaDropout,
+    Dense,
+    Dropout,
+    GaussianDropout,
+    GaussianNoise,
+    Identity,
+    SpatialDropout1D,
+    SpatialDropout2D,
+    SpatialDropout3D,
+)
+from .merge import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract
+from .reshaping import Flatten, Permute, RepeatVector, Reshape
+
+__all__ = [
+    "ELU", "Activation", "ActivityRegularization", "Add", "AlphaDropout", "Average",
+    "Concatenate", "Dense", "Dot", "Dropout", "Flatten", "GaussianDropout", "GaussianNoise",
+    "Identity", "Input", "InputLayer", "Layer", "LeakyReLU", "Maximum", "Minimum", "Multiply",
+    "PReLU", "Permute", "ReLU", "RepeatVector", "Reshape", "Softmax", "SpatialDropout1D",
+    "SpatialDropout2D", "SpatialDropout3D", "Subtract",
+]

@@ -1,0 +1,215 @@
+"""Activation names and the activation layers: Activation, ReLU, LeakyReLU, PReLU, ELU, Softmax."""
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ..errors import ConfigError, UnsupportedError
+from ..graph import Layer, register_layer
+from ..graph.dialect import keras2_semantics_active
+from ..kernels import activations as kernels
+from .arguments import check_float, check_serialized
+from .initializers import get_initializer, serialize_initializer
+
+# Keras 2 meanings whose Keras 3 namesake computes something else. Written back as a custom
+# function name so that no Keras 3 reader silently swaps in the Keras 3 meaning.
+KERAS2_ONLY_MEANINGS = {"hard_sigmoid": "modelio>hard_sigmoid_keras2"}
+_MODELIO_FUNCTIONS = {"modelio>hard_sigmoid_keras2": kernels.hard_sigmoid_keras2}
+
+
+def resolve_activation(identifier, layer_name: str | None = None) -> tuple[str, Callable]:
+    """`(serialized name, function)` for an activation given by name or serialized config.
+
+    Names resolve with Keras 3's meaning, or Keras 2's inside `keras2_semantics()`.
+    """
+    where = f"layer '{layer_name}': " if layer_name else ""
+    if identifier is None:
+        return "linear", kernels.linear
+    if isinstance(identifier, dict):
+        identifier = _function_name(identifier, where)
+    if not isinstance(identifier, str):
+        raise ConfigError(f"{where}activation must be a name, got {identifier!r}")
+    if identifier in _MODELIO_FUNCTIONS:
+        return identifier, _MODELIO_FUNCTIONS[identifier]
+    if keras2_semantics_active():
+        if identifier in KERAS2_ONLY_MEANINGS:
+            name = KERAS2_ONLY_MEANINGS[identifier]
+            return name, _MODELIO_FUNCTIONS[name]
+        if identifier in kernels.KERAS2_ACTIVATIONS and identifier not in kernels.KERAS3_ACTIVATIONS:
+            return identifier, kernels.KERAS2_ACTIVATIONS[identifier]
+    if identifier in kernels.KERAS3_ACTIVATIONS:
+        return identifier, kernels.KERAS3_ACTIVATIONS[identifier]
+    raise UnsupportedError(f"{where}unknown activation {identifier!r}")
+
+
+def serialize_activation(name: str):
+    if name in _MODELIO_FUNCTIONS:
+        return {"module": "builtins", "class_name": "function", "config": name,
+                "registered_name": "function"}
+    return name
+
+
+def _function_name(config: dict, where: str) -> str:
+    """Keras writes registered functions as `{"class_name": "function", "config": "name"}`."""
+    name = config.get("config")
+    if config.get("class_name") != "function" or not isinstance(name, str):
+        raise UnsupportedError(f"{where}activation {config!r} is not a function name")
+    if name in _MODELIO_FUNCTIONS:
+        return name
+    module = config.get("module") or ""
+    if module.startswith("keras") or module.startswith("tf_keras"):
+        return name
+    raise UnsupportedError(f"{where}custom activation function {name!r} is not supported "
+                           f"(modelio never imports code named in a file)")
+
+
+@register_layer()
+class Activation(Layer):
+    """Applies an activation function by name: `Activation("relu")`."""
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation_name, self.activation = resolve_activation(activation, self.name)
+        self.built = True
+
+    def call(self, inputs):
+        return self.activation(inputs)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "activation": serialize_activation(self.activation_name)}
+
+
+@register_layer()
+class ReLU(Layer):
+    """`max(x, threshold)` capped at `max_value`, with `negative_slope` below the threshold."""
+
+    def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
+        super().__init__(**kwargs)
+        cls = type(self)
+        self.max_value = check_float(max_value, "max_value", cls, self.name, 0.0, allow_none=True)
+        self.negative_slope = check_float(negative_slope, "negative_slope", cls, self.name, 0.0)
+        self.threshold = check_float(threshold, "threshold", cls, self.name, 0.0)
+        self.built = True
+
+    def call(self, inputs):
+        return kernels.relu(inputs, negative_slope=self.negative_slope, max_value=self.max_value,
+                            threshold=self.threshold)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "max_value": self.max_value,
+                "negative_slope": self.negative_slope, "threshold": self.threshold}
+
+
+@register_layer()
+class LeakyReLU(Layer):
+    """`x` for x >= 0, `negative_slope * x` below (Keras 2 called the slope `alpha`)."""
+
+    _legacy_keys = {"alpha": "negative_slope"}
+
+    def __init__(self, negative_slope=0.3, **kwargs):
+        if "alpha" in kwargs:
+            negative_slope = kwargs.pop("alpha")
+        super().__init__(**kwargs)
+        self.negative_slope = check_float(negative_slope, "negative_slope", type(self), self.name, 0.0)
+        self.built = True
+
+    def call(self, inputs):
+        return kernels.leaky_relu(inputs, negative_slope=self.negative_slope)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "negative_slope": self.negative_slope}
+
+
+@register_layer()
+class ELU(Layer):
+    """`x` for x > 0, `alpha * (exp(x) - 1)` below."""
+
+    def __init__(self, alpha=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.alpha = check_float(alpha, "alpha", type(self), self.name)
+        self.built = True
+
+    def call(self, inputs):
+        return kernels.elu(inputs, alpha=self.alpha)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "alpha": self.alpha}
+
+
+@register_layer()
+class PReLU(Layer):
+    """Leaky ReLU with a learned slope per element; `shared_axes` share one slope along axes."""
+
+    def __init__(self, alpha_initializer="Zeros", alpha_regularizer=None, alpha_constraint=None,
+                 shared_axes=None, **kwargs):
+        super().__init__(**kwargs)
+        cls = type(self)
+        self.alpha_initializer = serialize_initializer(alpha_initializer)
+        self.alpha_regularizer = check_serialized(alpha_regularizer, "alpha_regularizer", cls, self.name)
+        self.alpha_constraint = check_serialized(alpha_constraint, "alpha_constraint", cls, self.name)
+        if shared_axes is None:
+            self.shared_axes = None
+        elif isinstance(shared_axes, (list, tuple)):
+            self.shared_axes = list(shared_axes)
+        else:
+            self.shared_axes = [shared_axes]
+        for axis in self.shared_axes or []:
+            if isinstance(axis, bool) or not isinstance(axis, int) or axis < 1:
+                raise ConfigError(f"layer '{self.name}' (PReLU): shared_axes must be positive "
+                                  f"integers, got {shared_axes!r}")
+
+    def build(self, input_shape):
+        param_shape = list(input_shape[1:])
+        for axis in self.shared_axes or []:
+            if axis > len(param_shape):
+                raise ConfigError(f"layer '{self.name}' (PReLU): shared axis {axis} is beyond the "
+                                  f"input's rank {len(input_shape)}")
+            param_shape[axis - 1] = 1
+        if any(dim is None for dim in param_shape):
+            raise UnsupportedError(f"layer '{self.name}' (PReLU) needs known input dimensions "
+                                   f"except on shared axes, got {input_shape}")
+        self.alpha = self.add_weight("alpha", param_shape, get_initializer(self.alpha_initializer))
+
+    def call(self, inputs):
+        alpha = self.alpha.value
+        return np.maximum(inputs, 0) - alpha * np.maximum(-inputs, 0)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "alpha_initializer": self.alpha_initializer,
+                "alpha_regularizer": self.alpha_regularizer,
+                "alpha_constraint": self.alpha_constraint, "shared_axes": self.shared_axes}
+
+
+@register_layer()
+class Softmax(Layer):
+    """Softmax over `axis` (an int or a list of axes); masked positions get zero probability."""
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        if not _is_axis(axis):
+            raise ConfigError(f"layer '{self.name}' (Softmax): axis must be an integer or a list "
+                              f"of integers, got {axis!r}")
+        self.axis = axis
+        self.built = True
+
+    def call(self, inputs, mask=None):
+        if mask is not None:
+            mask = np.asarray(mask)
+            if mask.dtype != np.bool_:
+                mask = mask > 0.5
+            large_negative = -3e4 if inputs.dtype == np.float16 else -1e9
+            inputs = np.where(mask, inputs, np.asarray(large_negative, inputs.dtype))
+        axis = tuple(self.axis) if isinstance(self.axis, (list, tuple)) else self.axis
+        outputs = kernels.softmax(inputs, axis=axis)
+        if mask is not None:
+            outputs = np.where(mask, outputs, np.zeros((), outputs.dtype))
+        return outputs
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "axis": self.axis}
+
+
+def _is_axis(axis) -> bool:
+    if isinstance(axis, (list, tuple)):
+        return bool(axis) and all(_is_axis(item) for item in axis)
+    return isinstance(axis, int) and not isinstance(axis, bool)

@@ -1,0 +1,207 @@
+"""Core layers: Dense, Identity, and the layers that only act during training (dropout, noise)."""
+
+from ..errors import ConfigError, UnsupportedError
+from ..graph import Layer, register_layer
+from .activations import resolve_activation, serialize_activation
+from .arguments import (
+    check_bool,
+    check_float,
+    check_int,
+    check_serialized,
+    standardize_data_format,
+)
+from .initializers import get_initializer, serialize_initializer
+
+
+@register_layer()
+class Dense(Layer):
+    """`activation(inputs @ kernel + bias)` over the last axis of inputs of any rank."""
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 lora_rank=None, lora_alpha=None, quantization_config=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        cls = type(self)
+        self.units = check_int(units, "units", cls, self.name, minimum=1)
+        self.activation_name, self.activation = resolve_activation(activation, self.name)
+        self.use_bias = check_bool(use_bias, "use_bias", cls, self.name)
+        self.kernel_initializer = serialize_initializer(kernel_initializer)
+        self.bias_initializer = serialize_initializer(bias_initializer)
+        self.kernel_regularizer = check_serialized(kernel_regularizer, "kernel_regularizer", cls, self.name)
+        self.bias_regularizer = check_serialized(bias_regularizer, "bias_regularizer", cls, self.name)
+        self.kernel_constraint = check_serialized(kernel_constraint, "kernel_constraint", cls, self.name)
+        self.bias_constraint = check_serialized(bias_constraint, "bias_constraint", cls, self.name)
+        if lora_rank is not None or quantization_config is not None:
+            argument = "lora_rank" if lora_rank is not None else "quantization_config"
+            raise UnsupportedError(f"layer '{self.name}' (Dense): {argument} is not supported")
+        self.lora_alpha = lora_alpha
+
+    def build(self, input_shape):
+        input_dim = input_shape[-1]
+        if input_dim is None:
+            raise ConfigError(f"layer '{self.name}' (Dense) needs a known last input dimension, "
+                              f"got {input_shape}")
+        self.kernel = self.add_weight("kernel", (input_dim, self.units),
+                                      get_initializer(self.kernel_initializer))
+        self.bias = (self.add_weight("bias", (self.units,), get_initializer(self.bias_initializer))
+                     if self.use_bias else None)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.units)
+
+    def call(self, inputs):
+        outputs = inputs @ self.kernel.value
+        if self.bias is not None:
+            outputs += self.bias.value
+        return self.activation(outputs)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": serialize_activation(self.activation_name),
+            "use_bias": self.use_bias,
+            "kernel_initializer": self.kernel_initializer,
+            "bias_initializer": self.bias_initializer,
+            "kernel_regularizer": self.kernel_regularizer,
+            "bias_regularizer": self.bias_regularizer,
+            "kernel_constraint": self.kernel_constraint,
+            "bias_constraint": self.bias_constraint,
+            "quantization_config": None,
+        }
+
+
+@register_layer()
+class Identity(Layer):
+    """Returns its input unchanged."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.built = True
+
+    def call(self, inputs):
+        return inputs
+
+
+class InferenceIdentity(Layer):
+    """Base for layers that change nothing at inference time (dropout, noise, regularization)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.built = True
+
+    def call(self, inputs, training=None):
+        return inputs
+
+
+def _check_rate(layer, rate):
+    return check_float(rate, "rate", type(layer), layer.name, 0.0, 1.0)
+
+
+def _check_seed(layer, seed):
+    if seed is not None:
+        check_int(seed, "seed", type(layer), layer.name)
+    return seed
+
+
+@register_layer()
+class Dropout(InferenceIdentity):
+    """Drops `rate` of the inputs during training; the identity at inference."""
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = _check_rate(self, rate)
+        self.noise_shape = None if noise_shape is None else list(noise_shape)
+        self.seed = _check_seed(self, seed)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed,
+                "noise_shape": self.noise_shape}
+
+
+@register_layer()
+class AlphaDropout(Dropout):
+    """Dropout that keeps SELU's self-normalization during training; the identity at inference."""
+
+
+class _SpatialDropout(InferenceIdentity):
+    _has_data_format = False
+    _legacy_keys = {"noise_shape": None, "trainable": None}  # Keras 2 wrote Dropout's keys
+
+    def __init__(self, rate, seed=None, name=None, dtype=None, data_format=None, trainable=True,
+                 **kwargs):
+        super().__init__(name=name, dtype=dtype, trainable=trainable, **kwargs)
+        self.rate = _check_rate(self, rate)
+        self.seed = _check_seed(self, seed)
+        if data_format is not None and not self._has_data_format:
+            raise UnsupportedError(f"layer '{self.name}' ({type(self).__name__}): "
+                                   f"unsupported argument data_format")
+        self.data_format = standardize_data_format(data_format, type(self), self.name)
+
+    def get_config(self) -> dict:
+        config = {"rate": self.rate, "seed": self.seed, "name": self.name,
+                  "dtype": self.dtype_policy.name}
+        if self._has_data_format:
+            config["data_format"] = self.data_format
+        return config
+
+
+@register_layer()
+class SpatialDropout1D(_SpatialDropout):
+    """Drops whole feature maps of (batch, steps, channels) inputs during training."""
+
+
+@register_layer()
+class SpatialDropout2D(_SpatialDropout):
+    """Drops whole 2D feature maps during training."""
+
+    _has_data_format = True
+
+
+@register_layer()
+class SpatialDropout3D(_SpatialDropout):
+    """Drops whole 3D feature maps during training."""
+
+    _has_data_format = True
+
+
+@register_layer()
+class GaussianNoise(InferenceIdentity):
+    """Adds N(0, stddev) noise during training; the identity at inference."""
+
+    def __init__(self, stddev, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.stddev = check_float(stddev, "stddev", type(self), self.name, 0.0, 1.0)
+        self.seed = _check_seed(self, seed)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "stddev": self.stddev, "seed": self.seed}
+
+
+@register_layer()
+class GaussianDropout(InferenceIdentity):
+    """Multiplies by N(1, rate/(1-rate)) noise during training; the identity at inference."""
+
+    def __init__(self, rate, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = _check_rate(self, rate)
+        self.seed = _check_seed(self, seed)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+
+
+@register_layer()
+class ActivityRegularization(InferenceIdentity):
+    """Adds an L1/L2 activity penalty to the training loss; the identity at inference."""
+
+    def __init__(self, l1=0.0, l2=0.0, **kwargs):
+        kwargs.pop("activity_regularizer", None)
+        super().__init__(**kwargs)
+        self.l1 = check_float(l1, "l1", type(self), self.name, 0.0)
+        self.l2 = check_float(l2, "l2", type(self), self.name, 0.0)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "l1": self.l1, "l2": self.l2}
+

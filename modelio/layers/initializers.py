@@ -1,0 +1,122 @@
+"""Weight initializers, by Keras name or serialized config. Values only matter for models built
+in modelio without loaded weights; the config is kept exactly as given for round trips."""
+
+import math
+
+import numpy as np
+
+from ..errors import ConfigError, UnsupportedError
+
+_ALIASES = {
+    "zeros": "Zeros", "zero": "Zeros", "ones": "Ones", "one": "Ones", "constant": "Constant",
+    "random_normal": "RandomNormal", "normal": "RandomNormal", "random_uniform": "RandomUniform",
+    "uniform": "RandomUniform", "truncated_normal": "TruncatedNormal",
+    "variance_scaling": "VarianceScaling", "glorot_uniform": "GlorotUniform",
+    "glorot_normal": "GlorotNormal", "he_uniform": "HeUniform", "he_normal": "HeNormal",
+    "lecun_uniform": "LecunUniform", "lecun_normal": "LecunNormal", "orthogonal": "Orthogonal",
+    "identity": "Identity", "IdentityInitializer": "Identity", "OrthogonalInitializer": "Orthogonal",
+}
+_VARIANCE_SCALING_PRESETS = {
+    "GlorotUniform": (1.0, "fan_avg", "uniform"), "GlorotNormal": (1.0, "fan_avg", "truncated_normal"),
+    "HeUniform": (2.0, "fan_in", "uniform"), "HeNormal": (2.0, "fan_in", "truncated_normal"),
+    "LecunUniform": (1.0, "fan_in", "uniform"), "LecunNormal": (1.0, "fan_in", "truncated_normal"),
+}
+_NO_CONFIG = ("Zeros", "Ones")
+
+
+def serialize_initializer(identifier):
+    """The config Keras 3 writes for an initializer given by name or config."""
+    if isinstance(identifier, dict):
+        return identifier
+    if not isinstance(identifier, str):
+        raise ConfigError(f"initializer must be a name or a mapping, got {identifier!r}")
+    class_name = _ALIASES.get(identifier, identifier)
+    if class_name in _NO_CONFIG:
+        config = {}
+    elif class_name in _VARIANCE_SCALING_PRESETS:
+        config = {"seed": None}
+    else:
+        raise UnsupportedError(f"initializer {identifier!r} needs arguments; pass its config")
+    return {"module": "keras.initializers", "class_name": class_name, "config": config,
+            "registered_name": None}
+
+
+def get_initializer(identifier):
+    """A function `(shape, dtype) -> array` for an initializer name or serialized config."""
+    config = serialize_initializer(identifier)
+    class_name = config.get("class_name")
+    arguments = config.get("config") or {}
+    if not isinstance(arguments, dict):
+        raise ConfigError(f"initializer {class_name!r}: config must be a mapping")
+    class_name = _ALIASES.get(class_name, class_name)
+    seed = arguments.get("seed")
+    rng = np.random.default_rng(seed if isinstance(seed, int) else None)
+    if class_name == "Zeros":
+        return lambda shape, dtype: np.zeros(shape, dtype)
+    if class_name == "Ones":
+        return lambda shape, dtype: np.ones(shape, dtype)
+    if class_name == "Constant":
+        value = arguments.get("value", 0.0)
+        return lambda shape, dtype: np.full(shape, value, dtype)
+    if class_name == "RandomNormal":
+        mean, stddev = arguments.get("mean", 0.0), arguments.get("stddev", 0.05)
+        return lambda shape, dtype: rng.normal(mean, stddev, shape).astype(dtype)
+    if class_name == "RandomUniform":
+        low, high = arguments.get("minval", -0.05), arguments.get("maxval", 0.05)
+        return lambda shape, dtype: rng.uniform(low, high, shape).astype(dtype)
+    if class_name == "TruncatedNormal":
+        mean, stddev = arguments.get("mean", 0.0), arguments.get("stddev", 0.05)
+        return lambda shape, dtype: (mean + stddev * _truncated_normal(rng, shape)).astype(dtype)
+    if class_name in _VARIANCE_SCALING_PRESETS or class_name == "VarianceScaling":
+        scale, mode, distribution = _VARIANCE_SCALING_PRESETS.get(class_name, (
+            arguments.get("scale", 1.0), arguments.get("mode", "fan_in"),
+            arguments.get("distribution", "truncated_normal")))
+        return lambda shape, dtype: _variance_scaling(rng, shape, scale, mode, distribution).astype(dtype)
+    if class_name == "Orthogonal":
+        gain = arguments.get("gain", 1.0)
+        return lambda shape, dtype: (gain * _orthogonal(rng, shape)).astype(dtype)
+    if class_name == "Identity":
+        gain = arguments.get("gain", 1.0)
+        return lambda shape, dtype: (gain * np.eye(*shape)).astype(dtype)
+    raise UnsupportedError(f"unknown initializer {class_name!r}")
+
+
+def _fans(shape) -> tuple[float, float]:
+    if len(shape) == 0:
+        return 1.0, 1.0
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    receptive = math.prod(shape[:-2]) if len(shape) > 2 else 1
+    return shape[-2] * receptive, shape[-1] * receptive
+
+
+def _variance_scaling(rng, shape, scale, mode, distribution):
+    fan_in, fan_out = _fans(shape)
+    fan = {"fan_in": fan_in, "fan_out": fan_out}.get(mode, (fan_in + fan_out) / 2)
+    variance = scale / max(1.0, fan)
+    if distribution == "uniform":
+        limit = math.sqrt(3.0 * variance)
+        return rng.uniform(-limit, limit, shape)
+    if distribution == "untruncated_normal":
+        return rng.normal(0.0, math.sqrt(variance), shape)
+    return math.sqrt(variance) / 0.87962566103423978 * _truncated_normal(rng, shape)
+
+
+def _truncated_normal(rng, shape):
+    values = rng.normal(size=shape)
+    outside = np.abs(values) > 2
+    while outside.any():
+        values[outside] = rng.normal(size=int(outside.sum()))
+        outside = np.abs(values) > 2
+    return values
+
+
+def _orthogonal(rng, shape):
+    rows = math.prod(shape[:-1]) if len(shape) > 1 else 1
+    cols = shape[-1] if shape else 1
+    matrix = rng.normal(size=(max(rows, cols), min(rows, cols)))
+    q, r = np.linalg.qr(matrix)
+    q *= np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return q.reshape(shape)

@@ -1,0 +1,226 @@
+"""Write small model files made by real Keras, with the weights Keras had and the outputs it
+computed, into fixtures/. Tests read these files with modelio alone and never need Keras.
+
+Run from the repository root, in environments that have Keras (see the README):
+
+    KERAS_BACKEND=torch ../kenv/bin/python tools/make_fixtures.py keras3
+    TF_CPP_MIN_LOG_LEVEL=3 ../k2env/bin/python tools/make_fixtures.py keras2
+
+For each model NAME this writes fixtures/<dialect>/NAME.json (what `model.to_json()` wrote) and
+NAME.npz holding `input:<input name>` arrays, `output:<i>` arrays (Keras's predictions, in output
+order) and `weight:<layer path>:<i>` arrays (each leaf layer's `get_weights()`, nested models
+walked with `/` in the path).
+"""
+
+import json
+import os
+import sys
+
+import numpy as np
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO_ROOT, "tools"))
+
+
+def import_keras(dialect: str):
+    if dialect == "keras2":
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        import tf_keras as keras
+    else:
+        os.environ.setdefault("KERAS_BACKEND", "torch")
+        import keras
+    return keras
+
+
+# ----- the models ---------------------------------------------------------------------------------
+
+def mlp(keras):
+    layers = keras.layers
+    x = keras.Input((8,), name="features")
+    h = layers.Dense(16, activation="relu", name="hidden")(x)
+    h = layers.Dropout(0.3)(h)
+    h = layers.Dense(16, activation="gelu")(h)
+    y = layers.Dense(4, activation="softmax", name="probabilities")(h)
+    return keras.Model(x, y, name="mlp")
+
+
+def two_inputs_two_outputs(keras):
+    layers = keras.layers
+    a = keras.Input((6,), name="features")
+    b = keras.Input((3,), name="extra")
+    x = layers.Dense(8, activation="tanh")(a)
+    y = layers.Dense(8)(b)
+    joined = layers.Concatenate()([x, y])
+    score = layers.Dense(2, name="score")(joined)
+    label = layers.Dense(3, activation="softmax", name="label")(layers.Multiply()([x, y]))
+    return keras.Model([a, b], [score, label], name="two_in_two_out")
+
+
+def shared_layers(keras):
+    layers = keras.layers
+    a = keras.Input((5,), name="left")
+    b = keras.Input((5,), name="right")
+    shared = layers.Dense(4, activation="selu", name="shared")
+    left, right = shared(a), shared(b)
+    difference = layers.Subtract()([left, right])
+    twice = layers.Dense(4, name="applied_twice")
+    chained = twice(twice(difference))          # one layer at two depths of the graph
+    cosine = layers.Dot(axes=1, normalize=True)([left, right])
+    merged = layers.Concatenate()([chained, cosine, layers.Average()([left, right]),
+                                   layers.Maximum()([left, right]), layers.Minimum()([left, right])])
+    return keras.Model({"left": a, "right": b}, layers.Dense(3, name="head")(merged), name="shared")
+
+
+def nested_sequential(keras):
+    layers = keras.layers
+    if keras.__name__ == "tf_keras":
+        inner = keras.Sequential([layers.Dense(6, activation="relu", input_shape=(4,)),
+                                  layers.Dense(4)], name="inner")
+    else:
+        inner = keras.Sequential([keras.Input((4,)), layers.Dense(6, activation="relu"),
+                                  layers.Dense(4)], name="inner")
+    x = keras.Input((4,), name="x")
+    once = inner(x)
+    twice = inner(once)                          # the nested model is called twice
+    y = layers.Dense(2, name="head")(layers.Add()([once, twice]))
+    return keras.Model(x, y, name="nested_sequential")
+
+
+def nested_functional(keras):
+    layers = keras.layers
+    inner_in = keras.Input((3,), name="inner_in")
+    inner_hidden = layers.Dense(5, activation="elu", name="inner_dense")(inner_in)
+    inner = keras.Model(inner_in, [inner_hidden, layers.Dense(3, name="inner_back")(inner_hidden)],
+                        name="inner_block")
+    x = keras.Input((3,), name="x")
+    hidden1, back1 = inner(x)
+    hidden2, back2 = inner(back1)
+    y = layers.Concatenate()([hidden1, hidden2, back2])
+    return keras.Model(x, layers.Dense(2, name="head")(y), name="nested_functional")
+
+
+def core_layers(keras):
+    layers = keras.layers
+    x = keras.Input((4, 6), name="sequence")
+    h = layers.Dense(5)(x)                                       # Dense on a rank-3 input
+    h = layers.ReLU(max_value=1.5, negative_slope=0.1, threshold=0.2)(h)
+    p = layers.Permute((2, 1))(h)
+    p = layers.PReLU(shared_axes=[1])(p)
+    p = layers.Reshape((-1, 2))(p)
+    p = layers.ELU(alpha=0.7)(p)
+    p = layers.Softmax(axis=1)(p)
+    slope = {"alpha": 0.2} if keras.__name__ == "tf_keras" else {"negative_slope": 0.2}
+    f = layers.LeakyReLU(**slope)(layers.Flatten()(p))
+    r = layers.RepeatVector(3)(layers.Dense(4)(f))
+    r = layers.GaussianNoise(0.1)(r)
+    r = layers.SpatialDropout1D(0.2)(r)
+    r = layers.GaussianDropout(0.1)(r)
+    r = layers.AlphaDropout(0.1)(r)
+    r = layers.ActivityRegularization(l1=0.01)(r)
+    if hasattr(layers, "Identity"):
+        r = layers.Identity()(r)
+    softmax_2d = layers.Flatten()(layers.Softmax(axis=[1, 2])(r))
+    hard = layers.Activation("hard_sigmoid")(r)
+    swish = layers.Activation("swish")(r)
+    merged = layers.Concatenate(axis=1)([hard, swish])              # (6, 4)
+    dotted = layers.Dot(axes=(2, 2))([merged, r])                  # (6, 3)
+    return keras.Model(x, [softmax_2d, dotted], name="core_layers")
+
+
+def activations_in_dense(keras):
+    """One Dense per activation name that this Keras version accepts in a layer config."""
+    layers = keras.layers
+    names = ["relu", "sigmoid", "tanh", "softmax", "softplus", "softsign", "selu", "elu",
+             "exponential", "hard_sigmoid", "linear", "swish", "gelu", "mish", "relu6",
+             "leaky_relu", "log_softmax", "silu", "hard_silu", "celu", "glu", "squareplus",
+             "soft_shrink", "sparse_plus", "tanh_shrink", "sparse_sigmoid", "hard_tanh",
+             "hard_shrink", "log_sigmoid", "sparsemax"]
+    x = keras.Input((7,), name="x")
+    outputs = []
+    for name in names:
+        try:
+            outputs.append(layers.Dense(4, activation=name, name=f"dense_{name}")(x))
+        except (ValueError, TypeError):
+            print(f"  {keras.__name__} has no activation {name!r}; skipped")
+    return keras.Model(x, layers.Concatenate()(outputs), name="activations_in_dense")
+
+
+def sequential_mlp(keras):
+    layers = keras.layers
+    if keras.__name__ == "tf_keras":
+        return keras.Sequential([layers.Dense(8, activation="relu", input_shape=(5,)),
+                                 layers.Dense(3, activation="softmax")], name="sequential_mlp")
+    return keras.Sequential([keras.Input((5,)), layers.Dense(8, activation="relu"),
+                             layers.Dense(3, activation="softmax")], name="sequential_mlp")
+
+
+MODELS = [mlp, two_inputs_two_outputs, shared_layers, nested_sequential, nested_functional,
+          core_layers, activations_in_dense, sequential_mlp]
+
+
+# ----- recording ---------------------------------------------------------------------------------
+
+def leaf_layer_weights(model, prefix=""):
+    """`{"<layer path>:<i>": array}` for every leaf layer with weights, nested models walked."""
+    weights = {}
+    for layer in model.layers:
+        path = f"{prefix}{layer.name}"
+        if hasattr(layer, "layers") and layer.__class__.__name__ in ("Functional", "Sequential", "Model"):
+            weights.update(leaf_layer_weights(layer, prefix=f"{path}/"))
+        else:
+            for index, value in enumerate(layer.get_weights()):
+                weights[f"{path}:{index}"] = np.asarray(value)
+    return weights
+
+
+def randomize_weights(model, rng):
+    """Give every weight (biases and PReLU slopes included) non-trivial values."""
+    model.set_weights([rng.normal(0.0, 0.5, np.shape(w)).astype(np.float32)
+                       for w in model.get_weights()])
+
+
+def record(keras, build, out_dir, seed):
+    rng = np.random.default_rng(seed)
+    model = build(keras)
+    randomize_weights(model, rng)
+    inputs = {tensor.name.split(":")[0] if keras.__name__ == "tf_keras" else
+              tensor._keras_history[0].name: rng.normal(0.0, 1.0, (3, *tensor.shape[1:])).astype(np.float32)
+              for tensor in model.inputs}
+    feed = list(inputs.values()) if len(inputs) > 1 else next(iter(inputs.values()))
+    if isinstance(getattr(model, "_input_structure", None), dict) or build is shared_layers:
+        feed = inputs
+    outputs = model.predict(feed, verbose=0)
+    if isinstance(outputs, dict):
+        outputs = list(outputs.values())
+    if not isinstance(outputs, (list, tuple)):
+        outputs = [outputs]
+    arrays = {f"input:{name}": value for name, value in inputs.items()}
+    arrays.update({f"output:{i}": np.asarray(value) for i, value in enumerate(outputs)})
+    arrays.update({f"weight:{key}": value for key, value in leaf_layer_weights(model).items()})
+    name = build.__name__
+    np.savez(os.path.join(out_dir, f"{name}.npz"), **arrays)
+    document = json.loads(model.to_json())
+    with open(os.path.join(out_dir, f"{name}.json"), "w") as handle:
+        json.dump(document, handle, indent=1)
+    print(f"  {name}: {len(model.layers)} layers, {len(outputs)} output(s)")
+
+
+def main(argv):
+    dialect = argv[1] if len(argv) > 1 else "keras3"
+    if dialect not in ("keras2", "keras3"):
+        sys.exit("usage: make_fixtures.py keras3|keras2")
+    keras = import_keras(dialect)
+    keras.utils.set_random_seed(0)
+    out_dir = os.path.join(REPO_ROOT, "fixtures", dialect)
+    os.makedirs(out_dir, exist_ok=True)
+    print(f"{keras.__name__} {keras.__version__} -> {out_dir}")
+    for seed, build in enumerate(MODELS):
+        record(keras, build, out_dir, seed)
+    from activation_fixtures import write_activation_fixtures
+    write_activation_fixtures(os.path.join(out_dir, "activations.npz"), keras2=dialect == "keras2")
+    with open(os.path.join(out_dir, "VERSION"), "w") as handle:
+        handle.write(f"{keras.__name__} {keras.__version__}\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv)
