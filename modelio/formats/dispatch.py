@@ -19,6 +19,8 @@ def load_model(path: str | os.PathLike):
     """Load a model from `path`. Today: `.json` / `.yaml` architecture files (weights come from
     HDF5 files in a later release; `.keras`, `.h5` and `.onnx` are refused clearly for now)."""
     path = Path(path)
+    if path.is_dir():
+        raise FormatError(f"{path}: is a directory, not a model file")
     suffix = path.suffix.lower()
     if suffix in PLANNED:
         raise UnsupportedError(f"{path}: reading {suffix} files is not supported yet")

@@ -1,6 +1,7 @@
 """The Layer base class: config, build, weights, symbolic and eager calls."""
 
 import inspect
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -143,7 +144,7 @@ class Layer:
         shape = tuple(int(dim) for dim in shape)
         if any(dim < 0 for dim in shape):
             raise ConfigError(f"layer '{self.name}': weight '{name}' has negative shape {shape}")
-        if int(np.prod(shape, dtype=np.float64)) > MAX_WEIGHT_ELEMENTS:
+        if math.prod(shape) > MAX_WEIGHT_ELEMENTS:
             raise ConfigError(f"layer '{self.name}': weight '{name}' of shape {shape} is too large")
         dtype = dtype or self.dtype_policy.variable_dtype
         if initializer is None:

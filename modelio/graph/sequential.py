@@ -100,6 +100,11 @@ class Sequential(Functional):
             self.build(tuple(np.shape(args[0])))
         return super()._eager_call(args, kwargs)
 
+    def predict(self, x, batch_size: int | None = 32, verbose=0):
+        if not self.built:
+            self.build(tuple(np.shape(x)))
+        return super().predict(x, batch_size=batch_size, verbose=verbose)
+
     def get_build_config(self) -> dict | None:
         if self._build_input_shape is None:
             return None

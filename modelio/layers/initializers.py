@@ -21,7 +21,16 @@ _VARIANCE_SCALING_PRESETS = {
     "HeUniform": (2.0, "fan_in", "uniform"), "HeNormal": (2.0, "fan_in", "truncated_normal"),
     "LecunUniform": (1.0, "fan_in", "uniform"), "LecunNormal": (1.0, "fan_in", "truncated_normal"),
 }
-_NO_CONFIG = ("Zeros", "Ones")
+_DEFAULT_CONFIGS = {
+    "Zeros": {}, "Ones": {}, "Constant": {"value": 0.0},
+    "RandomNormal": {"seed": None, "mean": 0.0, "stddev": 0.05},
+    "RandomUniform": {"seed": None, "minval": -0.05, "maxval": 0.05},
+    "TruncatedNormal": {"seed": None, "mean": 0.0, "stddev": 0.05},
+    "VarianceScaling": {"seed": None, "scale": 1.0, "mode": "fan_in",
+                        "distribution": "truncated_normal"},
+    "Orthogonal": {"seed": None, "gain": 1.0}, "Identity": {"gain": 1.0},
+}
+_UNSEEDED = np.random.default_rng()
 
 
 def serialize_initializer(identifier):
@@ -31,12 +40,12 @@ def serialize_initializer(identifier):
     if not isinstance(identifier, str):
         raise ConfigError(f"initializer must be a name or a mapping, got {identifier!r}")
     class_name = _ALIASES.get(identifier, identifier)
-    if class_name in _NO_CONFIG:
-        config = {}
+    if class_name in _DEFAULT_CONFIGS:
+        config = dict(_DEFAULT_CONFIGS[class_name])
     elif class_name in _VARIANCE_SCALING_PRESETS:
         config = {"seed": None}
     else:
-        raise UnsupportedError(f"initializer {identifier!r} needs arguments; pass its config")
+        raise UnsupportedError(f"unknown initializer {identifier!r}")
     return {"module": "keras.initializers", "class_name": class_name, "config": config,
             "registered_name": None}
 
@@ -50,7 +59,7 @@ def get_initializer(identifier):
         raise ConfigError(f"initializer {class_name!r}: config must be a mapping")
     class_name = _ALIASES.get(class_name, class_name)
     seed = arguments.get("seed")
-    rng = np.random.default_rng(seed if isinstance(seed, int) else None)
+    rng = np.random.default_rng(seed) if isinstance(seed, int) else _UNSEEDED
     if class_name == "Zeros":
         return lambda shape, dtype: np.zeros(shape, dtype)
     if class_name == "Ones":

@@ -1,0 +1,98 @@
+"""The `modelio` command line: parse arguments, call the library, print, exit with a status.
+
+Exit status: 0 success, 2 bad usage or bad input (one line on stderr, no traceback unless --debug).
+"""
+
+import argparse
+import json
+import sys
+import traceback
+
+from . import __version__
+from .errors import ModelioError
+from .formats.dispatch import load_model
+from .graph.summary import summary_text
+
+EXAMPLES = {
+    "summary": "example:\n  modelio summary fixtures/keras3/mlp.json\n  modelio summary model.yaml --json",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="modelio",
+        description="Read, write, run and convert Keras-style models without TensorFlow.",
+        epilog="Run 'modelio COMMAND --help' for a command's options and an example.",
+    )
+    parser.add_argument("--version", action="version", version=f"modelio {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show a traceback on errors")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    summary = commands.add_parser(
+        "summary", help="print the layer table, shapes and parameter counts of a model file",
+        description="Print a Keras-style table of a model's layers: name, class, output shape, "
+                    "parameters and inbound layers, then totals.",
+        epilog=EXAMPLES["summary"], formatter_class=argparse.RawDescriptionHelpFormatter)
+    summary.add_argument("source", metavar="SRC", help="model file (.json, .yaml)")
+    summary.add_argument("--json", action="store_true", help="print machine-readable JSON instead")
+    summary.set_defaults(handler=run_summary)
+    return parser
+
+
+def run_summary(args) -> int:
+    model = load_model(args.source)
+    if args.json:
+        print(json.dumps(summary_record(model), indent=2))
+    else:
+        print(summary_text(model))
+    return 0
+
+
+def summary_record(model) -> dict:
+    """The summary as plain data: one entry per layer, totals, inputs and outputs."""
+    network_nodes = getattr(model, "_network_nodes", set())
+    layers = []
+    for layer in model.layers:
+        nodes = [node for node in layer._inbound_nodes if node in network_nodes]
+        layers.append({
+            "name": layer.name,
+            "class_name": type(layer).__name__,
+            "output_shapes": [list(tensor.shape) for node in nodes for tensor in node.outputs],
+            "params": layer.count_params() if layer.built else 0,
+            "inbound": [f"{tensor._keras_history.layer.name}[{tensor._keras_history.node_index}]"
+                        f"[{tensor._keras_history.tensor_index}]"
+                        for node in nodes for tensor in node.input_tensors],
+        })
+    trainable = sum(weight.value.size for weight in model.trainable_weights)
+    return {
+        "name": model.name,
+        "class_name": type(model).__name__,
+        "inputs": [{"name": name, "shape": list(tensor.shape), "dtype": tensor.dtype}
+                   for name, tensor in zip(model.input_names, model.inputs)],
+        "outputs": [{"name": name, "shape": list(tensor.shape), "dtype": tensor.dtype}
+                    for name, tensor in zip(model.output_names, model.outputs)],
+        "layers": layers,
+        "total_params": model.count_params(),
+        "trainable_params": int(trainable),
+        "non_trainable_params": model.count_params() - int(trainable),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except ModelioError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"modelio: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("modelio: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""Benchmarks, printed as numbers and ratios measured in one run (never asserted in tests).
+
+    python3 tools/bench.py            # graph scaling at 1k, 10k and 100k chained layers
+    python3 tools/bench.py --quick    # 1k and 10k only
+
+Graph scaling: time to call N Dense layers on symbolic tensors, build `Model()`, `get_config()`,
+`Model.from_config()` and `predict()`; the per-layer cost column shows whether growth is linear.
+"""
+
+import argparse
+import time
+
+import numpy as np
+
+import modelio
+from modelio import layers
+
+
+def chain_timings(count: int) -> dict:
+    modelio.clear_session()
+    timings = {}
+    start = time.perf_counter()
+    x = modelio.Input((4,))
+    hidden = x
+    for _ in range(count):
+        hidden = layers.Dense(4)(hidden)
+    timings["layer calls"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    model = modelio.Model(x, hidden)
+    timings["Model()"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    config = model.get_config()
+    timings["get_config"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    rebuilt = modelio.Model.from_config(config)
+    timings["from_config"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    rebuilt.predict(np.ones((8, 4), np.float32))
+    timings["predict"] = time.perf_counter() - start
+    return timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="skip the 100k-layer run")
+    args = parser.parse_args()
+    sizes = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000]
+    results = {size: chain_timings(size) for size in sizes}
+    steps = list(results[sizes[0]])
+    print("Graph scaling: a chain of N Dense(4) layers (seconds; µs per layer in brackets)")
+    print(f"{'step':<12}" + "".join(f"{f'N={size:,}':>24}" for size in sizes))
+    for step in steps:
+        cells = "".join(f"{results[size][step]:>12.3f} [{1e6 * results[size][step] / size:>7.1f}]"
+                        for size in sizes)
+        print(f"{step:<12}{cells}")
+    first, last = sizes[0], sizes[-1]
+    for step in ("layer calls", "from_config"):
+        growth = results[last][step] / results[first][step]
+        print(f"{step}: {last // first}x more layers took {growth:.1f}x longer "
+              f"(linear would be {last // first}x)")
+
+
+if __name__ == "__main__":
+    main()
