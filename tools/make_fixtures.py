@@ -154,8 +154,37 @@ def sequential_mlp(keras):
                              layers.Dense(3, activation="softmax")], name="sequential_mlp")
 
 
+def layer_called_outside(keras):
+    """A layer first called outside the model: the model's config renumbers its nodes."""
+    layers = keras.layers
+    reused = layers.Dense(3, name="reused")
+    reused(keras.Input((3,), name="elsewhere"))
+    x = keras.Input((3,), name="x")
+    return keras.Model(x, reused(reused(x)), name="layer_called_outside")
+
+
+def tensor_in_call_kwargs(keras):
+    """A tensor passed as a keyword argument of a call (Softmax's mask)."""
+    layers = keras.layers
+    scores = keras.Input((5,), name="scores")
+    keep = keras.Input((5,), name="keep")
+    return keras.Model([scores, keep], layers.Softmax()(scores, mask=keep),
+                       name="tensor_in_call_kwargs")
+
+
+def nested_model_as_output(keras):
+    """A nested Functional whose second call is the output (Keras 3 writes node index + 1)."""
+    layers = keras.layers
+    inner_in = keras.Input((4,), name="inner_in")
+    inner = keras.Model(inner_in, layers.Dense(4, activation="tanh", name="inner_dense")(inner_in),
+                        name="inner")
+    x = keras.Input((4,), name="x")
+    return keras.Model(x, inner(inner(x)), name="nested_model_as_output")
+
+
 MODELS = [mlp, two_inputs_two_outputs, shared_layers, nested_sequential, nested_functional,
-          core_layers, activations_in_dense, sequential_mlp]
+          core_layers, activations_in_dense, sequential_mlp, layer_called_outside,
+          tensor_in_call_kwargs, nested_model_as_output]
 
 
 # ----- recording ---------------------------------------------------------------------------------
@@ -186,6 +215,8 @@ def record(keras, build, out_dir, seed):
     inputs = {tensor.name.split(":")[0] if keras.__name__ == "tf_keras" else
               tensor._keras_history[0].name: rng.normal(0.0, 1.0, (3, *tensor.shape[1:])).astype(np.float32)
               for tensor in model.inputs}
+    if build is tensor_in_call_kwargs:
+        inputs["keep"] = (inputs["keep"] > 0).astype(np.float32)
     feed = list(inputs.values()) if len(inputs) > 1 else next(iter(inputs.values()))
     if isinstance(getattr(model, "_input_structure", None), dict) or build is shared_layers:
         feed = inputs
