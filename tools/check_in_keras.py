@@ -27,20 +27,8 @@ from fixture_models import (  # noqa: E402
     load_fixture_model,
     recorded_inputs,
     recorded_outputs,
+    set_recorded_weights,
 )
-
-
-def set_weights_in_keras(model, arrays: dict) -> None:
-    by_layer = {}
-    for key, value in arrays.items():
-        if key.startswith("weight:"):
-            path, index = key[len("weight:"):].rsplit(":", 1)
-            by_layer.setdefault(path, {})[int(index)] = value
-    for path, weights in by_layer.items():
-        layer = model
-        for part in path.split("/"):
-            layer = layer.get_layer(part)
-        layer.set_weights([weights[i] for i in range(len(weights))])
 
 
 def check(dialect: str, name: str) -> str:
@@ -55,7 +43,7 @@ def check(dialect: str, name: str) -> str:
             return ("refused, as intended: it uses Keras 2's hard_sigmoid (0.2x+0.5), "
                     "which Keras 3 has no name for")
         return f"Keras refused: {type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
-    set_weights_in_keras(keras_model, arrays)
+    set_recorded_weights(keras_model, arrays)  # the same helper works on Keras models
     feed = inputs if len(inputs) > 1 else next(iter(inputs.values()))
     outputs = keras_model.predict(feed, verbose=0)
     if isinstance(outputs, dict):
