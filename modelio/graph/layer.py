@@ -1,5 +1,6 @@
 """The Layer base class: config, build, weights, symbolic and eager calls."""
 
+import contextlib
 import inspect
 import math
 from collections.abc import Callable
@@ -78,7 +79,10 @@ class Layer:
             raise ConfigError(f"layer '{label}': trainable must be true or false, got {trainable!r}")
         self.name = name or naming.unique_name(naming.to_snake_case(type(self).__name__))
         self.trainable = trainable
-        self.dtype_policy = policy_from_config(dtype)
+        try:
+            self.dtype_policy = policy_from_config(dtype)
+        except ModelioError as exc:
+            raise type(exc)(f"layer '{label}' ({type(self).__name__}): dtype: {exc}") from exc
         self.activity_regularizer = activity_regularizer
         self.built = False
         self._inbound_nodes: list[Node] = []
@@ -207,15 +211,34 @@ class Layer:
     def compute_output_spec(self, *args, **kwargs):
         """Symbolic outputs (shape and dtype, no history) for symbolic `args`."""
         input_shape = map_structure(lambda tensor: tensor.shape, args[0])
-        output_shape = self.compute_output_shape(input_shape)
-        return _specs_for_shapes(output_shape, self.compute_dtype)
+        return _specs_for_shapes(self._checked_output_shape(input_shape), self.compute_dtype)
+
+    def _checked_output_shape(self, input_shape):
+        """`compute_output_shape`, with a shape it cannot take reported as a GraphError."""
+        with self._shape_errors(input_shape):
+            return self.compute_output_shape(input_shape)
 
     def _maybe_build(self, input_shape) -> None:
         if self.built:
             return
-        self.build(input_shape)
+        with self._shape_errors(input_shape):
+            self.build(input_shape)
         self._build_input_shape = input_shape
         self.built = True
+
+    @contextlib.contextmanager
+    def _shape_errors(self, input_shape):
+        try:
+            yield
+        except ModelioError:
+            raise
+        except (ValueError, TypeError, IndexError, KeyError) as exc:
+            raise GraphError(f"layer '{self.name}' ({type(self).__name__}) cannot take inputs of "
+                             f"shape {input_shape}: {exc}") from exc
+
+    def value_of(self, weight: Weight) -> np.ndarray:
+        """A weight's array in the compute dtype (float16 under a mixed_float16 policy)."""
+        return weight.value.astype(self.compute_dtype, copy=False)
 
     # ----- calling ----------------------------------------------------------------------------
     def call(self, inputs, **kwargs):
@@ -236,7 +259,9 @@ class Layer:
 
     def _eager_call(self, args: tuple, kwargs: dict):
         first = map_structure(self._to_array, args[0])
-        self._maybe_build(map_structure(lambda array: tuple(array.shape), first))
+        input_shape = map_structure(_shape_of, first)
+        self._maybe_build(input_shape)
+        self._checked_output_shape(input_shape)  # the same checks a symbolic call makes
         return self.call(first, *args[1:], **self._call_kwargs(kwargs))
 
     def _call_kwargs(self, kwargs: dict) -> dict:

@@ -144,7 +144,7 @@ class PReLU(Layer):
                  shared_axes=None, **kwargs):
         super().__init__(**kwargs)
         cls = type(self)
-        self.alpha_initializer = serialize_initializer(alpha_initializer)
+        self.alpha_initializer = serialize_initializer(alpha_initializer, "alpha_initializer", self)
         self.alpha_regularizer = check_serialized(alpha_regularizer, "alpha_regularizer", cls, self.name)
         self.alpha_constraint = check_serialized(alpha_constraint, "alpha_constraint", cls, self.name)
         if shared_axes is None:
@@ -171,7 +171,7 @@ class PReLU(Layer):
         self.alpha = self.add_weight("alpha", param_shape, get_initializer(self.alpha_initializer))
 
     def call(self, inputs):
-        alpha = self.alpha.value
+        alpha = self.value_of(self.alpha)
         return np.maximum(inputs, 0) - alpha * np.maximum(-inputs, 0)
 
     def get_config(self) -> dict:

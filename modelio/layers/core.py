@@ -26,8 +26,8 @@ class Dense(Layer):
         self.units = check_int(units, "units", cls, self.name, minimum=1)
         self.activation_name, self.activation = resolve_activation(activation, self.name)
         self.use_bias = check_bool(use_bias, "use_bias", cls, self.name)
-        self.kernel_initializer = serialize_initializer(kernel_initializer)
-        self.bias_initializer = serialize_initializer(bias_initializer)
+        self.kernel_initializer = serialize_initializer(kernel_initializer, "kernel_initializer", self)
+        self.bias_initializer = serialize_initializer(bias_initializer, "bias_initializer", self)
         self.kernel_regularizer = check_serialized(kernel_regularizer, "kernel_regularizer", cls, self.name)
         self.bias_regularizer = check_serialized(bias_regularizer, "bias_regularizer", cls, self.name)
         self.kernel_constraint = check_serialized(kernel_constraint, "kernel_constraint", cls, self.name)
@@ -51,9 +51,9 @@ class Dense(Layer):
         return (*input_shape[:-1], self.units)
 
     def call(self, inputs):
-        outputs = inputs @ self.kernel.value
+        outputs = inputs @ self.value_of(self.kernel)
         if self.bias is not None:
-            outputs += self.bias.value
+            outputs += self.value_of(self.bias)
         return self.activation(outputs)
 
     def get_config(self) -> dict:
@@ -112,6 +112,11 @@ class Dropout(InferenceIdentity):
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.rate = _check_rate(self, rate)
+        if noise_shape is not None and (not isinstance(noise_shape, (list, tuple)) or not all(
+                dim is None or (isinstance(dim, int) and not isinstance(dim, bool) and dim > 0)
+                for dim in noise_shape)):
+            raise ConfigError(f"layer '{self.name}' ({type(self).__name__}): noise_shape must be "
+                              f"a list of positive integers or nulls, got {noise_shape!r}")
         self.noise_shape = None if noise_shape is None else list(noise_shape)
         self.seed = _check_seed(self, seed)
 
@@ -141,7 +146,7 @@ class _SpatialDropout(InferenceIdentity):
 
     def get_config(self) -> dict:
         config = {"rate": self.rate, "seed": self.seed, "name": self.name,
-                  "dtype": self.dtype_policy.name}
+                  "dtype": self.dtype_policy.variable_dtype}
         if self._has_data_format:
             config["data_format"] = self.data_format
         return config

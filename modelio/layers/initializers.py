@@ -26,24 +26,26 @@ _DEFAULT_CONFIGS = {
     "RandomNormal": {"seed": None, "mean": 0.0, "stddev": 0.05},
     "RandomUniform": {"seed": None, "minval": -0.05, "maxval": 0.05},
     "TruncatedNormal": {"seed": None, "mean": 0.0, "stddev": 0.05},
-    "VarianceScaling": {"seed": None, "scale": 1.0, "mode": "fan_in",
-                        "distribution": "truncated_normal"},
+    "VarianceScaling": {"seed": None, "input_axes": None, "output_axes": None, "scale": 1.0,
+                        "mode": "fan_in", "distribution": "truncated_normal"},
     "Orthogonal": {"seed": None, "gain": 1.0}, "Identity": {"gain": 1.0},
 }
 _UNSEEDED = np.random.default_rng()
 
 
-def serialize_initializer(identifier):
+def serialize_initializer(identifier, argument: str = "initializer", layer=None):
     """The config Keras 3 writes for an initializer given by name or config."""
     if isinstance(identifier, dict):
         return identifier
     if not isinstance(identifier, str):
-        raise ConfigError(f"initializer must be a name or a mapping, got {identifier!r}")
+        where = f"layer '{layer.name}' ({type(layer).__name__}): " if layer is not None else ""
+        raise ConfigError(f"{where}{argument} must be an initializer name or config, "
+                          f"got {identifier!r}")
     class_name = _ALIASES.get(identifier, identifier)
     if class_name in _DEFAULT_CONFIGS:
         config = dict(_DEFAULT_CONFIGS[class_name])
     elif class_name in _VARIANCE_SCALING_PRESETS:
-        config = {"seed": None}
+        config = {"seed": None, "input_axes": None, "output_axes": None}
     else:
         raise UnsupportedError(f"unknown initializer {identifier!r}")
     return {"module": "keras.initializers", "class_name": class_name, "config": config,
