@@ -44,7 +44,13 @@ def model_from_json(text: str | bytes, source: str = "JSON"):
     return model_from_config(config_from_json(text, source), source)
 
 
+def _check_text(text, source: str) -> None:
+    if not isinstance(text, (str, bytes, bytearray)):
+        raise FormatError(f"{source}: expected text, got {type(text).__name__}")
+
+
 def config_from_json(text: str | bytes, source: str = "JSON") -> Any:
+    _check_text(text, source)
     try:
         return json.loads(text)
     except (ValueError, TypeError, RecursionError) as exc:
@@ -72,6 +78,7 @@ class _PlainYamlLoader(yaml.SafeLoader):
 
 
 def config_from_yaml(text: str | bytes, source: str = "YAML") -> Any:
+    _check_text(text, source)
     try:
         return yaml.load(text, Loader=_PlainYamlLoader)  # noqa: S506 - a SafeLoader subclass
     except UnsafeContentError as exc:

@@ -1,6 +1,7 @@
 """`load_model` / `save_model`: pick the format from the file's extension and contents."""
 
 import os
+import stat
 from pathlib import Path
 
 from ..errors import FormatError, UnsupportedError
@@ -19,7 +20,7 @@ def load_model(path: str | os.PathLike):
     """Load a model from `path`. Today: `.json` / `.yaml` architecture files (weights come from
     HDF5 files in a later release; `.keras`, `.h5` and `.onnx` are refused clearly for now)."""
     path = Path(path)
-    if path.is_dir():
+    if _is_directory(path):
         raise FormatError(f"{path}: is a directory, not a model file")
     suffix = path.suffix.lower()
     if suffix in PLANNED:
@@ -45,18 +46,32 @@ def save_model(model, path: str | os.PathLike) -> None:
         raise FormatError(f"{path}: unknown model file extension {suffix or '(none)'!r}")
 
 
-def _read_text(path: Path) -> str:
-    if path.is_dir():
-        raise FormatError(f"{path}: is a directory, not a model file")
+def _is_directory(path: Path) -> bool:
     try:
-        size = path.stat().st_size
-        if size > MAX_CONFIG_BYTES:
-            raise FormatError(f"{path}: {size} bytes is too large for a model config")
-        data = path.read_bytes()
+        return path.is_dir()
+    except (OSError, ValueError):
+        return False
+
+
+def _read_text(path: Path) -> str:
+    """The file's text, read only if it is a regular file of sane size (never a FIFO or device,
+    which could block or never end)."""
+    try:
+        mode = path.stat().st_mode
+        if stat.S_ISDIR(mode):
+            raise FormatError(f"{path}: is a directory, not a model file")
+        if not stat.S_ISREG(mode):
+            raise FormatError(f"{path}: not a regular file")
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError as exc:
         raise FormatError(f"{path}: no such file") from exc
     except OSError as exc:
-        raise FormatError(f"{path}: cannot read ({exc.strerror})") from exc
+        raise FormatError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    except ValueError as exc:  # e.g. a NUL byte in the path
+        raise FormatError(f"{str(path)[:200]!r}: not a usable path ({exc})") from exc
+    if len(data) > MAX_CONFIG_BYTES:
+        raise FormatError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes, too large for a model config")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -160,6 +160,13 @@ class Functional(Layer):
         """
         flat_inputs = [np.asarray(value) for value in self._flatten_inputs(x)]
         self._check_input_arrays(flat_inputs)
+        try:
+            return self._predict_batches(flat_inputs, batch_size)
+        except MemoryError as exc:
+            raise ModelioError(f"model '{self.name}': out of memory; try a smaller "
+                               f"batch_size than {batch_size}") from exc
+
+    def _predict_batches(self, flat_inputs: list, batch_size: int | None):
         count = flat_inputs[0].shape[0] if flat_inputs[0].ndim else 1
         batch_size = batch_size or 32
         if count <= batch_size:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from ..errors import ConfigError, GraphError, ModelioError
 from .dialect import keras2_semantics_active
 from .layer import shape_to_list
-from .serialization import _entry_name, deserialize_layer, serialize_layer
+from .serialization import _entry_name, call_layer_in_config, deserialize_layer, serialize_layer
 from .tensor import SymbolicTensor
 from .tree import map_structure
 
@@ -126,10 +126,10 @@ def functional_from_config(cls, config: dict):
     for entry in layer_entries:
         layer = deserialize_layer(entry, where)
         name = entry.get("name", layer.name)
-        if name in layers:
-            raise GraphError(f"{where}two layers are named '{name}'")
         if not isinstance(name, str):
             raise ConfigError(f"{where}layer name must be a string, got {name!r}")
+        if name in layers:
+            raise GraphError(f"{where}two layers are named '{name}'")
         layers[name] = layer
         nodes = entry.get("inbound_nodes", [])
         if not isinstance(nodes, list):
@@ -168,7 +168,8 @@ def _replay_nodes(layers: dict, pending: dict, declared_nodes: dict, where: str)
                 waiting.setdefault((missing.layer_name, missing.node_index), []).append(name)
                 break
             resolve = _resolver(layers, where, name)
-            _call_layer(layer, map_structure(resolve, args), map_structure(resolve, kwargs), where)
+            call_layer_in_config(layer, map_structure(resolve, args), map_structure(resolve, kwargs),
+                                 where)
             queue.popleft()
             created = (name, len(layer._inbound_nodes) - 1)
             ready.extend(waiting.pop(created, ()))
@@ -180,18 +181,6 @@ def _replay_nodes(layers: dict, pending: dict, declared_nodes: dict, where: str)
             details.append(f"layer '{name}' waits for node {ref.node_index} of '{ref.layer_name}'")
         raise GraphError(f"{where}invalid functional config: the graph has a loop or nodes that "
                          f"are never created ({'; '.join(details)})")
-
-
-def _call_layer(layer, args, kwargs, where):
-    try:
-        layer(*args, **kwargs)
-    except ModelioError as exc:
-        if f"'{layer.name}'" in str(exc):
-            raise
-        raise type(exc)(f"{where}layer '{layer.name}': {exc}") from exc
-    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
-        raise ConfigError(f"{where}layer '{layer.name}' ({type(layer).__name__}) cannot be "
-                          f"called as the config says: {exc}") from exc
 
 
 def _first_missing_ref(node_data, layers, declared_nodes, where, consumer):

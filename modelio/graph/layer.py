@@ -16,9 +16,10 @@ from .tensor import SymbolicTensor
 from .tree import flatten, map_structure
 from .weights import Weight
 
-# A single weight larger than this many elements is refused before any allocation (4 G floats =
-# 16 GB): configs with absurd sizes must fail cleanly, not exhaust memory.
+# A single weight, or one sample of a layer output, larger than this many elements is refused
+# before any allocation (4 G floats = 16 GB): absurd sizes must fail cleanly, not exhaust memory.
 MAX_WEIGHT_ELEMENTS = 2**32
+MAX_SAMPLE_ELEMENTS = 2**32
 
 _CALL_CONTEXT_ARGS = ("training", "mask")
 
@@ -151,10 +152,17 @@ class Layer:
         if math.prod(shape) > MAX_WEIGHT_ELEMENTS:
             raise ConfigError(f"layer '{self.name}': weight '{name}' of shape {shape} is too large")
         dtype = dtype or self.dtype_policy.variable_dtype
-        if initializer is None:
-            value = np.zeros(shape, dtype=dtype)
-        else:
-            value = np.asarray(initializer(shape, dtype), dtype=dtype)
+        try:
+            if initializer is None:
+                value = np.zeros(shape, dtype=dtype)
+            else:
+                value = np.asarray(initializer(shape, dtype), dtype=dtype)
+        except MemoryError as exc:
+            raise ConfigError(f"layer '{self.name}': not enough memory for weight '{name}' of "
+                              f"shape {shape}") from exc
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"layer '{self.name}': the initializer of weight '{name}' failed: "
+                              f"{exc}") from exc
         weight = Weight(name, value, self.name, trainable=trainable)
         self._weights.append(weight)
         return weight
@@ -252,8 +260,10 @@ class Layer:
         return self._eager_call(args, kwargs)
 
     def _symbolic_call(self, args: tuple, kwargs: dict):
+        self._check_call_arguments(args, kwargs)
         self._maybe_build(map_structure(_shape_of, args[0]))
         outputs = self.compute_output_spec(*args, **self._call_kwargs(kwargs))
+        _check_output_sizes(self, outputs)
         Node(self, args, kwargs, outputs)
         return outputs
 
@@ -263,6 +273,18 @@ class Layer:
         self._maybe_build(input_shape)
         self._checked_output_shape(input_shape)  # the same checks a symbolic call makes
         return self.call(first, *args[1:], **self._call_kwargs(kwargs))
+
+    def _check_call_arguments(self, args: tuple, kwargs: dict) -> None:
+        """Refuse, when the graph is built, a call that `call` could not take at run time."""
+        label = f"layer '{self.name}' ({type(self).__name__})"
+        try:
+            inspect.signature(type(self).call).bind(self, *args, **self._call_kwargs(kwargs))
+        except TypeError as exc:
+            raise ConfigError(f"{label} cannot be called this way: {exc}") from exc
+        mask = kwargs.get("mask")
+        if mask is not None and not all(isinstance(leaf, SymbolicTensor) or leaf is None
+                                        for leaf in flatten(mask)):
+            raise ConfigError(f"{label}: mask must be a tensor or null, got {mask!r}")
 
     def _call_kwargs(self, kwargs: dict) -> dict:
         """Drop Keras's call-context arguments (`training`, `mask`) that this layer's call lacks."""
@@ -323,6 +345,14 @@ def _shape_of(value):
     if value is None:
         return None
     return tuple(np.shape(value))
+
+
+def _check_output_sizes(layer, outputs) -> None:
+    for tensor in flatten(outputs):
+        sample_shape = [dim for dim in tensor.shape[1:] if dim is not None]
+        if math.prod(sample_shape) > MAX_SAMPLE_ELEMENTS:
+            raise GraphError(f"layer '{layer.name}' ({type(layer).__name__}) would output "
+                             f"{tensor.shape}, too large to compute")
 
 
 def _specs_for_shapes(output_shape, dtype: str):

@@ -7,7 +7,7 @@ from .functional import Functional
 from .input_layer import InputLayer
 from .layer import Layer, shape_to_list
 from .registry import register_layer
-from .serialization import deserialize_layer, serialize_layer
+from .serialization import call_layer_in_config, deserialize_layer, serialize_layer
 from .tensor import SymbolicTensor
 
 
@@ -83,8 +83,9 @@ class Sequential(Functional):
 
     def _build_graph(self, input_layer: InputLayer) -> None:
         tensor = input_layer.output
+        where = f"sequential '{self.name}': "
         for layer in self._sequence[1:]:
-            tensor = layer(tensor)
+            tensor = call_layer_in_config(layer, (tensor,), {}, where)
             if not isinstance(tensor, SymbolicTensor):
                 raise GraphError(f"sequential '{self.name}': layer '{layer.name}' returns several "
                                  f"tensors; Sequential layers must return one")

@@ -42,7 +42,7 @@ def layer_class_for(entry: dict, where: str = "") -> type:
     if module is not None:
         if not isinstance(module, str):
             raise ConfigError(f"{where}layer '{name}': module must be a string, got {module!r}")
-        if not module.startswith(TRUSTED_MODULE_PREFIXES):
+        if not is_trusted_module(module):
             raise UnsafeContentError(
                 f"{where}layer '{name}': refusing class '{class_name}' from module '{module}'; "
                 f"modelio only builds its own Keras layer classes and never imports from a file"
@@ -62,6 +62,12 @@ def layer_class_for(entry: dict, where: str = "") -> type:
     return cls
 
 
+def is_trusted_module(module: str) -> bool:
+    """`keras`, `keras.layers`, ... but not `keras_evil` or `kerasx.layers`."""
+    return any(module == prefix or module.startswith(prefix + ".")
+               for prefix in TRUSTED_MODULE_PREFIXES)
+
+
 def deserialize_layer(entry: dict, where: str = ""):
     """Build a layer from its config entry. Failures become ModelioError naming the layer."""
     cls = layer_class_for(entry, where)
@@ -69,15 +75,29 @@ def deserialize_layer(entry: dict, where: str = ""):
     bare_layer_list = isinstance(config, list) and cls.__name__ == "Sequential"  # Keras <= 2.2
     if not isinstance(config, dict) and not bare_layer_list:
         raise ConfigError(f"{where}layer '{_entry_name(entry)}': config must be a mapping")
+    kind = "model" if hasattr(cls, "_init_graph") else "layer"
     try:
         return cls.from_config(config)
     except ModelioError as exc:
-        if _entry_name(entry) in str(exc):
+        if f"'{_entry_name(entry)}'" in str(exc):
             raise
-        raise type(exc)(f"{where}layer '{_entry_name(entry)}': {exc}") from exc
+        raise type(exc)(f"{where}{kind} '{_entry_name(entry)}': {exc}") from exc
     except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
         raise ConfigError(f"{where}layer '{_entry_name(entry)}' ({entry['class_name']}): "
                           f"bad config: {exc}") from exc
+
+
+def call_layer_in_config(layer, args: tuple, kwargs: dict, where: str = ""):
+    """Call `layer` while rebuilding a model; failures become ModelioError naming the layer."""
+    try:
+        return layer(*args, **kwargs)
+    except ModelioError as exc:
+        if f"'{layer.name}'" in str(exc):
+            raise
+        raise type(exc)(f"{where}layer '{layer.name}': {exc}") from exc
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
+        raise ConfigError(f"{where}layer '{layer.name}' ({type(layer).__name__}) cannot be "
+                          f"called as the config says: {exc}") from exc
 
 
 def _entry_name(entry: dict) -> str:

@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..errors import ConfigError, UnsupportedError
+from ..errors import ConfigError, UnsafeContentError, UnsupportedError
 from ..graph import Layer, register_layer
 from ..graph.dialect import keras2_semantics_active
 from ..kernels import activations as kernels
@@ -51,16 +51,26 @@ def serialize_activation(name: str):
 
 def _function_name(config: dict, where: str) -> str:
     """Keras writes registered functions as `{"class_name": "function", "config": "name"}`."""
+    from ..graph.serialization import is_trusted_module
+
     name = config.get("config")
-    if config.get("class_name") != "function" or not isinstance(name, str):
-        raise UnsupportedError(f"{where}activation {config!r} is not a function name")
+    class_name = config.get("class_name")
+    if class_name == "__lambda__":
+        raise UnsafeContentError(f"{where}the activation is a Python lambda; modelio never runs "
+                                 f"code from a model file")
+    if class_name != "function" or not isinstance(name, str):
+        raise UnsupportedError(f"{where}activation of class {str(class_name)[:60]!r} is not a "
+                               f"function name")
     if name in _MODELIO_FUNCTIONS:
         return name
-    module = config.get("module") or ""
-    if module.startswith("keras") or module.startswith("tf_keras"):
+    module = config.get("module")
+    if isinstance(module, str) and is_trusted_module(module):
         return name
-    raise UnsupportedError(f"{where}custom activation function {name!r} is not supported "
-                           f"(modelio never imports code named in a file)")
+    if module in (None, "builtins") and ">" in name:  # Keras's "package>name" custom functions
+        raise UnsupportedError(f"{where}custom activation function {name[:60]!r} is not "
+                               f"supported (modelio never imports code named in a file)")
+    raise UnsafeContentError(f"{where}refusing activation {name[:60]!r} from module "
+                             f"{str(module)[:60]!r}; modelio never imports code named in a file")
 
 
 @register_layer()
@@ -170,6 +180,11 @@ class PReLU(Layer):
                                    f"except on shared axes, got {input_shape}")
         self.alpha = self.add_weight("alpha", param_shape, get_initializer(self.alpha_initializer))
 
+    def compute_output_shape(self, input_shape):
+        if self.built:
+            _check_broadcastable(self, self.alpha.shape, input_shape)
+        return input_shape
+
     def call(self, inputs):
         alpha = self.value_of(self.alpha)
         return np.maximum(inputs, 0) - alpha * np.maximum(-inputs, 0)
@@ -178,6 +193,14 @@ class PReLU(Layer):
         return {**super().get_config(), "alpha_initializer": self.alpha_initializer,
                 "alpha_regularizer": self.alpha_regularizer,
                 "alpha_constraint": self.alpha_constraint, "shared_axes": self.shared_axes}
+
+
+def _check_broadcastable(layer, param_shape, input_shape):
+    dims = input_shape[1:]
+    if len(dims) != len(param_shape) or any(
+            size not in (1, dim) and dim is not None for size, dim in zip(param_shape, dims)):
+        raise ConfigError(f"layer '{layer.name}' ({type(layer).__name__}) was built for inputs "
+                          f"matching {param_shape}, got {input_shape}")
 
 
 @register_layer()
@@ -191,6 +214,14 @@ class Softmax(Layer):
                               f"of integers, got {axis!r}")
         self.axis = axis
         self.built = True
+
+    def compute_output_shape(self, input_shape):
+        axes = self.axis if isinstance(self.axis, (list, tuple)) else [self.axis]
+        rank = len(input_shape)
+        if any(not -rank <= axis < rank for axis in axes):
+            raise ConfigError(f"layer '{self.name}' (Softmax): axis {self.axis} is outside "
+                              f"inputs of rank {rank}")
+        return input_shape
 
     def call(self, inputs, mask=None):
         if mask is not None:
@@ -211,5 +242,9 @@ class Softmax(Layer):
 
 def _is_axis(axis) -> bool:
     if isinstance(axis, (list, tuple)):
-        return bool(axis) and all(_is_axis(item) for item in axis)
+        return bool(axis) and all(_is_single_axis(item) for item in axis)
+    return _is_single_axis(axis)
+
+
+def _is_single_axis(axis) -> bool:
     return isinstance(axis, int) and not isinstance(axis, bool)

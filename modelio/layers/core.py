@@ -48,6 +48,9 @@ class Dense(Layer):
                      if self.use_bias else None)
 
     def compute_output_shape(self, input_shape):
+        if self.built and input_shape[-1] not in (None, self.kernel.shape[0]):
+            raise ConfigError(f"layer '{self.name}' (Dense) was built for inputs of last "
+                              f"dimension {self.kernel.shape[0]}, got {input_shape}")
         return (*input_shape[:-1], self.units)
 
     def call(self, inputs):
