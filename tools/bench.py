@@ -58,11 +58,11 @@ def main() -> None:
         cells = "".join(f"{results[size][step]:>12.3f} [{1e6 * results[size][step] / size:>7.1f}]"
                         for size in sizes)
         print(f"{step:<12}{cells}")
-    first, last = sizes[0], sizes[-1]
-    for step in ("layer calls", "from_config"):
-        growth = results[last][step] / results[first][step]
-        print(f"{step}: {last // first}x more layers took {growth:.1f}x longer "
-              f"(linear would be {last // first}x)")
+    for smaller, larger in zip(sizes, sizes[1:]):
+        for step in ("layer calls", "from_config"):
+            growth = results[larger][step] / results[smaller][step]
+            print(f"{step}: {smaller:,} -> {larger:,} layers took {growth:.1f}x longer "
+                  f"(linear: {larger // smaller}x)")
 
 
 if __name__ == "__main__":

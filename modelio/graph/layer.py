@@ -1,6 +1,7 @@
 """The Layer base class: config, build, weights, symbolic and eager calls."""
 
 import contextlib
+import functools
 import inspect
 import math
 from collections.abc import Callable
@@ -278,7 +279,7 @@ class Layer:
         """Refuse, when the graph is built, a call that `call` could not take at run time."""
         label = f"layer '{self.name}' ({type(self).__name__})"
         try:
-            inspect.signature(type(self).call).bind(self, *args, **self._call_kwargs(kwargs))
+            _call_signature(type(self)).bind(self, *args, **self._call_kwargs(kwargs))
         except TypeError as exc:
             raise ConfigError(f"{label} cannot be called this way: {exc}") from exc
         mask = kwargs.get("mask")
@@ -330,13 +331,14 @@ class Layer:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
 
-_call_parameter_cache: dict[type, frozenset] = {}
+@functools.cache
+def _call_signature(cls: type) -> inspect.Signature:
+    return inspect.signature(cls.call)
 
 
+@functools.cache
 def _call_parameters(cls: type) -> frozenset:
-    if cls not in _call_parameter_cache:
-        _call_parameter_cache[cls] = frozenset(inspect.signature(cls.call).parameters)
-    return _call_parameter_cache[cls]
+    return frozenset(_call_signature(cls).parameters)
 
 
 def _shape_of(value):
