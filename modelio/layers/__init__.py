@@ -17,6 +17,15 @@ from .core import (
 from .merge import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract
 from .reshaping import Flatten, Permute, RepeatVector, Reshape
 
+# Layer families, each exporting its classes through __all__.
+from .attention import *  # noqa: E402
+from .conv import *  # noqa: E402
+from .embedding import *  # noqa: E402
+from .normalization import *  # noqa: E402
+from .pooling import *  # noqa: E402
+from .preprocessing import *  # noqa: E402
+from .recurrent import *  # noqa: E402
+
 __all__ = [
     "ELU", "Activation", "ActivityRegularization", "Add", "AlphaDropout", "Average",
     "Concatenate", "Dense", "Dot", "Dropout", "Flatten", "GaussianDropout", "GaussianNoise",

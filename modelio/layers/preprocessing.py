@@ -1,0 +1,3 @@
+"""preprocessing layers (being written)."""
+
+__all__: list[str] = []
