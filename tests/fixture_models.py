@@ -10,7 +10,8 @@ import modelio
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 MODEL_NAMES = ["mlp", "two_inputs_two_outputs", "shared_layers", "nested_sequential",
                "nested_functional", "core_layers", "activations_in_dense", "sequential_mlp",
-               "layer_called_outside", "tensor_in_call_kwargs", "nested_model_as_output"]
+               "layer_called_outside", "tensor_in_call_kwargs", "nested_model_as_output",
+               "mask_propagation"]
 DIALECTS = ["keras3", "keras2"]
 CASES = [(dialect, name) for dialect in DIALECTS for name in MODEL_NAMES]
 

@@ -182,9 +182,25 @@ def nested_model_as_output(keras):
     return keras.Model(x, inner(inner(x)), name="nested_model_as_output")
 
 
+def mask_propagation(keras):
+    """Masks from Embedding(mask_zero) and Masking through Dense, Add and Concatenate; the model
+    also outputs the masks themselves so their values are recorded."""
+    layers = keras.layers
+    tokens = keras.Input((6,), dtype="int32", name="tokens")
+    features = keras.Input((6, 3), name="features")
+    embedded = layers.Embedding(12, 4, mask_zero=True, name="embedding")(tokens)
+    masked = layers.Dense(4, name="projection")(layers.Masking(0.0, name="masking")(features))
+    added = layers.Add(name="add")([embedded, masked])
+    joined = layers.Concatenate(name="join")([embedded, layers.Dense(2, name="side")(features)])
+    outputs = [added, joined]
+    if keras.__name__ != "tf_keras":  # tf-keras cannot output a mask tensor
+        outputs += [added._keras_mask, joined._keras_mask]
+    return keras.Model([tokens, features], outputs, name="mask_propagation")
+
+
 MODELS = [mlp, two_inputs_two_outputs, shared_layers, nested_sequential, nested_functional,
           core_layers, activations_in_dense, sequential_mlp, layer_called_outside,
-          tensor_in_call_kwargs, nested_model_as_output]
+          tensor_in_call_kwargs, nested_model_as_output, mask_propagation]
 
 
 # ----- recording ---------------------------------------------------------------------------------
@@ -217,6 +233,12 @@ def record(keras, build, out_dir, seed):
               for tensor in model.inputs}
     if build is tensor_in_call_kwargs:
         inputs["keep"] = (inputs["keep"] > 0).astype(np.float32)
+    if build is mask_propagation:
+        inputs["tokens"] = rng.integers(0, 12, (3, 6)).astype(np.int32)
+        inputs["tokens"][:, -2:] = 0                      # padding at the end
+        inputs["tokens"][1, 0] = 0
+        inputs["features"][:, 1] = 0.0                    # a masked time step
+        inputs["features"][2, 4] = 0.0
     feed = list(inputs.values()) if len(inputs) > 1 else next(iter(inputs.values()))
     if isinstance(getattr(model, "_input_structure", None), dict) or build is shared_layers:
         feed = inputs

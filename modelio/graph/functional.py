@@ -4,7 +4,7 @@ from collections import Counter
 
 import numpy as np
 
-from ..errors import GraphError, ModelioError, WeightMismatchError
+from ..errors import GraphError, ModelioError, UnsupportedError, WeightMismatchError
 from .input_layer import InputLayer
 from .layer import Layer
 from .registry import register_layer
@@ -49,7 +49,9 @@ class Functional(Layer):
         self.inputs = flat_inputs
         self.outputs = flat_outputs
         graph = map_graph(flat_inputs, flat_outputs)
-        self._layers = graph.layers
+        self._operations = graph.layers
+        self._layers = [layer for layer in graph.layers
+                        if not getattr(layer, "_is_operation", False)]
         self._nodes_in_order = graph.nodes_in_order
         self._network_nodes = graph.network_nodes
         self._tensor_uses = _count_tensor_uses(graph.nodes_in_order, flat_outputs)
@@ -60,6 +62,11 @@ class Functional(Layer):
     @property
     def layers(self) -> list[Layer]:
         return list(self._layers)
+
+    @property
+    def operations(self) -> list[Layer]:
+        """Layers and Keras operations (such as mask computations) in graph order."""
+        return list(self._operations)
 
     @property
     def input_names(self) -> list[str]:
@@ -144,6 +151,9 @@ class Functional(Layer):
         return self.call(args[0], **self._call_kwargs(kwargs))
 
     def compute_output_spec(self, inputs, training=None, mask=None):
+        if any(leaf is not None for leaf in flatten(mask)):
+            raise UnsupportedError(f"model '{self.name}': a masked tensor enters this nested "
+                                   f"model; masks crossing into nested models are not supported")
         flat_inputs = self._flatten_inputs(inputs)
         for tensor, value in zip(self.inputs, flat_inputs):
             if len(tensor.shape) != len(value.shape):

@@ -28,7 +28,7 @@ def functional_get_config(model) -> dict:
     is referenced one higher in `input_layers`/`output_layers` (Keras 3's construction-node rule).
     """
     new_index = {}
-    for layer in model._layers:
+    for layer in model._operations:
         kept = 0
         for node in layer._inbound_nodes:
             if node in model._network_nodes:
@@ -47,7 +47,7 @@ def functional_get_config(model) -> dict:
         return _json_leaf(leaf)
 
     layer_entries = []
-    for layer in model._layers:
+    for layer in model._operations:
         entry = serialize_layer(layer)
         entry["name"] = layer.name
         entry["inbound_nodes"] = [

@@ -53,6 +53,8 @@ class Layer:
     """
 
     _keras_module = "keras.layers"
+    # Whether the layer passes (or computes) a mask for its outputs; see `compute_mask`.
+    supports_masking = False
     # Keras 2 config keys this layer renames (old -> new) or drops (old -> None) when loading.
     _legacy_keys: dict[str, str | None] = {}
 
@@ -261,12 +263,48 @@ class Layer:
         return self._eager_call(args, kwargs)
 
     def _symbolic_call(self, args: tuple, kwargs: dict):
+        kwargs = {**kwargs, **self._implicit_mask_kwargs(args, kwargs)}
         self._check_call_arguments(args, kwargs)
         self._maybe_build(map_structure(_shape_of, args[0]))
         outputs = self.compute_output_spec(*args, **self._call_kwargs(kwargs))
         _check_output_sizes(self, outputs)
         Node(self, args, kwargs, outputs)
+        if self.supports_masking:
+            self._attach_output_masks(args[0], outputs)
         return outputs
+
+    # ----- masks --------------------------------------------------------------------------------
+    # As in Keras 3, masks are graph edges: a layer whose call takes `mask` receives its input's
+    # mask as an explicit `mask=` tensor, recorded in the node; masks are computed by operations.
+    def compute_mask(self, inputs, previous_mask):
+        """The output mask (symbolic) for `inputs` whose masks are `previous_mask`."""
+        return previous_mask if self.supports_masking else None
+
+    def _implicit_mask_kwargs(self, args: tuple, kwargs: dict) -> dict:
+        """Keras's rule: with exactly one tensor argument and a `mask` parameter left unset, the
+        argument's mask is passed as `mask`. Layers with other mask parameters override this."""
+        if "mask" not in _call_parameters(type(self)) or kwargs.get("mask") is not None:
+            return {}
+        tensor_arguments = [value for value in (*args, *kwargs.values())
+                            if any(isinstance(leaf, SymbolicTensor) for leaf in flatten(value))]
+        if len(tensor_arguments) != 1:
+            return {}
+        masks = map_structure(input_mask, args[0])
+        if all(mask is None for mask in flatten(masks)):
+            return {}
+        return {"mask": masks}
+
+    def _attach_output_masks(self, inputs, outputs) -> None:
+        outputs_flat = flatten(outputs)
+        if all(tensor._keras_mask is not None for tensor in outputs_flat):
+            return
+        masks = self.compute_mask(inputs, map_structure(input_mask, inputs))
+        if masks is None:
+            return
+        masks_flat = flatten(masks) if isinstance(masks, (list, tuple)) else [masks]
+        for tensor, mask in zip(outputs_flat, masks_flat):
+            if tensor._keras_mask is None and isinstance(mask, SymbolicTensor):
+                tensor._keras_mask = mask
 
     def _eager_call(self, args: tuple, kwargs: dict):
         first = map_structure(self._to_array, args[0])
@@ -347,6 +385,11 @@ def _shape_of(value):
     if value is None:
         return None
     return tuple(np.shape(value))
+
+
+def input_mask(value):
+    """The symbolic mask travelling with `value`, or None."""
+    return value._keras_mask if isinstance(value, SymbolicTensor) else None
 
 
 def _check_output_sizes(layer, outputs) -> None:

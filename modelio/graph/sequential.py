@@ -28,6 +28,7 @@ class Sequential(Functional):
         self._sequence: list[Layer] = []
         self.built = False
         self._layers = []
+        self._operations = []
         for layer in layers or []:
             self.add(layer, rebuild=False)
         self._build_if_input_known()
@@ -91,7 +92,7 @@ class Sequential(Functional):
                                  f"tensors; Sequential layers must return one")
         if len(self._sequence) == 1:
             self.inputs, self.outputs, self.built = [tensor], [tensor], True
-            self._layers = [input_layer]
+            self._layers = self._operations = [input_layer]
             return
         self._init_graph(input_layer.output, tensor)
         self._build_input_shape = input_layer.batch_shape

@@ -6,7 +6,7 @@ Python code (Lambda and Keras 2's TFOpLambda).
 """
 
 from ..errors import ConfigError, ModelioError, UnsafeContentError, UnsupportedError
-from .registry import LAYER_CLASSES
+from .registry import LAYER_CLASSES, OPERATION_CLASSES
 
 # Module prefixes a genuine Keras / tf-keras / modelio file names for its layers and models.
 TRUSTED_MODULE_PREFIXES = ("keras", "tf_keras", "tensorflow.keras", "tensorflow.python.keras",
@@ -20,13 +20,15 @@ def serialize_layer(layer) -> dict:
         "module": type(layer)._keras_module,
         "class_name": getattr(type(layer), "_keras_class_name", None) or type(layer).__name__,
         "config": layer.get_config(),
-        "registered_name": getattr(type(layer), "_registered_name", None),
+        "registered_name": getattr(layer, "_registered_name", None),
     }
     build_config = layer.get_build_config()
     if build_config is not None:
         entry["build_config"] = build_config
     if hasattr(layer, "_layers"):
         entry["compile_config"] = {}
+    if getattr(layer, "_is_operation", False):
+        entry.pop("build_config", None)
     return entry
 
 
@@ -48,9 +50,11 @@ def layer_class_for(entry: dict, where: str = "") -> type:
                 f"modelio only builds its own Keras layer classes and never imports from a file"
             )
         if ".ops." in module or module.endswith(".ops"):
-            raise UnsupportedError(
-                f"{where}layer '{name}': Keras operation '{class_name}' ({module}) is not supported"
-            )
+            operation = OPERATION_CLASSES.get(class_name)
+            if operation is None:
+                raise UnsupportedError(f"{where}layer '{name}': Keras operation '{class_name}' "
+                                       f"({module}) is not supported")
+            return operation
     if class_name in CODE_CARRYING_LAYERS:
         raise UnsafeContentError(
             f"{where}layer '{name}' is a {class_name}, which carries Python code; modelio never "

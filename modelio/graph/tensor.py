@@ -18,13 +18,15 @@ class SymbolicTensor:
     numpy dtype name, and `_keras_history` the (layer, node_index, tensor_index) that produced it.
     """
 
-    __slots__ = ("shape", "dtype", "name", "_keras_history")
+    __slots__ = ("shape", "dtype", "name", "_keras_history", "_keras_mask")
 
     def __init__(self, shape, dtype: str = "float32", name: str | None = None):
         self.shape = tuple(None if dim is None else int(dim) for dim in shape)
         self.dtype = str(dtype)
         self.name = name
         self._keras_history: KerasHistory | None = None
+        # The symbolic mask that travels with this tensor (Keras 3 makes masks graph edges).
+        self._keras_mask: SymbolicTensor | None = None
 
     @property
     def ndim(self) -> int:

@@ -10,10 +10,12 @@ from .core import (
     GaussianDropout,
     GaussianNoise,
     Identity,
+    Masking,
     SpatialDropout1D,
     SpatialDropout2D,
     SpatialDropout3D,
 )
+from . import operations
 from .merge import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract
 from .reshaping import Flatten, Permute, RepeatVector, Reshape
 
@@ -29,7 +31,7 @@ from .recurrent import *  # noqa: E402
 __all__ = [
     "ELU", "Activation", "ActivityRegularization", "Add", "AlphaDropout", "Average",
     "Concatenate", "Dense", "Dot", "Dropout", "Flatten", "GaussianDropout", "GaussianNoise",
-    "Identity", "Input", "InputLayer", "Layer", "LeakyReLU", "Maximum", "Minimum", "Multiply",
+    "Identity", "Input", "Masking", "InputLayer", "Layer", "LeakyReLU", "Maximum", "Minimum", "Multiply",
     "PReLU", "Permute", "ReLU", "RepeatVector", "Reshape", "Softmax", "SpatialDropout1D",
     "SpatialDropout2D", "SpatialDropout3D", "Subtract",
 ]

@@ -77,6 +77,8 @@ def _function_name(config: dict, where: str) -> str:
 class Activation(Layer):
     """Applies an activation function by name: `Activation("relu")`."""
 
+    supports_masking = True
+
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation_name, self.activation = resolve_activation(activation, self.name)
@@ -92,6 +94,8 @@ class Activation(Layer):
 @register_layer()
 class ReLU(Layer):
     """`max(x, threshold)` capped at `max_value`, with `negative_slope` below the threshold."""
+
+    supports_masking = True
 
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
         super().__init__(**kwargs)
@@ -115,6 +119,7 @@ class LeakyReLU(Layer):
     """`x` for x >= 0, `negative_slope * x` below (Keras 2 called the slope `alpha`)."""
 
     _legacy_keys = {"alpha": "negative_slope"}
+    supports_masking = True
 
     def __init__(self, negative_slope=0.3, **kwargs):
         if "alpha" in kwargs:
@@ -134,6 +139,8 @@ class LeakyReLU(Layer):
 class ELU(Layer):
     """`x` for x > 0, `alpha * (exp(x) - 1)` below."""
 
+    supports_masking = True
+
     def __init__(self, alpha=1.0, **kwargs):
         super().__init__(**kwargs)
         self.alpha = check_float(alpha, "alpha", type(self), self.name)
@@ -149,6 +156,8 @@ class ELU(Layer):
 @register_layer()
 class PReLU(Layer):
     """Leaky ReLU with a learned slope per element; `shared_axes` share one slope along axes."""
+
+    supports_masking = True
 
     def __init__(self, alpha_initializer="Zeros", alpha_regularizer=None, alpha_constraint=None,
                  shared_axes=None, **kwargs):
@@ -207,6 +216,8 @@ def _check_broadcastable(layer, param_shape, input_shape):
 class Softmax(Layer):
     """Softmax over `axis` (an int or a list of axes); masked positions get zero probability."""
 
+    supports_masking = True
+
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
         if not _is_axis(axis):
@@ -223,9 +234,15 @@ class Softmax(Layer):
                               f"inputs of rank {rank}")
         return input_shape
 
+    def compute_output_spec(self, inputs, mask=None):
+        if mask is not None:
+            _check_mask_broadcasts(self, mask.shape, inputs.shape)
+        return super().compute_output_spec(inputs)
+
     def call(self, inputs, mask=None):
         if mask is not None:
             mask = np.asarray(mask)
+            _check_mask_broadcasts(self, mask.shape, inputs.shape)
             if mask.dtype != np.bool_:
                 mask = mask > 0.5
             large_negative = -3e4 if inputs.dtype == np.float16 else -1e9
@@ -238,6 +255,18 @@ class Softmax(Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "axis": self.axis}
+
+
+def _check_mask_broadcasts(layer, mask_shape, input_shape) -> None:
+    """Keras's rule: the mask may not have more axes, and each of its trailing sizes is 1 or the
+    input's."""
+    fits = len(mask_shape) <= len(input_shape) and all(
+        mask_dim in (1, input_dim) or None in (mask_dim, input_dim)
+        for mask_dim, input_dim in zip(reversed(mask_shape), reversed(input_shape)))
+    if not fits:
+        raise ConfigError(f"layer '{layer.name}' ({type(layer).__name__}): a mask of shape "
+                          f"{tuple(mask_shape)} does not broadcast to inputs of shape "
+                          f"{tuple(input_shape)}")
 
 
 def _is_axis(axis) -> bool:

@@ -1,7 +1,10 @@
-"""Core layers: Dense, Identity, and the layers that only act during training (dropout, noise)."""
+"""Core layers: Dense, Identity, Masking, and the layers that only act during training."""
+
+import numpy as np
 
 from ..errors import ConfigError, UnsupportedError
 from ..graph import Layer, register_layer
+from . import operations as ops
 from .activations import resolve_activation, serialize_activation
 from .arguments import (
     check_bool,
@@ -16,6 +19,8 @@ from .initializers import get_initializer, serialize_initializer
 @register_layer()
 class Dense(Layer):
     """`activation(inputs @ kernel + bias)` over the last axis of inputs of any rank."""
+
+    supports_masking = True
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
@@ -79,6 +84,8 @@ class Dense(Layer):
 class Identity(Layer):
     """Returns its input unchanged."""
 
+    supports_masking = True
+
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.built = True
@@ -89,6 +96,8 @@ class Identity(Layer):
 
 class InferenceIdentity(Layer):
     """Base for layers that change nothing at inference time (dropout, noise, regularization)."""
+
+    supports_masking = True
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -213,3 +222,26 @@ class ActivityRegularization(InferenceIdentity):
     def get_config(self) -> dict:
         return {**super().get_config(), "l1": self.l1, "l2": self.l2}
 
+
+
+@register_layer()
+class Masking(Layer):
+    """Masks time steps whose features all equal `mask_value`: their outputs become 0 and later
+    layers (RNNs, pooling, attention) skip them."""
+
+    supports_masking = True
+
+    def __init__(self, mask_value=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.mask_value = check_float(mask_value, "mask_value", type(self), self.name)
+        self.built = True
+
+    def call(self, inputs):
+        keep = np.any(inputs != self.mask_value, axis=-1, keepdims=True)
+        return np.where(keep, inputs, np.zeros((), inputs.dtype))
+
+    def compute_mask(self, inputs, previous_mask):
+        return ops.any(ops.not_equal(inputs, self.mask_value), axis=-1)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "mask_value": self.mask_value}

@@ -4,12 +4,24 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..graph import Layer, register_layer
+from . import operations as ops
 from .arguments import check_bool, check_int
 
 
 class _Merge(Layer):
     """Combines a list of inputs elementwise. Inputs of lower rank get axes inserted after the
     batch axis (as Keras does), then numpy broadcasting applies."""
+
+    supports_masking = True
+
+    def compute_mask(self, inputs, previous_mask):
+        """A position is kept when any input keeps it (Keras's OR of the masks)."""
+        if previous_mask is None or any(mask is None for mask in previous_mask):
+            return None
+        output_mask = previous_mask[0]
+        for mask in previous_mask[1:]:
+            output_mask = ops.logical_or(output_mask, mask)
+        return output_mask
 
     def _check_list(self, input_shape, minimum: int = 1):
         if not isinstance(input_shape, list) or len(input_shape) < minimum or not all(
@@ -114,6 +126,24 @@ class Minimum(_Merge):
 class Concatenate(Layer):
     """Joins the inputs along `axis` (any axis except the batch axis)."""
 
+    supports_masking = True
+
+    def compute_mask(self, inputs, previous_mask):
+        """Concatenates the masks (all-true for unmasked inputs), then keeps a step when any of
+        its features is kept — the graph of operations Keras 3 records."""
+        if previous_mask is None or all(mask is None for mask in previous_mask):
+            return None
+        masks = []
+        for tensor, mask in zip(inputs, previous_mask):
+            if mask is None:
+                masks.append(ops.ones_like(tensor, dtype="bool"))
+            elif mask.ndim < tensor.ndim:
+                masks.append(ops.logical_or(ops.expand_dims(mask, axis=-1),
+                                            ops.zeros_like(tensor, dtype="bool")))
+            else:
+                masks.append(mask)
+        return ops.any(ops.concatenate(masks, axis=self.axis), axis=-1, keepdims=False)
+
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
         self.axis = check_int(axis, "axis", type(self), self.name)
@@ -153,6 +183,11 @@ class Concatenate(Layer):
 class Dot(Layer):
     """Batchwise dot product of two inputs along `axes` (one int, or one per input);
     `normalize=True` L2-normalizes both along those axes first (cosine similarity)."""
+
+    supports_masking = True
+
+    def compute_mask(self, inputs, previous_mask):
+        return None
 
     def __init__(self, axes, normalize=False, **kwargs):
         super().__init__(**kwargs)

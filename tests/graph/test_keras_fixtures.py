@@ -70,7 +70,7 @@ def test_layer_order_matches_keras_for_every_fixture():
         if document["class_name"] == "Sequential":
             continue
         keras_order = [entry["name"] for entry in document["config"]["layers"]]
-        assert [layer.name for layer in model.layers] == keras_order, (dialect, name)
+        assert [layer.name for layer in model.operations] == keras_order, (dialect, name)
 
 
 def test_keras2_hard_sigmoid_keeps_its_keras2_meaning():
