@@ -1,7 +1,11 @@
 """Benchmarks, printed as numbers and ratios measured in one run (never asserted in tests).
 
-    python3 tools/bench.py            # graph scaling at 1k, 10k and 100k chained layers
-    python3 tools/bench.py --quick    # 1k and 10k only
+    python3 tools/bench.py            # kernels, then graph scaling at 1k, 10k and 100k layers
+    python3 tools/bench.py --quick    # kernels, then graph scaling at 1k and 10k only
+
+Kernels: each numpy kernel beside onnxruntime on the same operation ("vs onnxrt": modelio's time
+divided by onnxruntime's) and numpy's matmul at the same FLOP count ("of ceiling": how close the
+kernel comes to what one big numpy matmul achieves here).
 
 Graph scaling: time to call N Dense layers on symbolic tensors, build `Model()`, `get_config()`,
 `Model.from_config()` and `predict()`; the per-layer cost column shows whether growth is linear.
@@ -49,6 +53,13 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="skip the 100k-layer run")
     args = parser.parse_args()
+    import os
+    import sys
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from bench_kernels import kernel_report
+    print("Kernels (best of 5 runs)")
+    print("\n".join(kernel_report()))
+    print()
     sizes = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000]
     results = {size: chain_timings(size) for size in sizes}
     steps = list(results[sizes[0]])

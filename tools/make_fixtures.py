@@ -198,6 +198,71 @@ def mask_propagation(keras):
     return keras.Model([tokens, features], outputs, name="mask_propagation")
 
 
+def small_resnet(keras):
+    """Residual blocks (identity and 1x1-projection shortcuts) with BatchNormalization."""
+    layers = keras.layers
+
+    def block(x, filters, strides):
+        shortcut = x
+        y = layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False)(x)
+        y = layers.ReLU()(layers.BatchNormalization()(y))
+        y = layers.BatchNormalization()(layers.Conv2D(filters, 3, padding="same", use_bias=False)(y))
+        if strides != 1 or shortcut.shape[-1] != filters:
+            shortcut = layers.Conv2D(filters, 1, strides=strides)(shortcut)
+        return layers.ReLU()(layers.Add()([y, shortcut]))
+
+    x = keras.Input((16, 16, 3), name="image")
+    y = layers.ReLU()(layers.BatchNormalization()(layers.Conv2D(8, 3, padding="same")(x)))
+    y = layers.MaxPooling2D(2)(block(y, 8, 1))
+    y = block(y, 12, 2)
+    y = layers.GlobalAveragePooling2D()(y)
+    return keras.Model(x, layers.Dense(5, activation="softmax")(y), name="small_resnet")
+
+
+def small_mobilenet(keras):
+    """Depthwise and separable convolutions with ReLU6, strided and padded as MobileNet does."""
+    layers = keras.layers
+    x = keras.Input((17, 17, 3), name="image")
+    y = layers.Conv2D(8, 3, strides=2, padding="same", use_bias=False)(x)
+    y = layers.ReLU(6.0)(layers.BatchNormalization()(y))
+    y = layers.DepthwiseConv2D(3, padding="same", use_bias=False)(y)
+    y = layers.ReLU(6.0)(layers.BatchNormalization()(y))
+    y = layers.ReLU(max_value=6.0)(layers.BatchNormalization()(layers.Conv2D(16, 1, use_bias=False)(y)))
+    y = layers.ZeroPadding2D(((0, 1), (0, 1)))(y)
+    y = layers.DepthwiseConv2D(3, strides=2, depth_multiplier=2, padding="valid")(y)
+    y = layers.Activation("relu6")(y)
+    y = layers.SeparableConv2D(16, 3, padding="same", activation="relu")(y)
+    y = layers.GlobalAveragePooling2D(keepdims=True)(y)
+    y = layers.Dropout(0.2)(y)
+    y = layers.Conv2D(4, 1)(y)
+    return keras.Model(x, layers.Softmax()(layers.Flatten()(y)), name="small_mobilenet")
+
+
+def text_rnn(keras):
+    """Embedding with mask_zero -> Bidirectional LSTM -> GRU -> Dense: masks matter."""
+    layers = keras.layers
+    tokens = keras.Input((10,), dtype="int32", name="tokens")
+    x = layers.Embedding(20, 8, mask_zero=True)(tokens)
+    x = layers.Bidirectional(layers.LSTM(6, return_sequences=True))(x)
+    x = layers.GRU(5)(x)
+    return keras.Model(tokens, layers.Dense(3, activation="softmax")(x), name="text_rnn")
+
+
+def transformer_block(keras):
+    """A transformer encoder block: self-attention, residuals, LayerNorm, feed-forward."""
+    layers = keras.layers
+    tokens = keras.Input((8,), dtype="int32", name="tokens")
+    x = layers.Embedding(30, 16)(tokens)
+    attended = layers.MultiHeadAttention(num_heads=2, key_dim=8)(x, x)
+    x = layers.LayerNormalization(epsilon=1e-6)(layers.Add()([x, attended]))
+    ffn = layers.Dense(16)(layers.Dense(32, activation="gelu")(x))
+    x = layers.LayerNormalization(epsilon=1e-6)(layers.Add()([x, ffn]))
+    x = layers.GlobalAveragePooling1D()(x)
+    return keras.Model(tokens, layers.Dense(2)(x), name="transformer_block")
+
+
+CATALOG_MODELS = [small_resnet, small_mobilenet, text_rnn, transformer_block]
+
 MODELS = [mlp, two_inputs_two_outputs, shared_layers, nested_sequential, nested_functional,
           core_layers, activations_in_dense, sequential_mlp, layer_called_outside,
           tensor_in_call_kwargs, nested_model_as_output, mask_propagation]
@@ -220,8 +285,13 @@ def leaf_layer_weights(model, prefix=""):
 
 def randomize_weights(model, rng):
     """Give every weight (biases and PReLU slopes included) non-trivial values."""
-    model.set_weights([rng.normal(0.0, 0.5, np.shape(w)).astype(np.float32)
-                       for w in model.get_weights()])
+    values = []
+    for variable, value in zip(model.weights, model.get_weights()):
+        random = rng.normal(0.0, 0.5, np.shape(value)).astype(np.float32)
+        if "variance" in variable.name:            # BatchNormalization's must stay positive
+            random = np.abs(random) + 0.5
+        values.append(random)
+    model.set_weights(values)
 
 
 def record(keras, build, out_dir, seed):
@@ -233,6 +303,12 @@ def record(keras, build, out_dir, seed):
               for tensor in model.inputs}
     if build is tensor_in_call_kwargs:
         inputs["keep"] = (inputs["keep"] > 0).astype(np.float32)
+    if build in (text_rnn, transformer_block):
+        limit = 20 if build is text_rnn else 30
+        inputs["tokens"] = rng.integers(1, limit, (3, tensor_length(model))).astype(np.int32)
+        if build is text_rnn:
+            inputs["tokens"][0, 6:] = 0                   # padding at the end
+            inputs["tokens"][1, 3] = 0                    # and in the middle
     if build is mask_propagation:
         inputs["tokens"] = rng.integers(0, 12, (3, 6)).astype(np.int32)
         inputs["tokens"][:, -2:] = 0                      # padding at the end
@@ -258,6 +334,10 @@ def record(keras, build, out_dir, seed):
     print(f"  {name}: {len(model.layers)} layers, {len(outputs)} output(s)")
 
 
+def tensor_length(model) -> int:
+    return int(model.inputs[0].shape[1])
+
+
 def main(argv):
     dialect = argv[1] if len(argv) > 1 else "keras3"
     if dialect not in ("keras2", "keras3"):
@@ -268,6 +348,8 @@ def main(argv):
     os.makedirs(out_dir, exist_ok=True)
     print(f"{keras.__name__} {keras.__version__} -> {out_dir}")
     for seed, build in enumerate(MODELS):
+        record(keras, build, out_dir, seed)
+    for seed, build in enumerate(CATALOG_MODELS, start=100):
         record(keras, build, out_dir, seed)
     from activation_fixtures import write_activation_fixtures
     write_activation_fixtures(os.path.join(out_dir, "activations.npz"), keras2=dialect == "keras2")
