@@ -150,6 +150,8 @@ def functional_from_config(cls, config: dict):
 
     inputs = _map_endpoints(config.get("input_layers"), endpoint, "input_layers", where)
     outputs = _map_endpoints(config.get("output_layers"), endpoint, "output_layers", where)
+    if keras2:  # Keras 2 writes a single tensor as a one-item list; it meant the tensor
+        inputs, outputs = (_single(structure) for structure in (inputs, outputs))
     trainable = config.get("trainable", True)
     return cls(inputs=inputs, outputs=outputs, name=model_name, trainable=trainable)
 
@@ -288,6 +290,10 @@ def _map_endpoints(structure, endpoint, what, where):
         tensors = [endpoint(value, what) for value in structure]
         return tensors
     raise ConfigError(f"{where}'{what}' must name at least one layer, got {structure!r}")
+
+
+def _single(structure):
+    return structure[0] if isinstance(structure, list) and len(structure) == 1 else structure
 
 
 def _is_index(value) -> bool:

@@ -53,6 +53,28 @@ class Layer:
     """
 
     _keras_module = "keras.layers"
+
+    def __init_subclass__(cls, **kwargs):
+        """Wrap each subclass's `build` so that calling it directly (as Keras users do) marks the
+        layer built, and a later call does not build it a second time."""
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is None or getattr(build, "_marks_built", False):
+            return
+
+        @functools.wraps(build)
+        def build_once(self, input_shape=None, *args, **kw):
+            if self.built and getattr(self, "_weights", None):
+                return None
+            result = build(self, input_shape, *args, **kw)
+            self.built = True
+            if self._build_input_shape is None:
+                self._build_input_shape = input_shape
+            return result
+
+        build_once._marks_built = True
+        cls.build = build_once
+
     # Whether the layer passes (or computes) a mask for its outputs; see `compute_mask`.
     supports_masking = False
     # Keras 2 config keys this layer renames (old -> new) or drops (old -> None) when loading.
