@@ -1,3 +1,497 @@
-"""preprocessing layers (being written)."""
+"""Image preprocessing layers (Rescaling, Resizing, CenterCrop) and the spatial reshaping layers
+ZeroPadding1D/2D/3D, Cropping1D/2D/3D and UpSampling1D/2D/3D.
 
-__all__: list[str] = []
+(The spatial reshaping layers live here for now because `modelio.layers` star-imports this
+module; they belong with Flatten/Reshape in reshaping.py.)
+"""
+
+import numbers
+
+import numpy as np
+
+from ..errors import ConfigError, UnsupportedError
+from ..graph import Layer, register_layer
+from ..graph.dialect import keras2_semantics_active
+from ..kernels import resize as resize_kernels
+from .arguments import check_bool, check_float, check_int, standardize_data_format
+from .pooling import check_rank, int_tuple
+
+__all__ = [
+    "CenterCrop", "Cropping1D", "Cropping2D", "Cropping3D", "Rescaling", "Resizing",
+    "UpSampling1D", "UpSampling2D", "UpSampling3D", "ZeroPadding1D", "ZeroPadding2D",
+    "ZeroPadding3D",
+]
+
+# Interpolations Keras knows that modelio does not compute (the backends disagree on bicubic,
+# PyTorch has no lanczos, and area/gaussian/mitchellcubic are TensorFlow-only).
+_OTHER_INTERPOLATIONS = ("bicubic", "lanczos3", "lanczos5", "area", "gaussian", "mitchellcubic")
+_ORDINALS = ("1st", "2nd", "3rd")
+
+
+def _label(layer) -> str:
+    return f"layer '{layer.name}' ({type(layer).__name__})"
+
+
+def _check_interpolation(layer, value) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{_label(layer)}: interpolation must be a string, got {value!r}")
+    if value not in ("nearest", "bilinear"):
+        raise UnsupportedError(f"{_label(layer)}: interpolation {value!r} is not supported "
+                               f"(modelio computes 'nearest' and 'bilinear')")
+    return value
+
+
+def _image_axes(data_format: str) -> tuple[int, int]:
+    """(height axis, width axis), counted from the end, of a batched or single image."""
+    return (-3, -2) if data_format == "channels_last" else (-2, -1)
+
+
+def _resize_preserving_dtype(images: np.ndarray, height: int, width: int, data_format: str,
+                             interpolation: str, antialias: bool = False, crop: bool = False,
+                             pad: bool = False, fill_value: float = 0.0) -> np.ndarray:
+    """`ops.image.resize` as Keras 3's PyTorch backend computes it: non-float32/64 images are
+    resized in float32, then rounded and cast back (saturating) to their own dtype."""
+    h_axis, w_axis = _image_axes(data_format)
+    out_dtype = images.dtype
+    work = images if out_dtype in (np.float32, np.float64) else images.astype(np.float32)
+    in_height, in_width = work.shape[h_axis], work.shape[w_axis]
+    if crop:
+        top, left, crop_height, crop_width = resize_kernels.aspect_crop_box(
+            in_height, in_width, height, width)
+        index = [slice(None)] * work.ndim
+        index[h_axis] = slice(top, top + crop_height)
+        index[w_axis] = slice(left, left + crop_width)
+        work = work[tuple(index)]
+    elif pad:
+        rows, cols = resize_kernels.aspect_pad_box(in_height, in_width, height, width)
+        widths = [(0, 0)] * work.ndim
+        widths[h_axis % work.ndim] = (rows, rows)
+        widths[w_axis % work.ndim] = (cols, cols)
+        work = np.pad(work, widths, constant_values=fill_value)
+    resized = resize_kernels.resize_images(work, height, width, h_axis, w_axis, interpolation,
+                                           antialias)
+    if resized.dtype == out_dtype:
+        return resized
+    if out_dtype.kind in "iu":
+        info = np.iinfo(out_dtype)
+        resized = np.clip(np.round(resized), info.min, info.max)
+    return resized.astype(out_dtype)
+
+
+# ----- Rescaling, Resizing, CenterCrop ----------------------------------------------------------
+
+def _constant(layer, value, argument: str):
+    """(array, serialized form) of Rescaling's scale/offset: a number, a nested list of numbers,
+    a numpy array, or Keras's serialized numpy array `{"class_name": "__numpy__", ...}`."""
+    def bad():
+        return ConfigError(f"{_label(layer)}: {argument} must be a number, a list of numbers or "
+                           f"a serialized numpy array, got {value!r}")
+
+    if isinstance(value, dict):
+        config = value.get("config")
+        if value.get("class_name") != "__numpy__" or not isinstance(config, dict):
+            raise bad()
+        try:
+            array = np.array(config.get("value"), dtype=config.get("dtype"))
+        except (TypeError, ValueError) as exc:
+            raise bad() from exc
+        serialized = {"class_name": "__numpy__",
+                      "config": {"value": array.tolist(), "dtype": str(array.dtype)}}
+    elif isinstance(value, np.ndarray):
+        array = value
+        serialized = {"class_name": "__numpy__",
+                      "config": {"value": value.tolist(), "dtype": str(value.dtype)}}
+    elif isinstance(value, np.generic):
+        array, serialized = np.asarray(value), value.item()
+    elif isinstance(value, numbers.Real) and not isinstance(value, bool):
+        array, serialized = np.asarray(value), value
+    elif isinstance(value, (list, tuple)):
+        try:
+            array = np.array(value)
+        except (TypeError, ValueError) as exc:
+            raise bad() from exc
+        serialized = value if isinstance(value, list) else list(value)
+    else:
+        raise bad()
+    if array.dtype.kind not in "iuf" or array.dtype == object:
+        raise bad()
+    return array, serialized
+
+
+@register_layer()
+class Rescaling(Layer):
+    """`inputs * scale + offset` in the compute dtype; scale/offset may be per-channel lists
+    (broadcast on the last axis)."""
+
+    supports_masking = True
+
+    def __init__(self, scale, offset=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self._scale, self.scale = _constant(self, scale, "scale")
+        self._offset, self.offset = _constant(self, offset, "offset")
+
+    def compute_output_shape(self, input_shape):
+        for argument, array in (("scale", self._scale), ("offset", self._offset)):
+            dims = list(input_shape)[::-1]
+            if array.ndim > len(dims) or any(
+                    size != 1 and dim is not None and dim != size
+                    for size, dim in zip(array.shape[::-1], dims)):
+                raise ConfigError(f"{_label(self)}: {argument} of shape {array.shape} does not "
+                                  f"broadcast to inputs of shape {tuple(input_shape)}")
+        return input_shape
+
+    def call(self, inputs):
+        dtype = self.compute_dtype
+        inputs = inputs.astype(dtype, copy=False)
+        return inputs * self._scale.astype(dtype) + self._offset.astype(dtype)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "scale": self.scale, "offset": self.offset}
+
+
+class _ImageLayer(Layer):
+    """Shared by Resizing and CenterCrop: (height, width) targets on rank 3 or 4 images."""
+
+    def _check_target(self, height, width):
+        cls = type(self)
+        self.height = check_int(height, "height", cls, self.name, minimum=1)
+        self.width = check_int(width, "width", cls, self.name, minimum=1)
+
+    def compute_output_shape(self, input_shape):
+        if len(input_shape) not in (3, 4):
+            raise ConfigError(f"{_label(self)} expects images of rank 4 (batch, ...) or 3, got "
+                              f"shape {tuple(input_shape)}")
+        output_shape = list(input_shape)
+        h_axis, w_axis = _image_axes(self.data_format)
+        output_shape[h_axis] = self.height
+        output_shape[w_axis] = self.width
+        return tuple(output_shape)
+
+
+@register_layer()
+class Resizing(_ImageLayer):
+    """Resizes images to (height, width) with "bilinear" or "nearest" interpolation, optionally
+    cropping or padding to the target aspect ratio first.
+
+    Integer images stay integers (rounded), as in Keras 3. A layer made from a Keras 2 config
+    (inside `keras2_semantics()`) outputs floats in the compute dtype instead, as tf-keras did.
+    """
+
+    def __init__(self, height, width, interpolation="bilinear", crop_to_aspect_ratio=False,
+                 pad_to_aspect_ratio=False, fill_mode="constant", fill_value=0.0,
+                 antialias=False, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        cls = type(self)
+        self._check_target(height, width)
+        self.interpolation = _check_interpolation(self, interpolation)
+        self.crop_to_aspect_ratio = check_bool(crop_to_aspect_ratio, "crop_to_aspect_ratio",
+                                               cls, self.name)
+        self.pad_to_aspect_ratio = check_bool(pad_to_aspect_ratio, "pad_to_aspect_ratio", cls,
+                                              self.name)
+        if self.crop_to_aspect_ratio and self.pad_to_aspect_ratio:
+            raise ConfigError(f"{_label(self)}: only one of crop_to_aspect_ratio and "
+                              f"pad_to_aspect_ratio can be true")
+        if fill_mode != "constant":
+            raise UnsupportedError(f"{_label(self)}: fill_mode {fill_mode!r} is not supported "
+                                   f"(Keras 3 resizes with fill_mode 'constant' only)")
+        self.fill_mode = fill_mode
+        self.fill_value = check_float(fill_value, "fill_value", cls, self.name)
+        self.antialias = check_bool(antialias, "antialias", cls, self.name)
+        self.data_format = standardize_data_format(data_format, cls, self.name)
+        self._float_outputs = keras2_semantics_active()
+
+    def call(self, inputs):
+        if self._float_outputs and inputs.dtype != self.compute_dtype:
+            # tf-keras: bilinear resizes in float32, nearest in the compute dtype, and the
+            # result is cast to the compute dtype.
+            work_dtype = self.compute_dtype if self.interpolation == "nearest" else np.float32
+            return self._resize(inputs.astype(work_dtype)).astype(self.compute_dtype)
+        return self._resize(inputs)
+
+    def _resize(self, inputs):
+        return _resize_preserving_dtype(
+            inputs, self.height, self.width, self.data_format, self.interpolation,
+            antialias=self.antialias, crop=self.crop_to_aspect_ratio,
+            pad=self.pad_to_aspect_ratio, fill_value=self.fill_value)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "data_format": self.data_format, "height": self.height,
+                "width": self.width, "interpolation": self.interpolation,
+                "crop_to_aspect_ratio": self.crop_to_aspect_ratio,
+                "pad_to_aspect_ratio": self.pad_to_aspect_ratio, "fill_mode": self.fill_mode,
+                "fill_value": self.fill_value, "antialias": self.antialias}
+
+
+@register_layer()
+class CenterCrop(_ImageLayer):
+    """Crops the central (height, width) window. Like Keras, an image smaller than the target
+    along either axis is instead cropped to the target aspect ratio and resized bilinearly."""
+
+    def __init__(self, height, width, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self._check_target(height, width)
+        self.data_format = standardize_data_format(data_format, type(self), self.name)
+
+    def call(self, inputs):
+        inputs = inputs.astype(self.compute_dtype, copy=False)
+        h_axis, w_axis = _image_axes(self.data_format)
+        in_height, in_width = inputs.shape[h_axis], inputs.shape[w_axis]
+        if in_height >= self.height and in_width >= self.width:
+            top, left = (in_height - self.height) // 2, (in_width - self.width) // 2
+            index = [slice(None)] * inputs.ndim
+            index[h_axis] = slice(top, top + self.height)
+            index[w_axis] = slice(left, left + self.width)
+            return inputs[tuple(index)]
+        return _resize_preserving_dtype(inputs, self.height, self.width, self.data_format,
+                                        "bilinear", crop=True)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "data_format": self.data_format, "height": self.height,
+                "width": self.width}
+
+
+# ----- ZeroPadding, Cropping ------------------------------------------------------------------
+
+def _pairs(layer, value, argument: str, dims: int) -> tuple:
+    """Keras's padding/cropping spellings: an int, `dims` ints (symmetric per axis), or `dims`
+    (before, after) pairs. Returns `dims` pairs of non-negative ints."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise ConfigError(f"{_label(layer)}: {argument} cannot be negative, got {value}")
+        return ((value, value),) * dims
+    if not isinstance(value, (list, tuple)) or len(value) != dims:
+        raise ConfigError(f"{_label(layer)}: {argument} must be an integer, {dims} integers or "
+                          f"{dims} pairs of integers, got {value!r}")
+    return tuple(int_tuple(entry, f"{argument} ({_ORDINALS[index]} entry)", layer, 2, 0)
+                 for index, entry in enumerate(value))
+
+
+class _SpatialEdges(Layer):
+    """Shared by ZeroPadding and Cropping: per spatial axis (before, after) amounts."""
+
+    _dims = 0
+    _argument = ""
+    _has_data_format = True
+
+    def _spatial_axes(self) -> tuple:
+        first = 1 if self.data_format == "channels_last" else 2
+        return tuple(range(first, first + self._dims))
+
+    def _amounts(self):
+        return getattr(self, self._argument)
+
+    def _config_amounts(self):
+        amounts = self._amounts()
+        return [list(pair) for pair in amounts] if self._dims > 1 else list(amounts[0])
+
+    def get_config(self) -> dict:
+        config = {**super().get_config(), self._argument: self._config_amounts()}
+        if self._has_data_format:
+            config["data_format"] = self.data_format
+        return config
+
+
+class _ZeroPadding(_SpatialEdges):
+    _argument = "padding"
+
+    def __init__(self, padding, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        if self._dims == 1:
+            self.padding = (int_tuple(padding, "padding", self, 2, 0),)
+        else:
+            self.padding = _pairs(self, padding, "padding", self._dims)
+        self.data_format = standardize_data_format(data_format, type(self), self.name)
+
+    def compute_output_shape(self, input_shape):
+        check_rank(self, input_shape, self._dims + 2)
+        output_shape = list(input_shape)
+        for axis, (before, after) in zip(self._spatial_axes(), self.padding):
+            if output_shape[axis] is not None:
+                output_shape[axis] += before + after
+        return tuple(output_shape)
+
+    def call(self, inputs):
+        widths = [(0, 0)] * inputs.ndim
+        for axis, pair in zip(self._spatial_axes(), self.padding):
+            widths[axis] = pair
+        return np.pad(inputs, widths)
+
+
+@register_layer()
+class ZeroPadding1D(_ZeroPadding):
+    """Adds zeros before and after the steps axis: `padding` is an int or (before, after)."""
+
+    _dims = 1
+
+    def __init__(self, padding=1, data_format=None, **kwargs):
+        super().__init__(padding, data_format, **kwargs)
+
+
+@register_layer()
+class ZeroPadding2D(_ZeroPadding):
+    """Adds rows and columns of zeros: an int, (rows, cols), or ((top, bottom), (left, right))."""
+
+    _dims = 2
+
+    def __init__(self, padding=(1, 1), data_format=None, **kwargs):
+        super().__init__(padding, data_format, **kwargs)
+
+
+@register_layer()
+class ZeroPadding3D(_ZeroPadding):
+    """Adds zeros around the three spatial axes: an int, 3 ints or 3 (before, after) pairs."""
+
+    _dims = 3
+
+    def __init__(self, padding=((1, 1), (1, 1), (1, 1)), data_format=None, **kwargs):
+        super().__init__(padding, data_format, **kwargs)
+
+
+class _Cropping(_SpatialEdges):
+    _argument = "cropping"
+
+    def __init__(self, cropping, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        if self._dims == 1:
+            self.cropping = (int_tuple(cropping, "cropping", self, 2, 0),)
+        else:
+            self.cropping = _pairs(self, cropping, "cropping", self._dims)
+        self.data_format = standardize_data_format(data_format, type(self), self.name)
+
+    def compute_output_shape(self, input_shape):
+        check_rank(self, input_shape, self._dims + 2)
+        output_shape = list(input_shape)
+        for axis, (before, after) in zip(self._spatial_axes(), self.cropping):
+            if output_shape[axis] is not None:
+                output_shape[axis] -= before + after
+                if output_shape[axis] <= 0:
+                    raise ConfigError(f"{_label(self)}: cropping {self._config_amounts()} "
+                                      f"must be smaller than the inputs' spatial size, got "
+                                      f"shape {tuple(input_shape)}")
+        return tuple(output_shape)
+
+    def call(self, inputs):
+        index = [slice(None)] * inputs.ndim
+        for axis, (before, after) in zip(self._spatial_axes(), self.cropping):
+            index[axis] = slice(before, inputs.shape[axis] - after)
+        return inputs[tuple(index)]
+
+
+@register_layer()
+class Cropping1D(_Cropping):
+    """Removes `cropping` = (before, after) steps (an int crops both ends alike)."""
+
+    _dims = 1
+    _has_data_format = False
+
+    def __init__(self, cropping=(1, 1), **kwargs):
+        super().__init__(cropping, None, **kwargs)
+
+
+@register_layer()
+class Cropping2D(_Cropping):
+    """Removes rows and columns: an int, (rows, cols) or ((top, bottom), (left, right))."""
+
+    _dims = 2
+
+    def __init__(self, cropping=((0, 0), (0, 0)), data_format=None, **kwargs):
+        super().__init__(cropping, data_format, **kwargs)
+
+
+@register_layer()
+class Cropping3D(_Cropping):
+    """Removes cells at both ends of the three spatial axes: an int, 3 ints or 3 pairs."""
+
+    _dims = 3
+
+    def __init__(self, cropping=((1, 1), (1, 1), (1, 1)), data_format=None, **kwargs):
+        super().__init__(cropping, data_format, **kwargs)
+
+
+# ----- UpSampling -----------------------------------------------------------------------------
+
+class _UpSampling(Layer):
+    _dims = 0
+
+    def _spatial_axes(self) -> tuple:
+        first = 1 if getattr(self, "data_format", "channels_last") == "channels_last" else 2
+        return tuple(range(first, first + self._dims))
+
+    def compute_output_shape(self, input_shape):
+        check_rank(self, input_shape, self._dims + 2)
+        output_shape = list(input_shape)
+        for axis, factor in zip(self._spatial_axes(), self._factors()):
+            if output_shape[axis] is not None:
+                output_shape[axis] *= factor
+        return tuple(output_shape)
+
+    def _factors(self) -> tuple:
+        return self.size
+
+    def call(self, inputs):
+        for axis, factor in zip(self._spatial_axes(), self._factors()):
+            if factor != 1:
+                inputs = np.repeat(inputs, factor, axis=axis)
+        return inputs
+
+
+@register_layer()
+class UpSampling1D(_UpSampling):
+    """Repeats each step `size` times."""
+
+    _dims = 1
+
+    def __init__(self, size=2, **kwargs):
+        super().__init__(**kwargs)
+        self.size = check_int(size, "size", type(self), self.name, minimum=1)
+
+    def _factors(self) -> tuple:
+        return (self.size,)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "size": self.size}
+
+
+@register_layer()
+class UpSampling2D(_UpSampling):
+    """Scales height and width by integer `size` factors, repeating rows and columns
+    ("nearest") or interpolating them ("bilinear", half-pixel centres)."""
+
+    _dims = 2
+
+    def __init__(self, size=(2, 2), data_format=None, interpolation="nearest", **kwargs):
+        super().__init__(**kwargs)
+        self.size = int_tuple(size, "size", self, 2, minimum=1)
+        self.data_format = standardize_data_format(data_format, type(self), self.name)
+        if not isinstance(interpolation, str):
+            raise ConfigError(f"{_label(self)}: interpolation must be a string, got "
+                              f"{interpolation!r}")
+        self.interpolation = _check_interpolation(self, interpolation.lower())
+
+    def call(self, inputs):
+        if self.interpolation == "nearest":
+            return super().call(inputs)
+        h_axis, w_axis = self._spatial_axes()
+        return _resize_preserving_dtype(
+            inputs, inputs.shape[h_axis] * self.size[0], inputs.shape[w_axis] * self.size[1],
+            self.data_format, "bilinear")
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "size": list(self.size),
+                "data_format": self.data_format, "interpolation": self.interpolation}
+
+
+@register_layer()
+class UpSampling3D(_UpSampling):
+    """Repeats cells `size` = (d1, d2, d3) times along the three spatial axes."""
+
+    _dims = 3
+
+    def __init__(self, size=(2, 2, 2), data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.size = int_tuple(size, "size", self, 3, minimum=1)
+        self.data_format = standardize_data_format(data_format, type(self), self.name)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "size": list(self.size),
+                "data_format": self.data_format}
