@@ -17,7 +17,21 @@ from .core import (
 )
 from . import operations
 from .merge import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract
-from .reshaping import Flatten, Permute, RepeatVector, Reshape
+from .reshaping import (
+    Cropping1D,
+    Cropping2D,
+    Cropping3D,
+    Flatten,
+    Permute,
+    RepeatVector,
+    Reshape,
+    UpSampling1D,
+    UpSampling2D,
+    UpSampling3D,
+    ZeroPadding1D,
+    ZeroPadding2D,
+    ZeroPadding3D,
+)
 
 # Layer families, each exporting its classes through __all__.
 from .attention import *  # noqa: E402

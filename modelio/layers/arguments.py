@@ -3,6 +3,11 @@
 from ..errors import ConfigError
 
 
+def layer_label(layer) -> str:
+    """`layer 'name' (Class)`: how error messages name a layer."""
+    return f"layer '{layer.name}' ({type(layer).__name__})"
+
+
 def _label(layer_name, class_name) -> str:
     return f"layer '{layer_name}' ({class_name})" if layer_name else class_name
 

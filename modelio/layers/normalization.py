@@ -12,7 +12,7 @@ import numpy as np
 from ..errors import ConfigError, GraphError, ModelioError, UnsupportedError
 from ..graph import Layer, register_layer
 from ..graph.dialect import keras2_semantics_active
-from .arguments import check_bool, check_float, check_serialized
+from .arguments import check_bool, check_float, check_serialized, layer_label
 from .initializers import get_initializer, serialize_initializer
 
 __all__ = [
@@ -27,10 +27,6 @@ _BACKEND_EPSILON = 1e-7
 
 # ----- shared helpers ---------------------------------------------------------------------------
 
-def _label(layer) -> str:
-    return f"layer '{layer.name}' ({type(layer).__name__})"
-
-
 def _is_int(value) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
@@ -43,7 +39,7 @@ def _axis_argument(layer, axis, allow_list: bool = True, allow_empty: bool = Fal
             _is_int(item) for item in axis):
         return [int(item) for item in axis]
     expected = "an integer or a list of integers" if allow_list else "an integer"
-    raise ConfigError(f"{_label(layer)}: axis must be {expected}, got {axis!r}")
+    raise ConfigError(f"{layer_label(layer)}: axis must be {expected}, got {axis!r}")
 
 
 def _positive_axes(layer, axes, rank: int) -> list:
@@ -51,18 +47,18 @@ def _positive_axes(layer, axes, rank: int) -> list:
     positive = []
     for axis in axes:
         if not -rank <= axis < rank:
-            raise ConfigError(f"{_label(layer)}: axis {axis} is out of bounds for inputs of "
+            raise ConfigError(f"{layer_label(layer)}: axis {axis} is out of bounds for inputs of "
                               f"rank {rank}")
         positive.append(axis % rank)
     if len(set(positive)) != len(positive):
-        raise ConfigError(f"{_label(layer)}: axis {axes} names the same axis twice")
+        raise ConfigError(f"{layer_label(layer)}: axis {axes} names the same axis twice")
     return positive
 
 
 def _known_dims(layer, input_shape, axes: list, what: str = "normalized") -> None:
     for axis in axes:
         if input_shape[axis] is None:
-            raise ConfigError(f"{_label(layer)} needs a known size on the {what} axis {axis}, "
+            raise ConfigError(f"{layer_label(layer)} needs a known size on the {what} axis {axis}, "
                               f"got inputs of shape {input_shape}")
 
 
@@ -70,7 +66,7 @@ def _check_built_dims(layer, input_shape, axes: list, sizes: list) -> None:
     """A built layer refuses inputs whose size on a normalized axis differs from its weights."""
     for axis, size in zip(axes, sizes):
         if input_shape[axis] not in (None, size):
-            raise ConfigError(f"{_label(layer)} was built for size {size} on axis {axis}, got "
+            raise ConfigError(f"{layer_label(layer)} was built for size {size} on axis {axis}, got "
                               f"inputs of shape {input_shape}")
 
 
@@ -103,7 +99,7 @@ def _check_axes_in_range(layer, axes: list, input_shape) -> None:
     rank = len(input_shape)
     for axis in axes:
         if not -rank <= axis < rank:
-            raise ConfigError(f"{_label(layer)}: axis {axis} is out of bounds for input shape "
+            raise ConfigError(f"{layer_label(layer)}: axis {axis} is out of bounds for input shape "
                               f"{input_shape}")
 
 
@@ -195,31 +191,31 @@ class BatchNormalization(_GammaBetaLayer):
     def _keras2_arguments(self, legacy: dict) -> None:
         fused = legacy.get("fused")
         if fused is not None and not isinstance(fused, bool):
-            raise ConfigError(f"{_label(self)}: fused must be true, false or null, got {fused!r}")
+            raise ConfigError(f"{layer_label(self)}: fused must be true, false or null, got {fused!r}")
         for argument in ("virtual_batch_size", "adjustment"):
             if legacy.get(argument) is not None:
-                raise UnsupportedError(f"{_label(self)}: {argument}={legacy[argument]!r} (a Keras 2 "
+                raise UnsupportedError(f"{layer_label(self)}: {argument}={legacy[argument]!r} (a Keras 2 "
                                        f"argument) is not supported; only its default null is")
 
     def _renorm_clipping_argument(self, clipping):
         if clipping is None:
             return {} if self.renorm else None
         if not isinstance(clipping, dict):
-            raise ConfigError(f"{_label(self)}: renorm_clipping must be null or a mapping, got "
+            raise ConfigError(f"{layer_label(self)}: renorm_clipping must be null or a mapping, got "
                               f"{clipping!r}")
         if not self.renorm:
             return clipping  # unused, written back as given (as Keras does)
         unknown = sorted(set(clipping) - set(_RENORM_CLIPPING_KEYS))
         if unknown:
-            raise ConfigError(f"{_label(self)}: renorm_clipping has unknown key(s) {unknown}; "
+            raise ConfigError(f"{layer_label(self)}: renorm_clipping has unknown key(s) {unknown}; "
                               f"allowed: {list(_RENORM_CLIPPING_KEYS)}")
         for key, value in clipping.items():
             check_float(value, f"renorm_clipping[{key!r}]", type(self), self.name, allow_none=True)
         rmax, rmin, dmax = (clipping.get(key) for key in _RENORM_CLIPPING_KEYS)
         if rmax is not None and rmin is not None and rmax < rmin:
-            raise ConfigError(f"{_label(self)}: renorm_clipping needs rmax >= rmin, got {clipping}")
+            raise ConfigError(f"{layer_label(self)}: renorm_clipping needs rmax >= rmin, got {clipping}")
         if dmax is not None and dmax < 0:
-            raise ConfigError(f"{_label(self)}: renorm_clipping needs dmax >= 0, got {clipping}")
+            raise ConfigError(f"{layer_label(self)}: renorm_clipping needs dmax >= 0, got {clipping}")
         return clipping
 
     @property
@@ -235,7 +231,7 @@ class BatchNormalization(_GammaBetaLayer):
     def build(self, input_shape):
         axes = _positive_axes(self, self._axes, len(input_shape))
         if 0 in axes and len(input_shape) > 1:
-            raise ConfigError(f"{_label(self)}: axis {self.axis} includes the batch axis")
+            raise ConfigError(f"{layer_label(self)}: axis {self.axis} includes the batch axis")
         _known_dims(self, input_shape, axes)
         shape = self._param_shape(input_shape)
         if self.scale:
@@ -264,7 +260,7 @@ class BatchNormalization(_GammaBetaLayer):
         if self.built:
             axes = _positive_axes(self, self._axes, len(input_shape))
             if len(self.moving_mean.shape) not in (1, len(input_shape)):
-                raise ConfigError(f"{_label(self)} was built for inputs of rank "
+                raise ConfigError(f"{layer_label(self)} was built for inputs of rank "
                                   f"{len(self.moving_mean.shape)}, got {input_shape}")
             sizes = [self.moving_mean.shape[0]] if isinstance(self.axis, int) else [
                 self.moving_mean.shape[axis] for axis in axes]
@@ -273,7 +269,7 @@ class BatchNormalization(_GammaBetaLayer):
 
     def call(self, inputs, training=None, mask=None):
         if mask is not None and np.ndim(mask) != inputs.ndim - 1:
-            raise GraphError(f"{_label(self)}: the mask must have one dimension less than the "
+            raise GraphError(f"{layer_label(self)}: the mask must have one dimension less than the "
                              f"inputs, got mask shape {np.shape(mask)} for inputs of shape "
                              f"{inputs.shape}")
         dtype = _work_dtype(inputs)
@@ -288,7 +284,7 @@ class BatchNormalization(_GammaBetaLayer):
                     weights = np.broadcast_to(np.expand_dims(np.asarray(mask).astype(bool), -1),
                                               x.shape).astype(dtype)
                 except ValueError as exc:
-                    raise GraphError(f"{_label(self)}: a mask of shape {np.shape(mask)} does "
+                    raise GraphError(f"{layer_label(self)}: a mask of shape {np.shape(mask)} does "
                                      f"not fit inputs of shape {x.shape}") from exc
             mean, variance = _moments(x, reduction, weights, guard=_BACKEND_EPSILON)
         else:
@@ -445,7 +441,7 @@ class GroupNormalization(_GammaBetaLayer):
                  gamma_regularizer=None, beta_constraint=None, gamma_constraint=None, **kwargs):
         super().__init__(**kwargs)
         if not _is_int(groups) or (groups <= 0 and groups != -1):
-            raise ConfigError(f"{_label(self)}: groups must be a positive integer or -1, got "
+            raise ConfigError(f"{layer_label(self)}: groups must be a positive integer or -1, got "
                               f"{groups!r}")
         self.groups = int(groups)
         self.axis = _axis_argument(self, axis, allow_list=False)
@@ -457,15 +453,15 @@ class GroupNormalization(_GammaBetaLayer):
     def build(self, input_shape):
         (axis,) = _positive_axes(self, [self.axis], len(input_shape))
         if axis == 0:
-            raise ConfigError(f"{_label(self)}: axis {self.axis} is the batch axis")
+            raise ConfigError(f"{layer_label(self)}: axis {self.axis} is the batch axis")
         _known_dims(self, input_shape, [axis], "channel")
         channels = input_shape[axis]
         groups = channels if self.groups == -1 else self.groups
         if channels < groups:
-            raise ConfigError(f"{_label(self)}: groups ({groups}) cannot be more than the number "
+            raise ConfigError(f"{layer_label(self)}: groups ({groups}) cannot be more than the number "
                               f"of channels ({channels})")
         if channels % groups:
-            raise ConfigError(f"{_label(self)}: the number of channels ({channels}) must be a "
+            raise ConfigError(f"{layer_label(self)}: the number of channels ({channels}) must be a "
                               f"multiple of groups ({groups})")
         self.groups = groups
         if self.scale:
@@ -488,7 +484,7 @@ class GroupNormalization(_GammaBetaLayer):
         (axis,) = _positive_axes(self, [self.axis], x.ndim)
         channels = x.shape[axis]
         if channels % self.groups:
-            raise GraphError(f"{_label(self)}: {channels} channels cannot be split into "
+            raise GraphError(f"{layer_label(self)}: {channels} channels cannot be split into "
                              f"{self.groups} groups")
         # (..., channels, ...) -> (..., groups, channels // groups, ...)
         grouped_shape = (*x.shape[:axis], self.groups, channels // self.groups, *x.shape[axis + 1:])
@@ -499,7 +495,7 @@ class GroupNormalization(_GammaBetaLayer):
             try:
                 full_mask = np.broadcast_to(np.asarray(mask), x.shape)
             except ValueError as exc:
-                raise GraphError(f"{_label(self)}: a mask of shape {np.shape(mask)} does not "
+                raise GraphError(f"{layer_label(self)}: a mask of shape {np.shape(mask)} does not "
                                  f"broadcast to inputs of shape {x.shape}") from exc
             weights = full_mask.astype(dtype).reshape(grouped_shape)
         if weights is None:
@@ -594,7 +590,7 @@ class RMSNormalization(Layer):
         rank = len(input_shape)
         positive = _positive_axes(self, axes, rank)
         if positive != list(range(rank - len(axes), rank)):
-            raise UnsupportedError(f"{_label(self)}: axis {self.axis} is not supported for inputs "
+            raise UnsupportedError(f"{layer_label(self)}: axis {self.axis} is not supported for inputs "
                                    f"of rank {rank}: only the trailing axes, in order, scale as "
                                    f"Keras intends")
         _known_dims(self, input_shape, positive)
@@ -647,7 +643,7 @@ class Normalization(Layer):
         self.axis = _axis_argument(self, axis, allow_empty=True)
         self.invert = check_bool(invert, "invert", type(self), self.name)
         if (mean is None) != (variance is None):
-            raise ConfigError(f"{_label(self)}: mean and variance must be given together, got "
+            raise ConfigError(f"{layer_label(self)}: mean and variance must be given together, got "
                               f"mean={mean!r} and variance={variance!r}")
         self.input_mean = mean
         self.input_variance = variance
@@ -656,10 +652,10 @@ class Normalization(Layer):
             given = [self._statistic(value, name) for value, name in ((mean, "mean"),
                                                                        (variance, "variance"))]
             if given[0].shape != given[1].shape:
-                raise ConfigError(f"{_label(self)}: mean and variance must have the same shape, "
+                raise ConfigError(f"{layer_label(self)}: mean and variance must have the same shape, "
                                   f"got {given[0].shape} and {given[1].shape}")
             if given[0].ndim > len(self.axis):
-                raise ConfigError(f"{_label(self)}: mean of shape {given[0].shape} has more "
+                raise ConfigError(f"{layer_label(self)}: mean of shape {given[0].shape} has more "
                                   f"dimensions than the {len(self.axis)} kept axis/axes "
                                   f"{self.axis}")
             self._given = given
@@ -671,10 +667,10 @@ class Normalization(Layer):
         try:
             array = np.asarray(value, dtype=np.float64)
         except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{_label(self)}: {name} must be a number or a (nested) list of "
+            raise ConfigError(f"{layer_label(self)}: {name} must be a number or a (nested) list of "
                               f"numbers, got {value!r}") from exc
         if isinstance(value, (bool, str)) or array.dtype == object:
-            raise ConfigError(f"{_label(self)}: {name} must be numeric, got {value!r}")
+            raise ConfigError(f"{layer_label(self)}: {name} must be numeric, got {value!r}")
         return array
 
     def _kept_axes(self, input_shape) -> list:
@@ -704,7 +700,7 @@ class Normalization(Layer):
                                                      self._broadcast_shape)
                                      for value in self._given]
         except ValueError as exc:
-            raise ConfigError(f"{_label(self)}: mean/variance of shape {self._given[0].shape} do "
+            raise ConfigError(f"{layer_label(self)}: mean/variance of shape {self._given[0].shape} do "
                               f"not fit the kept axes {self.axis} of inputs of shape "
                               f"{input_shape}") from exc
 
@@ -712,7 +708,7 @@ class Normalization(Layer):
         keep = self._kept_axes(input_shape)
         if self.built and self._broadcast_shape is not None:
             if len(input_shape) != len(self._broadcast_shape):
-                raise ConfigError(f"{_label(self)} was built for inputs of rank "
+                raise ConfigError(f"{layer_label(self)} was built for inputs of rank "
                                   f"{len(self._broadcast_shape)}, got {input_shape}")
             _check_built_dims(self, input_shape, keep,
                               [self._broadcast_shape[axis] for axis in keep])
@@ -722,10 +718,10 @@ class Normalization(Layer):
         """Set the mean and variance from a numpy array of samples, as Keras's `adapt()` does."""
         data = np.asarray(data)
         if data.dtype.kind not in "fiu" or data.ndim == 0:
-            raise ConfigError(f"{_label(self)}: adapt() needs a numeric array with a batch axis, "
+            raise ConfigError(f"{layer_label(self)}: adapt() needs a numeric array with a batch axis, "
                               f"got {data.dtype} of shape {data.shape}")
         if self._given is not None:
-            raise ConfigError(f"{_label(self)}: adapt() cannot change a mean and variance given "
+            raise ConfigError(f"{layer_label(self)}: adapt() cannot change a mean and variance given "
                               f"as arguments")
         self._maybe_build(data.shape)
         self._checked_output_shape(data.shape)
@@ -741,7 +737,7 @@ class Normalization(Layer):
         else:
             if (self.adapt_mean.value is self._placeholders[0]
                     and self.adapt_variance.value is self._placeholders[1]):
-                raise ModelioError(f"{_label(self)} has no statistics: it was never adapted and "
+                raise ModelioError(f"{layer_label(self)} has no statistics: it was never adapted and "
                                    f"was given no mean/variance; call adapt(data) or load its "
                                    f"weights first")
             mean = self.adapt_mean.value.reshape(self._broadcast_shape)

@@ -5,7 +5,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..graph import Layer, register_layer
 from ..kernels import pooling as kernels
-from .arguments import check_bool, check_int, standardize_data_format
+from .arguments import check_bool, check_int, layer_label, standardize_data_format
 
 __all__ = [
     "AveragePooling1D", "AveragePooling2D", "AveragePooling3D",
@@ -15,24 +15,20 @@ __all__ = [
 ]
 
 
-def _label(layer) -> str:
-    return f"layer '{layer.name}' ({type(layer).__name__})"
-
-
 def int_tuple(value, argument: str, layer, length: int, minimum: int) -> tuple:
     """An int (repeated `length` times) or a list of `length` ints, each >= `minimum`."""
     cls = type(layer)
     if isinstance(value, int) and not isinstance(value, bool):
         value = (value,) * length
     if not isinstance(value, (list, tuple)) or len(value) != length:
-        raise ConfigError(f"{_label(layer)}: {argument} must be an integer or a list of "
+        raise ConfigError(f"{layer_label(layer)}: {argument} must be an integer or a list of "
                           f"{length} integers, got {value!r}")
     return tuple(check_int(item, argument, cls, layer.name, minimum=minimum) for item in value)
 
 
 def check_rank(layer, input_shape, rank: int) -> None:
     if len(input_shape) != rank:
-        raise ConfigError(f"{_label(layer)} expects inputs of rank {rank}, got shape "
+        raise ConfigError(f"{layer_label(layer)} expects inputs of rank {rank}, got shape "
                           f"{tuple(input_shape)}")
 
 
@@ -61,7 +57,7 @@ class _Pooling(Layer):
         self.strides = self.pool_size if strides is None else int_tuple(
             strides, "strides", self, self._dims, minimum=1)
         if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
-            raise ConfigError(f"{_label(self)}: padding must be 'valid' or 'same', "
+            raise ConfigError(f"{layer_label(self)}: padding must be 'valid' or 'same', "
                               f"got {padding!r}")
         self.padding = padding  # kept as written (Keras does too); computed lower-cased
         self.data_format = standardize_data_format(data_format, type(self), self.name)
@@ -75,7 +71,7 @@ class _Pooling(Layer):
         for axis, pool, stride in zip(axes, self.pool_size, self.strides):
             size = kernels.pool_output_size(input_shape[axis], pool, stride, padding)
             if size is not None and size <= 0:
-                raise ConfigError(f"{_label(self)}: pool_size {list(self.pool_size)} with "
+                raise ConfigError(f"{layer_label(self)}: pool_size {list(self.pool_size)} with "
                                   f"strides {list(self.strides)} and padding '{padding}' "
                                   f"leaves no output for inputs of shape {tuple(input_shape)}")
             output_shape[axis] = size

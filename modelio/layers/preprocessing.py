@@ -13,30 +13,20 @@ from ..errors import ConfigError, UnsupportedError
 from ..graph import Layer, register_layer
 from ..graph.dialect import keras2_semantics_active
 from ..kernels import resize as resize_kernels
-from .arguments import check_bool, check_float, check_int, standardize_data_format
-from .pooling import check_rank, int_tuple
+from .arguments import check_bool, check_float, check_int, layer_label, standardize_data_format
 
-__all__ = [
-    "CenterCrop", "Cropping1D", "Cropping2D", "Cropping3D", "Rescaling", "Resizing",
-    "UpSampling1D", "UpSampling2D", "UpSampling3D", "ZeroPadding1D", "ZeroPadding2D",
-    "ZeroPadding3D",
-]
+__all__ = ["CenterCrop", "Rescaling", "Resizing"]
 
 # Interpolations Keras knows that modelio does not compute (the backends disagree on bicubic,
 # PyTorch has no lanczos, and area/gaussian/mitchellcubic are TensorFlow-only).
 _OTHER_INTERPOLATIONS = ("bicubic", "lanczos3", "lanczos5", "area", "gaussian", "mitchellcubic")
-_ORDINALS = ("1st", "2nd", "3rd")
-
-
-def _label(layer) -> str:
-    return f"layer '{layer.name}' ({type(layer).__name__})"
 
 
 def _check_interpolation(layer, value) -> str:
     if not isinstance(value, str):
-        raise ConfigError(f"{_label(layer)}: interpolation must be a string, got {value!r}")
+        raise ConfigError(f"{layer_label(layer)}: interpolation must be a string, got {value!r}")
     if value not in ("nearest", "bilinear"):
-        raise UnsupportedError(f"{_label(layer)}: interpolation {value!r} is not supported "
+        raise UnsupportedError(f"{layer_label(layer)}: interpolation {value!r} is not supported "
                                f"(modelio computes 'nearest' and 'bilinear')")
     return value
 
@@ -84,7 +74,7 @@ def _constant(layer, value, argument: str):
     """(array, serialized form) of Rescaling's scale/offset: a number, a nested list of numbers,
     a numpy array, or Keras's serialized numpy array `{"class_name": "__numpy__", ...}`."""
     def bad():
-        return ConfigError(f"{_label(layer)}: {argument} must be a number, a list of numbers or "
+        return ConfigError(f"{layer_label(layer)}: {argument} must be a number, a list of numbers or "
                            f"a serialized numpy array, got {value!r}")
 
     if isinstance(value, dict):
@@ -136,7 +126,7 @@ class Rescaling(Layer):
             if array.ndim > len(dims) or any(
                     size != 1 and dim is not None and dim != size
                     for size, dim in zip(array.shape[::-1], dims)):
-                raise ConfigError(f"{_label(self)}: {argument} of shape {array.shape} does not "
+                raise ConfigError(f"{layer_label(self)}: {argument} of shape {array.shape} does not "
                                   f"broadcast to inputs of shape {tuple(input_shape)}")
         return input_shape
 
@@ -159,7 +149,7 @@ class _ImageLayer(Layer):
 
     def compute_output_shape(self, input_shape):
         if len(input_shape) not in (3, 4):
-            raise ConfigError(f"{_label(self)} expects images of rank 4 (batch, ...) or 3, got "
+            raise ConfigError(f"{layer_label(self)} expects images of rank 4 (batch, ...) or 3, got "
                               f"shape {tuple(input_shape)}")
         output_shape = list(input_shape)
         h_axis, w_axis = _image_axes(self.data_format)
@@ -189,10 +179,10 @@ class Resizing(_ImageLayer):
         self.pad_to_aspect_ratio = check_bool(pad_to_aspect_ratio, "pad_to_aspect_ratio", cls,
                                               self.name)
         if self.crop_to_aspect_ratio and self.pad_to_aspect_ratio:
-            raise ConfigError(f"{_label(self)}: only one of crop_to_aspect_ratio and "
+            raise ConfigError(f"{layer_label(self)}: only one of crop_to_aspect_ratio and "
                               f"pad_to_aspect_ratio can be true")
         if fill_mode != "constant":
-            raise UnsupportedError(f"{_label(self)}: fill_mode {fill_mode!r} is not supported "
+            raise UnsupportedError(f"{layer_label(self)}: fill_mode {fill_mode!r} is not supported "
                                    f"(Keras 3 resizes with fill_mode 'constant' only)")
         self.fill_mode = fill_mode
         self.fill_value = check_float(fill_value, "fill_value", cls, self.name)
@@ -251,247 +241,3 @@ class CenterCrop(_ImageLayer):
 
 
 # ----- ZeroPadding, Cropping ------------------------------------------------------------------
-
-def _pairs(layer, value, argument: str, dims: int) -> tuple:
-    """Keras's padding/cropping spellings: an int, `dims` ints (symmetric per axis), or `dims`
-    (before, after) pairs. Returns `dims` pairs of non-negative ints."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        if value < 0:
-            raise ConfigError(f"{_label(layer)}: {argument} cannot be negative, got {value}")
-        return ((value, value),) * dims
-    if not isinstance(value, (list, tuple)) or len(value) != dims:
-        raise ConfigError(f"{_label(layer)}: {argument} must be an integer, {dims} integers or "
-                          f"{dims} pairs of integers, got {value!r}")
-    return tuple(int_tuple(entry, f"{argument} ({_ORDINALS[index]} entry)", layer, 2, 0)
-                 for index, entry in enumerate(value))
-
-
-class _SpatialEdges(Layer):
-    """Shared by ZeroPadding and Cropping: per spatial axis (before, after) amounts."""
-
-    _dims = 0
-    _argument = ""
-    _has_data_format = True
-
-    def _spatial_axes(self) -> tuple:
-        first = 1 if self.data_format == "channels_last" else 2
-        return tuple(range(first, first + self._dims))
-
-    def _amounts(self):
-        return getattr(self, self._argument)
-
-    def _config_amounts(self):
-        amounts = self._amounts()
-        return [list(pair) for pair in amounts] if self._dims > 1 else list(amounts[0])
-
-    def get_config(self) -> dict:
-        config = {**super().get_config(), self._argument: self._config_amounts()}
-        if self._has_data_format:
-            config["data_format"] = self.data_format
-        return config
-
-
-class _ZeroPadding(_SpatialEdges):
-    _argument = "padding"
-
-    def __init__(self, padding, data_format=None, **kwargs):
-        super().__init__(**kwargs)
-        if self._dims == 1:
-            self.padding = (int_tuple(padding, "padding", self, 2, 0),)
-        else:
-            self.padding = _pairs(self, padding, "padding", self._dims)
-        self.data_format = standardize_data_format(data_format, type(self), self.name)
-
-    def compute_output_shape(self, input_shape):
-        check_rank(self, input_shape, self._dims + 2)
-        output_shape = list(input_shape)
-        for axis, (before, after) in zip(self._spatial_axes(), self.padding):
-            if output_shape[axis] is not None:
-                output_shape[axis] += before + after
-        return tuple(output_shape)
-
-    def call(self, inputs):
-        widths = [(0, 0)] * inputs.ndim
-        for axis, pair in zip(self._spatial_axes(), self.padding):
-            widths[axis] = pair
-        return np.pad(inputs, widths)
-
-
-@register_layer()
-class ZeroPadding1D(_ZeroPadding):
-    """Adds zeros before and after the steps axis: `padding` is an int or (before, after)."""
-
-    _dims = 1
-
-    def __init__(self, padding=1, data_format=None, **kwargs):
-        super().__init__(padding, data_format, **kwargs)
-
-
-@register_layer()
-class ZeroPadding2D(_ZeroPadding):
-    """Adds rows and columns of zeros: an int, (rows, cols), or ((top, bottom), (left, right))."""
-
-    _dims = 2
-
-    def __init__(self, padding=(1, 1), data_format=None, **kwargs):
-        super().__init__(padding, data_format, **kwargs)
-
-
-@register_layer()
-class ZeroPadding3D(_ZeroPadding):
-    """Adds zeros around the three spatial axes: an int, 3 ints or 3 (before, after) pairs."""
-
-    _dims = 3
-
-    def __init__(self, padding=((1, 1), (1, 1), (1, 1)), data_format=None, **kwargs):
-        super().__init__(padding, data_format, **kwargs)
-
-
-class _Cropping(_SpatialEdges):
-    _argument = "cropping"
-
-    def __init__(self, cropping, data_format=None, **kwargs):
-        super().__init__(**kwargs)
-        if self._dims == 1:
-            self.cropping = (int_tuple(cropping, "cropping", self, 2, 0),)
-        else:
-            self.cropping = _pairs(self, cropping, "cropping", self._dims)
-        self.data_format = standardize_data_format(data_format, type(self), self.name)
-
-    def compute_output_shape(self, input_shape):
-        check_rank(self, input_shape, self._dims + 2)
-        output_shape = list(input_shape)
-        for axis, (before, after) in zip(self._spatial_axes(), self.cropping):
-            if output_shape[axis] is not None:
-                output_shape[axis] -= before + after
-                if output_shape[axis] <= 0:
-                    raise ConfigError(f"{_label(self)}: cropping {self._config_amounts()} "
-                                      f"must be smaller than the inputs' spatial size, got "
-                                      f"shape {tuple(input_shape)}")
-        return tuple(output_shape)
-
-    def call(self, inputs):
-        index = [slice(None)] * inputs.ndim
-        for axis, (before, after) in zip(self._spatial_axes(), self.cropping):
-            index[axis] = slice(before, inputs.shape[axis] - after)
-        return inputs[tuple(index)]
-
-
-@register_layer()
-class Cropping1D(_Cropping):
-    """Removes `cropping` = (before, after) steps (an int crops both ends alike)."""
-
-    _dims = 1
-    _has_data_format = False
-
-    def __init__(self, cropping=(1, 1), **kwargs):
-        super().__init__(cropping, None, **kwargs)
-
-
-@register_layer()
-class Cropping2D(_Cropping):
-    """Removes rows and columns: an int, (rows, cols) or ((top, bottom), (left, right))."""
-
-    _dims = 2
-
-    def __init__(self, cropping=((0, 0), (0, 0)), data_format=None, **kwargs):
-        super().__init__(cropping, data_format, **kwargs)
-
-
-@register_layer()
-class Cropping3D(_Cropping):
-    """Removes cells at both ends of the three spatial axes: an int, 3 ints or 3 pairs."""
-
-    _dims = 3
-
-    def __init__(self, cropping=((1, 1), (1, 1), (1, 1)), data_format=None, **kwargs):
-        super().__init__(cropping, data_format, **kwargs)
-
-
-# ----- UpSampling -----------------------------------------------------------------------------
-
-class _UpSampling(Layer):
-    _dims = 0
-
-    def _spatial_axes(self) -> tuple:
-        first = 1 if getattr(self, "data_format", "channels_last") == "channels_last" else 2
-        return tuple(range(first, first + self._dims))
-
-    def compute_output_shape(self, input_shape):
-        check_rank(self, input_shape, self._dims + 2)
-        output_shape = list(input_shape)
-        for axis, factor in zip(self._spatial_axes(), self._factors()):
-            if output_shape[axis] is not None:
-                output_shape[axis] *= factor
-        return tuple(output_shape)
-
-    def _factors(self) -> tuple:
-        return self.size
-
-    def call(self, inputs):
-        for axis, factor in zip(self._spatial_axes(), self._factors()):
-            if factor != 1:
-                inputs = np.repeat(inputs, factor, axis=axis)
-        return inputs
-
-
-@register_layer()
-class UpSampling1D(_UpSampling):
-    """Repeats each step `size` times."""
-
-    _dims = 1
-
-    def __init__(self, size=2, **kwargs):
-        super().__init__(**kwargs)
-        self.size = check_int(size, "size", type(self), self.name, minimum=1)
-
-    def _factors(self) -> tuple:
-        return (self.size,)
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "size": self.size}
-
-
-@register_layer()
-class UpSampling2D(_UpSampling):
-    """Scales height and width by integer `size` factors, repeating rows and columns
-    ("nearest") or interpolating them ("bilinear", half-pixel centres)."""
-
-    _dims = 2
-
-    def __init__(self, size=(2, 2), data_format=None, interpolation="nearest", **kwargs):
-        super().__init__(**kwargs)
-        self.size = int_tuple(size, "size", self, 2, minimum=1)
-        self.data_format = standardize_data_format(data_format, type(self), self.name)
-        if not isinstance(interpolation, str):
-            raise ConfigError(f"{_label(self)}: interpolation must be a string, got "
-                              f"{interpolation!r}")
-        self.interpolation = _check_interpolation(self, interpolation.lower())
-
-    def call(self, inputs):
-        if self.interpolation == "nearest":
-            return super().call(inputs)
-        h_axis, w_axis = self._spatial_axes()
-        return _resize_preserving_dtype(
-            inputs, inputs.shape[h_axis] * self.size[0], inputs.shape[w_axis] * self.size[1],
-            self.data_format, "bilinear")
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "size": list(self.size),
-                "data_format": self.data_format, "interpolation": self.interpolation}
-
-
-@register_layer()
-class UpSampling3D(_UpSampling):
-    """Repeats cells `size` = (d1, d2, d3) times along the three spatial axes."""
-
-    _dims = 3
-
-    def __init__(self, size=(2, 2, 2), data_format=None, **kwargs):
-        super().__init__(**kwargs)
-        self.size = int_tuple(size, "size", self, 3, minimum=1)
-        self.data_format = standardize_data_format(data_format, type(self), self.name)
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "size": list(self.size),
-                "data_format": self.data_format}
