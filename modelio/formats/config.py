@@ -57,8 +57,15 @@ def config_from_json(text: str | bytes, source: str = "JSON") -> Any:
         raise FormatError(f"{source}: not valid JSON ({exc})") from exc
 
 
+class _PlainYamlDumper(yaml.SafeDumper):
+    """Writes repeated objects out in full: no anchors or aliases, which the reader refuses."""
+
+    def ignore_aliases(self, data) -> bool:
+        return True
+
+
 def model_to_yaml(model) -> str:
-    return yaml.safe_dump(model_to_config(model), sort_keys=False)
+    return yaml.dump(model_to_config(model), Dumper=_PlainYamlDumper, sort_keys=False)
 
 
 def model_from_yaml(text: str | bytes, source: str = "YAML"):

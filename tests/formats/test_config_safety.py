@@ -1346,3 +1346,16 @@ def test_hypothesis_spliced_fixture_text_loads_or_raises_modelio_error(case, dat
     for loader in (modelio.model_from_json, modelio.model_from_yaml):
         problem = _outcome_of(loader, spliced)
         assert problem is None, (case, start, stop, insert, loader.__name__, problem)
+
+
+def test_yaml_written_for_a_config_that_repeats_an_object_has_no_aliases():
+    import modelio
+    from modelio import layers as modelio_layers
+
+    x = modelio.Input((3,))
+    model = modelio.Model(x, modelio_layers.Dense(2)(x))
+    shared = {"class_name": "Zeros", "config": {}}
+    model.layers[1].kernel_initializer = model.layers[1].bias_initializer = shared
+    text = model.to_yaml()
+    assert "&id" not in text and "*id" not in text
+    assert modelio.model_from_yaml(text).get_config() == model.get_config()
