@@ -353,9 +353,12 @@ def _keras2_ref(ref: TensorRef, offsets: dict) -> TensorRef:
 
 
 def _decode_keras2_kwarg(value, offsets):
+    """A `[name, node_index, tensor_index]` reference, or a list of them (initial_state)."""
     if (isinstance(value, list) and len(value) == 3 and isinstance(value[0], str)
             and _is_index(value[1]) and _is_index(value[2])):
         return _keras2_ref(TensorRef(*value), offsets)
+    if isinstance(value, list) and value and all(isinstance(item, list) for item in value):
+        return [_decode_keras2_kwarg(item, offsets) for item in value]
     return value
 
 

@@ -634,3 +634,15 @@ def test_clear_session_resets_automatic_names():
     assert layers.Dense(2).name == "dense_1"
     modelio.clear_session()
     assert layers.Dense(2).name == "dense"
+
+
+def test_regularizer_and_constraint_names_are_written_as_keras3_configs():
+    # Keras 3.15: Dense(2, kernel_regularizer="l2", kernel_constraint="max_norm").get_config()
+    config = layers.Dense(2, kernel_regularizer="l2", kernel_constraint="max_norm").get_config()
+    assert config["kernel_regularizer"] == {"module": "keras.regularizers", "class_name": "L2",
+                                            "config": {"l2": 0.01}, "registered_name": None}
+    assert config["kernel_constraint"] == {"module": "keras.constraints", "class_name": "MaxNorm",
+                                           "config": {"max_value": 2, "axis": 0},
+                                           "registered_name": None}
+    with pytest.raises(modelio.ConfigError, match="kernel_regularizer"):
+        layers.Dense(2, kernel_regularizer="l3")
