@@ -1,3 +1,707 @@
-"""attention layers (being written)."""
+"""Attention layers: MultiHeadAttention, Attention (dot-product / Luong) and AdditiveAttention
+(Bahdanau), computed with batched numpy matmuls (no loops over positions or heads).
 
-__all__: list[str] = []
+Masks follow Keras 3: they are graph edges. MultiHeadAttention takes the masks of `query`, `value`
+and `key` as explicit `query_mask` / `value_mask` / `key_mask` call tensors (real MHA call
+parameters), Attention and AdditiveAttention take `mask=[query_mask, value_mask]`.
+
+Where Keras itself computes differently on different code paths, modelio follows the path Keras
+takes (checked against Keras 3.15.1 with the torch backend, and tf-keras 2.21):
+
+* Keras 3 MultiHeadAttention on (batch, length, features) inputs, without dropout and without
+  `return_attention_scores`, runs the fused `dot_product_attention` kernel: masked scores get a
+  huge negative bias, so a query whose every key is masked attends *uniformly* to all keys. On the
+  other path (scores returned, dropout > 0, or inputs of rank 4+) the Softmax layer zeroes masked
+  probabilities, so such a query gets all-zero weights. modelio reproduces both.
+* A model read from a Keras 2 (tf-keras) config keeps tf-keras's masked softmax: `-1e9` *added*
+  to masked scores (or substituted, with `softmax_robust_masking`), never zeroed.
+"""
+
+import inspect
+import math
+
+import numpy as np
+
+from ..errors import ConfigError, ModelioError, UnsupportedError
+from ..graph import Layer, register_layer
+from ..graph.dialect import keras2_semantics_active
+from ..graph.layer import input_mask, shape_to_list
+from ..graph.tensor import SymbolicTensor
+from ..graph.tree import flatten
+from ..kernels.activations import sigmoid
+from .arguments import check_bool, check_choice, check_float, check_int, check_serialized
+from .initializers import get_initializer, serialize_initializer
+
+__all__ = ["AdditiveAttention", "Attention", "MultiHeadAttention"]
+
+# How masked attention scores are turned into probabilities (see the module docstring).
+_KERAS3_SOFTMAX_LAYER = "keras3_softmax_layer"  # where(mask, s, -1e9); softmax; zero masked
+_KERAS3_FUSED = "keras3_fused"                  # where(mask, s, -0.7 * 3.38953e38); softmax
+_KERAS2_ADDITIVE = "keras2_additive"            # s + (1 - mask) * -1e9; softmax
+_KERAS2_ROBUST = "keras2_robust"                # where(mask, s, -1e9); softmax
+
+
+def _large_negative(mode: str, dtype) -> np.ndarray:
+    float16 = np.dtype(dtype) == np.float16
+    if mode == _KERAS3_SOFTMAX_LAYER:
+        value = -3e4 if float16 else -1e9
+    elif mode == _KERAS3_FUSED:  # keras/src/backend/torch/nn.py: _get_large_negative
+        value = (65500.0 if float16 else 3.38953e38) * -0.7
+    else:  # tf-keras: tf.float16.min for float16, else -1e9
+        value = float(np.finfo(np.float16).min) if float16 else -1e9
+    return np.asarray(value, dtype=dtype)
+
+
+def _softmax_last_axis(scores: np.ndarray) -> np.ndarray:
+    """Numerically stable softmax over the last axis, in place on a fresh float array."""
+    scores -= scores.max(axis=-1, keepdims=True)
+    np.exp(scores, out=scores)
+    scores /= scores.sum(axis=-1, keepdims=True)
+    return scores
+
+
+def _masked_scores(scores: np.ndarray, mask, mode: str) -> np.ndarray:
+    """`scores` with masked entries pushed to a large negative value, as `mode` prescribes."""
+    if mask is None:
+        return scores
+    negative = _large_negative(mode, scores.dtype)
+    if mode == _KERAS2_ADDITIVE:
+        return scores + (1.0 - mask.astype(scores.dtype)) * negative
+    return np.where(mask, scores, negative)
+
+
+def _as_bool(mask):
+    if mask is None:
+        return None
+    mask = np.asarray(mask)
+    return mask if mask.dtype == np.bool_ else mask.astype(bool)
+
+
+def _label(layer) -> str:
+    return f"layer '{layer.name}' ({type(layer).__name__})"
+
+
+def _causal_mask(query_length: int, key_length: int) -> np.ndarray:
+    """(1, T, S): query position i may attend to key positions j <= i."""
+    return np.tri(query_length, key_length, dtype=bool)[None]
+
+
+def _known(dim) -> bool:
+    return dim is not None
+
+
+# ------------------------------------------------------------------------------------------------
+# MultiHeadAttention
+# ------------------------------------------------------------------------------------------------
+
+
+@register_layer()
+class MultiHeadAttention(Layer):
+    """Multi-head scaled dot-product attention (Vaswani et al., 2017), as `keras.layers.
+    MultiHeadAttention`: project `query`, `key`, `value` per head, softmax(q k^T / sqrt(key_dim))
+    over the attention axes, combine the values, project back.
+
+    The weights live on this layer, in Keras's order and with Keras's names and shapes:
+    query/kernel (d_q, H, key_dim), query/bias (H, key_dim), key/..., [gate/... with `use_gate`],
+    value/kernel (d_v, H, value_dim), value/bias, attention_output/kernel (H, value_dim, *out),
+    attention_output/bias (*out,).
+    """
+
+    supports_masking = True
+    # tf-keras writes the build shapes into the config; Keras 3 keeps them in build_config.
+    _legacy_keys = {"query_shape": None, "key_shape": None, "value_shape": None}
+
+    def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True,
+                 output_shape=None, attention_axes=None, sliding_window=None,
+                 flash_attention=None, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 use_gate=False, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        cls = type(self)
+        self.num_heads = check_int(num_heads, "num_heads", cls, self.name, minimum=1)
+        self.key_dim = check_int(key_dim, "key_dim", cls, self.name, minimum=1)
+        if value_dim is not None:
+            check_int(value_dim, "value_dim", cls, self.name, minimum=1)
+        self.value_dim = value_dim if value_dim else key_dim
+        self.dropout = check_float(dropout, "dropout", cls, self.name, 0.0, 1.0)
+        self.use_bias = check_bool(use_bias, "use_bias", cls, self.name)
+        self.use_gate = check_bool(use_gate, "use_gate", cls, self.name)
+        self._output_shape = self._check_output_shape(output_shape)
+        self.attention_axes = self._check_attention_axes(attention_axes)
+        if sliding_window is not None:
+            check_int(sliding_window, "sliding_window", cls, self.name, minimum=1)
+        self.sliding_window = sliding_window
+        if flash_attention is not None:
+            check_bool(flash_attention, "flash_attention", cls, self.name)
+        self.flash_attention = flash_attention
+        if flash_attention and self.dropout > 0.0:
+            raise ConfigError(f"{_label(self)}: flash_attention=True does not allow dropout > 0 "
+                              f"(Keras refuses it), got dropout={dropout}")
+        self.kernel_initializer = serialize_initializer(kernel_initializer, "kernel_initializer", self)
+        self.bias_initializer = serialize_initializer(bias_initializer, "bias_initializer", self)
+        for argument, value in (("kernel_regularizer", kernel_regularizer),
+                                ("bias_regularizer", bias_regularizer),
+                                ("activity_regularizer", activity_regularizer),
+                                ("kernel_constraint", kernel_constraint),
+                                ("bias_constraint", bias_constraint)):
+            setattr(self, argument, check_serialized(value, argument, cls, self.name))
+        if seed is not None:
+            check_int(seed, "seed", cls, self.name)
+        self.seed = seed
+        self._keras2 = keras2_semantics_active()
+        self._robust_masking = False  # tf-keras `softmax_robust_masking`, set by from_config
+        self._build_shapes = None
+
+    # ----- arguments ----------------------------------------------------------------------------
+    def _check_output_shape(self, output_shape):
+        if output_shape is None:
+            return None
+        if isinstance(output_shape, int) and not isinstance(output_shape, bool):
+            output_shape = (output_shape,)
+        if not isinstance(output_shape, (list, tuple)) or not all(
+                isinstance(dim, int) and not isinstance(dim, bool) and dim > 0
+                for dim in output_shape):
+            raise ConfigError(f"{_label(self)}: output_shape must be a positive integer or a list "
+                              f"of positive integers, got {output_shape!r}")
+        return tuple(output_shape)
+
+    def _check_attention_axes(self, attention_axes):
+        if attention_axes is None:
+            return None
+        if isinstance(attention_axes, int) and not isinstance(attention_axes, bool):
+            return (attention_axes,)
+        if not isinstance(attention_axes, (list, tuple)) or not attention_axes or not all(
+                isinstance(axis, int) and not isinstance(axis, bool) for axis in attention_axes):
+            raise ConfigError(f"{_label(self)}: attention_axes must be null, an integer or a "
+                              f"non-empty list of integers, got {attention_axes!r}")
+        if self._keras2_negative_axes(attention_axes):
+            raise UnsupportedError(
+                f"{_label(self)}: negative attention_axes {list(attention_axes)} in a Keras 2 "
+                f"config (tf-keras counts them differently from Keras 3) are not supported")
+        return attention_axes
+
+    @staticmethod
+    def _keras2_negative_axes(attention_axes) -> bool:
+        return keras2_semantics_active() and any(axis < 0 for axis in attention_axes)
+
+    @classmethod
+    def from_config(cls, config: dict) -> "MultiHeadAttention":
+        if not isinstance(config, dict):
+            raise ConfigError(f"{cls.__name__}: config must be a mapping, got {type(config).__name__}")
+        config = dict(config)
+        robust = config.pop("softmax_robust_masking", False)  # tf-keras only
+        layer = super().from_config(config)
+        layer._robust_masking = check_bool(robust, "softmax_robust_masking", cls, layer.name)
+        return layer
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "num_heads": self.num_heads,
+            "key_dim": self.key_dim,
+            "value_dim": self.value_dim,
+            "dropout": self.dropout,
+            "use_bias": self.use_bias,
+            "use_gate": self.use_gate,
+            "output_shape": self._output_shape,
+            "attention_axes": self.attention_axes,
+            "sliding_window": self.sliding_window,
+            "kernel_initializer": self.kernel_initializer,
+            "bias_initializer": self.bias_initializer,
+            "kernel_regularizer": self.kernel_regularizer,
+            "bias_regularizer": self.bias_regularizer,
+            "activity_regularizer": self.activity_regularizer,
+            "kernel_constraint": self.kernel_constraint,
+            "bias_constraint": self.bias_constraint,
+            "seed": self.seed,
+        }
+
+    def get_build_config(self) -> dict | None:
+        if self._build_shapes is None:
+            return None
+        query_shape, value_shape, key_shape = self._build_shapes
+        shapes = {"query_shape": shape_to_list(query_shape),
+                  "value_shape": shape_to_list(value_shape)}
+        if key_shape is not None:
+            shapes["key_shape"] = shape_to_list(key_shape)
+        return {"shapes_dict": shapes}
+
+    # ----- building -----------------------------------------------------------------------------
+    def build(self, query_shape, value_shape=None, key_shape=None):
+        """Create the projection weights for inputs of these shapes (`value_shape` defaults to
+        `query_shape`, `key_shape` to `value_shape`)."""
+        value_shape = query_shape if value_shape is None else value_shape
+        query_shape, value_shape = tuple(query_shape), tuple(value_shape)
+        key_shape = None if key_shape is None else tuple(key_shape)
+        self._check_shapes(query_shape, value_shape, key_shape)
+        key_dims = value_shape if key_shape is None else key_shape
+        rank = len(query_shape) + 1  # rank of the projected (..., heads, channels) tensors
+        self._normalize_attention_axes(rank)
+        kernel = get_initializer(self.kernel_initializer)
+        bias = get_initializer(self.bias_initializer)
+
+        def projection(name, input_dim, head_dim):
+            weight = self.add_weight(f"{name}/kernel", (input_dim, self.num_heads, head_dim), kernel)
+            offset = (self.add_weight(f"{name}/bias", (self.num_heads, head_dim), bias)
+                      if self.use_bias else None)
+            return weight, offset
+
+        self.query_kernel, self.query_bias = projection("query", query_shape[-1], self.key_dim)
+        self.key_kernel, self.key_bias = projection("key", key_dims[-1], self.key_dim)
+        self.gate_kernel = self.gate_bias = None
+        if self.use_gate:
+            self.gate_kernel, self.gate_bias = projection("gate", query_shape[-1], self.value_dim)
+        self.value_kernel, self.value_bias = projection("value", value_shape[-1], self.value_dim)
+        output_dims = self._output_dims(query_shape)
+        self.output_kernel = self.add_weight(
+            "attention_output/kernel", (self.num_heads, self.value_dim, *output_dims), kernel)
+        self.output_bias = (self.add_weight("attention_output/bias", output_dims, bias)
+                            if self.use_bias else None)
+        self._build_shapes = (query_shape, value_shape, key_shape)
+        self.built = True
+
+    def _output_dims(self, query_shape) -> tuple:
+        return self._output_shape if self._output_shape else (query_shape[-1],)
+
+    def _check_shapes(self, query_shape, value_shape, key_shape) -> None:
+        label = _label(self)
+        key_dims = value_shape if key_shape is None else key_shape
+        shapes = {"query": query_shape, "value": value_shape, "key": key_dims}
+        for what, shape in shapes.items():
+            if len(shape) < 3:
+                raise ConfigError(f"{label} needs {what} of rank >= 3 (batch, positions..., "
+                                  f"features), got shape {shape}")
+            if shape[-1] is None:
+                raise ConfigError(f"{label} needs a known last dimension of {what}, got {shape}")
+        if not len(query_shape) == len(value_shape) == len(key_dims):
+            raise ConfigError(f"{label}: query, value and key must have the same rank, got "
+                              f"{query_shape}, {value_shape} and {key_dims}")
+        if any(_known(a) and _known(b) and a != b for a, b in zip(value_shape[1:-1], key_dims[1:-1])):
+            raise ConfigError(f"{label}: all dimensions of value and key except the last must be "
+                              f"equal, got value {value_shape} and key {key_dims}")
+
+    def _normalize_attention_axes(self, rank: int) -> None:
+        """As Keras's `_build_attention`: default to every axis but batch, heads and features;
+        negative axes count from the input's rank. The config then shows the normalized tuple."""
+        if self.attention_axes is None:
+            axes = tuple(range(1, rank - 2))
+        else:
+            axes = tuple(axis if axis >= 0 else (rank - 1) + axis for axis in self.attention_axes)
+        if len(set(axes)) != len(axes) or any(not 1 <= axis <= rank - 3 for axis in axes):
+            raise ConfigError(
+                f"{_label(self)}: attention_axes {list(self.attention_axes)} must name distinct "
+                f"axes of the inputs other than batch and features (1..{rank - 3} for inputs of "
+                f"rank {rank - 1})")
+        self.attention_axes = axes
+
+    def _check_built_for(self, query_shape, value_shape, key_shape) -> None:
+        """A layer already built (by an earlier call) accepts only inputs its weights fit."""
+        self._check_shapes(query_shape, value_shape, key_shape)
+        key_dims = value_shape if key_shape is None else key_shape
+        built_rank = len(self._build_shapes[0])
+        for what, shape, kernel in (("query", query_shape, self.query_kernel),
+                                    ("key", key_dims, self.key_kernel),
+                                    ("value", value_shape, self.value_kernel)):
+            if shape[-1] != kernel.shape[0] or len(shape) != built_rank:
+                raise ConfigError(f"{_label(self)} was built for {what} of rank {built_rank} "
+                                  f"with {kernel.shape[0]} features, got shape {shape}")
+        if not self._output_shape and query_shape[-1] != self.output_kernel.shape[-1]:
+            raise ConfigError(f"{_label(self)} was built for query features "
+                              f"{self.output_kernel.shape[-1]}, got {query_shape}")
+
+    def _build_for(self, query_shape, value_shape, key_shape) -> None:
+        if self.built:
+            self._check_built_for(query_shape, value_shape, key_shape)
+        else:
+            self.build(query_shape, value_shape, key_shape)
+
+    # ----- calling ------------------------------------------------------------------------------
+    def _bind(self, args: tuple, kwargs: dict) -> inspect.BoundArguments:
+        try:
+            return inspect.signature(self.call).bind(*args, **kwargs)
+        except TypeError as exc:
+            raise ConfigError(f"{_label(self)} cannot be called this way: {exc}") from exc
+
+    def _implicit_mask_kwargs(self, args: tuple, kwargs: dict) -> dict:
+        """Keras 3 passes each tensor argument's mask as `<argument>_mask` when that is unset;
+        and MHA's call then always takes the query's own mask (an explicit `query_mask` on a
+        query without a mask is ignored), so modelio records exactly that."""
+        try:
+            arguments = inspect.signature(self.call).bind(*args, **kwargs).arguments
+        except TypeError:
+            return {}  # `_check_call_arguments` reports it
+        implicit = {}
+        query_mask = input_mask(arguments.get("query"))
+        if query_mask is not None or kwargs.get("query_mask") is not None:
+            implicit["query_mask"] = query_mask
+        for name in ("value", "key"):
+            tensor = arguments.get(name)
+            if tensor is not None and arguments.get(f"{name}_mask") is None:
+                mask = input_mask(tensor)
+                if mask is not None:
+                    implicit[f"{name}_mask"] = mask
+        return implicit
+
+    def _symbolic_call(self, args: tuple, kwargs: dict):
+        arguments = self._bind(args, self._call_kwargs(kwargs)).arguments
+        shapes = []
+        for name in ("query", "value", "key"):
+            tensor = arguments.get(name)
+            if tensor is not None and not isinstance(tensor, SymbolicTensor):
+                raise ConfigError(f"{_label(self)}: {name} must be a tensor, got {tensor!r}")
+            shapes.append(None if tensor is None else tensor.shape)
+        self._build_for(*shapes)
+        return super()._symbolic_call(args, kwargs)
+
+    def _eager_call(self, args: tuple, kwargs: dict):
+        arguments = dict(self._bind(args, self._call_kwargs(kwargs)).arguments)
+        for name in ("query", "value", "key"):
+            if arguments.get(name) is not None:
+                arguments[name] = self._to_array(arguments[name])
+        self._build_for(arguments["query"].shape, arguments["value"].shape,
+                        None if arguments.get("key") is None else arguments["key"].shape)
+        return self.call(**arguments)
+
+    def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
+        query_shape = tuple(query_shape)
+        value_shape = query_shape if value_shape is None else tuple(value_shape)
+        self._check_shapes(query_shape, value_shape, None if key_shape is None else tuple(key_shape))
+        return (*query_shape[:-1], *self._output_dims(query_shape))
+
+    def compute_output_spec(self, query, value, key=None, query_mask=None, value_mask=None,
+                            key_mask=None, attention_mask=None, return_attention_scores=False,
+                            training=None, use_causal_mask=False):
+        self._check_flags(return_attention_scores, use_causal_mask)
+        key_shape = None if key is None else key.shape
+        output = SymbolicTensor(self.compute_output_shape(query.shape, value.shape, key_shape),
+                                self.compute_dtype)
+        scores_shape = self._scores_shape(query.shape, value.shape if key is None else key.shape)
+        if attention_mask is not None and hasattr(attention_mask, "shape") and (
+                len(attention_mask.shape) > len(scores_shape)):
+            raise ConfigError(f"{_label(self)}: attention_mask of shape {attention_mask.shape} has "
+                              f"more axes than the attention scores {scores_shape}")
+        if return_attention_scores:
+            # The true shape (Keras 3.15 declares (batch, heads, T, T) even when S != T).
+            return output, SymbolicTensor(scores_shape, self.compute_dtype)
+        return output
+
+    def _check_flags(self, return_attention_scores, use_causal_mask) -> None:
+        check_bool(return_attention_scores, "return_attention_scores", type(self), self.name)
+        check_bool(use_causal_mask, "use_causal_mask", type(self), self.name)
+        if return_attention_scores and self.flash_attention:
+            raise ConfigError(f"{_label(self)}: return_attention_scores=True is not supported with "
+                              f"flash_attention=True (Keras refuses it)")
+
+    def _layout(self, rank: int):
+        """For projected tensors of `rank`: the permutation putting (batch axes, attention axes,
+        channels) in order; batch axes are every axis but the attention axes and channels (the
+        heads axis included), as in Keras's `_build_attention_equation`."""
+        attention = tuple(self.attention_axes)
+        batch = tuple(axis for axis in range(rank - 1) if axis not in attention)
+        return batch, attention, (*batch, *attention, rank - 1)
+
+    def _scores_shape(self, query_shape, key_shape) -> tuple:
+        """(batch axes incl. heads, query attention axes, key attention axes)."""
+        projected_q = (*query_shape[:-1], self.num_heads, self.key_dim)
+        projected_k = (*key_shape[:-1], self.num_heads, self.key_dim)
+        batch, attention, _ = self._layout(len(projected_q))
+        return (tuple(projected_q[axis] for axis in batch)
+                + tuple(projected_q[axis] for axis in attention)
+                + tuple(projected_k[axis] for axis in attention))
+
+    def _project(self, inputs, kernel, bias):
+        """inputs (..., d) x kernel (d, H, c) -> (..., H, c), as one 2-D matmul."""
+        weight = self.value_of(kernel)
+        flat = inputs.reshape(-1, weight.shape[0]) @ weight.reshape(weight.shape[0], -1)
+        if bias is not None:
+            flat += self.value_of(bias).reshape(-1)
+        return flat.reshape(*inputs.shape[:-1], *weight.shape[1:])
+
+    def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None,
+             attention_mask=None, return_attention_scores=False, training=None,
+             use_causal_mask=False):
+        self._check_flags(return_attention_scores, use_causal_mask)
+        query = np.asarray(query)
+        value = np.asarray(value, dtype=query.dtype)
+        key = value if key is None else np.asarray(key, dtype=query.dtype)
+        mask, mode = self._attention_mask(query, value, _as_bool(query_mask),
+                                          _as_bool(value_mask), _as_bool(key_mask),
+                                          _as_bool(attention_mask), use_causal_mask,
+                                          return_attention_scores)
+        gate = None
+        if self.use_gate:
+            gate = sigmoid(self._project(query, self.gate_kernel, self.gate_bias))
+        q = self._project(query, self.query_kernel, self.query_bias)
+        k = self._project(key, self.key_kernel, self.key_bias)
+        v = self._project(value, self.value_kernel, self.value_bias)
+        q *= np.asarray(1.0 / math.sqrt(float(self.key_dim)), dtype=q.dtype)
+        attended, scores = self._attend(q, k, v, mask, mode, return_attention_scores)
+        if gate is not None:
+            attended = attended * gate
+        output_weight = self.value_of(self.output_kernel)
+        heads_by_channels = output_weight.shape[0] * output_weight.shape[1]
+        output = attended.reshape(-1, heads_by_channels) @ output_weight.reshape(
+            heads_by_channels, -1)
+        if self.output_bias is not None:
+            output += self.value_of(self.output_bias).reshape(-1)
+        output = output.reshape(*attended.shape[:-2], *output_weight.shape[2:])
+        if return_attention_scores:
+            return output, scores
+        return output
+
+    def _attention_mask(self, query, value, query_mask, value_mask, key_mask, attention_mask,
+                        use_causal_mask, return_attention_scores):
+        """The boolean mask over the scores and the masked-softmax mode, exactly as Keras
+        combines them (`_compute_attention_mask`, and the causal-only shortcut of Keras 3)."""
+        if self._keras2:
+            mode = _KERAS2_ROBUST if self._robust_masking else _KERAS2_ADDITIVE
+        elif query.ndim == 3 and self.dropout == 0.0 and not return_attention_scores:
+            mode = _KERAS3_FUSED
+        else:
+            mode = _KERAS3_SOFTMAX_LAYER
+        auto = None
+        if query_mask is not None:
+            auto = query_mask[..., None]
+        for mask in (value_mask, key_mask):
+            if mask is not None:
+                mask = np.expand_dims(mask, -2)
+                auto = mask if auto is None else auto & mask
+        if use_causal_mask:
+            causal = _causal_mask(query.shape[1], value.shape[1])
+            auto = causal if auto is None else auto & causal
+        if self.sliding_window is not None:
+            rows = np.arange(query.shape[1])[:, None]
+            cols = np.arange(value.shape[1])[None, :]
+            window = (np.abs(rows - cols) < self.sliding_window)[None]
+            auto = window if auto is None else auto & window
+        if auto is not None:
+            attention_mask = auto if attention_mask is None else attention_mask & auto
+        return attention_mask, mode
+
+    def _attend(self, q, k, v, mask, mode, need_weights):
+        """softmax(q k^T) v over the attention axes, batched over the other axes (heads included).
+
+        Returns the attended values in the projected layout (..., heads, channels) and, when
+        `need_weights`, the attention weights of shape (batch axes, query axes, key axes)."""
+        rank = q.ndim
+        batch, attention, order = self._layout(rank)
+        qt = q.transpose(order)
+        kt = k.transpose((*batch, rank - 1, *attention))  # keys pre-transposed for the matmul
+        vt = v.transpose(order)
+        nb = len(batch)
+        batch_shape, query_dims, key_dims = qt.shape[:nb], qt.shape[nb:-1], kt.shape[nb + 1:]
+        if kt.shape[:nb] != batch_shape or vt.shape[:nb] != batch_shape:
+            raise ModelioError(f"{_label(self)}: query, key and value differ outside the attention "
+                               f"axes: {q.shape[:-1]}, {k.shape[:-1]} and {v.shape[:-1]}")
+        count = math.prod(batch_shape)
+        query_length, key_length = math.prod(query_dims), math.prod(key_dims)
+        queries = qt.reshape(count, query_length, qt.shape[-1])
+        keys = np.ascontiguousarray(kt.reshape(count, kt.shape[nb], key_length))
+        values = np.ascontiguousarray(vt.reshape(count, key_length, vt.shape[-1]))
+        scores = queries @ keys
+        full_shape = (*batch_shape, *query_dims, *key_dims)
+        if mask is not None:
+            mask = self._expanded_mask(mask, full_shape)
+            scores = _masked_scores(scores.reshape(full_shape), mask, mode).reshape(
+                count, query_length, key_length)
+        # Numerically stable softmax over the keys, in place.
+        scores -= scores.max(axis=-1, keepdims=True)
+        np.exp(scores, out=scores)
+        totals = scores @ np.ones((key_length, 1), scores.dtype)
+        zero_masked = mask is not None and mode == _KERAS3_SOFTMAX_LAYER
+        weights = None
+        if need_weights or zero_masked:
+            scores /= totals
+            if zero_masked:
+                scores = np.where(mask, scores.reshape(full_shape), np.zeros((), scores.dtype))
+            weights = scores.reshape(full_shape)
+            attended = scores.reshape(count, query_length, key_length) @ values
+        else:  # normalize the (smaller) result instead of the weights
+            attended = scores @ values
+            attended /= totals
+        attended = attended.reshape(*batch_shape, *query_dims, values.shape[-1])
+        return attended.transpose(np.argsort(order)), weights
+
+    def _expanded_mask(self, mask, full_shape):
+        """Keras's `_masked_softmax`: add axes at `-2 * len(attention_axes) - 1` until the mask
+        has the scores' rank; then it must broadcast (each size 1 or equal)."""
+        axis = -2 * len(self.attention_axes) - 1
+        while mask.ndim < len(full_shape):
+            mask = np.expand_dims(mask, axis)
+        if mask.ndim > len(full_shape) or any(
+                size not in (1, full) for size, full in zip(mask.shape, full_shape)):
+            raise ModelioError(f"{_label(self)}: the attention mask of shape {mask.shape} does not "
+                               f"broadcast to the attention scores of shape {full_shape}")
+        return mask
+
+
+# ------------------------------------------------------------------------------------------------
+# Attention and AdditiveAttention
+# ------------------------------------------------------------------------------------------------
+
+
+@register_layer()
+class Attention(Layer):
+    """Dot-product (Luong) attention on `[query, value]` or `[query, value, key]`:
+    softmax(scores(query, key)) @ value, with `score_mode` "dot" (`q . k`, times the `scale` weight
+    when `use_scale`) or "concat" (`concat_score_weight * sum(tanh(scale * (q + k)))`).
+    `mask=[query_mask, value_mask]`: masked values get no weight, masked queries output zeros."""
+
+    supports_masking = True
+
+    def __init__(self, use_scale=False, score_mode="dot", dropout=0.0, seed=None, **kwargs):
+        causal = kwargs.pop("causal", False)  # tf.keras <= 2.10 wrote `causal`; see from_config
+        super().__init__(**kwargs)
+        cls = type(self)
+        self.use_scale = check_bool(use_scale, "use_scale", cls, self.name)
+        self.score_mode = check_choice(score_mode, "score_mode", ("dot", "concat"), cls, self.name)
+        self.dropout = check_float(dropout, "dropout", cls, self.name, 0.0, 1.0)
+        if seed is not None:
+            check_int(seed, "seed", cls, self.name)
+        self.seed = seed
+        self.causal = check_bool(causal, "causal", cls, self.name)
+        self._keras2 = keras2_semantics_active()
+        self.scale = self.concat_score_weight = None
+
+    def get_config(self) -> dict:
+        config = {**super().get_config(), "use_scale": self.use_scale,
+                  "score_mode": self.score_mode, "dropout": self.dropout, "seed": self.seed}
+        if self.causal:  # a Keras 2 model's always-causal attention; Keras 3 refuses the key
+            config["causal"] = True
+        return config
+
+    # ----- shapes and weights -------------------------------------------------------------------
+    def _split_shapes(self, input_shape):
+        if (not isinstance(input_shape, (list, tuple)) or not 2 <= len(input_shape) <= 3
+                or not all(isinstance(shape, tuple) for shape in input_shape)):
+            raise ConfigError(f"{_label(self)} must be called on a list [query, value] or "
+                              f"[query, value, key], got inputs of shape {input_shape}")
+        query_shape, value_shape = input_shape[0], input_shape[1]
+        key_shape = input_shape[2] if len(input_shape) > 2 else value_shape
+        label = _label(self)
+        for what, shape in (("query", query_shape), ("value", value_shape), ("key", key_shape)):
+            if len(shape) < 3:
+                raise ConfigError(f"{label} needs {what} of rank >= 3 (batch, steps, features), "
+                                  f"got {shape}")
+        if _known(key_shape[-2]) and _known(value_shape[-2]) and key_shape[-2] != value_shape[-2]:
+            raise ConfigError(f"{label}: value and key must have the same number of steps, got "
+                              f"value {value_shape} and key {key_shape}")
+        if _known(query_shape[-1]) and _known(key_shape[-1]) and query_shape[-1] != key_shape[-1]:
+            raise ConfigError(f"{label}: query and key must have the same last dimension, got "
+                              f"query {query_shape} and key {key_shape}")
+        return query_shape, value_shape, key_shape
+
+    def build(self, input_shape):
+        self._split_shapes(input_shape)
+        if self.use_scale:
+            self.scale = self.add_weight("scale", (), get_initializer("ones"))
+        if self.score_mode == "concat":
+            self.concat_score_weight = self.add_weight("concat_score_weight", (),
+                                                       get_initializer("ones"))
+
+    def compute_output_shape(self, input_shape):
+        query_shape, value_shape, _ = self._split_shapes(input_shape)
+        return (*query_shape[:-1], value_shape[-1])
+
+    def compute_output_spec(self, inputs, mask=None, return_attention_scores=False, training=None,
+                            use_causal_mask=False):
+        check_bool(return_attention_scores, "return_attention_scores", type(self), self.name)
+        check_bool(use_causal_mask, "use_causal_mask", type(self), self.name)
+        self._check_mask_argument(mask)
+        shapes = [tensor.shape for tensor in inputs] if isinstance(inputs, (list, tuple)) else inputs
+        query_shape, _, key_shape = self._split_shapes(shapes)
+        output = SymbolicTensor(self._checked_output_shape(shapes), self.compute_dtype)
+        if return_attention_scores:
+            return output, SymbolicTensor((*query_shape[:-1], key_shape[-2]), self.compute_dtype)
+        return output
+
+    def _check_mask_argument(self, mask) -> None:
+        if mask is not None and (not isinstance(mask, (list, tuple)) or not 2 <= len(mask) <= 3):
+            raise ConfigError(f"{_label(self)}: mask must be a list [query_mask, value_mask], got "
+                              f"{mask!r}")
+
+    # ----- masks --------------------------------------------------------------------------------
+    def compute_mask(self, inputs, previous_mask):
+        """The query's mask (Keras: `mask[0]`), or None."""
+        if not isinstance(previous_mask, (list, tuple)) or not previous_mask:
+            return None
+        return previous_mask[0]
+
+    def _attach_output_masks(self, inputs, outputs) -> None:
+        # Keras takes the output mask from an explicit `mask=` argument when there is one.
+        explicit = self._inbound_nodes[-1].call_kwargs.get("mask")
+        masks = explicit if explicit is not None else [input_mask(tensor) for tensor in inputs]
+        output_mask = self.compute_mask(inputs, masks)
+        first = flatten(outputs)[0]
+        if isinstance(output_mask, SymbolicTensor) and first._keras_mask is None:
+            first._keras_mask = output_mask
+
+    # ----- computing ----------------------------------------------------------------------------
+    def _calculate_scores(self, query, key):
+        if self.score_mode == "dot":
+            scores = query @ np.swapaxes(key, -1, -2)
+            if self.scale is not None:
+                scores *= self.value_of(self.scale)
+            return scores
+        pairs = query[..., :, None, :] + key[..., None, :, :]
+        if self.scale is not None:
+            pairs *= self.value_of(self.scale)
+        return self.value_of(self.concat_score_weight) * np.tanh(pairs).sum(axis=-1)
+
+    def call(self, inputs, mask=None, training=False, return_attention_scores=False,
+             use_causal_mask=False):
+        self._check_mask_argument(mask)
+        query_shape, value_shape, key_shape = self._split_shapes(
+            [tuple(np.shape(tensor)) for tensor in inputs])
+        query = np.asarray(inputs[0])
+        value = np.asarray(inputs[1], dtype=query.dtype)
+        key = value if len(inputs) < 3 else np.asarray(inputs[2], dtype=query.dtype)
+        query_mask = _as_bool(mask[0]) if mask else None
+        value_mask = _as_bool(mask[1]) if mask else None
+        scores = self._calculate_scores(query, key)
+        scores_mask = None if value_mask is None else np.expand_dims(value_mask, -2)
+        if use_causal_mask or self.causal:
+            causal = _causal_mask(scores.shape[-2], scores.shape[-1])
+            scores_mask = causal if scores_mask is None else scores_mask & causal
+        if scores_mask is not None:
+            max_value = 65504.0 if scores.dtype == np.float16 else 1.0e9
+            scores = np.where(scores_mask, scores, scores - np.asarray(max_value, scores.dtype))
+        weights = _softmax_last_axis(scores)
+        output = weights @ value
+        if query_mask is not None:
+            output = np.where(query_mask[..., None], output, np.zeros((), output.dtype))
+        if return_attention_scores:
+            return output, weights
+        return output
+
+
+@register_layer()
+class AdditiveAttention(Attention):
+    """Additive (Bahdanau) attention: scores are `sum(scale * tanh(q + k))` over features, with a
+    learned per-feature `scale` when `use_scale` (the default)."""
+
+    def __init__(self, use_scale=True, dropout=0.0, **kwargs):
+        super().__init__(use_scale=use_scale, dropout=dropout, **kwargs)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        del config["score_mode"]
+        return config
+
+    def build(self, input_shape):
+        query_shape, value_shape, _ = self._split_shapes(input_shape)
+        # Keras 3 sizes the scale by the query's features; tf-keras by the value's.
+        dim = value_shape[-1] if self._keras2 else query_shape[-1]
+        if dim is None:
+            raise ConfigError(f"{_label(self)} needs a known last input dimension, got "
+                              f"{input_shape}")
+        if self.use_scale:
+            self.scale = self.add_weight("scale", (dim,),
+                                         get_initializer("glorot_uniform"))
+
+    def _calculate_scores(self, query, key):
+        activations = np.tanh(query[..., :, None, :] + key[..., None, :, :])
+        if self.scale is not None:
+            activations *= self.value_of(self.scale)
+        return activations.sum(axis=-1)
