@@ -61,8 +61,8 @@ def _layer_row(model, layer, connected: bool) -> list[list[str]]:
     row = [[f"{layer.name} ({type(layer).__name__})"], shapes or ["?"], [params]]
     if connected:
         sources = []
-        for node in nodes:
-            for tensor in flatten(node.input_tensors):
+        for node in nodes:  # positional inputs only: masks passed as keywords are not inputs
+            for tensor in [leaf for leaf in flatten(node.call_args) if hasattr(leaf, "_keras_history")]:
                 source, node_index, tensor_index = tensor._keras_history
                 sources.append(f"{source.name}[{node_index}][{tensor_index}]")
         row.append(sources or ["-"])
