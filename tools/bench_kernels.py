@@ -79,6 +79,15 @@ def depthwise_case():
     return "DepthwiseConv2D 3x3, 8x56x56x64", seconds, onnx_seconds, 2 * 8 * 56 * 56 * 64 * 9
 
 
+def pooling_case():
+    x = RNG.standard_normal((8, 56, 56, 64), dtype=np.float32)
+    seconds = modelio_time(layers.MaxPooling2D(2), x)
+    onnx_seconds = onnxruntime_time(
+        [helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], strides=[2, 2])],
+        {"x": np.ascontiguousarray(x.transpose(0, 3, 1, 2))}, {}, ["y"])
+    return "MaxPooling2D 2x2, 8x56x56x64", seconds, onnx_seconds, 8 * 28 * 28 * 64 * 4
+
+
 def dense_case():
     x = RNG.standard_normal((4096, 512), dtype=np.float32)
     layer = layers.Dense(512)
@@ -149,7 +158,7 @@ def attention_case():
     return f"MultiHeadAttention {batch}x{tokens} tokens, {heads} heads", seconds, onnx_seconds, flops
 
 
-CASES = [conv2d_case, depthwise_case, dense_case, lstm_case, attention_case]
+CASES = [conv2d_case, depthwise_case, pooling_case, dense_case, lstm_case, attention_case]
 
 
 def kernel_report() -> list[str]:

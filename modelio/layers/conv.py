@@ -229,20 +229,6 @@ class Conv1D(_Conv):
 
     rank = 1
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
-                 dilation_rate=1, groups=1, activation=None, use_bias=True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, **kwargs):
-        super().__init__(filters=filters, kernel_size=kernel_size, strides=strides,
-                         padding=padding, data_format=data_format, dilation_rate=dilation_rate,
-                         groups=groups, activation=activation, use_bias=use_bias,
-                         kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
-                         kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
-                         activity_regularizer=activity_regularizer,
-                         kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
-                         **kwargs)
-
 
 @register_layer("Convolution2D")
 class Conv2D(_Conv):
@@ -250,40 +236,12 @@ class Conv2D(_Conv):
 
     rank = 2
 
-    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
-                 dilation_rate=(1, 1), groups=1, activation=None, use_bias=True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, **kwargs):
-        super().__init__(filters=filters, kernel_size=kernel_size, strides=strides,
-                         padding=padding, data_format=data_format, dilation_rate=dilation_rate,
-                         groups=groups, activation=activation, use_bias=use_bias,
-                         kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
-                         kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
-                         activity_regularizer=activity_regularizer,
-                         kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
-                         **kwargs)
-
 
 @register_layer("Convolution3D")
 class Conv3D(_Conv):
     """3D convolution over volumes."""
 
     rank = 3
-
-    def __init__(self, filters, kernel_size, strides=(1, 1, 1), padding="valid",
-                 data_format=None, dilation_rate=(1, 1, 1), groups=1, activation=None,
-                 use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, **kwargs):
-        super().__init__(filters=filters, kernel_size=kernel_size, strides=strides,
-                         padding=padding, data_format=data_format, dilation_rate=dilation_rate,
-                         groups=groups, activation=activation, use_bias=use_bias,
-                         kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
-                         kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
-                         activity_regularizer=activity_regularizer,
-                         kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
-                         **kwargs)
 
 
 # ----- DepthwiseConv1D / DepthwiseConv2D ----------------------------------------------------------
@@ -366,44 +324,12 @@ class DepthwiseConv1D(_DepthwiseConv):
 
     rank = 1
 
-    def __init__(self, kernel_size, strides=1, padding="valid", depth_multiplier=1,
-                 data_format=None, dilation_rate=1, activation=None, use_bias=True,
-                 depthwise_initializer="glorot_uniform", bias_initializer="zeros",
-                 depthwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 depthwise_constraint=None, bias_constraint=None, **kwargs):
-        super().__init__(kernel_size=kernel_size, strides=strides, padding=padding,
-                         depth_multiplier=depth_multiplier, data_format=data_format,
-                         dilation_rate=dilation_rate, activation=activation, use_bias=use_bias,
-                         depthwise_initializer=depthwise_initializer,
-                         bias_initializer=bias_initializer,
-                         depthwise_regularizer=depthwise_regularizer,
-                         bias_regularizer=bias_regularizer,
-                         activity_regularizer=activity_regularizer,
-                         depthwise_constraint=depthwise_constraint,
-                         bias_constraint=bias_constraint, **kwargs)
-
 
 @register_layer()
 class DepthwiseConv2D(_DepthwiseConv):
     """Depthwise 2D convolution over images (MobileNet's building block)."""
 
     rank = 2
-
-    def __init__(self, kernel_size, strides=(1, 1), padding="valid", depth_multiplier=1,
-                 data_format=None, dilation_rate=(1, 1), activation=None, use_bias=True,
-                 depthwise_initializer="glorot_uniform", bias_initializer="zeros",
-                 depthwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 depthwise_constraint=None, bias_constraint=None, **kwargs):
-        super().__init__(kernel_size=kernel_size, strides=strides, padding=padding,
-                         depth_multiplier=depth_multiplier, data_format=data_format,
-                         dilation_rate=dilation_rate, activation=activation, use_bias=use_bias,
-                         depthwise_initializer=depthwise_initializer,
-                         bias_initializer=bias_initializer,
-                         depthwise_regularizer=depthwise_regularizer,
-                         bias_regularizer=bias_regularizer,
-                         activity_regularizer=activity_regularizer,
-                         depthwise_constraint=depthwise_constraint,
-                         bias_constraint=bias_constraint, **kwargs)
 
 
 # ----- SeparableConv1D / SeparableConv2D ----------------------------------------------------------
@@ -508,52 +434,12 @@ class SeparableConv1D(_SeparableConv):
 
     rank = 1
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
-                 dilation_rate=1, depth_multiplier=1, activation=None, use_bias=True,
-                 depthwise_initializer="glorot_uniform", pointwise_initializer="glorot_uniform",
-                 bias_initializer="zeros", depthwise_regularizer=None, pointwise_regularizer=None,
-                 bias_regularizer=None, activity_regularizer=None, depthwise_constraint=None,
-                 pointwise_constraint=None, bias_constraint=None, **kwargs):
-        super().__init__(filters=filters, kernel_size=kernel_size, strides=strides,
-                         padding=padding, data_format=data_format, dilation_rate=dilation_rate,
-                         depth_multiplier=depth_multiplier, activation=activation,
-                         use_bias=use_bias, depthwise_initializer=depthwise_initializer,
-                         pointwise_initializer=pointwise_initializer,
-                         bias_initializer=bias_initializer,
-                         depthwise_regularizer=depthwise_regularizer,
-                         pointwise_regularizer=pointwise_regularizer,
-                         bias_regularizer=bias_regularizer,
-                         activity_regularizer=activity_regularizer,
-                         depthwise_constraint=depthwise_constraint,
-                         pointwise_constraint=pointwise_constraint,
-                         bias_constraint=bias_constraint, **kwargs)
-
 
 @register_layer("SeparableConvolution2D")
 class SeparableConv2D(_SeparableConv):
     """Depthwise-separable 2D convolution (Xception's building block)."""
 
     rank = 2
-
-    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
-                 dilation_rate=(1, 1), depth_multiplier=1, activation=None, use_bias=True,
-                 depthwise_initializer="glorot_uniform", pointwise_initializer="glorot_uniform",
-                 bias_initializer="zeros", depthwise_regularizer=None, pointwise_regularizer=None,
-                 bias_regularizer=None, activity_regularizer=None, depthwise_constraint=None,
-                 pointwise_constraint=None, bias_constraint=None, **kwargs):
-        super().__init__(filters=filters, kernel_size=kernel_size, strides=strides,
-                         padding=padding, data_format=data_format, dilation_rate=dilation_rate,
-                         depth_multiplier=depth_multiplier, activation=activation,
-                         use_bias=use_bias, depthwise_initializer=depthwise_initializer,
-                         pointwise_initializer=pointwise_initializer,
-                         bias_initializer=bias_initializer,
-                         depthwise_regularizer=depthwise_regularizer,
-                         pointwise_regularizer=pointwise_regularizer,
-                         bias_regularizer=bias_regularizer,
-                         activity_regularizer=activity_regularizer,
-                         depthwise_constraint=depthwise_constraint,
-                         pointwise_constraint=pointwise_constraint,
-                         bias_constraint=bias_constraint, **kwargs)
 
 
 # ----- Conv1DTranspose / Conv2DTranspose / Conv3DTranspose ----------------------------------------
@@ -652,40 +538,12 @@ class Conv1DTranspose(_ConvTranspose):
 
     rank = 1
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", output_padding=None,
-                 data_format=None, dilation_rate=1, activation=None, use_bias=True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, **kwargs):
-        super().__init__(filters=filters, kernel_size=kernel_size, strides=strides,
-                         padding=padding, output_padding=output_padding, data_format=data_format,
-                         dilation_rate=dilation_rate, activation=activation, use_bias=use_bias,
-                         kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
-                         kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
-                         activity_regularizer=activity_regularizer,
-                         kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
-                         **kwargs)
-
 
 @register_layer("Convolution2DTranspose")
 class Conv2DTranspose(_ConvTranspose):
     """Transposed 2D convolution (upsampling by a learned kernel)."""
 
     rank = 2
-
-    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", output_padding=None,
-                 data_format=None, dilation_rate=(1, 1), activation=None, use_bias=True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, **kwargs):
-        super().__init__(filters=filters, kernel_size=kernel_size, strides=strides,
-                         padding=padding, output_padding=output_padding, data_format=data_format,
-                         dilation_rate=dilation_rate, activation=activation, use_bias=use_bias,
-                         kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
-                         kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
-                         activity_regularizer=activity_regularizer,
-                         kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
-                         **kwargs)
 
 
 @register_layer("Convolution3DTranspose")
