@@ -49,7 +49,7 @@ def check(dialect: str, name: str) -> str:
     if isinstance(outputs, dict):
         outputs = list(outputs.values())
     outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-    worst = max(float(np.max(np.abs(np.asarray(got) - want)))
+    worst = max(float(np.max(np.abs(np.asarray(got, np.float64) - np.asarray(want, np.float64))))
                 for got, want in zip(outputs, recorded_outputs(arrays)))
     return f"loads, max |keras - recorded| = {worst:.2e}"
 
@@ -57,7 +57,9 @@ def check(dialect: str, name: str) -> str:
 def main() -> None:
     lines = [f"modelio-written JSON loaded by keras {keras.__version__} "
              f"(backend {keras.backend.backend()})", ""]
-    for dialect, name in CASES:
+    catalog = [(dialect, name) for dialect in ("keras3", "keras2")
+               for name in ("small_resnet", "small_mobilenet", "text_rnn", "transformer_block")]
+    for dialect, name in CASES + catalog:
         lines.append(f"{dialect:>7} {name:<24} {check(dialect, name)}")
     text = "\n".join(lines) + "\n"
     print(text, end="")
