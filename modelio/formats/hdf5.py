@@ -1,0 +1,118 @@
+"""Low-level HDF5 access shared by the weight formats: open safely, read string attributes in
+every encoding Keras has used, read datasets only after checking their shape.
+
+h5py errors never reach a user: each becomes a FormatError naming the file and the object.
+"""
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import FormatError, WeightMismatchError
+
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
+def is_hdf5(path: str | os.PathLike) -> bool:
+    """True when the file starts with the HDF5 signature (at offset 0, as Keras writes it)."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(len(HDF5_MAGIC)) == HDF5_MAGIC
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def open_hdf5(path: str | os.PathLike, mode: str = "r") -> Iterator:
+    """Open an HDF5 file; a missing, unreadable, truncated or non-HDF5 file is a FormatError."""
+    import h5py
+
+    path = Path(path)
+    if mode == "r":
+        if not path.is_file():
+            raise FormatError(f"{path}: no such file" if not path.exists() else
+                              f"{path}: not a regular file")
+        if not is_hdf5(path):
+            raise FormatError(f"{path}: not an HDF5 file (the HDF5 signature is missing)")
+    try:
+        handle = h5py.File(path, mode)
+    except OSError as exc:
+        raise FormatError(f"{path}: cannot open as HDF5 ({_h5_message(exc)})") from exc
+    try:
+        yield handle
+    except (KeyError, OSError, RuntimeError, ValueError, TypeError) as exc:
+        if isinstance(exc, FormatError):
+            raise
+        raise FormatError(f"{path}: damaged or unexpected HDF5 content ({_h5_message(exc)})") from exc
+    finally:
+        handle.close()
+
+
+def read_string(value) -> str:
+    """An HDF5 string attribute as `str`, whether stored as vlen str, fixed bytes or a 0-d array."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, (bytes, np.bytes_)):
+        return bytes(value).decode("utf-8")
+    if isinstance(value, str):
+        return value
+    raise FormatError(f"expected a text attribute, got {type(value).__name__}")
+
+
+def read_string_list(group, name: str) -> list[str]:
+    """A list-of-strings attribute (`layer_names`, `weight_names`), including Keras's chunked form
+    `name0`, `name1`, ... used when the list exceeds the HDF5 object-header limit. An empty list
+    may be stored as an empty float array."""
+    if name in group.attrs:
+        values = [group.attrs[name]]
+    else:
+        values, index = [], 0
+        while f"{name}{index}" in group.attrs:
+            values.append(group.attrs[f"{name}{index}"])
+            index += 1
+        if not values:
+            raise FormatError(f"{_where(group)}: missing attribute '{name}'")
+    strings = []
+    for value in values:
+        array = np.asarray(value)
+        if array.size == 0:
+            continue
+        for item in array.reshape(-1):
+            strings.append(read_string(item))
+    return strings
+
+
+def write_string_list(group, name: str, strings: list[str], limit: int = 64512) -> None:
+    """Write a list of strings as Keras does: one attribute, or chunks `name0`, `name1`, ... when
+    it would exceed `limit` bytes."""
+    encoded = np.array([text.encode("utf-8") for text in strings]) if strings else np.zeros(0)
+    if encoded.nbytes <= limit:
+        group.attrs[name] = encoded
+        return
+    chunks = max(1, -(-encoded.nbytes // limit))
+    while any(part.nbytes > limit for part in np.array_split(encoded, chunks)):
+        chunks += 1
+    for index, part in enumerate(np.array_split(encoded, chunks)):
+        group.attrs[f"{name}{index}"] = part
+
+
+def read_dataset(dataset, expected_shape: tuple, what: str) -> np.ndarray:
+    """The dataset's array, after checking its declared shape (nothing is read on a mismatch)."""
+    shape = tuple(dataset.shape)
+    if shape != tuple(expected_shape):
+        raise WeightMismatchError(f"{what}: expects shape {tuple(expected_shape)}, the file holds "
+                                  f"{shape}")
+    if dataset.dtype.kind not in "fiub":
+        raise FormatError(f"{what}: unsupported stored dtype {dataset.dtype}")
+    return np.asarray(dataset[()])
+
+
+def _where(group) -> str:
+    return f"{group.file.filename}:{group.name}"
+
+
+def _h5_message(exc: BaseException) -> str:
+    return str(exc).split("\n")[0][:200] or type(exc).__name__
