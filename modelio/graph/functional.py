@@ -275,6 +275,17 @@ class Functional(Layer):
         from ..formats.dispatch import save_model
         save_model(self, path)
 
+    def save_weights(self, path) -> None:
+        """Write the weights: `*.weights.h5` in Keras 3's layout, other `*.h5` in Keras 2's."""
+        from ..formats.dispatch import save_weights
+        save_weights(self, path)
+
+    def load_weights(self, path, by_name: bool = False, skip_mismatch: bool = False) -> None:
+        """Load weights from a `.weights.h5`/`.h5` file (either Keras layout) or a `.keras`
+        archive. Every shape is checked before any weight changes."""
+        from ..formats.dispatch import load_weights
+        load_weights(self, path, by_name=by_name, skip_mismatch=skip_mismatch)
+
 
 Model = Functional
 

@@ -261,6 +261,27 @@ class MultiHeadAttention(Layer):
         self._build_shapes = (query_shape, value_shape, key_shape)
         self.built = True
 
+    def keras3_weight_groups(self) -> list[tuple[str, list]]:
+        """Keras 3 keeps these weights on EinsumDense sub-layers (`query_dense/vars/0..1`, ...)
+        and also saves its (weightless) softmax and dropout sub-layers; alphabetical order, the
+        private attributes last, as Keras visits them."""
+
+        def dense(kernel, bias):
+            return [kernel] + ([bias] if bias is not None else [])
+
+        if not self.built:
+            return [("", [], self.name)]
+        groups = [("", [], self.name),
+                  ("key_dense", dense(self.key_kernel, self.key_bias), "key"),
+                  ("output_dense", dense(self.output_kernel, self.output_bias),
+                   "attention_output"),
+                  ("query_dense", dense(self.query_kernel, self.query_bias), "query"),
+                  ("value_dense", dense(self.value_kernel, self.value_bias), "value"),
+                  ("_dropout_layer", [], "dropout")]
+        if self.use_gate:
+            groups.append(("_gate_dense", dense(self.gate_kernel, self.gate_bias), "gate"))
+        return groups + [("_softmax", [], "softmax")]
+
     def _output_dims(self, query_shape) -> tuple:
         return self._output_shape if self._output_shape else (query_shape[-1],)
 

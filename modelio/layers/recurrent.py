@@ -223,6 +223,10 @@ class _RNN(Layer):
         bias = self.value_of(self.bias) if self.bias is not None else None
         return self.value_of(self.kernel), self.value_of(self.recurrent_kernel), bias
 
+    def keras3_weight_groups(self) -> list[tuple[str, list]]:
+        """Keras 3 keeps these weights on the layer's `cell`: `<rnn>/cell/vars/0..2`."""
+        return [("", [], self.name), ("cell", list(self.weights), self._cell_name)]
+
     # ----- config ---------------------------------------------------------------------------------
     def _rnn_config(self) -> dict:
         config = super().get_config()
@@ -595,6 +599,16 @@ class Bidirectional(_Wrapper):
     def _sublayers(self) -> list:
         return [self.forward_layer, self.backward_layer]
 
+    def keras3_weight_groups(self) -> list[tuple[str, list]]:
+        """Keras 3 groups: `backward_layer/cell/vars`, `forward_layer/cell/vars` (and their
+        empty `vars`), in Keras's (alphabetical) visiting order."""
+        groups = [("", [], self.name)]
+        for attribute, layer in (("backward_layer", self.backward_layer),
+                                 ("forward_layer", self.forward_layer)):
+            groups += [(f"{attribute}/{path}".rstrip("/"), weights, name)
+                       for path, weights, name in layer.keras3_weight_groups()]
+        return groups
+
     def __call__(self, *args, **kwargs):
         _record_state_shapes(self, kwargs)
         return super().__call__(*args, **kwargs)
@@ -715,6 +729,19 @@ class TimeDistributed(_Wrapper):
 
     def _sublayers(self) -> list:
         return [self.layer]
+
+    def keras3_weight_groups(self) -> list[tuple[str, list]]:
+        """Keras 3 groups: the wrapped layer's under `layer/` (`time_distributed/layer/vars`)."""
+        if hasattr(self.layer, "layers"):
+            raise UnsupportedError(f"{_label(self)}: the Keras 3 weights layout of a model inside "
+                                   f"TimeDistributed is not supported")
+        inner = getattr(self.layer, "keras3_weight_groups", None)
+        own = self.layer.weights
+        groups = inner() if callable(inner) else [
+            ("", [w for w in own if w.trainable] + [w for w in own if not w.trainable],
+             self.layer.name)]
+        return [("", [], self.name)] + [(f"layer/{path}".rstrip("/"), weights, *rest)
+                                        for path, weights, *rest in groups]
 
     @classmethod
     def from_config(cls, config: dict):

@@ -1065,12 +1065,30 @@ def test_load_model_unknown_extension_is_format_error(filename, tmp_path):
     assert str(path) in str(error) and ".json" in str(error)
 
 
-@pytest.mark.parametrize("exists", [True, False])
 @pytest.mark.parametrize("suffix", [".h5", ".hdf5", ".keras", ".onnx", ".H5"])
-def test_load_model_planned_formats_are_unsupported_error(suffix, exists, tmp_path):
+def test_load_model_of_a_missing_binary_model_file_is_format_error(suffix, tmp_path):
     path = tmp_path / f"model{suffix}"
-    if exists:
-        path.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(64))
+    error = expect(FormatError, modelio.load_model, path)
+    assert str(path) in str(error) and "no such file" in str(error)
+
+
+@pytest.mark.parametrize("suffix,content,expected", [
+    (".h5", b"PK\x03\x04" + bytes(64), "not an HDF5 file"),
+    (".hdf5", b"garbage" * 10, "not an HDF5 file"),
+    (".H5", bytes(64), "not an HDF5 file"),
+    (".keras", b"\x89HDF\r\n\x1a\n" + bytes(64), "not a zip"),
+    (".keras", b"garbage" * 10, "not a zip"),
+])
+def test_load_model_checks_the_bytes_match_the_extension(suffix, content, expected, tmp_path):
+    path = tmp_path / f"model{suffix}"
+    path.write_bytes(content)
+    error = expect(FormatError, modelio.load_model, path)
+    assert str(path) in str(error) and expected in str(error)
+
+
+def test_load_model_of_onnx_is_not_supported_yet(tmp_path):
+    path = tmp_path / "model.onnx"
+    path.write_bytes(b"\x08\x07")
     error = expect(UnsupportedError, modelio.load_model, path)
     assert str(path) in str(error)
 

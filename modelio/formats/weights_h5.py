@@ -1,0 +1,352 @@
+"""Keras 3 weights files (`model.save_weights("x.weights.h5")`, and the `model.weights.h5` inside
+a `.keras` archive), read and written in Keras's own layout.
+
+Keras 3 (keras/src/saving/saving_lib.py, `_save_state` / `_walk_saveable`) names each group after
+the *class* of the object it holds, snake_cased, with `_1`, `_2` ... for repeated classes in the
+same container, in `model.layers` order; layer names play no part:
+
+    vars                                      the model's own (empty), @name = model name
+    layers/input_layer/vars                   empty groups are written too
+    layers/dense/vars/0, layers/dense/vars/1  kernel, bias (trainable, then non-trainable)
+    layers/dense_1/vars/...
+    layers/functional/vars, layers/functional/layers/dense/vars/...     a nested model
+    layers/lstm/vars (empty), layers/lstm/cell/vars/0..2                a layer holding objects
+    optimizer/vars/...                        ignored on read, never written
+
+Every `vars` group carries `@name` (the object's name). A layer whose Keras 3 object holds
+sub-objects (an RNN's `cell`, a Bidirectional's `forward_layer`/`backward_layer`, a
+MultiHeadAttention's `query_dense` ...) says so with a method
+
+    def keras3_weight_groups(self) -> list[tuple[str, list]]:
+        return [("", []), ("cell", [kernel, recurrent_kernel, bias]), ...]
+
+giving each group's path relative to the layer's own group, in Keras's visiting order; an optional
+third item is the group's `@name` (the layer's name when left out). Without the method a layer is
+one group holding `layer.weights` (trainable first, then non-trainable, as `save_own_variables`).
+Keras 3 operations (`model.operations` that are not `model.layers`) hold nothing and are skipped.
+
+Files written by tf-keras (2.13+) use the same walk but name a few attributes differently; on read
+a missing `<name>` falls back to `_<name>` (tf-keras's `_query_dense`) and a missing `layers` to
+`_layer_checkpoint_dependencies` (Keras 2.13), as Keras 3's own reader does.
+
+Reading checks every group's dataset count and every shape before assigning anything, so a
+mismatch (`WeightMismatchError`, naming the layer, the group and both shapes) leaves the model
+unchanged. Writing is atomic.
+"""
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import FormatError, ModelioError, WeightMismatchError
+from ..graph.functional import Functional
+from ..graph.weights import Weight
+from .atomic import atomic_path
+from .hdf5 import open_hdf5
+
+WEIGHTS_SUFFIX = ".weights.h5"
+# Top-level groups that hold layer weights. Anything else (optimizer/, metrics) is not read.
+_LAYER_ROOTS = ("layers", "_layer_checkpoint_dependencies")
+# Stored numeric kinds accepted on read: float, signed/unsigned int, bool.
+_NUMERIC_KINDS = "fiub"
+
+
+@dataclass
+class WeightGroup:
+    """One `vars` group of the Keras 3 layout: where it lives and which weights it holds."""
+
+    path: str            # the group holding `vars`, e.g. "layers/lstm/cell" ("" for the root)
+    name: str            # written as the `vars` group's @name
+    weights: list        # Weight objects, in dataset order 0, 1, ...
+    layer: str           # the modelio layer (or model) name, for messages
+
+    @property
+    def vars_path(self) -> str:
+        return f"{self.path}/vars" if self.path else "vars"
+
+
+# ----- the walk -----------------------------------------------------------------------------------
+
+def keras_snake_case(class_name: str) -> str:
+    """Keras's `naming.to_snake_case`: `Conv2D` -> `conv2d`, `ReLU` -> `re_lu`,
+    `MultiHeadAttention` -> `multi_head_attention`, `LSTM` -> `lstm`."""
+    name = re.sub(r"\W+", "", class_name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def keras_class_name(layer) -> str:
+    """The Keras class name of a modelio layer (what its config's `class_name` says)."""
+    return getattr(type(layer), "_keras_class_name", None) or type(layer).__name__
+
+
+def layer_weight_groups(layer) -> list[tuple[str, list, str]]:
+    """`(subpath, weights, name)` for each Keras 3 group of `layer` (see the module docstring)."""
+    method = getattr(layer, "keras3_weight_groups", None)
+    if not callable(method):
+        return [("", _own_variables(layer.weights), layer.name)]
+    groups = []
+    for item in method():
+        if not isinstance(item, tuple) or len(item) not in (2, 3):
+            raise ModelioError(f"layer '{layer.name}': keras3_weight_groups() must return "
+                               f"(subpath, weights[, name]) tuples, got {item!r}")
+        subpath, weights = item[0], list(item[1])
+        name = item[2] if len(item) == 3 and item[2] else layer.name
+        if not isinstance(subpath, str) or not all(isinstance(w, Weight) for w in weights):
+            raise ModelioError(f"layer '{layer.name}': keras3_weight_groups() returned a bad "
+                               f"group {item!r}")
+        groups.append((subpath.strip("/"), weights, name))
+    return groups
+
+
+def _own_variables(weights: list) -> list:
+    """Keras's `_trainable_variables + _non_trainable_variables`: each weight keeps the kind it
+    was created with, even in a frozen layer."""
+    return ([weight for weight in weights if weight.trainable] +
+            [weight for weight in weights if not weight.trainable])
+
+
+def _join(*parts: str) -> str:
+    return "/".join(part for part in parts if part)
+
+
+def keras3_weight_plan(model) -> list[WeightGroup]:
+    """Every group Keras 3 writes for `model`, in Keras's order (a depth-first walk of
+    `model.layers`; an object met a second time, e.g. a layer shared by two nested models, is
+    stored only where it was met first)."""
+    plan: list[WeightGroup] = []
+    visited: set[int] = set()
+    stack = [(model, "")]
+    while stack:
+        obj, path = stack.pop()
+        if id(obj) in visited:
+            continue
+        visited.add(id(obj))
+        if isinstance(obj, Functional):  # Functional and Sequential: own vars, then `layers`
+            plan.append(WeightGroup(path, obj.name, [], obj.name))
+            used: dict[str, int] = {}
+            children = []
+            for layer in obj.layers:
+                key = _unique_name(keras_snake_case(keras_class_name(layer)), used)
+                children.append((layer, _join(path, "layers", key)))
+            stack.extend(reversed(children))
+            continue
+        for subpath, weights, name in layer_weight_groups(obj):
+            plan.append(WeightGroup(_join(path, subpath), name, weights, obj.name))
+    return plan
+
+
+def _unique_name(name: str, used: dict[str, int]) -> str:
+    """Keras's `_get_unique_name`: `dense`, `dense_1`, `dense_2`, ... per container."""
+    if name in used:
+        used[name] += 1
+        return f"{name}_{used[name]}"
+    used[name] = 0
+    return name
+
+
+# ----- writing ------------------------------------------------------------------------------------
+
+def write_keras3_weights(model, h5group) -> None:
+    """Write `model`'s weights into an open h5py File/Group in the Keras 3 layout."""
+    for group in keras3_weight_plan(model):
+        target = h5group.create_group(group.vars_path)
+        target.attrs["name"] = group.name
+        for index, weight in enumerate(group.weights):
+            target.create_dataset(str(index), data=np.asarray(weight.value))
+
+
+def save_weights_h5(model, path: str | os.PathLike) -> None:
+    """`model.save_weights(path)` as Keras 3 writes it (Keras loads it with `load_weights`).
+    Atomic: a failure leaves no partial file and an existing file untouched."""
+    import h5py
+
+    path = Path(path)
+    with atomic_path(path) as temporary:
+        try:
+            with h5py.File(temporary, "w") as handle:
+                write_keras3_weights(model, handle)
+        except (OSError, ValueError, TypeError, RuntimeError) as exc:
+            raise FormatError(f"{path}: cannot write weights ({_message(exc)})") from exc
+
+
+# ----- reading ------------------------------------------------------------------------------------
+
+def load_weights_h5(model, path: str | os.PathLike) -> None:
+    """`model.load_weights(path)` for a Keras 3 (or tf-keras 2.13+) `.weights.h5` file."""
+    with open_hdf5(path) as handle:
+        if "layer_names" in handle.attrs or "model_weights" in handle:
+            raise FormatError(f"{path}: this is a legacy Keras HDF5 weights file (it lists "
+                              f"'layer_names'), not the Keras 3 .weights.h5 layout")
+        read_keras3_weights(model, handle, str(path))
+
+
+def read_keras3_weights(model, h5group, source: str) -> None:
+    """Assign weights from an open h5py File/Group in the Keras 3 layout to `model`.
+
+    Every group's dataset count and every shape are checked before any weight is assigned; any
+    mismatch raises WeightMismatchError and leaves the model unchanged.
+    """
+    try:
+        arrays = _read_all(model, h5group, source)
+    except ModelioError:
+        raise
+    except (OSError, KeyError, RuntimeError, ValueError, TypeError) as exc:
+        raise FormatError(f"{source}: damaged or unexpected HDF5 content ({_message(exc)})") from exc
+    for weight, array in arrays:
+        weight.assign(array)
+
+
+def _read_all(model, root, source: str) -> list[tuple]:
+    plan = keras3_weight_plan(model)
+    found = []  # (group, vars h5 group or None)
+    for group in plan:
+        found.append((group, _find_group(root, group.vars_path, source)))
+    # 1. counts and shapes, from metadata only
+    datasets = []
+    for group, stored in found:
+        expected = len(group.weights)
+        names = _dataset_names(stored, group, source) if stored is not None else []
+        if stored is None and expected:
+            raise WeightMismatchError(
+                f"{source}: layer '{group.layer}' has {expected} weight(s) "
+                f"({_weight_names(group)}) but the file has no group '{group.vars_path}'")
+        if len(names) != expected or names != [str(i) for i in range(expected)]:
+            raise WeightMismatchError(
+                f"{source}: layer '{group.layer}' (group '{group.vars_path}') expects {expected} "
+                f"weight(s) ({_weight_names(group)}), the file holds {len(names)} "
+                f"({', '.join(sorted(names, key=_index_key)) or 'none'})")
+        for index, weight in enumerate(group.weights):
+            dataset = _dataset(stored, str(index), source)
+            what = (f"{source}: layer '{group.layer}': weight '{weight.name}' "
+                    f"('{group.vars_path}/{index}')")
+            if tuple(dataset.shape) != tuple(weight.shape):
+                raise WeightMismatchError(f"{what} expects shape {tuple(weight.shape)}, the file "
+                                          f"holds {tuple(dataset.shape)}")
+            _check_dtype(dataset, what)
+            datasets.append((weight, dataset))
+    _check_nothing_left_over(root, found, source)
+    # 2. values, one dataset at a time
+    return [(weight, _read_values(dataset)) for weight, dataset in datasets]
+
+
+def _find_group(root, path: str, source: str):
+    """The group at `path`, following Keras's fallbacks for tf-keras files, or None."""
+    current = root
+    for part in path.split("/"):
+        candidates = [part]
+        if part == "layers":
+            candidates.append("_layer_checkpoint_dependencies")
+        elif not part.startswith("_"):
+            candidates.append(f"_{part}")
+        for candidate in candidates:
+            child = _child_group(current, candidate, source)
+            if child is not None:
+                current = child
+                break
+        else:
+            return None
+    return current
+
+
+def _child_group(group, name: str, source: str):
+    import h5py
+
+    link = group.get(name, getlink=True)
+    if link is None:
+        return None
+    if not isinstance(link, h5py.HardLink):
+        raise FormatError(f"{source}: '{group.name}/{name}' is a {type(link).__name__}; "
+                          f"links to other objects or files are not allowed")
+    child = group[name]
+    if not isinstance(child, h5py.Group):
+        raise FormatError(f"{source}: '{child.name}' should be a group, it is a "
+                          f"{type(child).__name__}")
+    return child
+
+
+def _dataset_names(stored, group: WeightGroup, source: str) -> list[str]:
+    names = sorted(stored.keys(), key=_index_key)
+    for name in names:
+        if not name.isdigit():
+            raise WeightMismatchError(f"{source}: layer '{group.layer}': unexpected entry "
+                                      f"'{group.vars_path}/{name}' (weights are named 0, 1, ...)")
+    return names
+
+
+def _index_key(name: str):
+    return (0, int(name)) if name.isdigit() else (1, name)
+
+
+def _dataset(group, name: str, source: str):
+    import h5py
+
+    link = group.get(name, getlink=True)
+    if not isinstance(link, h5py.HardLink):
+        raise FormatError(f"{source}: '{group.name}/{name}' is a {type(link).__name__}; "
+                          f"links to other objects or files are not allowed")
+    dataset = group[name]
+    if not isinstance(dataset, h5py.Dataset):
+        raise FormatError(f"{source}: '{dataset.name}' should be a dataset, it is a "
+                          f"{type(dataset).__name__}")
+    if dataset.external or dataset.is_virtual:
+        raise FormatError(f"{source}: '{dataset.name}' keeps its data outside the file; "
+                          f"external and virtual datasets are not allowed")
+    return dataset
+
+
+def _is_bfloat16(dataset) -> bool:
+    tag = dataset.attrs.get("dtype")
+    if isinstance(tag, (bytes, np.bytes_)):
+        tag = bytes(tag).decode("ascii", "replace")
+    return isinstance(tag, str) and tag == "bfloat16" and dataset.dtype.itemsize == 2
+
+
+def _check_dtype(dataset, what: str) -> None:
+    if dataset.dtype.kind not in _NUMERIC_KINDS and not _is_bfloat16(dataset):
+        raise FormatError(f"{what}: unsupported stored dtype {dataset.dtype}")
+
+
+def _read_values(dataset) -> np.ndarray:
+    if _is_bfloat16(dataset):  # stored as 2-byte opaque values: the top half of a float32
+        raw = np.asarray(dataset[()]).view(np.uint16)
+        return (raw.astype(np.uint32) << 16).view(np.float32)
+    return np.asarray(dataset[()])
+
+
+def _check_nothing_left_over(root, found: list, source: str) -> None:
+    """Weights the file holds for layers the model does not have mean another architecture."""
+    import h5py
+
+    used = {stored.name for _, stored in found if stored is not None}
+    stack = [root[name] for name in _LAYER_ROOTS
+             if isinstance(root.get(name, getlink=True), h5py.HardLink)
+             and isinstance(root[name], h5py.Group)]
+    while stack:
+        group = stack.pop()
+        for name in group:
+            link = group.get(name, getlink=True)
+            if not isinstance(link, h5py.HardLink):
+                continue
+            child = group[name]
+            if not isinstance(child, h5py.Group):
+                continue
+            if name == "vars":
+                if child.name not in used and len(child):
+                    path = child.name.lstrip("/")
+                    raise WeightMismatchError(
+                        f"{source}: the file holds {len(child)} weight(s) in '{path}' for a layer "
+                        f"the model does not have (the architectures differ)")
+            else:
+                stack.append(child)
+
+
+def _weight_names(group: WeightGroup) -> str:
+    return ", ".join(weight.name for weight in group.weights) or "none"
+
+
+def _message(exc: BaseException) -> str:
+    return str(exc).split("\n")[0][:200] or type(exc).__name__
