@@ -92,3 +92,14 @@ def test_summary_command_reads_keras_and_h5_files():
                                 capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stderr
         assert "Total params:" in result.stdout
+
+
+@pytest.mark.parametrize("name", ["small_resnet", "text_rnn", "transformer_block", "nested_sequential"])
+def test_keras_json_with_keras_weights_file_beside_it_loads_and_matches_keras(name, tmp_path):
+    (tmp_path / f"{name}.json").write_bytes((FIXTURES / "keras3" / f"{name}.json").read_bytes())
+    (tmp_path / f"{name}.weights.h5").write_bytes(
+        (FIXTURES / "keras3_files" / f"{name}.weights.h5").read_bytes())
+    arrays = fixture_arrays("keras3", name)
+    model = modelio.load_model(tmp_path / f"{name}.json")
+    for got, want in zip(predict_as_list(model, recorded_inputs(arrays)), recorded_outputs(arrays)):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
