@@ -1,7 +1,10 @@
 """Benchmarks, printed as numbers and ratios measured in one run (never asserted in tests).
 
-    python3 tools/bench.py            # kernels, then graph scaling at 1k, 10k and 100k layers
-    python3 tools/bench.py --quick    # kernels, then graph scaling at 1k and 10k only
+    python3 tools/bench.py            # kernels, file I/O, graph scaling at 1k, 10k and 100k layers
+    python3 tools/bench.py --quick    # the same, graph scaling at 1k and 10k only
+
+File I/O: a ResNet50-sized model (25.6M parameters) saved and loaded in every format, beside
+plain h5py writing and reading the same arrays, with the peak memory of each load.
 
 Kernels: each numpy kernel beside onnxruntime on the same operation ("vs onnxrt": modelio's time
 divided by onnxruntime's) and numpy's matmul at the same FLOP count ("of ceiling": how close the
@@ -59,6 +62,11 @@ def main() -> None:
     from bench_kernels import kernel_report
     print("Kernels (best of 5 runs)")
     print("\n".join(kernel_report()))
+    print()
+    from bench_io import io_report
+    print("File I/O: save and load times beside plain h5py on the same arrays; peak memory of a")
+    print("load (tracemalloc) as a multiple of the weights' size")
+    print("\n".join(io_report()))
     print()
     sizes = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000]
     results = {size: chain_timings(size) for size in sizes}

@@ -14,6 +14,7 @@ import zipfile
 from pathlib import Path
 
 from ..errors import FormatError, UnsupportedError
+from ..graph.layer import weights_follow
 from .atomic import write_text_atomic
 from .config import model_from_json, model_from_yaml, model_to_json, model_to_yaml
 from .hdf5 import is_hdf5, open_hdf5
@@ -47,10 +48,13 @@ def load_model(path: str | os.PathLike):
         from .legacy_h5 import load_h5_model
         return load_h5_model(path)
     if suffix in TEXT_READERS:
-        model = TEXT_READERS[suffix](_read_text(path), source=str(path))
+        text = _read_text(path)
         weights = sibling_weights_path(path)
-        if weights.exists():
-            load_weights(model, weights)
+        if not weights.exists():
+            return TEXT_READERS[suffix](text, source=str(path))
+        with weights_follow():
+            model = TEXT_READERS[suffix](text, source=str(path))
+        load_weights(model, weights)
         return model
     if suffix == ".onnx":
         raise UnsupportedError(f"{path}: reading ONNX files is not supported yet")
@@ -164,7 +168,8 @@ def _read_text(path: Path) -> str:
     which could block or never end)."""
     try:
         with open(path, "rb") as handle:
-            data = handle.read(MAX_CONFIG_BYTES + 1)
+            size = os.fstat(handle.fileno()).st_size  # read() of a maximum pre-allocates it all
+            data = handle.read(min(size, MAX_CONFIG_BYTES) + 1)
     except OSError as exc:
         raise FormatError(f"{path}: cannot read ({exc.strerror or exc})") from exc
     if len(data) > MAX_CONFIG_BYTES:

@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import FormatError, ModelioError, UnsupportedError
+from ..graph.layer import weights_follow
 from . import weights_h5
 from .atomic import atomic_path
 from .config import config_from_json, model_from_config, model_to_config
@@ -84,7 +85,8 @@ def load_keras_archive(path: str | os.PathLike):
                                   f"{type(document).__name__}")
             # Training settings (optimizer, loss) are not part of an inference model.
             document = {key: value for key, value in document.items() if key != "compile_config"}
-            model = model_from_config(document, source)
+            with weights_follow():
+                model = model_from_config(document, source)
         _read_archive_weights(model, archive, members, path)
         if any(name.startswith(ASSETS_PREFIX) for name in members):
             warnings.warn(f"{path}: the archive's assets/ folder was ignored (modelio has no "

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import FormatError, ModelioError, WeightMismatchError
+from ..graph.layer import weights_follow
 from ..graph.registry import LAYER_CLASSES, OPERATION_CLASSES
 from .atomic import atomic_path
 from .config import config_from_json, model_from_config, model_to_config
@@ -57,7 +58,8 @@ def load_h5_model(path: str | os.PathLike):
     with open_hdf5(path) as handle:
         document = read_model_config(handle, path)
         try:
-            model = model_from_config(document, source=str(path))
+            with weights_follow():
+                model = model_from_config(document, source=str(path))
         except ModelioError as exc:
             raise _naming_file(exc, path) from exc
         if "model_weights" not in handle:
@@ -235,7 +237,7 @@ def load_weights_from_hdf5_group(group, model, by_name: bool = False,
             what = f"{where}: layer '{layer.name}': weight '{weight.name}' ({weight_name})"
             assignments.append((weight, read_dataset(dataset, weight.shape, what)))
     for weight, value in assignments:
-        weight.assign(value)
+        weight.assign(value, copy=False)
 
 
 # ----------------------------------------------------------------------------------------------

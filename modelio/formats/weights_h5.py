@@ -197,7 +197,7 @@ def read_keras3_weights(model, h5group, source: str) -> None:
     except (OSError, KeyError, RuntimeError, ValueError, TypeError) as exc:
         raise FormatError(f"{source}: damaged or unexpected HDF5 content ({_message(exc)})") from exc
     for weight, array in arrays:
-        weight.assign(array)
+        weight.assign(array, copy=False)
 
 
 def _read_all(model, root, source: str) -> list[tuple]:

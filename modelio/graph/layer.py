@@ -1,6 +1,7 @@
 """The Layer base class: config, build, weights, symbolic and eager calls."""
 
 import contextlib
+import contextvars
 import functools
 import inspect
 import math
@@ -23,6 +24,21 @@ MAX_WEIGHT_ELEMENTS = 2**32
 MAX_SAMPLE_ELEMENTS = 2**32
 
 _CALL_CONTEXT_ARGS = ("training", "mask")
+
+# While a model is built from a file whose weights are loaded next, weights start as zero-cost
+# read-only placeholders instead of random initial values (no time, no memory), then the loader
+# puts the arrays it read in their place.
+_weights_follow = contextvars.ContextVar("weights_follow", default=False)
+
+
+@contextlib.contextmanager
+def weights_follow():
+    """Build layers inside this block without initializing their weights (they come next)."""
+    token = _weights_follow.set(True)
+    try:
+        yield
+    finally:
+        _weights_follow.reset(token)
 
 
 def shape_to_list(shape_structure: Any) -> Any:
@@ -178,7 +194,9 @@ class Layer:
             raise ConfigError(f"layer '{self.name}': weight '{name}' of shape {shape} is too large")
         dtype = dtype or self.dtype_policy.variable_dtype
         try:
-            if initializer is None:
+            if _weights_follow.get():
+                value = np.broadcast_to(np.zeros((), dtype=dtype), shape)
+            elif initializer is None:
                 value = np.zeros(shape, dtype=dtype)
             else:
                 value = np.asarray(initializer(shape, dtype), dtype=dtype)

@@ -31,15 +31,17 @@ class Weight:
     def numpy(self) -> np.ndarray:
         return self.value
 
-    def assign(self, value) -> None:
-        """Replace the value; the shape must match exactly, the dtype is cast to the weight's."""
+    def assign(self, value, copy: bool = True) -> None:
+        """Replace the value; the shape must match exactly, the dtype is cast to the weight's.
+        `copy=False` adopts `value` itself when it already has the right dtype (for arrays a
+        loader has just read and owns)."""
         array = np.asarray(value)
         if array.shape != self.value.shape:
             raise WeightMismatchError(
                 f"layer '{self.layer_name}': weight '{self.name}' expects shape "
                 f"{self.value.shape}, got {array.shape}"
             )
-        self.value = array.astype(self.value.dtype, copy=True)
+        self.value = array.astype(self.value.dtype, copy=copy)
 
     def __repr__(self) -> str:
         return f"<Weight {self.path} shape={self.shape} dtype={self.dtype}>"
