@@ -87,7 +87,11 @@ class _PlainYamlLoader(yaml.SafeLoader):
 def config_from_yaml(text: str | bytes, source: str = "YAML") -> Any:
     _check_text(text, source)
     try:
-        return yaml.load(text, Loader=_PlainYamlLoader)  # noqa: S506 - a SafeLoader subclass
+        loader = _PlainYamlLoader(text)  # a SafeLoader: plain YAML types only
+        try:
+            return loader.get_single_data()
+        finally:
+            loader.dispose()
     except UnsafeContentError as exc:
         raise UnsafeContentError(f"{source}: {exc}") from exc
     except yaml.constructor.ConstructorError as exc:

@@ -140,6 +140,18 @@ class _BaseConv(Layer):
             "use_bias": self.use_bias,
         }
 
+    def _kernel_config(self) -> dict:
+        """The kernel/bias initializer, regularizer and constraint arguments, as Keras writes them."""
+        return {
+            "kernel_initializer": self.kernel_initializer,
+            "bias_initializer": self.bias_initializer,
+            "kernel_regularizer": self.kernel_regularizer,
+            "bias_regularizer": self.bias_regularizer,
+            "activity_regularizer": self.activity_regularizer,
+            "kernel_constraint": self.kernel_constraint,
+            "bias_constraint": self.bias_constraint,
+        }
+
 
 def _check_groups_is_one(cls, config: dict) -> None:
     """tf-keras writes `groups: 1` on layers that have no groups in Keras 3; only 1 means that."""
@@ -213,13 +225,7 @@ class _Conv(_BaseConv):
             "filters": self.filters,
             **self._common_config(),
             "groups": self.groups,
-            "kernel_initializer": self.kernel_initializer,
-            "bias_initializer": self.bias_initializer,
-            "kernel_regularizer": self.kernel_regularizer,
-            "bias_regularizer": self.bias_regularizer,
-            "activity_regularizer": self.activity_regularizer,
-            "kernel_constraint": self.kernel_constraint,
-            "bias_constraint": self.bias_constraint,
+            **self._kernel_config(),
         }
 
 
@@ -522,13 +528,7 @@ class _ConvTranspose(_BaseConv):
             "filters": self.filters,
             **self._common_config(),
             "output_padding": self.output_padding,
-            "kernel_initializer": self.kernel_initializer,
-            "bias_initializer": self.bias_initializer,
-            "kernel_regularizer": self.kernel_regularizer,
-            "bias_regularizer": self.bias_regularizer,
-            "activity_regularizer": self.activity_regularizer,
-            "kernel_constraint": self.kernel_constraint,
-            "bias_constraint": self.bias_constraint,
+            **self._kernel_config(),
         }
 
 
