@@ -221,9 +221,10 @@ def load_weights_from_hdf5_group(group, model, by_name: bool = False,
     planned = []  # (layer, saved name, layer group, weight names) whose shapes all match
     for layer, name in pairs:
         layer_group, names = saved[name]
-        problem = _mismatch(layer, name, layer_group, names, where)
+        datasets = [_child(layer_group, weight_name, "dataset", where) for weight_name in names]
+        problem = _mismatch(layer, name, datasets, names, where)
         if problem is None:
-            planned.append((layer, legacy_weights(layer), layer_group, names))
+            planned.append((layer, legacy_weights(layer), datasets, names))
         elif skip_mismatch:
             warnings.warn(f"{problem}; skipping this layer (skip_mismatch=True)", stacklevel=3)
         else:
@@ -231,9 +232,8 @@ def load_weights_from_hdf5_group(group, model, by_name: bool = False,
     _check_top_level(group, skip_mismatch, where)
 
     assignments = []
-    for layer, weights, layer_group, names in planned:
-        for weight, weight_name in zip(weights, names):
-            dataset = _child(layer_group, weight_name, "dataset", where)
+    for layer, weights, datasets, names in planned:
+        for weight, weight_name, dataset in zip(weights, names, datasets):
             what = f"{where}: layer '{layer.name}': weight '{weight.name}' ({weight_name})"
             assignments.append((weight, read_dataset(dataset, weight.shape, what)))
     for weight, value in assignments:
@@ -264,14 +264,11 @@ def _pairs_by_name(model, layer_names, saved) -> list:
             if legacy_weights(layer) or saved[name][1]]
 
 
-def _mismatch(layer, name, layer_group, names, where) -> str | None:
-    """Why the saved weights under `name` cannot go into `layer`, or None when they fit."""
+def _mismatch(layer, name, datasets, names, where) -> str | None:
+    """Why the saved `datasets` (named `names`) cannot go into `layer`, or None when they fit."""
     weights = legacy_weights(layer)
     label = f"{where}: layer '{layer.name}'" + (f" (saved as '{name}')" if name != layer.name else "")
-    shapes = []
-    for weight_name in names:
-        dataset = _child(layer_group, weight_name, "dataset", where)
-        shapes.append(tuple(dataset.shape))
+    shapes = [tuple(dataset.shape) for dataset in datasets]
     if len(weights) != len(names):
         expected = ", ".join(f"{weight.name} {weight.shape}" for weight in weights) or "none"
         stored = ", ".join(f"{weight_name} {shape}" for weight_name, shape in zip(names, shapes))
@@ -412,9 +409,9 @@ def _child(group, name: str, kind: str, where):
     for index, part in enumerate(parts):
         if part in ("", ".", ".."):
             raise FormatError(f"{where}: invalid path {name!r} in '{group.name}'")
-        if not isinstance(current, h5py.Group) or part not in current:
+        link = current.get(part, getlink=True) if isinstance(current, h5py.Group) else None
+        if link is None:
             raise FormatError(f"{where}: '{group.name}' has no {kind} {name!r}")
-        link = current.get(part, getlink=True)
         if isinstance(link, (h5py.ExternalLink, h5py.SoftLink)):
             raise FormatError(f"{where}: refusing {type(link).__name__} {name!r} in "
                               f"'{group.name}'; weights must be stored in the file itself")
