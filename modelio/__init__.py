@@ -18,12 +18,12 @@ from .formats.config import (
 )
 from .formats.dispatch import load_model, save_model
 from .graph import Functional, Input, Layer, Model, Sequential, SymbolicTensor, clear_session
-
-__version__ = "0.1.0"
+from .onnx import export_onnx
+from .version import __version__
 
 __all__ = [
     "ConfigError", "FormatError", "Functional", "GraphError", "Input", "Layer", "Model",
     "ModelioError", "Sequential", "SymbolicTensor", "UnsafeContentError", "UnsupportedError",
-    "WeightMismatchError", "clear_session", "layers", "load_model", "model_from_config",
+    "WeightMismatchError", "clear_session", "export_onnx", "layers", "load_model", "model_from_config",
     "model_from_json", "model_from_yaml", "model_to_config", "save_model", "__version__",
 ]

@@ -8,13 +8,15 @@ import json
 import sys
 import traceback
 
-from . import __version__
-from .errors import ModelioError
+from .errors import FormatError, ModelioError
 from .formats.dispatch import load_model
 from .graph.summary import summary_text
+from .version import __version__
 
 EXAMPLES = {
     "summary": "example:\n  modelio summary fixtures/keras3/mlp.json\n  modelio summary model.yaml --json",
+    "convert": "example:\n  modelio convert fixtures/keras3_files/mlp.keras mlp.onnx\n"
+               "  modelio convert model.h5 model.keras --force",
 }
 
 
@@ -29,6 +31,18 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
 
+    convert = commands.add_parser(
+        "convert", help="convert a model file to another format (.onnx, .keras, .h5, .json, .yaml)",
+        description="Read SRC in any format modelio reads and write DST in the format its "
+                    "extension names. ONNX graphs keep the model's layout and a symbolic batch.",
+        epilog=EXAMPLES["convert"], formatter_class=argparse.RawDescriptionHelpFormatter)
+    convert.add_argument("source", metavar="SRC", help="model file to read")
+    convert.add_argument("destination", metavar="DST", help="file to write; its extension picks the format")
+    convert.add_argument("--opset", type=int, default=None, help="ONNX opset, 13 to 26 (default 17)")
+    convert.add_argument("--batch", type=int, default=None, help="fix the ONNX batch size (default: dynamic)")
+    convert.add_argument("--force", action="store_true", help="overwrite DST if it exists")
+    convert.set_defaults(handler=run_convert)
+
     summary = commands.add_parser(
         "summary", help="print the layer table, shapes and parameter counts of a model file",
         description="Print a Keras-style table of a model's layers: name, class, output shape, "
@@ -38,6 +52,28 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--json", action="store_true", help="print machine-readable JSON instead")
     summary.set_defaults(handler=run_summary)
     return parser
+
+
+def run_convert(args) -> int:
+    from pathlib import Path
+
+    from .formats.dispatch import save_model
+    from .onnx import export_onnx
+
+    destination = Path(args.destination)
+    if args.destination == "-" or args.source == "-":
+        raise FormatError("'-' is not a file: give file paths for SRC and DST")
+    if destination.exists() and not args.force:
+        raise FormatError(f"{destination}: already exists (use --force to overwrite)")
+    model = load_model(args.source)
+    if destination.suffix.lower() == ".onnx":
+        export_onnx(model, destination, opset=args.opset, batch_size=args.batch)
+    else:
+        if args.opset is not None or args.batch is not None:
+            raise FormatError("--opset and --batch apply to .onnx destinations only")
+        save_model(model, destination)
+    print(f"wrote {destination}")
+    return 0
 
 
 def run_summary(args) -> int:

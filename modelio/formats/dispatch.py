@@ -80,7 +80,8 @@ def save_model(model, path: str | os.PathLike) -> None:
         if model.weights:
             save_weights(model, sibling_weights_path(path))
     elif suffix == ".onnx":
-        raise UnsupportedError(f"{path}: writing ONNX files is not supported yet")
+        from ..onnx import export_onnx
+        export_onnx(model, path)
     else:
         raise FormatError(f"{path}: unknown model file extension {suffix or '(none)'!r}; expected "
                           f"one of {', '.join(KNOWN)}")

@@ -258,7 +258,7 @@ def save_keras_archive(model, path: str | os.PathLike) -> None:
     Atomic: a failure leaves no partial file and an existing file untouched."""
     import h5py
 
-    from .. import __version__
+    from ..version import __version__
 
     path = Path(path)
     try:

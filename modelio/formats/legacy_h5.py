@@ -453,5 +453,5 @@ def _list_text(names, limit: int = 8) -> str:
 
 
 def _modelio_version() -> str:
-    from .. import __version__
+    from ..version import __version__
     return __version__

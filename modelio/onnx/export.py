@@ -1,0 +1,128 @@
+"""Export a modelio model to ONNX: one lowering per layer class, nested models inlined, a dynamic
+batch dimension, the lowest IR version the opset needs, checked with onnx.checker."""
+
+import os
+from pathlib import Path
+
+import onnx
+from onnx import TensorProto, helper
+
+from ..errors import ConfigError, UnsupportedError
+from ..formats.atomic import atomic_path
+from ..graph.functional import Functional
+from ..graph.tensor import SymbolicTensor
+from ..graph.tree import flatten, map_structure
+from ..version import __version__
+from . import lower_core  # noqa: F401 - registers the lowerings
+from .graph import OnnxGraph
+from .registry import lowering_for
+
+DEFAULT_OPSET = 17
+MIN_OPSET = 13
+# The newest opset the current onnxruntime release runs; `onnx` itself knows newer ones.
+MAX_OPSET = 26
+
+ELEMENT_TYPES = {"float32": TensorProto.FLOAT, "float16": TensorProto.FLOAT16,
+                 "float64": TensorProto.DOUBLE, "int32": TensorProto.INT32,
+                 "int64": TensorProto.INT64, "int8": TensorProto.INT8, "uint8": TensorProto.UINT8,
+                 "bool": TensorProto.BOOL}
+
+
+def export_onnx(model, path: str | os.PathLike | None = None, opset: int | None = None,
+                batch_size: int | None = None) -> onnx.ModelProto:
+    """Convert `model` to an ONNX model (written atomically to `path` when given).
+
+    `opset` defaults to 17 (13 to 26 accepted); the batch dimension is symbolic ("batch") unless
+    `batch_size` fixes it. Inputs and outputs are named after the model's input and output layers
+    and keep the model's layout. A layer with no ONNX lowering is refused (all listed at once)."""
+    opset = DEFAULT_OPSET if opset is None else opset
+    if isinstance(opset, bool) or not isinstance(opset, int) or not MIN_OPSET <= opset <= MAX_OPSET:
+        raise ConfigError(f"opset must be an integer from {MIN_OPSET} to {MAX_OPSET}, got {opset!r}")
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
+                                   or batch_size < 1):
+        raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
+    _check_lowerings(model)
+
+    graph = OnnxGraph(opset)
+    names: dict[int, str] = {}
+    inputs = []
+    for tensor, name in zip(model.inputs, model.input_names):
+        names[id(tensor)] = graph.reserve(name)
+        inputs.append(_value_info(name, tensor, batch_size))
+    _lower_model(graph, model, names)
+    outputs = []
+    for tensor, name in zip(model.outputs, model.output_names):
+        output_name = graph.fresh(name)
+        graph.nodes.append(helper.make_node("Identity", [names[id(tensor)]], [output_name],
+                                            name=graph.fresh(f"{output_name}/output")))
+        outputs.append(_value_info(output_name, tensor, batch_size))
+
+    onnx_graph = helper.make_graph(graph.nodes, model.name, inputs, outputs, graph.initializers)
+    proto = helper.make_model(onnx_graph, opset_imports=[helper.make_opsetid("", opset)],
+                              producer_name="modelio", producer_version=__version__,
+                              ir_version=ir_version_for(opset))
+    helper.set_model_props(proto, {"model_name": model.name, "modelio_version": __version__})
+    onnx.checker.check_model(proto, full_check=True)
+    if path is not None:
+        with atomic_path(Path(path)) as temporary:
+            onnx.save_model(proto, str(temporary))
+    return proto
+
+
+def ir_version_for(opset: int) -> int:
+    """The lowest IR version that supports `opset` (the newest `onnx` writes an IR version that
+    released onnxruntime builds refuse, so the library's default is not used)."""
+    return min(ir for _, ir, default_opset, *_ in helper.VERSION_TABLE if default_opset >= opset)
+
+
+def _lower_model(graph: OnnxGraph, model, names: dict) -> None:
+    for node in model._nodes_in_order:
+        def name_of(leaf):
+            return names[id(leaf)] if isinstance(leaf, SymbolicTensor) else leaf
+        args = map_structure(name_of, node.call_args)
+        kwargs = map_structure(name_of, node.call_kwargs)
+        layer = node.layer
+        if isinstance(layer, Functional):
+            produced = _lower_nested(graph, layer, args, kwargs)
+        else:
+            produced = lowering_for(layer)(graph, node, args, kwargs)
+        produced = flatten(produced)
+        for tensor, name in zip(node.outputs, produced):
+            names[id(tensor)] = name
+
+
+def _lower_nested(graph: OnnxGraph, inner, args, kwargs) -> list[str]:
+    """Inline a nested model's graph, its inputs bound to the names it is called with."""
+    if any(leaf is not None for leaf in flatten(kwargs.get("mask"))):
+        raise UnsupportedError(f"model '{inner.name}': exporting masks to ONNX is not supported yet")
+    names = dict(zip((id(tensor) for tensor in inner.inputs), inner._flatten_inputs(args[0])))
+    _lower_model(graph, inner, names)
+    return [names[id(tensor)] for tensor in inner.outputs]
+
+
+def _check_lowerings(model) -> None:
+    missing, stack, seen = {}, [model], set()
+    while stack:
+        current = stack.pop()
+        for node in current._nodes_in_order:
+            layer = node.layer
+            if id(layer) in seen:
+                continue
+            seen.add(id(layer))
+            if isinstance(layer, Functional):
+                stack.append(layer)
+            elif lowering_for(layer) is None:
+                missing.setdefault(type(layer).__name__, []).append(layer.name)
+    if missing:
+        listing = "; ".join(
+            f"{class_name} ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})"
+            for class_name, names in sorted(missing.items()))
+        raise UnsupportedError(f"model '{model.name}': no ONNX export yet for {listing}")
+
+
+def _value_info(name: str, tensor: SymbolicTensor, batch_size: int | None):
+    element_type = ELEMENT_TYPES.get(tensor.dtype)
+    if element_type is None:
+        raise UnsupportedError(f"'{name}': dtype {tensor.dtype} has no ONNX export")
+    dims = [batch_size or "batch", *tensor.shape[1:]]
+    return helper.make_tensor_value_info(name, element_type, [d if d is not None else None for d in dims])

@@ -1,0 +1,135 @@
+"""ONNX export of the core layers, proven in onnxruntime against modelio's numpy kernels and
+Keras's recorded outputs, at opsets 13, 17 and the newest onnxruntime runs."""
+
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime
+import pytest
+from fixture_models import (
+    FIXTURES,
+    fixture_arrays,
+    load_fixture_model,
+    predict_as_list,
+    recorded_inputs,
+    recorded_outputs,
+)
+
+import modelio
+from modelio import layers
+from modelio.onnx.activations import ACTIVATIONS
+from modelio.onnx.export import MAX_OPSET, ir_version_for
+
+OPSETS = [13, 17, MAX_OPSET]
+EXPORTABLE = ["mlp", "two_inputs_two_outputs", "shared_layers", "nested_sequential",
+              "nested_functional", "core_layers", "sequential_mlp", "layer_called_outside",
+              "nested_model_as_output"]
+
+
+def run_onnx(proto, inputs: dict) -> list:
+    session = onnxruntime.InferenceSession(proto.SerializeToString(),
+                                           providers=["CPUExecutionProvider"])
+    return session.run(None, {tensor.name: inputs[tensor.name] for tensor in session.get_inputs()})
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("dialect", ["keras3", "keras2"])
+@pytest.mark.parametrize("name", EXPORTABLE)
+def test_exported_fixture_runs_in_onnxruntime_like_numpy_and_keras(name, dialect, opset):
+    arrays = fixture_arrays(dialect, name)
+    model = load_fixture_model(dialect, name)
+    inputs = recorded_inputs(arrays)
+    proto = modelio.export_onnx(model, opset=opset)
+    assert proto.ir_version == ir_version_for(opset)
+    onnx_outputs = run_onnx(proto, inputs)
+    for got, numpy_output, keras_output in zip(onnx_outputs, predict_as_list(model, inputs),
+                                                recorded_outputs(arrays)):
+        np.testing.assert_allclose(got, numpy_output, rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(got, keras_output, rtol=1e-4, atol=1e-4)
+
+
+def test_batch_sizes_one_and_five_run_through_the_same_graph():
+    model = load_fixture_model("keras3", "two_inputs_two_outputs")
+    proto = modelio.export_onnx(model)
+    rng = np.random.default_rng(0)
+    for batch in (1, 5):
+        inputs = {"features": rng.normal(size=(batch, 6)).astype(np.float32),
+                  "extra": rng.normal(size=(batch, 3)).astype(np.float32)}
+        for got, want in zip(run_onnx(proto, inputs), model.predict(inputs)):
+            assert got.shape[0] == batch
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_graph_names_metadata_and_dynamic_batch():
+    model = load_fixture_model("keras3", "two_inputs_two_outputs")
+    proto = modelio.export_onnx(model)
+    assert [tensor.name for tensor in proto.graph.input] == ["features", "extra"]
+    assert [tensor.name for tensor in proto.graph.output] == ["score", "label"]
+    assert proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"
+    assert {prop.key: prop.value for prop in proto.metadata_props}["model_name"] == "two_in_two_out"
+    assert any(tensor.name.startswith("score/kernel") for tensor in proto.graph.initializer)
+    fixed = modelio.export_onnx(model, batch_size=4)
+    assert fixed.graph.input[0].type.tensor_type.shape.dim[0].dim_value == 4
+
+
+def test_a_nested_model_called_twice_shares_its_weights_once():
+    proto = modelio.export_onnx(load_fixture_model("keras3", "nested_sequential"))
+    names = [tensor.name for tensor in proto.graph.initializer]
+    assert len([name for name in names if "kernel" in name]) == 3   # inner dense x2, head
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_every_exportable_activation_matches_numpy(name):
+    x = modelio.Input((6,), name="x")
+    activation = name if name != "modelio>hard_sigmoid_keras2" else "hard_sigmoid"
+    if name == "modelio>hard_sigmoid_keras2":
+        with modelio.graph.keras2_semantics():
+            dense = layers.Dense(4, activation=activation)
+    else:
+        dense = layers.Dense(4, activation=activation)
+    model = modelio.Model(x, dense(x))
+    data = np.linspace(-4, 4, 30, dtype=np.float32).reshape(5, 6)
+    for opset in (13, MAX_OPSET):
+        np.testing.assert_allclose(run_onnx(modelio.export_onnx(model, opset=opset), {"x": data})[0],
+                                   model.predict(data), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("config", [
+    {"max_value": 1.5, "negative_slope": 0.1, "threshold": 0.2}, {"max_value": 6.0},
+    {"negative_slope": 0.3}, {"threshold": 0.5}, {"negative_slope": 0.2, "threshold": 0.4}])
+def test_relu_variants_match_numpy(config):
+    x = modelio.Input((8,), name="x")
+    model = modelio.Model(x, layers.ReLU(**config)(x))
+    data = np.linspace(-3, 3, 16, dtype=np.float32).reshape(2, 8)
+    np.testing.assert_allclose(run_onnx(modelio.export_onnx(model), {"x": data})[0], model.predict(data),
+                               rtol=1e-6, atol=1e-6)
+
+
+def test_unsupported_layers_are_all_listed_at_once():
+    x = modelio.Input((4, 4, 3))
+    y = layers.Conv2D(2, 3)(layers.BatchNormalization()(x))
+    with pytest.raises(modelio.UnsupportedError, match="BatchNormalization.*Conv2D"):
+        modelio.export_onnx(modelio.Model(x, layers.GlobalAveragePooling2D()(y)))
+
+
+@pytest.mark.parametrize("opset", [12, 27, "17", True])
+def test_opsets_outside_the_supported_range_are_refused(opset):
+    x = modelio.Input((2,))
+    with pytest.raises(modelio.ConfigError, match="opset"):
+        modelio.export_onnx(modelio.Model(x, layers.Dense(1)(x)), opset=opset)
+
+
+def test_convert_command_writes_a_checked_onnx_file_and_refuses_to_overwrite(tmp_path):
+    destination = tmp_path / "mlp.onnx"
+    source = FIXTURES / "keras3_files" / "mlp.keras"
+    command = [sys.executable, "-m", "modelio", "convert", str(source), str(destination)]
+    first = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    onnx.checker.check_model(onnx.load(destination), full_check=True)
+    second = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert second.returncode == 2 and "--force" in second.stderr
+    forced = subprocess.run(command + ["--force", "--opset", "13"], capture_output=True, text=True,
+                            timeout=120)
+    assert forced.returncode == 0 and onnx.load(destination).opset_import[0].version == 13
