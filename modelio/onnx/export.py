@@ -13,8 +13,13 @@ from ..graph.functional import Functional
 from ..graph.tensor import SymbolicTensor
 from ..graph.tree import flatten, map_structure
 from ..version import __version__
-from . import lower_core  # noqa: F401 - registers the lowerings
+from . import (
+    lower_core,  # noqa: F401 - registers the lowerings
+    lower_sequence,  # noqa: F401 - registers the lowerings
+    lower_spatial,  # noqa: F401 - registers the spatial lowerings
+)
 from .graph import OnnxGraph
+from .optimize import cancel_transposes
 from .registry import lowering_for
 
 DEFAULT_OPSET = 17
@@ -57,6 +62,8 @@ def export_onnx(model, path: str | os.PathLike | None = None, opset: int | None 
                                             name=graph.fresh(f"{output_name}/output")))
         outputs.append(_value_info(output_name, tensor, batch_size))
 
+    graph.nodes, graph.initializers = cancel_transposes(graph.nodes, graph.initializers,
+                                                        [info.name for info in outputs])
     onnx_graph = helper.make_graph(graph.nodes, model.name, inputs, outputs, graph.initializers)
     proto = helper.make_model(onnx_graph, opset_imports=[helper.make_opsetid("", opset)],
                               producer_name="modelio", producer_version=__version__,
