@@ -15,6 +15,8 @@ from .version import __version__
 
 EXAMPLES = {
     "summary": "example:\n  modelio summary fixtures/keras3/mlp.json\n  modelio summary model.yaml --json",
+    "verify": "example:\n  modelio verify fixtures/keras3_files/small_resnet.keras\n"
+              "  modelio verify model.h5 --opset 13 --atol 1e-5",
     "convert": "example:\n  modelio convert fixtures/keras3_files/mlp.keras mlp.onnx\n"
                "  modelio convert model.h5 model.keras --force",
 }
@@ -42,6 +44,18 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--batch", type=int, default=None, help="fix the ONNX batch size (default: dynamic)")
     convert.add_argument("--force", action="store_true", help="overwrite DST if it exists")
     convert.set_defaults(handler=run_convert)
+
+    verify = commands.add_parser(
+        "verify", help="check that the exported ONNX graph computes what modelio's numpy kernels do",
+        description="Export SRC to ONNX in memory, run the same random inputs through modelio's "
+                    "numpy kernels and onnxruntime, and print the largest difference per output. "
+                    "Exit status 1 when a difference exceeds --atol.",
+        epilog=EXAMPLES["verify"], formatter_class=argparse.RawDescriptionHelpFormatter)
+    verify.add_argument("source", metavar="SRC", help="model file to check")
+    verify.add_argument("--opset", type=int, default=None, help="ONNX opset, 13 to 26 (default 17)")
+    verify.add_argument("--atol", type=float, default=1e-4, help="largest allowed difference (default 1e-4)")
+    verify.add_argument("--batch", type=int, default=2, help="batch size of the random inputs (default 2)")
+    verify.set_defaults(handler=run_verify)
 
     summary = commands.add_parser(
         "summary", help="print the layer table, shapes and parameter counts of a model file",
@@ -73,6 +87,43 @@ def run_convert(args) -> int:
             raise FormatError("--opset and --batch apply to .onnx destinations only")
         save_model(model, destination)
     print(f"wrote {destination}")
+    return 0
+
+
+def run_verify(args) -> int:
+    import numpy as np
+
+    from .onnx import export_onnx
+
+    try:
+        import onnxruntime
+    except ImportError as exc:
+        raise FormatError("verify needs onnxruntime: pip install onnxruntime") from exc
+    model = load_model(args.source)
+    proto = export_onnx(model, opset=args.opset)
+    session = onnxruntime.InferenceSession(proto.SerializeToString(),
+                                           providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(0)
+    feed = {}
+    for tensor, name in zip(model.inputs, model.input_names):
+        shape = (args.batch, *[dim or 1 for dim in tensor.shape[1:]])
+        if np.dtype(tensor.dtype).kind in "iub":
+            feed[name] = rng.integers(0, 2, shape).astype(tensor.dtype)
+        else:
+            feed[name] = rng.standard_normal(shape).astype(tensor.dtype)
+    numpy_outputs = model.predict(feed)
+    numpy_outputs = list(numpy_outputs.values()) if isinstance(numpy_outputs, dict) else (
+        numpy_outputs if isinstance(numpy_outputs, list) else [numpy_outputs])
+    onnx_outputs = session.run(None, feed)
+    worst = 0.0
+    for name, mine, theirs in zip((o.name for o in session.get_outputs()), numpy_outputs, onnx_outputs):
+        difference = float(np.max(np.abs(np.asarray(mine, np.float64) - theirs))) if np.size(mine) else 0.0
+        worst = max(worst, difference)
+        status = "ok" if difference <= args.atol else "MISMATCH"
+        print(f"{name}: max |numpy - onnxruntime| = {difference:.3g} ({status})")
+    if worst > args.atol:
+        print(f"modelio: verify failed: {worst:.3g} > atol {args.atol:g}", file=sys.stderr)
+        return 1
     return 0
 
 

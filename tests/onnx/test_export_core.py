@@ -133,3 +133,29 @@ def test_convert_command_writes_a_checked_onnx_file_and_refuses_to_overwrite(tmp
     forced = subprocess.run(command + ["--force", "--opset", "13"], capture_output=True, text=True,
                             timeout=120)
     assert forced.returncode == 0 and onnx.load(destination).opset_import[0].version == 13
+
+
+def test_verify_command_reports_each_output_and_passes_on_a_catalog_model():
+    source = FIXTURES / "keras3_files" / "small_mobilenet.keras"
+    result = subprocess.run([sys.executable, "-m", "modelio", "verify", str(source)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "max |numpy - onnxruntime|" in result.stdout and "(ok)" in result.stdout
+
+
+def test_verify_command_exits_1_when_the_difference_exceeds_atol():
+    source = FIXTURES / "keras3_files" / "small_mobilenet.keras"
+    result = subprocess.run([sys.executable, "-m", "modelio", "verify", str(source), "--atol", "0"],
+                            capture_output=True, text=True, timeout=120)
+    if "(ok)" in result.stdout and result.returncode == 0:
+        pytest.skip("numpy and onnxruntime agreed bit for bit on this machine")
+    assert result.returncode == 1 and "MISMATCH" in result.stdout
+    assert "verify failed" in result.stderr
+
+
+def test_verify_command_refuses_unexportable_models_with_one_line():
+    source = FIXTURES / "keras3_files" / "text_rnn.keras"
+    result = subprocess.run([sys.executable, "-m", "modelio", "verify", str(source)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and result.stderr.startswith("modelio: error:")
+    assert "NotEqual" in result.stderr and "Traceback" not in result.stderr
