@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("destination", metavar="DST", help="file to write; its extension picks the format")
     convert.add_argument("--opset", type=int, default=None, help="ONNX opset, 13 to 26 (default 17)")
     convert.add_argument("--batch", type=int, default=None, help="fix the ONNX batch size (default: dynamic)")
+    convert.add_argument("--external-data", action="store_true",
+                         help="write ONNX weights to DST.data (automatic above 1.8 GiB)")
     convert.add_argument("--force", action="store_true", help="overwrite DST if it exists")
     convert.set_defaults(handler=run_convert)
 
@@ -81,10 +83,11 @@ def run_convert(args) -> int:
         raise FormatError(f"{destination}: already exists (use --force to overwrite)")
     model = load_model(args.source)
     if destination.suffix.lower() == ".onnx":
-        export_onnx(model, destination, opset=args.opset, batch_size=args.batch)
+        export_onnx(model, destination, opset=args.opset, batch_size=args.batch,
+                    external_data=args.external_data or None)
     else:
-        if args.opset is not None or args.batch is not None:
-            raise FormatError("--opset and --batch apply to .onnx destinations only")
+        if args.opset is not None or args.batch is not None or args.external_data:
+            raise FormatError("--opset, --batch and --external-data apply to .onnx destinations only")
         save_model(model, destination)
     print(f"wrote {destination}")
     return 0

@@ -26,6 +26,8 @@ DEFAULT_OPSET = 17
 MIN_OPSET = 13
 # The newest opset the current onnxruntime release runs; `onnx` itself knows newer ones.
 MAX_OPSET = 26
+# Protobuf refuses messages over 2 GiB; above this many bytes of weights they go to a data file.
+EXTERNAL_DATA_THRESHOLD = int(1.8 * 2**30)
 
 ELEMENT_TYPES = {"float32": TensorProto.FLOAT, "float16": TensorProto.FLOAT16,
                  "float64": TensorProto.DOUBLE, "int32": TensorProto.INT32,
@@ -34,11 +36,12 @@ ELEMENT_TYPES = {"float32": TensorProto.FLOAT, "float16": TensorProto.FLOAT16,
 
 
 def export_onnx(model, path: str | os.PathLike | None = None, opset: int | None = None,
-                batch_size: int | None = None) -> onnx.ModelProto:
+                batch_size: int | None = None, external_data: bool | None = None) -> onnx.ModelProto:
     """Convert `model` to an ONNX model (written atomically to `path` when given).
 
     `opset` defaults to 17 (13 to 26 accepted); the batch dimension is symbolic ("batch") unless
-    `batch_size` fixes it. Inputs and outputs are named after the model's input and output layers
+    `batch_size` fixes it. Weights over 1.8 GiB (or `external_data=True`) are written to
+    `<path>.data` beside the model, as ONNX external data. Inputs and outputs are named after the model's input and output layers
     and keep the model's layout. A layer with no ONNX lowering is refused (all listed at once)."""
     opset = DEFAULT_OPSET if opset is None else opset
     if isinstance(opset, bool) or not isinstance(opset, int) or not MIN_OPSET <= opset <= MAX_OPSET:
@@ -69,11 +72,36 @@ def export_onnx(model, path: str | os.PathLike | None = None, opset: int | None 
                               producer_name="modelio", producer_version=__version__,
                               ir_version=ir_version_for(opset))
     helper.set_model_props(proto, {"model_name": model.name, "modelio_version": __version__})
-    onnx.checker.check_model(proto, full_check=True)
-    if path is not None:
-        with atomic_path(Path(path)) as temporary:
-            onnx.save_model(proto, str(temporary))
+    weight_bytes = sum(len(tensor.raw_data) for tensor in proto.graph.initializer)
+    if external_data is None:
+        external_data = weight_bytes > EXTERNAL_DATA_THRESHOLD
+    if not external_data:
+        onnx.checker.check_model(proto, full_check=True)
+        if path is not None:
+            with atomic_path(Path(path)) as temporary:
+                onnx.save_model(proto, str(temporary))
+        return proto
+    if path is None:
+        raise ConfigError(f"model '{model.name}': {weight_bytes / 2**30:.2f} GiB of weights need "
+                          f"ONNX external data, which needs a file path to write beside")
+    _save_with_external_data(proto, Path(path))
     return proto
+
+
+def _save_with_external_data(proto: onnx.ModelProto, path: Path) -> None:
+    """Weights go to `<name>.onnx.data` beside the model (protobuf cannot hold 2 GiB). The data
+    file is written first, then the model atomically, then the pair is checked from disk."""
+    from onnx.external_data_helper import convert_model_to_external_data
+
+    location = path.name + ".data"
+    convert_model_to_external_data(proto, all_tensors_to_one_file=True, location=location,
+                                   size_threshold=1024)
+    data_file = path.with_name(location)
+    if data_file.exists():
+        data_file.unlink()  # onnx appends to an existing data file
+    with atomic_path(path) as temporary:
+        onnx.save_model(proto, str(temporary))
+    onnx.checker.check_model(str(path), full_check=True)
 
 
 def ir_version_for(opset: int) -> int:

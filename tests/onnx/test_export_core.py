@@ -159,3 +159,25 @@ def test_verify_command_refuses_unexportable_models_with_one_line():
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and result.stderr.startswith("modelio: error:")
     assert "NotEqual" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_external_data_on_request_runs_in_onnxruntime(tmp_path):
+    model = load_fixture_model("keras3", "mlp")
+    path = tmp_path / "mlp.onnx"
+    modelio.export_onnx(model, path, external_data=True)
+    assert (tmp_path / "mlp.onnx.data").stat().st_size > 0
+    assert path.stat().st_size < 20_000       # the graph alone; weights are in the data file
+    arrays = fixture_arrays("keras3", "mlp")
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run(None, recorded_inputs(arrays))[0]
+    np.testing.assert_allclose(got, recorded_outputs(arrays)[0], rtol=1e-5, atol=1e-5)
+
+
+def test_weights_over_the_threshold_switch_to_external_data_automatically(tmp_path, monkeypatch):
+    # The real threshold is 1.8 GiB (protobuf's 2 GiB limit); lowered here so the test stays fast.
+    monkeypatch.setattr(modelio.onnx.export, "EXTERNAL_DATA_THRESHOLD", 1000)
+    model = load_fixture_model("keras3", "mlp")
+    modelio.export_onnx(model, tmp_path / "auto.onnx")
+    assert (tmp_path / "auto.onnx.data").exists()
+    with pytest.raises(modelio.ConfigError, match="external data"):
+        modelio.export_onnx(model)
