@@ -67,41 +67,40 @@ def export_onnx(model, path: str | os.PathLike | None = None, opset: int | None 
 
     graph.nodes, graph.initializers = cancel_transposes(graph.nodes, graph.initializers,
                                                         [info.name for info in outputs])
-    onnx_graph = helper.make_graph(graph.nodes, model.name, inputs, outputs, graph.initializers)
-    proto = helper.make_model(onnx_graph, opset_imports=[helper.make_opsetid("", opset)],
-                              producer_name="modelio", producer_version=__version__,
-                              ir_version=ir_version_for(opset))
-    helper.set_model_props(proto, {"model_name": model.name, "modelio_version": __version__})
-    weight_bytes = sum(len(tensor.raw_data) for tensor in proto.graph.initializer)
+    weight_bytes = graph.initializer_bytes()
     if external_data is None:
         external_data = weight_bytes > EXTERNAL_DATA_THRESHOLD
+    if external_data and path is None:
+        raise ConfigError(f"model '{model.name}': {weight_bytes / 2**30:.2f} GiB of weights need "
+                          f"ONNX external data, which needs a file path to write beside")
     if not external_data:
+        graph.finish_initializers()
+        proto = _model_proto(model, graph, inputs, outputs, opset)
         onnx.checker.check_model(proto, full_check=True)
         if path is not None:
             with atomic_path(Path(path)) as temporary:
                 onnx.save_model(proto, str(temporary))
         return proto
-    if path is None:
-        raise ConfigError(f"model '{model.name}': {weight_bytes / 2**30:.2f} GiB of weights need "
-                          f"ONNX external data, which needs a file path to write beside")
-    _save_with_external_data(proto, Path(path))
-    return proto
-
-
-def _save_with_external_data(proto: onnx.ModelProto, path: Path) -> None:
-    """Weights go to `<name>.onnx.data` beside the model (protobuf cannot hold 2 GiB). The data
-    file is written first, then the model atomically, then the pair is checked from disk."""
-    from onnx.external_data_helper import convert_model_to_external_data
-
+    # Weights go to `<name>.onnx.data` beside the model (protobuf cannot hold 2 GiB): the data
+    # file first, then the model, each written atomically; then the pair is checked from disk.
+    path = Path(path)
     location = path.name + ".data"
-    convert_model_to_external_data(proto, all_tensors_to_one_file=True, location=location,
-                                   size_threshold=1024)
-    data_file = path.with_name(location)
-    if data_file.exists():
-        data_file.unlink()  # onnx appends to an existing data file
+    with atomic_path(path.with_name(location)) as data_temporary:
+        graph.finish_initializers(data_temporary, location)
+    proto = _model_proto(model, graph, inputs, outputs, opset)
     with atomic_path(path) as temporary:
         onnx.save_model(proto, str(temporary))
     onnx.checker.check_model(str(path), full_check=True)
+    return proto
+
+
+def _model_proto(model, graph, inputs, outputs, opset) -> onnx.ModelProto:
+    onnx_graph = helper.make_graph(graph.nodes, model.name, inputs, outputs, graph.initializers)
+    proto = helper.make_model(onnx_graph, opset_imports=[helper.make_opsetid("", opset)],
+                              producer_name="modelio", producer_version=__version__,
+                              ir_version=ir_version_for(opset))
+    helper.set_model_props(proto, {"model_name": model.name, "modelio_version": __version__})
+    return proto
 
 
 def ir_version_for(opset: int) -> int:

@@ -4,6 +4,17 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+# Arrays this large are kept out of protobuf until the export knows where they go.
+DEFERRED_BYTES = 64 * 2**20
+
+
+def _write_array(handle, array: np.ndarray, chunk_rows: int = 1024) -> int:
+    """Write `array` in C order, a block of rows at a time (broadcast views never materialize)."""
+    rows = array.reshape(array.shape[0], -1) if array.ndim > 1 else array.reshape(-1, 1)
+    for start in range(0, rows.shape[0], chunk_rows):
+        handle.write(np.ascontiguousarray(rows[start:start + chunk_rows]).tobytes())
+    return array.nbytes
+
 
 class OnnxGraph:
     """Collects nodes and initializers while a model is lowered; `opset` guides op choices."""
@@ -14,6 +25,7 @@ class OnnxGraph:
         self.initializers: list[onnx.TensorProto] = []
         self._used: set[str] = set()
         self._weight_names: dict[int, str] = {}
+        self.deferred: dict[str, np.ndarray] = {}
 
     def fresh(self, hint: str) -> str:
         """A name not used yet, based on `hint` (layer names make the graph readable)."""
@@ -28,11 +40,54 @@ class OnnxGraph:
         return name
 
     def constant(self, value, hint: str, dtype=None) -> str:
-        """An initializer holding `value` (weights keep their layer's name in `hint`)."""
+        """An initializer holding `value` (weights keep their layer's name in `hint`). Large arrays
+        stay numpy arrays behind a data-less TensorProto until `finish_initializers` (protobuf
+        cannot hold a tensor over 2 GiB, and copying them twice would double the memory)."""
         array = np.asarray(value, dtype=dtype)
         name = self.fresh(hint)
-        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        if array.nbytes >= DEFERRED_BYTES:
+            tensor = onnx.TensorProto(name=name, dims=array.shape,
+                                      data_type=helper.np_dtype_to_tensor_dtype(array.dtype))
+            self.deferred[name] = array
+        else:
+            tensor = numpy_helper.from_array(np.ascontiguousarray(array), name)
+        self.initializers.append(tensor)
         return name
+
+    def initializer_bytes(self) -> int:
+        return (sum(len(tensor.raw_data) for tensor in self.initializers)
+                + sum(array.nbytes for array in self.deferred.values()))
+
+    def finish_initializers(self, data_path=None, location: str | None = None) -> None:
+        """Give every initializer its data: inline, or (with `data_path`) appended to that file
+        chunk by chunk and referenced as ONNX external data under `location`."""
+        if data_path is None:
+            for tensor in self.initializers:
+                if tensor.name in self.deferred:
+                    tensor.raw_data = np.ascontiguousarray(self.deferred[tensor.name]).tobytes()
+            return
+        offset = 0
+        with open(data_path, "wb") as data_file:
+            for tensor in self.initializers:
+                array = self.deferred.get(tensor.name)
+                if array is None:
+                    if len(tensor.raw_data) < 1024:
+                        continue
+                    payload_size = len(tensor.raw_data)
+                    data_file.write(tensor.raw_data)
+                    tensor.ClearField("raw_data")
+                else:
+                    payload_size = _write_array(data_file, array)
+                tensor.data_location = onnx.TensorProto.EXTERNAL
+                del tensor.external_data[:]
+                for key, value in (("location", location), ("offset", str(offset)),
+                                   ("length", str(payload_size))):
+                    entry = tensor.external_data.add()
+                    entry.key, entry.value = key, value
+                offset += payload_size
+                padding = (-offset) % 4096  # keep each tensor page-aligned, as onnx does
+                data_file.write(b"\0" * padding)
+                offset += padding
 
     def weight(self, weight, value=None) -> str:
         """The initializer of a layer weight (named by its path), created once per weight even

@@ -181,3 +181,23 @@ def test_weights_over_the_threshold_switch_to_external_data_automatically(tmp_pa
     assert (tmp_path / "auto.onnx.data").exists()
     with pytest.raises(modelio.ConfigError, match="external data"):
         modelio.export_onnx(model)
+
+
+def test_model_over_two_gigabytes_exports_with_external_data_and_runs(tmp_path):
+    import shutil
+    if shutil.disk_usage(tmp_path).free < 6 * 2**30:
+        pytest.skip("needs about 6 GiB of free disk for a 2.0 GiB weight file")
+    size = 23_200                                   # 23,200^2 float32 = 2.0 GiB
+    x = modelio.Input((size,), name="x")
+    with modelio.graph.layer.weights_follow():     # zero-cost placeholder weights
+        dense = layers.Dense(size, use_bias=False, name="huge")
+        model = modelio.Model(x, dense(x))
+    dense.kernel.value = np.broadcast_to(np.float32(0.5), (size, size))
+    path = tmp_path / "huge.onnx"
+    modelio.export_onnx(model, path)               # automatic: over the 1.8 GiB threshold
+    assert (tmp_path / "huge.onnx.data").stat().st_size >= size * size * 4
+    assert path.stat().st_size < 10_000
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    data = np.ones((1, size), np.float32)
+    np.testing.assert_allclose(session.run(None, {"x": data})[0], np.full((1, size), 0.5 * size),
+                               rtol=1e-5)
