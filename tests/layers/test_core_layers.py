@@ -5,11 +5,11 @@ tools/layer_case_fixtures.py in an environment with Keras; these tests never imp
 """
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
 import pytest
+from case_archive import load_case_archive, read_case_array
 
 import modelio
 from modelio import layers
@@ -20,10 +20,7 @@ MERGE_CLASSES = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"]
 
 
 def _load_fixture():
-    with np.load(FIXTURE) as archive:
-        buffers = {key.split(":", 1)[1]: archive[key] for key in archive.files
-                   if key.startswith("buffer:")}
-        document = json.loads(archive["cases_json"].tobytes().decode("utf-8"))
+    buffers, document = load_case_archive(FIXTURE)
     return buffers, document
 
 
@@ -38,10 +35,7 @@ CLASS_NAMES = sorted({case["class_name"] for case in CASES.values()})
 
 
 def case_array(case: dict, key: str) -> np.ndarray:
-    entry = case["arrays"][key]
-    size = math.prod(entry["shape"])
-    flat = BUFFERS[entry["dtype"]][entry["offset"]:entry["offset"] + size]
-    return flat.reshape(entry["shape"]).copy()
+    return read_case_array(BUFFERS, case, key)
 
 
 def case_inputs(case: dict) -> list:

@@ -7,11 +7,11 @@ environments with Keras; these tests never import Keras.
 """
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
 import pytest
+from case_archive import load_case_archive, read_case_array
 
 import modelio
 from modelio import layers
@@ -23,10 +23,7 @@ FLOAT16_TOLERANCE = {"rtol": 1e-2, "atol": 2e-2}
 
 
 def _load_keras3():
-    with np.load(FIXTURES / "keras3" / "normalization_cases.npz") as archive:
-        buffers = {key.split(":", 1)[1]: archive[key] for key in archive.files
-                   if key.startswith("buffer:")}
-        document = json.loads(archive["cases_json"].tobytes().decode("utf-8"))
+    buffers, document = load_case_archive(FIXTURES / "keras3" / "normalization_cases.npz")
     return buffers, document
 
 
@@ -44,10 +41,7 @@ KERAS2_OUTPUT_IDS = [case_id for case_id, case in KERAS2_CASES.items() if "outpu
 
 
 def case_array(case: dict, key: str) -> np.ndarray:
-    entry = case["arrays"][key]
-    size = math.prod(entry["shape"])
-    flat = BUFFERS[entry["dtype"]][entry["offset"]:entry["offset"] + size]
-    return flat.reshape(entry["shape"]).copy()
+    return read_case_array(BUFFERS, case, key)
 
 
 def case_weights(case: dict) -> list:

@@ -6,11 +6,11 @@ written by tools/image_case_fixtures.py in environments with Keras; these tests 
 
 import itertools
 import json
-import math
 from pathlib import Path
 
 import numpy as np
 import pytest
+from case_archive import load_case_archive, read_case_array
 
 import modelio
 from modelio import layers
@@ -24,10 +24,7 @@ TOLERANCE = {"rtol": 1e-4, "atol": 1e-4}
 
 
 def _load_keras3():
-    with np.load(KERAS3_FIXTURE) as archive:
-        buffers = {key.split(":", 1)[1]: archive[key] for key in archive.files
-                   if key.startswith("buffer:")}
-        document = json.loads(archive["cases_json"].tobytes().decode("utf-8"))
+    buffers, document = load_case_archive(KERAS3_FIXTURE)
     return buffers, document
 
 
@@ -45,10 +42,7 @@ GLOBAL_CLASSES = [f"Global{kind}Pooling{dims}D" for kind in ("Max", "Average")
 
 
 def case_array(case: dict, key: str) -> np.ndarray:
-    entry = case["arrays"][key]
-    size = math.prod(entry["shape"])
-    flat = BUFFERS[entry["dtype"]][entry["offset"]:entry["offset"] + size]
-    return flat.reshape(entry["shape"]).copy()
+    return read_case_array(BUFFERS, case, key)
 
 
 def make_layer(case: dict):

@@ -2,13 +2,12 @@
 onnxruntime against modelio's numpy kernels and Keras's recorded outputs, and the transpose
 clean-up that leaves channels-last CNNs free of layout Transposes between their convolutions."""
 
-import json
-import math
 
 import numpy as np
 import onnx
 import onnxruntime
 import pytest
+from case_archive import load_case_archive, read_case_array
 from fixture_models import (
     FIXTURES,
     fixture_arrays,
@@ -160,10 +159,7 @@ def test_normalization_pooling_and_padding_match_numpy(cls, config, shape, opset
 
 
 def _keras_cases(archive_name):
-    with np.load(FIXTURES / "keras3" / f"{archive_name}.npz") as archive:
-        buffers = {key.split(":", 1)[1]: archive[key] for key in archive.files
-                   if key.startswith("buffer:")}
-        document = json.loads(archive["cases_json"].tobytes().decode("utf-8"))
+    buffers, document = load_case_archive(FIXTURES / "keras3" / f"{archive_name}.npz")
     return [(buffers, case) for case in document["cases"]]
 
 
@@ -184,10 +180,7 @@ def lowering_for_class(cls):
 
 
 def _case_array(buffers, case, key):
-    entry = case["arrays"][key]
-    size = math.prod(entry["shape"])
-    flat = buffers[entry["dtype"]][entry["offset"]:entry["offset"] + size]
-    return flat.reshape(entry["shape"]).copy()
+    return read_case_array(buffers, case, key)
 
 
 @pytest.mark.parametrize("case_id", [case_id for case_id, (_, case) in KERAS_CASES.items()
