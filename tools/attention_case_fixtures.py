@@ -25,15 +25,14 @@ Inputs are multiples of 1/8, weights multiples of 1/16, token inputs hold index 
 ``mask_zero`` masks) at fixed places, attention-mask inputs hold a fully masked query row.
 """
 
-import io
 import json
 import os
 import subprocess
 import sys
-import zipfile
 import zlib
 
 import numpy as np
+from case_archive import write_npz
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BATCH = 3
@@ -359,19 +358,6 @@ def fresh_configs(keras) -> list:
     return records
 
 
-def save_npz(path: str, arrays: dict) -> None:
-    """np.savez_compressed with fixed zip timestamps, so reruns are byte-identical."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for key in sorted(arrays):
-            buffer = io.BytesIO()
-            np.lib.format.write_array(buffer, np.array(arrays[key], order="C"),
-                                      allow_pickle=False)
-            info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, buffer.getvalue())
-
-
 def record(dialect: str) -> None:
     if dialect == "keras2":
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -388,7 +374,7 @@ def record(dialect: str) -> None:
                 "fresh_configs": fresh_configs(keras) if dialect == "keras3" else []}
     arrays["cases_json"] = np.frombuffer(json.dumps(document, sort_keys=True).encode(), np.uint8)
     path = out_path(dialect)
-    save_npz(path, arrays)
+    write_npz(path, arrays)
     print(f"{keras.__name__} {keras.__version__}: {len(records)} cases -> {path} "
           f"({os.path.getsize(path)} bytes)")
 

@@ -32,6 +32,7 @@ import sys
 import zlib
 
 import numpy as np
+from case_archive import Buffers
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KERAS3_PATH = os.path.join(REPO_ROOT, "fixtures", "keras3", "conv_cases.npz")
@@ -246,24 +247,6 @@ def _weights(case_id: str, shapes_and_dtypes) -> list:
     rng = _rng(case_id, "weights")
     return [(np.round(rng.normal(size=shape) * 0.7 * 16) / 16).astype(dtype)
             for shape, dtype in shapes_and_dtypes]
-
-
-class Buffers:
-    """Flat per-dtype buffers; `add` returns where an array went."""
-
-    def __init__(self):
-        self.parts: dict[str, list] = {}
-        self.sizes: dict[str, int] = {}
-
-    def add(self, array: np.ndarray) -> dict:
-        dtype = str(array.dtype)
-        offset = self.sizes.get(dtype, 0)
-        self.parts.setdefault(dtype, []).append(array.reshape(-1))
-        self.sizes[dtype] = offset + array.size
-        return {"dtype": dtype, "shape": list(array.shape), "offset": offset}
-
-    def arrays(self) -> dict:
-        return {f"buffer:{dtype}": np.concatenate(parts) for dtype, parts in self.parts.items()}
 
 
 def record_keras3_case(keras, spec, buffers: Buffers) -> dict:

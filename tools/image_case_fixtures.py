@@ -30,16 +30,15 @@ integers in [0, 255].
 """
 
 import inspect
-import io
 import json
 import os
 import subprocess
 import sys
 import warnings
-import zipfile
 import zlib
 
 import numpy as np
+from case_archive import Buffers, write_npz
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KERAS3_PATH = os.path.join(REPO_ROOT, "fixtures", "keras3", "image_cases.npz")
@@ -298,24 +297,6 @@ def make_mask(case_id: str, kind: str, shape) -> np.ndarray:
 
 # ----- Keras 3 (this process) -----------------------------------------------------------------
 
-class Buffers:
-    """Flat per-dtype buffers; `add` returns where an array went."""
-
-    def __init__(self):
-        self.parts: dict[str, list] = {}
-        self.sizes: dict[str, int] = {}
-
-    def add(self, array: np.ndarray) -> dict:
-        dtype = str(array.dtype)
-        offset = self.sizes.get(dtype, 0)
-        self.parts.setdefault(dtype, []).append(array.reshape(-1))
-        self.sizes[dtype] = offset + array.size
-        return {"dtype": dtype, "shape": list(array.shape), "offset": offset}
-
-    def arrays(self) -> dict:
-        return {f"buffer:{dtype}": np.concatenate(parts) for dtype, parts in self.parts.items()}
-
-
 def _keras_kwargs(spec) -> dict:
     kwargs = dict(spec["kwargs"])
     for key in spec["numpy_kwargs"]:
@@ -368,19 +349,6 @@ def record_case(keras, spec, buffers: Buffers, tf_outputs: dict) -> dict:
     record.update(arrays=arrays, keras_config=config, output_shapes=output_shapes,
                   output_dtype=str(output.dtype))
     return record
-
-
-def write_npz(path: str, arrays: dict) -> None:
-    """Like np.savez_compressed, with fixed entry timestamps so reruns are byte-identical."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in sorted(arrays):
-            data = io.BytesIO()
-            np.lib.format.write_array(data, np.ascontiguousarray(arrays[name]),
-                                      allow_pickle=False)
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=FIXED_ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, data.getvalue())
 
 
 def run_keras2(requests: list) -> dict:

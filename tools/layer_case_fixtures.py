@@ -29,6 +29,7 @@ import os
 import zlib
 
 import numpy as np
+from case_archive import Buffers
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT_PATH = os.path.join(REPO_ROOT, "fixtures", "keras3", "layer_cases.npz")
@@ -197,24 +198,6 @@ def _weights(spec, layer) -> list:
 
 def _as_tuple(shape):
     return tuple(shape)
-
-
-class Buffers:
-    """Flat per-dtype buffers; `add` returns where an array went."""
-
-    def __init__(self):
-        self.parts: dict[str, list] = {}
-        self.sizes: dict[str, int] = {}
-
-    def add(self, array: np.ndarray) -> dict:
-        dtype = str(array.dtype)
-        offset = self.sizes.get(dtype, 0)
-        self.parts.setdefault(dtype, []).append(array.reshape(-1))
-        self.sizes[dtype] = offset + array.size
-        return {"dtype": dtype, "shape": list(array.shape), "offset": offset}
-
-    def arrays(self) -> dict:
-        return {f"buffer:{dtype}": np.concatenate(parts) for dtype, parts in self.parts.items()}
 
 
 def record_case(keras, spec, buffers: Buffers) -> dict:

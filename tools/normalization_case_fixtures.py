@@ -30,15 +30,14 @@ It writes two files, byte-identical on every run:
 Inputs and weights are multiples of 1/8 or 1/16 drawn from generators seeded by the case id.
 """
 
-import io
 import json
 import os
 import subprocess
 import sys
-import zipfile
 import zlib
 
 import numpy as np
+from case_archive import Buffers, write_npz
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KERAS3_OUT = os.path.join(REPO_ROOT, "fixtures", "keras3", "normalization_cases.npz")
@@ -233,24 +232,6 @@ def weight_values(case_id: str, names: list, shapes: list, dtypes: list) -> list
 
 # ----- Keras 3 ----------------------------------------------------------------------------------
 
-class Buffers:
-    """Flat per-dtype buffers; `add` returns where an array went."""
-
-    def __init__(self):
-        self.parts: dict[str, list] = {}
-        self.sizes: dict[str, int] = {}
-
-    def add(self, array: np.ndarray) -> dict:
-        dtype = str(array.dtype)
-        offset = self.sizes.get(dtype, 0)
-        self.parts.setdefault(dtype, []).append(array.reshape(-1))
-        self.sizes[dtype] = offset + array.size
-        return {"dtype": dtype, "shape": list(array.shape), "offset": offset}
-
-    def arrays(self) -> dict:
-        return {f"buffer:{dtype}": np.concatenate(parts) for dtype, parts in self.parts.items()}
-
-
 def to_json(value):
     return json.loads(json.dumps(value, default=_json_default))
 
@@ -360,18 +341,6 @@ def record_model(keras, keras3: bool) -> dict:
     output = np.asarray(model.predict(x, verbose=0))
     return {"json": model.to_json(), "weights": weights, "input": x.tolist(),
             "output": output.tolist()}
-
-
-def write_npz(path: str, arrays: dict) -> None:
-    """Like np.savez_compressed, with fixed zip timestamps so reruns are byte-identical."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for key in sorted(arrays):
-            buffer = io.BytesIO()
-            np.lib.format.write_array(buffer, np.asarray(arrays[key]), allow_pickle=False)
-            info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, buffer.getvalue())
 
 
 def main_keras3() -> None:

@@ -21,14 +21,13 @@ Weights and inputs come from generators seeded by the case id; the zip entries c
 timestamp, so reruns write byte-identical files.
 """
 
-import io
 import json
 import os
 import sys
-import zipfile
 import zlib
 
 import numpy as np
+from case_archive import write_npz
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BATCH = 3
@@ -456,17 +455,6 @@ def record_config(keras, case_id, class_name, kwargs):
     return {"id": case_id, "class_name": class_name, "kwargs": kwargs,
             "input_shape": list(input_shape), "config": json.loads(json.dumps(layer.get_config())),
             "build_config": json.loads(json.dumps(layer.get_build_config()))}
-
-
-def write_npz(path, arrays: dict) -> None:
-    """np.savez_compressed, but with fixed zip timestamps so reruns are byte-identical."""
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for key in sorted(arrays):
-            buffer = io.BytesIO()
-            np.lib.format.write_array(buffer, np.asarray(arrays[key]), allow_pickle=False)
-            info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, buffer.getvalue())
 
 
 def main(argv) -> None:

@@ -1,0 +1,41 @@
+"""The case-archive format shared by tools/*_case_fixtures.py (read by tests/case_archive.py):
+arrays packed into flat per-dtype buffers, and an npz written with fixed zip timestamps so that
+rerunning a generator gives a byte-identical file."""
+
+import io
+import os
+import zipfile
+
+import numpy as np
+
+
+class Buffers:
+    """Flat per-dtype buffers; `add` returns where an array went."""
+
+    def __init__(self):
+        self.parts: dict[str, list] = {}
+        self.sizes: dict[str, int] = {}
+
+    def add(self, array: np.ndarray) -> dict:
+        dtype = str(array.dtype)
+        offset = self.sizes.get(dtype, 0)
+        self.parts.setdefault(dtype, []).append(array.reshape(-1))
+        self.sizes[dtype] = offset + array.size
+        return {"dtype": dtype, "shape": list(array.shape), "offset": offset}
+
+    def arrays(self) -> dict:
+        return {f"buffer:{dtype}": np.concatenate(parts) for dtype, parts in self.parts.items()}
+
+
+def write_npz(path: str, arrays: dict) -> None:
+    """Like np.savez_compressed, with fixed zip timestamps so reruns are byte-identical."""
+    folder = os.path.dirname(path)
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for key in sorted(arrays):
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, np.asarray(arrays[key]), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, buffer.getvalue())
