@@ -19,7 +19,13 @@ from . import (
     lower_spatial,  # noqa: F401 - registers the spatial lowerings
 )
 from .graph import OnnxGraph
-from .optimize import cancel_transposes
+from .optimize import (
+    cancel_transposes,
+    drop_identities,
+    drop_transposes_before_reshape,
+    fold_affine,
+    static_shapes,
+)
 from .registry import lowering_for
 
 DEFAULT_OPSET = 17
@@ -36,13 +42,17 @@ ELEMENT_TYPES = {"float32": TensorProto.FLOAT, "float16": TensorProto.FLOAT16,
 
 
 def export_onnx(model, path: str | os.PathLike | None = None, opset: int | None = None,
-                batch_size: int | None = None, external_data: bool | None = None) -> onnx.ModelProto:
-    """Convert `model` to an ONNX model (written atomically to `path` when given).
+                batch_size: int | None = None, external_data: bool | None = None,
+                nchw: bool = False) -> onnx.ModelProto:
+    """Convert `model` to an ONNX model (written atomically to `path` when given) and return it.
 
     `opset` defaults to 17 (13 to 26 accepted); the batch dimension is symbolic ("batch") unless
     `batch_size` fixes it. Weights over 1.8 GiB (or `external_data=True`) are written to
-    `<path>.data` beside the model, as ONNX external data. Inputs and outputs are named after the model's input and output layers
-    and keep the model's layout. A layer with no ONNX lowering is refused (all listed at once)."""
+    `<path>.data` beside the model, as ONNX external data. Inputs and outputs are named after the
+    model's input and output layers and keep the model's layout, or with `nchw=True` every input
+    and output of rank 3 to 5 is channels-first, (batch, channels, *spatial), for runtimes that
+    want NCHW (the model itself must be channels-last, Keras's default). A layer with no ONNX
+    lowering is refused (all listed at once)."""
     opset = DEFAULT_OPSET if opset is None else opset
     if isinstance(opset, bool) or not isinstance(opset, int) or not MIN_OPSET <= opset <= MAX_OPSET:
         raise ConfigError(f"opset must be an integer from {MIN_OPSET} to {MAX_OPSET}, got {opset!r}")
@@ -50,23 +60,38 @@ def export_onnx(model, path: str | os.PathLike | None = None, opset: int | None 
                                    or batch_size < 1):
         raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
     _check_lowerings(model)
+    if nchw:
+        _check_channels_last(model)
 
     graph = OnnxGraph(opset)
     names: dict[int, str] = {}
     inputs = []
     for tensor, name in zip(model.inputs, model.input_names):
-        names[id(tensor)] = graph.reserve(name)
-        inputs.append(_value_info(name, tensor, batch_size))
+        graph.reserve(name)
+        if nchw and _is_spatial(tensor):
+            names[id(tensor)] = graph.node("Transpose", [name], name, perm=_to_last(len(tensor.shape)))
+        else:
+            names[id(tensor)] = name
+        inputs.append(_value_info(name, tensor, batch_size, nchw))
     _lower_model(graph, model, names)
     outputs = []
     for tensor, name in zip(model.outputs, model.output_names):
         output_name = graph.fresh(name)
-        graph.nodes.append(helper.make_node("Identity", [names[id(tensor)]], [output_name],
+        value = names[id(tensor)]
+        if nchw and _is_spatial(tensor):
+            value = graph.node("Transpose", [value], name, perm=_to_first(len(tensor.shape)))
+        graph.nodes.append(helper.make_node("Identity", [value], [output_name],
                                             name=graph.fresh(f"{output_name}/output")))
-        outputs.append(_value_info(output_name, tensor, batch_size))
+        outputs.append(_value_info(output_name, tensor, batch_size, nchw))
 
+    output_names = [info.name for info in outputs]
     graph.nodes, graph.initializers = cancel_transposes(graph.nodes, graph.initializers,
-                                                        [info.name for info in outputs])
+                                                        output_names)
+    graph.nodes, graph.initializers = fold_affine(graph.nodes, graph.initializers, output_names)
+    graph.nodes = drop_identities(graph.nodes, [info.name for info in inputs], output_names)
+    if any(node.op_type == "Transpose" for node in graph.nodes):
+        shapes = static_shapes(graph.nodes, graph.initializers, inputs, opset)
+        graph.nodes = drop_transposes_before_reshape(graph.nodes, shapes)
     weight_bytes = graph.initializer_bytes()
     if external_data is None:
         external_data = weight_bytes > EXTERNAL_DATA_THRESHOLD
@@ -154,9 +179,39 @@ def _check_lowerings(model) -> None:
         raise UnsupportedError(f"model '{model.name}': no ONNX export yet for {listing}")
 
 
-def _value_info(name: str, tensor: SymbolicTensor, batch_size: int | None):
+def _is_spatial(tensor: SymbolicTensor) -> bool:
+    return 3 <= len(tensor.shape) <= 5
+
+
+def _to_last(rank: int) -> list[int]:
+    return [0, *range(2, rank), 1]
+
+
+def _to_first(rank: int) -> list[int]:
+    return [0, rank - 1, *range(1, rank - 1)]
+
+
+def _check_channels_last(model) -> None:
+    stack, seen = [model], set()
+    while stack:
+        current = stack.pop()
+        for node in current._nodes_in_order:
+            layer = node.layer
+            if id(layer) in seen:
+                continue
+            seen.add(id(layer))
+            if isinstance(layer, Functional):
+                stack.append(layer)
+            elif getattr(layer, "data_format", None) == "channels_first":
+                raise ConfigError(f"model '{model.name}': layer '{layer.name}' is already "
+                                  f"channels_first; nchw=True converts channels-last models")
+
+
+def _value_info(name: str, tensor: SymbolicTensor, batch_size: int | None, nchw: bool = False):
     element_type = ELEMENT_TYPES.get(tensor.dtype)
     if element_type is None:
         raise UnsupportedError(f"'{name}': dtype {tensor.dtype} has no ONNX export")
     dims = [batch_size or "batch", *tensor.shape[1:]]
+    if nchw and _is_spatial(tensor):
+        dims = [dims[i] for i in _to_first(len(dims))]
     return helper.make_tensor_value_info(name, element_type, [d if d is not None else None for d in dims])

@@ -5,6 +5,7 @@ Pure functions on node and initializer lists; names of graph inputs and outputs 
 changed (a rewritten op keeps its output name, which moves to the Transpose after it)."""
 
 import numpy as np
+import onnx
 from onnx import helper, numpy_helper
 
 # Single-data-input ops that act on each element (extra inputs, like Clip's bounds, are scalars).
@@ -188,10 +189,11 @@ def _attribute(node, name, default=None):
 
 
 def _rewrite_reduce(node, producer, constants, sole_use, touched, replace, removed, names):
-    """Reduce(Transpose(x, p), axes, keepdims=1) -> Transpose(Reduce(x, p[axes]), p)."""
+    """Reduce(Transpose(x, p), axes, keepdims=1) -> Transpose(Reduce(x, p[axes]), p);
+    with keepdims=0, when the kept axes stay in order, just Reduce(x, p[axes])."""
     source = producer.get(node.input[0])
     if (source is None or source.op_type != "Transpose" or id(source) in touched
-            or not sole_use(node.input[0]) or _attribute(node, "keepdims", 1) != 1
+            or not sole_use(node.input[0])
             or _attribute(node, "noop_with_empty_axes", 0) != 0):
         return False
     perm = _perm(source)
@@ -207,7 +209,12 @@ def _rewrite_reduce(node, producer, constants, sole_use, touched, replace, remov
         axes = list(attribute_axes)
     else:
         axes = list(range(rank))  # no axes: all of them, whatever the layout
-    new_axes = sorted(perm[a % rank] for a in axes)
+    axes = [a % rank for a in axes]
+    keepdims = _attribute(node, "keepdims", 1)
+    kept_order = [perm[i] for i in range(rank) if i not in axes]
+    if keepdims != 1 and kept_order != sorted(kept_order):
+        return False
+    new_axes = sorted(perm[a] for a in axes)
     inputs = [source.input[0]]
     attributes = {a.name: helper.get_attribute_value(a) for a in node.attribute}
     if len(node.input) > 1 and node.input[1]:
@@ -216,11 +223,275 @@ def _rewrite_reduce(node, producer, constants, sole_use, touched, replace, remov
         inputs.append(axes_name)
     elif attribute_axes is not None:
         attributes["axes"] = new_axes
-    inner = names.fresh(f"{node.output[0]}/untransposed")
-    moved = helper.make_node(node.op_type, inputs, [inner], name=node.name, **attributes)
-    after = helper.make_node("Transpose", [inner], [node.output[0]], perm=perm,
-                             name=names.fresh(f"{node.name}/transpose_after"))
-    replace[id(node)] = [moved, after]
+    if keepdims != 1:
+        replace[id(node)] = [helper.make_node(node.op_type, inputs, list(node.output),
+                                              name=node.name, **attributes)]
+    else:
+        inner = names.fresh(f"{node.output[0]}/untransposed")
+        moved = helper.make_node(node.op_type, inputs, [inner], name=node.name, **attributes)
+        after = helper.make_node("Transpose", [inner], [node.output[0]], perm=perm,
+                                 name=names.fresh(f"{node.name}/transpose_after"))
+        replace[id(node)] = [moved, after]
     removed.add(id(source))
     touched.update((id(node), id(source)))
     return True
+
+
+def drop_transposes_before_reshape(nodes, shapes: dict):
+    """Remove a Transpose whose only reader is a Reshape (constant target) or a
+    Flatten when it moves only axes of size 1: the elements keep their order, so the reshape
+    gives the same result. `shapes` maps value names to their static dims (None = unknown)."""
+    readers: dict[str, list] = {}
+    for node in nodes:
+        for name in node.input:
+            readers.setdefault(name, []).append(node)
+    dropped = set()
+    for node in nodes:
+        perm = _perm(node) if node.op_type == "Transpose" else None
+        shape = shapes.get(node.input[0]) if perm is not None else None
+        if shape is None or len(readers.get(node.output[0], [])) != 1:
+            continue
+        reader = readers[node.output[0]][0]
+        if reader.input[0] != node.output[0] or reader.op_type not in ("Reshape", "Flatten"):
+            continue
+        if reader.op_type == "Reshape":
+            target = shapes.get(("constant", reader.input[1]))
+            # a 0 copies the input's dim at that index: only where the Transpose keeps it
+            if target is None or any(size == 0 and (index >= len(perm) or perm[index] != index)
+                                     for index, size in enumerate(target)):
+                continue
+        elif perm[0] != 0 or _attribute(reader, "axis", 1) != 1:
+            continue
+        moved = [axis for axis in perm if shape[axis] != 1]
+        if moved != sorted(moved):
+            continue
+        reader.input[0] = node.input[0]
+        dropped.add(id(node))
+    return [node for node in nodes if id(node) not in dropped]
+
+
+def static_shapes(nodes, initializers, inputs, opset: int) -> dict:
+    """Value name -> list of dims (None where unknown) by ONNX shape inference on a copy of the
+    graph without the large weights; also ("constant", name) -> values of small int64 constants."""
+    light = []
+    shapes: dict = {}
+    for tensor in initializers:
+        if tensor.data_type == 7 and len(tensor.raw_data) <= 1024:
+            light.append(tensor)
+            shapes[("constant", tensor.name)] = [int(v) for v in
+                                                 numpy_helper.to_array(tensor).reshape(-1)]
+        else:
+            light.append(onnx.TensorProto(name=tensor.name, dims=tensor.dims,
+                                          data_type=tensor.data_type))
+    graph = helper.make_graph(nodes, "shapes", inputs, [], light)
+    try:
+        inferred = onnx.shape_inference.infer_shapes(
+            helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)]))
+    except Exception:  # inference is an optimisation aid only
+        return shapes
+    for info in [*inferred.graph.value_info, *inputs]:
+        if info.type.tensor_type.HasField("shape"):
+            shapes[info.name] = [dim.dim_value if dim.HasField("dim_value") else None
+                                 for dim in info.type.tensor_type.shape.dim]
+    return shapes
+
+
+# Ops whose output is linear in their input with a constant weight: a per-output-channel Mul or
+# Add after them folds into that weight (and bias).
+_LINEAR = {"Conv", "MatMul"}
+
+
+def fold_affine(nodes, initializers=(), outputs=()):
+    """`(nodes, initializers)` with constant per-channel Mul/Add folded into the Conv or MatMul
+    before them: inference BatchNormalization (Mul by scale, Add shift) disappears into the
+    convolution's weights and bias, as tf2onnx does.
+
+    Rules, each only where the intermediate value has no other consumer and is not an output:
+    Mul(Conv(x, W, B), s) -> Conv(x, W*s, B*s); Add(Conv(x, W, B), t) -> Conv(x, W, B+t);
+    Mul(MatMul(x, W), s) -> MatMul(x, W*s); Mul(Add(MatMul(x, W), b), s) -> Add(MatMul(x, W*s), b*s);
+    Add(Add(y, b), t) -> Add(y, b+t). `s`/`t` must vary only along the output channels (axis 1 of
+    a Conv, the last axis of a MatMul). A weight that other nodes also use is copied, not changed."""
+    constants = {tensor.name: tensor for tensor in initializers}
+    names = _Names(nodes, initializers)
+    producer = {output: node for node in nodes for output in node.output}
+    uses: dict[str, int] = {}
+    for node in nodes:
+        for name in node.input:
+            uses[name] = uses.get(name, 0) + 1
+    for name in outputs:
+        uses[name] = uses.get(name, 0) + 1
+
+    def private(name):
+        return uses.get(name, 0) == 1
+
+    def replace_constant(node, index, array):
+        """Give `node`'s input `index` the value `array` (in place when nobody else reads it)."""
+        old = node.input[index]
+        new = old if private(old) else names.fresh(f"{old}/folded")
+        if new != old:
+            uses[old] -= 1
+            uses[new] = 1
+        constants[new] = numpy_helper.from_array(array.astype(np.float32), new)
+        node.input[index] = new
+
+    dropped: set[int] = set()
+    for node in nodes:
+        if node.op_type not in ("Mul", "Add") or len(node.input) != 2:
+            continue
+        split = _data_and_constant(node, constants)
+        if split is None:
+            continue
+        data, constant_name = split
+        source = producer.get(data)
+        if source is None or id(source) in dropped or not private(data):
+            continue
+        value = numpy_helper.to_array(constants[constant_name]).astype(np.float64)
+        if not _fold_into(source, node.op_type, value, constants, producer, private,
+                          replace_constant, names, uses):
+            continue
+        # the source now computes this node's result: it takes over the output name
+        source.output[0] = node.output[0]
+        producer[node.output[0]] = source
+        dropped.add(id(node))
+        uses[constant_name] -= 1
+    kept_nodes = [node for node in nodes if id(node) not in dropped]
+    used = {name for node in kept_nodes for name in node.input}
+    original = {tensor.name for tensor in initializers}
+    used_before = {name for node in nodes for name in node.input}
+    kept = [tensor for name, tensor in constants.items()
+            if name in used or (name in original and name not in used_before)]
+    return kept_nodes, kept
+
+
+def _data_and_constant(node, constants):
+    first, second = node.input
+    if second in constants and first not in constants:
+        return first, second
+    if first in constants and second not in constants:
+        return second, first
+    return None
+
+
+def _channel_vector(value, rank, axis, channels):
+    """`value` as a length-`channels` vector if, broadcast against a rank-`rank` tensor, it varies
+    only along `axis` (and does not add dimensions); otherwise None."""
+    if value.ndim > rank or value.dtype.kind != "f":
+        return None
+    full = value.reshape((1,) * (rank - value.ndim) + value.shape)
+    if any(size != 1 for index, size in enumerate(full.shape) if index != axis % rank):
+        return None
+    vector = full.reshape(-1)
+    if vector.size not in (1, channels):
+        return None
+    return np.broadcast_to(vector, (channels,))
+
+
+def _fold_into(source, op_type, value, constants, producer, private, replace_constant, names,
+               uses) -> bool:
+    if source.op_type == "Conv" and len(source.input) >= 2 and source.input[1] in constants:
+        weight = numpy_helper.to_array(constants[source.input[1]])
+        vector = _channel_vector(value, weight.ndim, 1, weight.shape[0])
+        if vector is None:
+            return False
+        bias = (numpy_helper.to_array(constants[source.input[2]]).astype(np.float64)
+                if len(source.input) > 2 and source.input[2] else np.zeros(weight.shape[0]))
+        if len(source.input) > 2 and source.input[2] and source.input[2] not in constants:
+            return False
+        if op_type == "Mul":
+            shaped = vector.reshape((-1,) + (1,) * (weight.ndim - 1))
+            replace_constant(source, 1, weight.astype(np.float64) * shaped)
+            bias = bias * vector
+        else:
+            bias = bias + vector
+        if len(source.input) > 2 and source.input[2]:
+            replace_constant(source, 2, bias)
+        else:
+            bias_name = names.fresh(f"{source.name}/bias")
+            constants[bias_name] = numpy_helper.from_array(bias.astype(np.float32), bias_name)
+            uses[bias_name] = 1
+            if len(source.input) == 2:
+                source.input.append(bias_name)
+            else:
+                source.input[2] = bias_name
+        return True
+    if (op_type == "Mul" and source.op_type == "MatMul" and source.input[1] in constants
+            and source.input[0] not in constants):
+        weight = numpy_helper.to_array(constants[source.input[1]])
+        if weight.ndim != 2:
+            return False
+        vector = _channel_vector(value, 2, -1, weight.shape[1])
+        if vector is None:
+            return False
+        replace_constant(source, 1, weight.astype(np.float64) * vector)
+        return True
+    if source.op_type == "Add" and len(source.input) == 2:
+        split = _data_and_constant(source, constants)
+        if split is None:
+            return False
+        inner, bias_name = split
+        bias = numpy_helper.to_array(constants[bias_name]).astype(np.float64)
+        if op_type == "Add":
+            if np.broadcast_shapes(bias.shape, value.shape) != bias.shape:
+                return False
+            replace_constant(source, list(source.input).index(bias_name), bias + value)
+            return True
+        matmul = producer.get(inner)
+        if (matmul is None or matmul.op_type != "MatMul" or not private(inner)
+                or matmul.input[1] not in constants):
+            return False
+        weight = numpy_helper.to_array(constants[matmul.input[1]])
+        if weight.ndim != 2 or bias.ndim > 2:
+            return False
+        vector = _channel_vector(value, 2, -1, weight.shape[1])
+        if vector is None or np.broadcast_shapes(bias.shape, (weight.shape[1],)) != bias.shape:
+            return False
+        replace_constant(matmul, 1, weight.astype(np.float64) * vector)
+        replace_constant(source, list(source.input).index(bias_name), bias * vector)
+        return True
+    return False
+
+
+def drop_identities(nodes, inputs=(), outputs=()):
+    """Remove Identity nodes that do nothing: an inner Identity's readers read its input instead;
+    a graph output's Identity is removed by renaming the value it copies to the output name
+    (kept where that value is a graph input, an initializer or another output)."""
+    protected = set(outputs)
+    graph_inputs = set(inputs)
+    produced = {output for node in nodes for output in node.output}
+    rename: dict[str, str] = {}
+    dropped: set[int] = set()
+    for node in nodes:
+        if node.op_type != "Identity" or node.output[0] in protected:
+            continue
+        rename[node.output[0]] = node.input[0]
+        dropped.add(id(node))
+
+    def resolved(name):
+        while name in rename:
+            name = rename[name]
+        return name
+
+    for node in nodes:
+        if any(name in rename for name in node.input):
+            node.input[:] = [resolved(name) for name in node.input]
+    # outputs: rename the copied value to the output's name when that is safe
+    renamed: dict[str, str] = {}
+    for node in nodes:
+        if node.op_type != "Identity" or node.output[0] not in protected:
+            continue
+        source = node.input[0]
+        if (source in graph_inputs or source in protected or source not in produced
+                or source in renamed):
+            continue  # a later output copying the same value keeps its Identity
+        renamed[source] = node.output[0]
+        dropped.add(id(node))
+    result = []
+    for node in nodes:
+        if id(node) in dropped:
+            continue
+        if any(name in renamed for name in node.output):
+            node.output[:] = [renamed.get(name, name) for name in node.output]
+        if any(name in renamed for name in node.input):
+            node.input[:] = [renamed.get(name, name) for name in node.input]
+        result.append(node)
+    return result

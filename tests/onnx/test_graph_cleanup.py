@@ -1,0 +1,169 @@
+"""The exported graph is as clean as tf2onnx's: inference BatchNormalization folded into the
+convolution or Dense before it, no Identity that does nothing, at most one layout Transpose per
+image input and output — and `nchw=True` graphs with channels-first inputs and outputs."""
+
+from collections import Counter
+
+import numpy as np
+import onnxruntime
+import pytest
+from fixture_models import FIXTURES
+
+import modelio
+from modelio import layers
+from modelio.errors import ConfigError
+from modelio.onnx.export import MAX_OPSET
+
+OPSETS = [13, 17, MAX_OPSET]
+
+
+def run_onnx(proto, inputs: dict) -> list:
+    session = onnxruntime.InferenceSession(proto.SerializeToString(),
+                                           providers=["CPUExecutionProvider"])
+    return session.run(None, {tensor.name: inputs[tensor.name] for tensor in session.get_inputs()})
+
+
+def randomize(model, seed=0):
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        weights = layer.get_weights()
+        if weights:
+            # positive values keep BatchNormalization variances valid
+            layer.set_weights([rng.uniform(0.5, 1.5, w.shape).astype(w.dtype) for w in weights])
+    return model
+
+
+def op_counts(proto) -> Counter:
+    return Counter(node.op_type for node in proto.graph.node)
+
+
+def channels_first(array):
+    return np.ascontiguousarray(np.moveaxis(array, -1, 1))
+
+
+@pytest.mark.parametrize("name", ["small_resnet", "small_mobilenet"])
+def test_batch_normalization_folds_into_the_convolutions_of_keras_cnns(name):
+    model = modelio.load_model(FIXTURES / "keras3_files" / f"{name}.keras")
+    batch_norms = [layer for layer in model.layers if type(layer).__name__ == "BatchNormalization"]
+    assert batch_norms, "the fixture is meant to hold BatchNormalization layers"
+    proto = modelio.export_onnx(model)
+    counts = op_counts(proto)
+    assert counts["Mul"] == 0 and counts["BatchNormalization"] == 0
+    assert counts["Identity"] == 0 and counts["Cast"] == 0
+    assert counts["Transpose"] <= 2  # one at the image input, at most one before the head
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+def test_batch_normalization_after_conv_without_bias_folds_and_matches_numpy(opset):
+    x = modelio.Input((6, 6, 3), name="image")
+    y = layers.Conv2D(4, 3, use_bias=False, name="conv")(x)
+    y = layers.BatchNormalization(name="norm")(y)
+    model = randomize(modelio.Model(x, layers.ReLU()(y)))
+    proto = modelio.export_onnx(model, opset=opset)
+    assert op_counts(proto) == Counter({"Transpose": 2, "Conv": 1, "Relu": 1})
+    conv = next(node for node in proto.graph.node if node.op_type == "Conv")
+    assert len(conv.input) == 3  # the shift became the convolution's bias
+    image = np.random.default_rng(1).normal(size=(2, 6, 6, 3)).astype(np.float32)
+    np.testing.assert_allclose(run_onnx(proto, {"image": image})[0], model.predict(image),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_batch_normalization_after_dense_folds_into_matmul_and_bias():
+    x = modelio.Input((5,), name="features")
+    y = layers.BatchNormalization(name="norm")(layers.Dense(3, name="dense")(x))
+    model = randomize(modelio.Model(x, y))
+    proto = modelio.export_onnx(model)
+    assert op_counts(proto) == Counter({"MatMul": 1, "Add": 1})
+    features = np.random.default_rng(2).normal(size=(4, 5)).astype(np.float32)
+    np.testing.assert_allclose(run_onnx(proto, {"features": features})[0],
+                               model.predict(features), rtol=1e-5, atol=1e-5)
+
+
+def test_a_shared_convolution_keeps_its_weights_when_one_use_is_folded():
+    x = modelio.Input((5, 5, 2), name="image")
+    conv = layers.Conv2D(3, 1, name="shared")
+    plain = conv(x)
+    normalized = layers.BatchNormalization(name="norm")(conv(x))
+    model = randomize(modelio.Model(x, [plain, normalized]))
+    proto = modelio.export_onnx(model)
+    image = np.random.default_rng(3).normal(size=(2, 5, 5, 2)).astype(np.float32)
+    for got, want in zip(run_onnx(proto, {"image": image}), model.predict(image)):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    kernels = [node.input[1] for node in proto.graph.node if node.op_type == "Conv"]
+    assert len(set(kernels)) == 2  # the folded use got its own copy
+
+
+def test_normalization_along_a_spatial_axis_is_not_folded_and_stays_correct():
+    x = modelio.Input((4, 4, 2), name="image")
+    y = layers.BatchNormalization(axis=1, name="rows")(layers.Conv2D(2, 1, name="conv")(x))
+    model = randomize(modelio.Model(x, y))
+    proto = modelio.export_onnx(model)
+    assert op_counts(proto)["Mul"] == 1
+    image = np.random.default_rng(4).normal(size=(3, 4, 4, 2)).astype(np.float32)
+    np.testing.assert_allclose(run_onnx(proto, {"image": image})[0], model.predict(image),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_identities_that_do_nothing_are_removed_but_outputs_keep_their_names():
+    x = modelio.Input((4,), name="features")
+    hidden = layers.Dropout(0.5, name="drop")(layers.Dense(3, name="dense")(x))
+    model = modelio.Model(x, [hidden, layers.Identity(name="same")(hidden)])
+    proto = modelio.export_onnx(model)
+    assert [output.name for output in proto.graph.output] == model.output_names
+    assert op_counts(proto)["Identity"] == 1  # the second output must copy the first
+    features = np.ones((2, 4), np.float32)
+    first, second = run_onnx(proto, {"features": features})
+    np.testing.assert_allclose(first, model.predict(features)[0], rtol=1e-6)
+    np.testing.assert_array_equal(first, second)
+
+
+def test_a_model_that_returns_its_input_still_exports():
+    x = modelio.Input((3,), name="features")
+    model = modelio.Model(x, layers.Identity(name="copy")(x))
+    proto = modelio.export_onnx(model)
+    features = np.arange(6, dtype=np.float32).reshape(2, 3)
+    np.testing.assert_array_equal(run_onnx(proto, {"features": features})[0], features)
+
+
+def test_a_transpose_before_flatten_of_a_real_feature_map_is_kept():
+    x = modelio.Input((3, 2, 2), name="image")
+    y = layers.Flatten()(layers.Conv2D(2, 1, name="conv")(x))
+    model = randomize(modelio.Model(x, y))
+    proto = modelio.export_onnx(model)
+    image = np.random.default_rng(5).normal(size=(2, 3, 2, 2)).astype(np.float32)
+    np.testing.assert_allclose(run_onnx(proto, {"image": image})[0], model.predict(image),
+                               rtol=1e-5, atol=1e-5)
+    assert op_counts(proto)["Transpose"] == 2
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("name", ["small_resnet", "small_mobilenet"])
+def test_nchw_export_takes_channels_first_images_without_an_input_transpose(name, opset):
+    model = modelio.load_model(FIXTURES / "keras3_files" / f"{name}.keras")
+    proto = modelio.export_onnx(model, opset=opset, nchw=True)
+    declared = [dim.dim_value or dim.dim_param
+                for dim in proto.graph.input[0].type.tensor_type.shape.dim]
+    height, width, channels = model.inputs[0].shape[1:]
+    assert declared == ["batch", channels, height, width]
+    first_op = proto.graph.node[0].op_type
+    assert first_op != "Transpose"
+    image = np.random.default_rng(6).normal(size=(5, height, width, channels)).astype(np.float32)
+    got = run_onnx(proto, {model.input_names[0]: channels_first(image)})[0]
+    np.testing.assert_allclose(got, model.predict(image), rtol=1e-4, atol=1e-4)
+
+
+def test_nchw_export_turns_image_outputs_channels_first_too():
+    x = modelio.Input((4, 5, 3), name="image")
+    model = randomize(modelio.Model(x, layers.Conv2D(2, 3, padding="same", name="conv")(x)))
+    proto = modelio.export_onnx(model, nchw=True)
+    assert op_counts(proto) == Counter({"Conv": 1})
+    image = np.random.default_rng(7).normal(size=(2, 4, 5, 3)).astype(np.float32)
+    got = run_onnx(proto, {"image": channels_first(image)})[0]
+    np.testing.assert_allclose(got, channels_first(model.predict(image)), rtol=1e-5, atol=1e-5)
+
+
+def test_nchw_export_refuses_a_model_that_is_already_channels_first():
+    x = modelio.Input((3, 4, 4), name="image")
+    model = modelio.Model(x, layers.Conv2D(2, 1, data_format="channels_first", name="conv")(x))
+    with pytest.raises(ConfigError, match="already channels_first"):
+        modelio.export_onnx(model, nchw=True)
