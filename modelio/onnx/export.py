@@ -1,6 +1,7 @@
 """Export a modelio model to ONNX: one lowering per layer class, nested models inlined, a dynamic
 batch dimension, the lowest IR version the opset needs, checked with onnx.checker."""
 
+import gc
 import os
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from . import (
     lower_sequence,  # noqa: F401 - registers the lowerings
     lower_spatial,  # noqa: F401 - registers the spatial lowerings
 )
-from .graph import OnnxGraph
+from .graph import OnnxGraph, write_model_streaming
 from .optimize import (
     cancel_transposes,
     drop_identities,
@@ -43,8 +44,9 @@ ELEMENT_TYPES = {"float32": TensorProto.FLOAT, "float16": TensorProto.FLOAT16,
 
 def export_onnx(model, path: str | os.PathLike | None = None, opset: int | None = None,
                 batch_size: int | None = None, external_data: bool | None = None,
-                nchw: bool = False) -> onnx.ModelProto:
-    """Convert `model` to an ONNX model (written atomically to `path` when given) and return it.
+                nchw: bool = False) -> onnx.ModelProto | None:
+    """Convert `model` to ONNX: returned as a ModelProto when `path` is None, else written
+    atomically to `path` (weights streamed from memory, never serialized twice; returns None).
 
     `opset` defaults to 17 (13 to 26 accepted); the batch dimension is symbolic ("batch") unless
     `batch_size` fixes it. Weights over 1.8 GiB (or `external_data=True`) are written to
@@ -53,16 +55,80 @@ def export_onnx(model, path: str | os.PathLike | None = None, opset: int | None 
     and output of rank 3 to 5 is channels-first, (batch, channels, *spatial), for runtimes that
     want NCHW (the model itself must be channels-last, Keras's default). A layer with no ONNX
     lowering is refused (all listed at once)."""
+    return _export([model], path, opset, batch_size, external_data, nchw)
+
+
+def convert_to_onnx(source: str | os.PathLike, path: str | os.PathLike, opset: int | None = None,
+                    batch_size: int | None = None, external_data: bool | None = None,
+                    nchw: bool = False) -> None:
+    """Read the model file `source` (any format `load_model` reads) and write its ONNX export to
+    `path`, with the options of `export_onnx`. The model is released as soon as it is lowered,
+    so the peak memory stays near one copy of the weights (what `modelio convert` uses)."""
+    from ..formats.dispatch import load_model  # dispatch itself imports this module
+
+    _export([load_model(source)], path, opset, batch_size, external_data, nchw, release=True)
+
+
+def _export(holder: list, path, opset, batch_size, external_data, nchw, release=False):
+    """`export_onnx` on the model in `holder`, which is emptied once the graph is built: from
+    then on only the graph is needed, and a model nobody else keeps (convert_to_onnx's) is freed
+    before the file is written and checked (`release` runs the collector for that)."""
     opset = DEFAULT_OPSET if opset is None else opset
     if isinstance(opset, bool) or not isinstance(opset, int) or not MIN_OPSET <= opset <= MAX_OPSET:
         raise ConfigError(f"opset must be an integer from {MIN_OPSET} to {MAX_OPSET}, got {opset!r}")
     if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
                                    or batch_size < 1):
         raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
+    model_name = holder[0].name
+    graph, inputs, outputs = _lowered_graph(holder.pop(), opset, batch_size, nchw)
+    if release:
+        gc.collect()  # layers, nodes and tensors refer to each other: only the collector frees them
+    output_names = [info.name for info in outputs]
+    graph.nodes, graph.constants = cancel_transposes(graph.nodes, graph.constants, output_names)
+    graph.nodes, graph.constants = fold_affine(graph.nodes, graph.constants, output_names)
+    graph.nodes = drop_identities(graph.nodes, [info.name for info in inputs], output_names)
+    if any(node.op_type == "Transpose" for node in graph.nodes):
+        shapes = static_shapes(graph.nodes, graph.constants, inputs, opset)
+        graph.nodes = drop_transposes_before_reshape(graph.nodes, shapes)
+
+    weight_bytes = graph.constant_bytes()
+    if external_data is None:
+        external_data = weight_bytes > EXTERNAL_DATA_THRESHOLD
+    if external_data and path is None:
+        raise ConfigError(f"model '{model_name}': {weight_bytes / 2**30:.2f} GiB of weights need "
+                          f"ONNX external data, which needs a file path to write beside")
+    if path is None:
+        proto = _model_proto(model_name, graph, inputs, outputs, opset, graph.initializer_protos())
+        onnx.checker.check_model(proto, full_check=True)
+        return proto
+    path = Path(path)
+    if not external_data:
+        # The weights stream from their arrays into the file; the file is checked before it
+        # takes the destination's name.
+        proto = _model_proto(model_name, graph, inputs, outputs, opset, [])
+        with atomic_path(path) as temporary:
+            with open(temporary, "wb") as handle:
+                write_model_streaming(handle, proto, graph.constants)
+            graph.constants = {}
+            onnx.checker.check_model(str(temporary), full_check=True)
+        return None
+    # Weights go to `<name>.onnx.data` beside the model (protobuf cannot hold 2 GiB): the data
+    # file first, then the model, each written atomically; then the pair is checked from disk.
+    location = path.name + ".data"
+    with atomic_path(path.with_name(location)) as data_temporary:
+        initializers = graph.external_initializers(data_temporary, location)
+    proto = _model_proto(model_name, graph, inputs, outputs, opset, initializers)
+    with atomic_path(path) as temporary:
+        onnx.save_model(proto, str(temporary))
+    onnx.checker.check_model(str(path), full_check=True)
+    return None
+
+
+def _lowered_graph(model, opset: int, batch_size, nchw: bool):
+    """The model lowered to an OnnxGraph, with the graph's input and output value infos."""
     _check_lowerings(model)
     if nchw:
         _check_channels_last(model)
-
     graph = OnnxGraph(opset)
     names: dict[int, str] = {}
     inputs = []
@@ -83,48 +149,15 @@ def export_onnx(model, path: str | os.PathLike | None = None, opset: int | None 
         graph.nodes.append(helper.make_node("Identity", [value], [output_name],
                                             name=graph.fresh(f"{output_name}/output")))
         outputs.append(_value_info(output_name, tensor, batch_size, nchw))
-
-    output_names = [info.name for info in outputs]
-    graph.nodes, graph.initializers = cancel_transposes(graph.nodes, graph.initializers,
-                                                        output_names)
-    graph.nodes, graph.initializers = fold_affine(graph.nodes, graph.initializers, output_names)
-    graph.nodes = drop_identities(graph.nodes, [info.name for info in inputs], output_names)
-    if any(node.op_type == "Transpose" for node in graph.nodes):
-        shapes = static_shapes(graph.nodes, graph.initializers, inputs, opset)
-        graph.nodes = drop_transposes_before_reshape(graph.nodes, shapes)
-    weight_bytes = graph.initializer_bytes()
-    if external_data is None:
-        external_data = weight_bytes > EXTERNAL_DATA_THRESHOLD
-    if external_data and path is None:
-        raise ConfigError(f"model '{model.name}': {weight_bytes / 2**30:.2f} GiB of weights need "
-                          f"ONNX external data, which needs a file path to write beside")
-    if not external_data:
-        graph.finish_initializers()
-        proto = _model_proto(model, graph, inputs, outputs, opset)
-        onnx.checker.check_model(proto, full_check=True)
-        if path is not None:
-            with atomic_path(Path(path)) as temporary:
-                onnx.save_model(proto, str(temporary))
-        return proto
-    # Weights go to `<name>.onnx.data` beside the model (protobuf cannot hold 2 GiB): the data
-    # file first, then the model, each written atomically; then the pair is checked from disk.
-    path = Path(path)
-    location = path.name + ".data"
-    with atomic_path(path.with_name(location)) as data_temporary:
-        graph.finish_initializers(data_temporary, location)
-    proto = _model_proto(model, graph, inputs, outputs, opset)
-    with atomic_path(path) as temporary:
-        onnx.save_model(proto, str(temporary))
-    onnx.checker.check_model(str(path), full_check=True)
-    return proto
+    return graph, inputs, outputs
 
 
-def _model_proto(model, graph, inputs, outputs, opset) -> onnx.ModelProto:
-    onnx_graph = helper.make_graph(graph.nodes, model.name, inputs, outputs, graph.initializers)
+def _model_proto(model_name, graph, inputs, outputs, opset, initializers) -> onnx.ModelProto:
+    onnx_graph = helper.make_graph(graph.nodes, model_name, inputs, outputs, initializers)
     proto = helper.make_model(onnx_graph, opset_imports=[helper.make_opsetid("", opset)],
                               producer_name="modelio", producer_version=__version__,
                               ir_version=ir_version_for(opset))
-    helper.set_model_props(proto, {"model_name": model.name, "modelio_version": __version__})
+    helper.set_model_props(proto, {"model_name": model_name, "modelio_version": __version__})
     return proto
 
 

@@ -1,11 +1,9 @@
-"""An ONNX graph under construction: unique names, nodes, initializers, and the opset in use."""
+"""An ONNX graph under construction: unique names, nodes, constants (numpy arrays until the
+model is written), and the opset in use; plus the writers that stream those arrays to disk."""
 
 import numpy as np
 import onnx
 from onnx import helper, numpy_helper
-
-# Arrays this large are kept out of protobuf until the export knows where they go.
-DEFERRED_BYTES = 64 * 2**20
 
 
 def _write_array(handle, array: np.ndarray, chunk_rows: int = 1024) -> int:
@@ -16,16 +14,60 @@ def _write_array(handle, array: np.ndarray, chunk_rows: int = 1024) -> int:
     return array.nbytes
 
 
+def _varint(value: int) -> bytes:
+    encoded = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        if value:
+            encoded.append(byte | 0x80)
+        else:
+            encoded.append(byte)
+            return bytes(encoded)
+
+
+# Protobuf keys (field number << 3 | length-delimited) of ModelProto.graph,
+# GraphProto.initializer and TensorProto.raw_data.
+_GRAPH_KEY, _INITIALIZER_KEY, _RAW_DATA_KEY = b"\x3a", b"\x2a", b"\x4a"
+
+
+def tensor_header(name: str, array: np.ndarray) -> onnx.TensorProto:
+    """A TensorProto with the name, type and dims of `array` but no data."""
+    return onnx.TensorProto(name=name, dims=array.shape,
+                            data_type=helper.np_dtype_to_tensor_dtype(array.dtype))
+
+
+def write_model_streaming(handle, model: onnx.ModelProto, arrays: dict) -> None:
+    """Write `model` (whose graph has no initializers) and then `arrays` as its initializers,
+    without building the serialized weights in memory. Protobuf merges a message field that
+    occurs twice, so the second `graph` record, holding only the initializers, is appended to
+    the first by every ONNX reader."""
+    handle.write(model.SerializeToString())
+    records = []
+    for name, array in arrays.items():
+        header = tensor_header(name, array).SerializeToString()
+        data_prefix = _RAW_DATA_KEY + _varint(array.nbytes)
+        tensor_size = len(header) + len(data_prefix) + array.nbytes
+        records.append((header + data_prefix, array, _INITIALIZER_KEY + _varint(tensor_size)))
+    graph_size = sum(len(key) + len(prefix) + array.nbytes for prefix, array, key in records)
+    handle.write(_GRAPH_KEY + _varint(graph_size))
+    for prefix, array, key in records:
+        handle.write(key)
+        handle.write(prefix)
+        if array.nbytes:
+            _write_array(handle, array)
+
+
 class OnnxGraph:
-    """Collects nodes and initializers while a model is lowered; `opset` guides op choices."""
+    """Collects nodes and constants while a model is lowered; `opset` guides op choices.
+    Constants stay numpy arrays (`self.constants`, name -> array) until the export writes them,
+    so the clean-up passes work on arrays and no weight is held twice as protobuf."""
 
     def __init__(self, opset: int):
         self.opset = opset
         self.nodes: list[onnx.NodeProto] = []
-        self.initializers: list[onnx.TensorProto] = []
+        self.constants: dict[str, np.ndarray] = {}
         self._used: set[str] = set()
-        self._weight_names: dict[int, str] = {}
-        self.deferred: dict[str, np.ndarray] = {}
+        self._weight_names: dict = {}
 
     def fresh(self, hint: str) -> str:
         """A name not used yet, based on `hint` (layer names make the graph readable)."""
@@ -40,54 +82,42 @@ class OnnxGraph:
         return name
 
     def constant(self, value, hint: str, dtype=None) -> str:
-        """An initializer holding `value` (weights keep their layer's name in `hint`). Large arrays
-        stay numpy arrays behind a data-less TensorProto until `finish_initializers` (protobuf
-        cannot hold a tensor over 2 GiB, and copying them twice would double the memory)."""
-        array = np.asarray(value, dtype=dtype)
+        """An initializer holding `value` (weights keep their layer's name in `hint`)."""
         name = self.fresh(hint)
-        if array.nbytes >= DEFERRED_BYTES:
-            tensor = onnx.TensorProto(name=name, dims=array.shape,
-                                      data_type=helper.np_dtype_to_tensor_dtype(array.dtype))
-            self.deferred[name] = array
-        else:
-            tensor = numpy_helper.from_array(np.ascontiguousarray(array), name)
-        self.initializers.append(tensor)
+        self.constants[name] = np.asarray(value, dtype=dtype)
         return name
 
-    def initializer_bytes(self) -> int:
-        return (sum(len(tensor.raw_data) for tensor in self.initializers)
-                + sum(array.nbytes for array in self.deferred.values()))
+    def constant_bytes(self) -> int:
+        return sum(array.nbytes for array in self.constants.values())
 
-    def finish_initializers(self, data_path=None, location: str | None = None) -> None:
-        """Give every initializer its data: inline, or (with `data_path`) appended to that file
-        chunk by chunk and referenced as ONNX external data under `location`."""
-        if data_path is None:
-            for tensor in self.initializers:
-                if tensor.name in self.deferred:
-                    tensor.raw_data = np.ascontiguousarray(self.deferred[tensor.name]).tobytes()
-            return
+    def initializer_protos(self) -> list[onnx.TensorProto]:
+        """Every constant as a TensorProto holding its data."""
+        return [numpy_helper.from_array(np.ascontiguousarray(array), name)
+                for name, array in self.constants.items()]
+
+    def external_initializers(self, data_path, location: str) -> list[onnx.TensorProto]:
+        """Append every constant of 1 KiB or more to `data_path`, chunk by chunk, and return
+        the initializers: those as ONNX external data under `location`, small ones inline."""
         offset = 0
+        tensors = []
         with open(data_path, "wb") as data_file:
-            for tensor in self.initializers:
-                array = self.deferred.get(tensor.name)
-                if array is None:
-                    if len(tensor.raw_data) < 1024:
-                        continue
-                    payload_size = len(tensor.raw_data)
-                    data_file.write(tensor.raw_data)
-                    tensor.ClearField("raw_data")
-                else:
-                    payload_size = _write_array(data_file, array)
+            for name, array in self.constants.items():
+                if array.nbytes < 1024:
+                    tensors.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+                    continue
+                payload_size = _write_array(data_file, array)
+                tensor = tensor_header(name, array)
                 tensor.data_location = onnx.TensorProto.EXTERNAL
-                del tensor.external_data[:]
                 for key, value in (("location", location), ("offset", str(offset)),
                                    ("length", str(payload_size))):
                     entry = tensor.external_data.add()
                     entry.key, entry.value = key, value
+                tensors.append(tensor)
                 offset += payload_size
                 padding = (-offset) % 4096  # keep each tensor page-aligned, as onnx does
                 data_file.write(b"\0" * padding)
                 offset += padding
+        return tensors
 
     def weight(self, weight, value=None) -> str:
         """The initializer of a layer weight (named by its path), created once per weight even

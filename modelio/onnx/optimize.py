@@ -35,9 +35,9 @@ def _perm(node):
 
 
 class _Names:
-    def __init__(self, nodes, initializers):
+    def __init__(self, nodes, constant_names):
         self.used = {name for node in nodes for name in (*node.input, *node.output)}
-        self.used.update(tensor.name for tensor in initializers)
+        self.used.update(constant_names)
 
     def fresh(self, hint):
         name, index = hint, 1
@@ -47,8 +47,29 @@ class _Names:
         return name
 
 
+def _as_arrays(initializers) -> tuple[dict, bool]:
+    """Constants as a name -> numpy array dict (the passes' working form), and whether they came
+    as TensorProtos (then they are returned as TensorProtos). A dict is worked on in place, so a
+    rewritten weight never exists twice."""
+    if isinstance(initializers, dict):
+        return initializers, False
+    return {tensor.name: numpy_helper.to_array(tensor) for tensor in initializers}, True
+
+
+def _kept_constants(constants: dict, original: set, used_before: set, nodes, as_protos: bool):
+    """The constants still read by `nodes` (plus originals nobody read from the start)."""
+    used = {name for node in nodes for name in node.input}
+    for name in [name for name in constants
+                 if name not in used and not (name in original and name not in used_before)]:
+        del constants[name]
+    if as_protos:
+        return [numpy_helper.from_array(np.ascontiguousarray(array), name)
+                for name, array in constants.items()]
+    return constants
+
+
 def cancel_transposes(nodes, initializers=(), outputs=()):
-    """`(nodes, initializers)` with layout Transposes moved down and inverse pairs removed.
+    """`(nodes, constants)` with layout Transposes moved down and inverse pairs removed.
 
     (a) Transpose(Transpose(x, p), inverse(p)) -> x (the first Transpose stays only while
     something else uses it; a graph output becomes Identity(x) to keep its name);
@@ -57,21 +78,19 @@ def cancel_transposes(nodes, initializers=(), outputs=()):
     permuted offline) runs on the untransposed inputs with one Transpose after;
     (d) a keepdims reduction of a Transpose reduces the remapped axes, Transpose after.
     Repeated to a fixpoint. `outputs` are the graph output names: never removed or renamed.
-    Initializers the rewrites leave unused are dropped (ones unused from the start are kept)."""
+    Constants the rewrites leave unused are dropped (ones unused from the start are kept).
+    `initializers` is a name -> array dict (returned as one) or a list of TensorProtos."""
     nodes = list(nodes)
-    constants = {tensor.name: tensor for tensor in initializers}
+    constants, as_protos = _as_arrays(initializers)
+    original = set(constants)
     protected = set(outputs)
-    names = _Names(nodes, initializers)
+    names = _Names(nodes, original)
     used_before = {name for node in nodes for name in node.input}
     while True:
         nodes, changed = _one_pass(nodes, constants, protected, names)
         if not changed:
             break
-    used = {name for node in nodes for name in node.input}
-    original = {tensor.name for tensor in initializers}
-    kept = [tensor for name, tensor in constants.items()
-            if name in used or (name in original and name not in used_before)]
-    return nodes, kept
+    return nodes, _kept_constants(constants, original, used_before, nodes, as_protos)
 
 
 def _one_pass(nodes, constants, protected, names):
@@ -131,7 +150,7 @@ def _one_pass(nodes, constants, protected, names):
             continue
         rank = len(perm)
         if node.op_type in ELEMENTWISE and any(
-                len(constants[name].dims) > rank for name in node.input if name in constants):
+                constants[name].ndim > rank for name in node.input if name in constants):
             continue
         new_inputs = []
         for name in node.input:
@@ -171,13 +190,13 @@ def _one_pass(nodes, constants, protected, names):
 
 
 def _permuted_constant(constants, name, inverse_perm, rank, names):
-    array = numpy_helper.to_array(constants[name])
+    array = constants[name]
     if array.ndim == 0:
         return name
     full = array.reshape((1,) * (rank - array.ndim) + array.shape)
     permuted = np.ascontiguousarray(np.transpose(full, inverse_perm))
     new_name = names.fresh(f"{name}/layout")
-    constants[new_name] = numpy_helper.from_array(permuted, new_name)
+    constants[new_name] = permuted
     return new_name
 
 
@@ -204,7 +223,7 @@ def _rewrite_reduce(node, producer, constants, sole_use, touched, replace, remov
     if len(node.input) > 1 and node.input[1]:
         if node.input[1] not in constants:
             return False
-        axes = [int(a) for a in numpy_helper.to_array(constants[node.input[1]]).reshape(-1)]
+        axes = [int(a) for a in constants[node.input[1]].reshape(-1)]
     elif attribute_axes is not None:
         axes = list(attribute_axes)
     else:
@@ -219,7 +238,7 @@ def _rewrite_reduce(node, producer, constants, sole_use, touched, replace, remov
     attributes = {a.name: helper.get_attribute_value(a) for a in node.attribute}
     if len(node.input) > 1 and node.input[1]:
         axes_name = names.fresh(f"{node.input[1]}/layout")
-        constants[axes_name] = numpy_helper.from_array(np.asarray(new_axes, np.int64), axes_name)
+        constants[axes_name] = np.asarray(new_axes, np.int64)
         inputs.append(axes_name)
     elif attribute_axes is not None:
         attributes["axes"] = new_axes
@@ -270,19 +289,18 @@ def drop_transposes_before_reshape(nodes, shapes: dict):
     return [node for node in nodes if id(node) not in dropped]
 
 
-def static_shapes(nodes, initializers, inputs, opset: int) -> dict:
-    """Value name -> list of dims (None where unknown) by ONNX shape inference on a copy of the
-    graph without the large weights; also ("constant", name) -> values of small int64 constants."""
+def static_shapes(nodes, constants: dict, inputs, opset: int) -> dict:
+    """Value name -> list of dims (None where unknown) by ONNX shape inference on the graph
+    without its weights; also ("constant", name) -> values of small int64 constants."""
     light = []
     shapes: dict = {}
-    for tensor in initializers:
-        if tensor.data_type == 7 and len(tensor.raw_data) <= 1024:
-            light.append(tensor)
-            shapes[("constant", tensor.name)] = [int(v) for v in
-                                                 numpy_helper.to_array(tensor).reshape(-1)]
+    for name, array in constants.items():
+        if array.dtype == np.int64 and array.size <= 128:
+            light.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+            shapes[("constant", name)] = [int(v) for v in array.reshape(-1)]
         else:
-            light.append(onnx.TensorProto(name=tensor.name, dims=tensor.dims,
-                                          data_type=tensor.data_type))
+            light.append(onnx.TensorProto(name=name, dims=array.shape,
+                                          data_type=helper.np_dtype_to_tensor_dtype(array.dtype)))
     graph = helper.make_graph(nodes, "shapes", inputs, [], light)
     try:
         inferred = onnx.shape_inference.infer_shapes(
@@ -302,7 +320,7 @@ _LINEAR = {"Conv", "MatMul"}
 
 
 def fold_affine(nodes, initializers=(), outputs=()):
-    """`(nodes, initializers)` with constant per-channel Mul/Add folded into the Conv or MatMul
+    """`(nodes, constants)` with constant per-channel Mul/Add folded into the Conv or MatMul
     before them: inference BatchNormalization (Mul by scale, Add shift) disappears into the
     convolution's weights and bias, as tf2onnx does.
 
@@ -310,9 +328,12 @@ def fold_affine(nodes, initializers=(), outputs=()):
     Mul(Conv(x, W, B), s) -> Conv(x, W*s, B*s); Add(Conv(x, W, B), t) -> Conv(x, W, B+t);
     Mul(MatMul(x, W), s) -> MatMul(x, W*s); Mul(Add(MatMul(x, W), b), s) -> Add(MatMul(x, W*s), b*s);
     Add(Add(y, b), t) -> Add(y, b+t). `s`/`t` must vary only along the output channels (axis 1 of
-    a Conv, the last axis of a MatMul). A weight that other nodes also use is copied, not changed."""
-    constants = {tensor.name: tensor for tensor in initializers}
-    names = _Names(nodes, initializers)
+    a Conv, the last axis of a MatMul). A weight that other nodes also use is copied, not changed.
+    `initializers` is a name -> array dict (returned as one) or a list of TensorProtos."""
+    constants, as_protos = _as_arrays(initializers)
+    original = set(constants)
+    names = _Names(nodes, original)
+    used_before = {name for node in nodes for name in node.input}
     producer = {output: node for node in nodes for output in node.output}
     uses: dict[str, int] = {}
     for node in nodes:
@@ -331,7 +352,7 @@ def fold_affine(nodes, initializers=(), outputs=()):
         if new != old:
             uses[old] -= 1
             uses[new] = 1
-        constants[new] = numpy_helper.from_array(array.astype(np.float32), new)
+        constants[new] = array.astype(np.float32, copy=False)
         node.input[index] = new
 
     dropped: set[int] = set()
@@ -345,7 +366,7 @@ def fold_affine(nodes, initializers=(), outputs=()):
         source = producer.get(data)
         if source is None or id(source) in dropped or not private(data):
             continue
-        value = numpy_helper.to_array(constants[constant_name]).astype(np.float64)
+        value = constants[constant_name].astype(np.float64)
         if not _fold_into(source, node.op_type, value, constants, producer, private,
                           replace_constant, names, uses):
             continue
@@ -355,12 +376,7 @@ def fold_affine(nodes, initializers=(), outputs=()):
         dropped.add(id(node))
         uses[constant_name] -= 1
     kept_nodes = [node for node in nodes if id(node) not in dropped]
-    used = {name for node in kept_nodes for name in node.input}
-    original = {tensor.name for tensor in initializers}
-    used_before = {name for node in nodes for name in node.input}
-    kept = [tensor for name, tensor in constants.items()
-            if name in used or (name in original and name not in used_before)]
-    return kept_nodes, kept
+    return kept_nodes, _kept_constants(constants, original, used_before, kept_nodes, as_protos)
 
 
 def _data_and_constant(node, constants):
@@ -389,17 +405,17 @@ def _channel_vector(value, rank, axis, channels):
 def _fold_into(source, op_type, value, constants, producer, private, replace_constant, names,
                uses) -> bool:
     if source.op_type == "Conv" and len(source.input) >= 2 and source.input[1] in constants:
-        weight = numpy_helper.to_array(constants[source.input[1]])
+        weight = constants[source.input[1]]
         vector = _channel_vector(value, weight.ndim, 1, weight.shape[0])
-        if vector is None:
+        if vector is None or weight.dtype != np.float32:
             return False
-        bias = (numpy_helper.to_array(constants[source.input[2]]).astype(np.float64)
+        bias = (constants[source.input[2]].astype(np.float64)
                 if len(source.input) > 2 and source.input[2] else np.zeros(weight.shape[0]))
         if len(source.input) > 2 and source.input[2] and source.input[2] not in constants:
             return False
         if op_type == "Mul":
             shaped = vector.reshape((-1,) + (1,) * (weight.ndim - 1))
-            replace_constant(source, 1, weight.astype(np.float64) * shaped)
+            replace_constant(source, 1, weight * shaped.astype(weight.dtype))
             bias = bias * vector
         else:
             bias = bias + vector
@@ -407,7 +423,7 @@ def _fold_into(source, op_type, value, constants, producer, private, replace_con
             replace_constant(source, 2, bias)
         else:
             bias_name = names.fresh(f"{source.name}/bias")
-            constants[bias_name] = numpy_helper.from_array(bias.astype(np.float32), bias_name)
+            constants[bias_name] = bias.astype(np.float32)
             uses[bias_name] = 1
             if len(source.input) == 2:
                 source.input.append(bias_name)
@@ -416,20 +432,20 @@ def _fold_into(source, op_type, value, constants, producer, private, replace_con
         return True
     if (op_type == "Mul" and source.op_type == "MatMul" and source.input[1] in constants
             and source.input[0] not in constants):
-        weight = numpy_helper.to_array(constants[source.input[1]])
-        if weight.ndim != 2:
+        weight = constants[source.input[1]]
+        if weight.ndim != 2 or weight.dtype != np.float32:
             return False
         vector = _channel_vector(value, 2, -1, weight.shape[1])
         if vector is None:
             return False
-        replace_constant(source, 1, weight.astype(np.float64) * vector)
+        replace_constant(source, 1, weight * vector.astype(weight.dtype))
         return True
     if source.op_type == "Add" and len(source.input) == 2:
         split = _data_and_constant(source, constants)
         if split is None:
             return False
         inner, bias_name = split
-        bias = numpy_helper.to_array(constants[bias_name]).astype(np.float64)
+        bias = constants[bias_name].astype(np.float64)
         if op_type == "Add":
             if np.broadcast_shapes(bias.shape, value.shape) != bias.shape:
                 return False
@@ -439,13 +455,13 @@ def _fold_into(source, op_type, value, constants, producer, private, replace_con
         if (matmul is None or matmul.op_type != "MatMul" or not private(inner)
                 or matmul.input[1] not in constants):
             return False
-        weight = numpy_helper.to_array(constants[matmul.input[1]])
-        if weight.ndim != 2 or bias.ndim > 2:
+        weight = constants[matmul.input[1]]
+        if weight.ndim != 2 or bias.ndim > 2 or weight.dtype != np.float32:
             return False
         vector = _channel_vector(value, 2, -1, weight.shape[1])
         if vector is None or np.broadcast_shapes(bias.shape, (weight.shape[1],)) != bias.shape:
             return False
-        replace_constant(matmul, 1, weight.astype(np.float64) * vector)
+        replace_constant(matmul, 1, weight * vector.astype(weight.dtype))
         replace_constant(source, list(source.input).index(bias_name), bias * vector)
         return True
     return False

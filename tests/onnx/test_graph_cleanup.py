@@ -2,16 +2,23 @@
 convolution or Dense before it, no Identity that does nothing, at most one layout Transpose per
 image input and output — and `nchw=True` graphs with channels-first inputs and outputs."""
 
+import gc
+import weakref
 from collections import Counter
 
 import numpy as np
+import onnx
 import onnxruntime
 import pytest
 from fixture_models import FIXTURES
+from onnx import numpy_helper
 
 import modelio
 from modelio import layers
 from modelio.errors import ConfigError
+from modelio.formats import dispatch
+from modelio.onnx import convert_to_onnx
+from modelio.onnx import export as export_module
 from modelio.onnx.export import MAX_OPSET
 
 OPSETS = [13, 17, MAX_OPSET]
@@ -167,3 +174,57 @@ def test_nchw_export_refuses_a_model_that_is_already_channels_first():
     model = modelio.Model(x, layers.Conv2D(2, 1, data_format="channels_first", name="conv")(x))
     with pytest.raises(ConfigError, match="already channels_first"):
         modelio.export_onnx(model, nchw=True)
+
+
+def test_a_file_export_streams_the_same_model_the_in_memory_export_returns(tmp_path):
+    model = modelio.load_model(FIXTURES / "keras3_files" / "small_resnet.keras")
+    in_memory = modelio.export_onnx(model)
+    path = tmp_path / "resnet.onnx"
+    assert modelio.export_onnx(model, path) is None
+    onnx.checker.check_model(str(path), full_check=True)
+    from_file = onnx.load(str(path))
+    assert from_file.graph.node == in_memory.graph.node
+    assert ({tensor.name: numpy_helper.to_array(tensor).tobytes()
+             for tensor in from_file.graph.initializer}
+            == {tensor.name: numpy_helper.to_array(tensor).tobytes()
+                for tensor in in_memory.graph.initializer})
+    assert from_file.ir_version == in_memory.ir_version
+    assert from_file.metadata_props == in_memory.metadata_props
+
+
+def test_convert_to_onnx_releases_the_model_before_writing(tmp_path, monkeypatch):
+    released = []
+    original = export_module.write_model_streaming
+
+    def spy(handle, proto, arrays):
+        released.append(all(reference() is None for reference in LOADED))
+        original(handle, proto, arrays)
+
+    monkeypatch.setattr(export_module, "write_model_streaming", spy)
+    real_load = dispatch.load_model
+
+    def tracked_load(source):
+        model = real_load(source)
+        LOADED.extend(weakref.ref(layer) for layer in model.layers)  # layers hold the weights
+        return model
+
+    monkeypatch.setattr(dispatch, "load_model", tracked_load)
+    LOADED.clear()
+    source = FIXTURES / "keras3_files" / "small_mobilenet.keras"
+    collecting = gc.isenabled()
+    gc.disable()  # only the export's own collection may free the model's reference cycles
+    try:
+        convert_to_onnx(source, tmp_path / "mobilenet.onnx")
+    finally:
+        if collecting:
+            gc.enable()
+    assert released == [True]
+    model = modelio.load_model(source)
+    image = np.random.default_rng(8).normal(size=(2, *model.inputs[0].shape[1:])).astype(np.float32)
+    session = onnxruntime.InferenceSession(str(tmp_path / "mobilenet.onnx"),
+                                           providers=["CPUExecutionProvider"])
+    got = session.run(None, {model.input_names[0]: image})[0]
+    np.testing.assert_allclose(got, model.predict(image), rtol=1e-4, atol=1e-4)
+
+
+LOADED: list = []
