@@ -16,6 +16,7 @@ from ..graph.tree import flatten, map_structure
 from ..version import __version__
 from . import (
     lower_core,  # noqa: F401 - registers the lowerings
+    lower_operations,  # noqa: F401 - registers the operation (mask computation) lowerings
     lower_sequence,  # noqa: F401 - registers the lowerings
     lower_spatial,  # noqa: F401 - registers the spatial lowerings
 )

@@ -1,17 +1,15 @@
 """ONNX lowerings of the core, activation, merge and reshaping layers."""
 
+import numpy as np
+from onnx import TensorProto
+
 from ..errors import UnsupportedError
+from ..graph.tensor import SymbolicTensor
 from ..layers import activations as activation_layers
 from ..layers import core, merge, reshaping
 from ..layers.embedding import Embedding
 from .activations import lower_activation
 from .registry import lowers
-
-
-def _refuse_masks(node, kwargs):
-    if kwargs.get("mask") is not None:
-        raise UnsupportedError(f"layer '{node.layer.name}': exporting masks to ONNX is not "
-                               f"supported yet")
 
 
 @lowers(core.Dense)
@@ -81,17 +79,56 @@ def prelu(graph, node, args, kwargs):
 
 @lowers(activation_layers.Softmax)
 def softmax(graph, node, args, kwargs):
-    _refuse_masks(node, kwargs)
+    """Softmax over the layer's axes; with a mask, masked inputs become Keras's large negative
+    value before and masked outputs zero after (a float mask counts as kept above 0.5)."""
     layer, x = node.layer, args[0]
+    mask = kwargs.get("mask")
+    dtype = np.dtype(node.input_tensors[0].dtype)
+    if mask is not None:
+        mask = _bool_mask(graph, mask, node.call_kwargs["mask"], layer.name)
+        large_negative = graph.constant(-3e4 if dtype == np.float16 else -1e9,
+                                        f"{layer.name}/large_negative", dtype)
+        x = graph.node("Where", [mask, x, large_negative], layer.name)
     axes = layer.axis if isinstance(layer.axis, (list, tuple)) else [layer.axis]
     if len(axes) == 1:
-        return graph.node("Softmax", [x], layer.name, axis=int(axes[0]))
-    axes_name = graph.ints(axes, f"{layer.name}/axes")
-    peak = graph.node("ReduceMax", [x], layer.name, axes=list(axes), keepdims=1) \
-        if graph.opset < 18 else graph.node("ReduceMax", [x, axes_name], layer.name, keepdims=1)
-    exp = graph.node("Exp", [graph.node("Sub", [x, peak], layer.name)], layer.name)
-    total = graph.node("ReduceSum", [exp, axes_name], layer.name, keepdims=1)
-    return graph.node("Div", [exp, total], layer.name)
+        y = graph.node("Softmax", [x], layer.name, axis=int(axes[0]))
+    else:
+        axes_name = graph.ints(axes, f"{layer.name}/axes")
+        peak = graph.node("ReduceMax", [x], layer.name, axes=list(axes), keepdims=1) \
+            if graph.opset < 18 else graph.node("ReduceMax", [x, axes_name], layer.name, keepdims=1)
+        exp = graph.node("Exp", [graph.node("Sub", [x, peak], layer.name)], layer.name)
+        total = graph.node("ReduceSum", [exp, axes_name], layer.name, keepdims=1)
+        y = graph.node("Div", [exp, total], layer.name)
+    if mask is not None:
+        y = graph.node("Where", [mask, y, graph.constant(0.0, f"{layer.name}/zero", dtype)],
+                       layer.name)
+    return y
+
+
+def _bool_mask(graph, mask, symbolic, hint: str) -> str:
+    """A mask (ONNX name, or a constant array) as bool: Keras reads a non-bool mask as
+    `mask > 0.5`."""
+    if not isinstance(symbolic, SymbolicTensor):
+        mask = graph.constant(np.asarray(symbolic), f"{hint}/mask")
+    dtype = np.asarray(symbolic).dtype if not isinstance(symbolic, SymbolicTensor) else symbolic.dtype
+    if np.dtype(dtype) == np.bool_:
+        return mask
+    return graph.node("Greater", [mask, graph.constant(0.5, f"{hint}/half", dtype)], hint)
+
+
+@lowers(core.Masking)
+def masking(graph, node, args, kwargs):
+    """Zeroes the steps whose features all equal `mask_value` (the mask itself is a separate
+    Any(NotEqual) node of the graph)."""
+    layer, x = node.layer, args[0]
+    dtype = np.dtype(node.input_tensors[0].dtype)
+    differs = graph.node("Not", [graph.node("Equal", [x, graph.constant(
+        layer.mask_value, f"{layer.name}/mask_value", dtype)], layer.name)], layer.name)
+    kept = graph.node("Cast", [differs], layer.name, to=TensorProto.INT32)
+    keep = graph.node("Cast", [_reduce(graph, "ReduceMax", kept, [-1], layer.name)], layer.name,
+                      to=TensorProto.BOOL)
+    return graph.node("Where", [keep, x, graph.constant(0.0, f"{layer.name}/zero", dtype)],
+                      layer.name)
 
 
 def _aligned(graph, node, names):
@@ -160,10 +197,9 @@ def repeat_vector(graph, node, args, kwargs):
 
 @lowers(Embedding)
 def embedding(graph, node, args, kwargs):
+    """A Gather of the table rows. With `mask_zero` the mask is a separate NotEqual node of the
+    graph (as Keras 3 records it), lowered on its own."""
     layer = node.layer
-    if layer.mask_zero:
-        raise UnsupportedError(f"layer '{layer.name}': exporting masks (mask_zero) to ONNX is not "
-                               f"supported yet")
     indices = graph.node("Cast", [args[0]], layer.name, to=7)  # int64
     return graph.node("Gather", [graph.weight(layer.embeddings), indices], layer.name, axis=0)
 

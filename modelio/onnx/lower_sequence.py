@@ -7,23 +7,29 @@ step -1) and the op runs forward. Bidirectional layers whose two halves share a 
 configuration become one `direction="bidirectional"` op, whose backward half is aligned with the
 input's time steps, as Keras's Bidirectional returns it; other pairs run as two ops. The ops run
 time-major (onnxruntime refuses `layout=1`): one Transpose in, one per returned sequence.
+A layer that receives a mask becomes an ONNX Scan over time instead, whose body runs one cell
+step and, at masked steps, keeps the previous states and output (Keras 3's rule, holes
+mid-sequence included); a masked Bidirectional runs its two halves as two Scans.
 
 Attention is decomposed into MatMul/Reshape/Transpose/Softmax, with masks applied as Keras does
-(Where with Keras's large negative value, or Keras 2's additive penalty). Masks carried by the
-inputs (Keras's implicit masks) are refused, never dropped.
+(Where with Keras's large negative value, or Keras 2's additive penalty), the masks carried by
+the inputs (`query_mask`/`value_mask`/`key_mask`, `mask=[query_mask, value_mask]`) included.
 """
 
 import inspect
 import math
 
 import numpy as np
+from onnx import TensorProto, helper, numpy_helper
 
 from ..errors import UnsupportedError
 from ..graph.tensor import SymbolicTensor
-from ..layers import attention, recurrent
+from ..layers import attention, pooling, recurrent
 from ..layers.core import Dense
+from . import lower_spatial  # noqa: F401 - registers the unmasked GlobalAveragePooling1D first
+from .activations import lower_activation
 from .lower_core import dense
-from .registry import lowering_for, lowers
+from .registry import LOWERINGS, lowering_for, lowers
 
 # ONNX gate order from Keras's: LSTM i, f, c, o -> i, o, f, c; GRU z, r, h in both.
 _GATES = {recurrent.LSTM: [0, 3, 1, 2], recurrent.GRU: [0, 1, 2], recurrent.SimpleRNN: [0]}
@@ -176,7 +182,9 @@ def _direction(graph, tensor, axis, index, count, hint):
     return graph.node("Squeeze", [tensor, graph.ints([axis], f"{hint}/axis")], hint)
 
 
-def _check_cell(layer):
+def _check_cell(layer, masked=False):
+    """Refuse what neither lowering exports. The masked Scan runs any exportable activation;
+    the RNN/LSTM/GRU ops only the ones ONNX lists."""
     if layer.stateful:
         _refuse(layer, "stateful recurrent layers")
     if type(layer) not in _OPS:
@@ -184,7 +192,8 @@ def _check_cell(layer):
     if np.dtype(layer.compute_dtype) != np.float32:
         _refuse(layer, f"{layer.compute_dtype} recurrent layers (onnxruntime's recurrent ops run "
                        f"float32 only)")
-    _activations(layer)
+    if not masked:
+        _activations(layer)
 
 
 def _single(graph, layer, x, states, hint):
@@ -199,12 +208,166 @@ def _single(graph, layer, x, states, hint):
     return sequence, last, final
 
 
+def _masked_single(graph, layer, x, mask, states, hint):
+    """One recurrent layer under a (batch, time) mask, as an ONNX Scan over time whose body runs
+    one cell step and keeps the previous states and output at masked steps (Keras 3's rule; a
+    mask may have holes mid-sequence, which ONNX's `sequence_lens` cannot express). Returns
+    what `_single` returns."""
+    _check_cell(layer, masked=True)
+    if layer.go_backwards:
+        x, mask = _reverse_time(graph, x, hint), _reverse_time(graph, mask, hint)
+    units, dtype = int(layer.units), np.dtype(layer.compute_dtype)
+    kernel, recurrent_kernel, input_bias, recurrent_bias = _keras_weights(layer)
+    projected = graph.node("MatMul", [x, graph.constant(kernel, f"{hint}/kernel")], hint)
+    if input_bias is not None:
+        projected = graph.node("Add", [projected, graph.constant(input_bias, f"{hint}/bias")], hint)
+    projected = graph.node("Transpose", [projected], hint, perm=[1, 0, 2])   # (time, batch, g*u)
+    keep = graph.node("Unsqueeze", [graph.node("Transpose", [mask], hint, perm=[1, 0]),
+                                    graph.ints([2], f"{hint}/axis")], hint)  # (time, batch, 1)
+    batch = graph.node("Slice", [graph.node("Shape", [x], hint), graph.ints([0], f"{hint}/zero"),
+                                 graph.ints([1], f"{hint}/one")], hint)
+    zeros = graph.node("ConstantOfShape", [graph.node(
+        "Concat", [batch, graph.ints([units], f"{hint}/units")], hint, axis=0)], hint,
+        value=numpy_helper.from_array(np.zeros((1,), dtype), "value"))
+    state_count = 2 if isinstance(layer, recurrent.LSTM) else 1
+    initial = list(states) if states is not None else [zeros] * state_count
+    body = _step_body(graph, layer, recurrent_kernel, recurrent_bias, state_count, hint)
+    outputs = graph.node("Scan", [*initial, zeros, projected, keep], hint,
+                         outputs=state_count + 2, num_scan_inputs=2, body=body)
+    final, last, sequence = outputs[:state_count], outputs[state_count], outputs[-1]
+    if layer.return_sequences:
+        sequence = graph.node("Transpose", [sequence], hint, perm=[1, 0, 2])
+    else:
+        sequence = None
+    return sequence, last, final
+
+
+def _keras_weights(layer):
+    """(kernel, recurrent kernel, input bias, recurrent bias) in Keras's (rows, gates * units)
+    layout; the recurrent bias is GRU's reset_after row (added inside the reset gate)."""
+    kernel = layer.value_of(layer.kernel)
+    recurrent_kernel = layer.value_of(layer.recurrent_kernel)
+    if layer.bias is None:
+        return kernel, recurrent_kernel, None, None
+    bias = layer.value_of(layer.bias)
+    if isinstance(layer, recurrent.GRU) and layer.reset_after:
+        return kernel, recurrent_kernel, bias[0], bias[1]
+    return kernel, recurrent_kernel, bias, None
+
+
+def _step_body(graph, layer, recurrent_kernel, recurrent_bias, state_count, hint):
+    """The Scan body: (states..., previous output, projected x_t, keep_t) -> (states...,
+    output, output for the sequence). Weights are outer-scope initializers of `graph`."""
+    element = helper.np_dtype_to_tensor_dtype(np.dtype(layer.compute_dtype))
+    outer_nodes, graph.nodes = graph.nodes, []
+    try:
+        step = f"{hint}/step"
+        states_in = [graph.fresh(f"{step}/state_in") for _ in range(state_count)]
+        output_in, x_t, keep = (graph.fresh(f"{step}/{what}")
+                                for what in ("output_in", "x_t", "keep"))
+        new_states = _cell_step(graph, layer, x_t, states_in, recurrent_kernel, recurrent_bias,
+                                step)
+        fallback = output_in
+        if layer.zero_output_for_mask:
+            fallback = graph.constant(np.zeros((), layer.compute_dtype), f"{step}/zero")
+        output = graph.node("Where", [keep, new_states[0], fallback], step)
+        states_out = [graph.node("Where", [keep, new, old], step)
+                      for new, old in zip(new_states, states_in)]
+        sequence_out = graph.node("Identity", [output], step)
+        body_nodes = graph.nodes
+    finally:
+        graph.nodes = outer_nodes
+
+    def info(name, element_type=element):
+        return helper.make_tensor_value_info(name, element_type, None)
+
+    inputs = [info(name) for name in (*states_in, output_in, x_t)]
+    inputs.append(info(keep, TensorProto.BOOL))
+    outputs = [info(name) for name in (*states_out, output, sequence_out)]
+    return helper.make_graph(body_nodes, f"{hint}_step", inputs, outputs)
+
+
+def _cell_step(graph, layer, x_t, states, recurrent_kernel, recurrent_bias, hint):
+    """One step of the cell in Keras's gate order: the new states (h first)."""
+    units = int(layer.units)
+
+    def activation(x):
+        return lower_activation(graph, layer.activation_name, x, hint, layer.name)
+
+    def gate(x):
+        return lower_activation(graph, layer.recurrent_activation_name, x, hint, layer.name)
+
+    def split(x, count):
+        return graph.node("Split", [x, graph.ints([units] * count, f"{hint}/split")], hint,
+                          outputs=count, axis=1)
+
+    def matmul(x, matrix, what):
+        return graph.node("MatMul", [x, graph.constant(matrix, f"{hint}/{what}")], hint)
+
+    h = states[0]
+    if isinstance(layer, recurrent.SimpleRNN):
+        new_h = activation(graph.node("Add", [x_t, matmul(h, recurrent_kernel, "recurrent_kernel")],
+                                      hint))
+        return [new_h]
+    if isinstance(layer, recurrent.LSTM):
+        z = graph.node("Add", [x_t, matmul(h, recurrent_kernel, "recurrent_kernel")], hint)
+        i, f, c, o = split(z, 4)
+        c_new = graph.node("Add", [graph.node("Mul", [gate(f), states[1]], hint),
+                                   graph.node("Mul", [gate(i), activation(c)], hint)], hint)
+        return [graph.node("Mul", [gate(o), activation(c_new)], hint), c_new]
+    x_z, x_r, x_h = split(x_t, 3)
+    if layer.reset_after:
+        inner = matmul(h, recurrent_kernel, "recurrent_kernel")
+        if recurrent_bias is not None:
+            inner = graph.node("Add", [inner, graph.constant(recurrent_bias, f"{hint}/recurrent_bias")],
+                               hint)
+        inner_z, inner_r, inner_h = split(inner, 3)
+        z = gate(graph.node("Add", [x_z, inner_z], hint))
+        r = gate(graph.node("Add", [x_r, inner_r], hint))
+        candidate = graph.node("Add", [x_h, graph.node("Mul", [r, inner_h], hint)], hint)
+    else:
+        inner_z, inner_r = split(matmul(h, recurrent_kernel[:, :2 * units], "recurrent_zr"), 2)
+        z = gate(graph.node("Add", [x_z, inner_z], hint))
+        r = gate(graph.node("Add", [x_r, inner_r], hint))
+        reset = graph.node("Mul", [r, h], hint)
+        candidate = graph.node("Add", [x_h, matmul(reset, recurrent_kernel[:, 2 * units:],
+                                                   "recurrent_h")], hint)
+    candidate = activation(candidate)
+    # h = z * h_prev + (1 - z) * hh = hh + z * (h_prev - hh)
+    new_h = graph.node("Add", [candidate, graph.node(
+        "Mul", [z, graph.node("Sub", [h, candidate], hint)], hint)], hint)
+    return [new_h]
+
+
+def _mask_of(graph, node, kwargs):
+    """The node's (batch, time) mask as a bool ONNX name, or None (Keras: the first mask)."""
+    mask, symbolic = kwargs.get("mask"), node.call_kwargs.get("mask")
+    while isinstance(mask, (list, tuple)):
+        pairs = [(item, sym) for item, sym in zip(mask, symbolic) if item is not None]
+        mask, symbolic = pairs[0] if pairs else (None, None)
+    if mask is None:
+        return None
+    if not isinstance(symbolic, SymbolicTensor):
+        symbolic = np.asarray(symbolic)
+        mask = graph.constant(symbolic, f"{node.layer.name}/mask")
+    if np.dtype(symbolic.dtype) != np.bool_:
+        mask = graph.node("Cast", [mask], node.layer.name, to=TensorProto.BOOL)
+    return mask
+
+
+def _run_layer(graph, layer, x, mask, states, hint):
+    if mask is None:
+        return _single(graph, layer, x, states, hint)
+    return _masked_single(graph, layer, x, mask, states, hint)
+
+
 @lowers(recurrent.SimpleRNN, recurrent.LSTM, recurrent.GRU)
 def recurrent_layer(graph, node, args, kwargs):
+    """The ONNX RNN/LSTM/GRU op; under a mask, a Scan of the cell step (see `_masked_single`)."""
     layer = node.layer
-    _refuse_mask(layer, kwargs)
     x, states = _sequence_and_states(layer, args, kwargs)
-    sequence, last, final = _single(graph, layer, x, states, layer.name)
+    mask = _mask_of(graph, node, kwargs)
+    sequence, last, final = _run_layer(graph, layer, x, mask, states, layer.name)
     output = sequence if layer.return_sequences else last
     if not layer.return_state:
         return graph.node("Identity", [output], layer.name)
@@ -214,15 +377,15 @@ def recurrent_layer(graph, node, args, kwargs):
 @lowers(recurrent.Bidirectional)
 def bidirectional(graph, node, args, kwargs):
     layer, hint = node.layer, node.layer.name
-    _refuse_mask(layer, kwargs)
     forward, backward = layer.forward_layer, layer.backward_layer
-    _check_cell(forward)
-    _check_cell(backward)
+    mask = _mask_of(graph, node, kwargs)
+    _check_cell(forward, masked=mask is not None)
+    _check_cell(backward, masked=mask is not None)
     x, states = _sequence_and_states(layer, args, kwargs)
     forward_states = backward_states = None
     if states is not None:
         forward_states, backward_states = layer._split_states(states)
-    if _compatible(forward, backward):
+    if mask is None and _compatible(forward, backward):
         y, y_h, y_c = _recurrent_op(graph, [forward, backward], x,
                                     [forward_states, backward_states], hint, True)
         halves = []
@@ -244,7 +407,7 @@ def bidirectional(graph, node, args, kwargs):
     else:
         halves = []
         for cell, cell_states in ((forward, forward_states), (backward, backward_states)):
-            sequence, last, final = _single(graph, cell, x, cell_states, hint)
+            sequence, last, final = _run_layer(graph, cell, x, mask, cell_states, hint)
             halves.append((sequence if layer.return_sequences else last, final))
         if layer.return_sequences:
             halves[1] = (_reverse_time(graph, halves[1][0], hint), halves[1][1])
@@ -271,10 +434,12 @@ def bidirectional(graph, node, args, kwargs):
 @lowers(recurrent.TimeDistributed)
 def time_distributed(graph, node, args, kwargs):
     """Dense broadcasts over time directly; other layers run on (batch * time, ...) and the
-    result is reshaped back to (batch, time, ...)."""
+    result is reshaped back to (batch, time, ...). A mask is dropped when the wrapped layer's
+    `call` takes none (as TimeDistributed.call does); one it would take is refused."""
     layer, hint = node.layer, node.layer.name
-    _refuse_mask(layer, kwargs)
     inner = layer.layer
+    if "mask" in recurrent._call_parameters(type(inner)):
+        _refuse_mask(layer, kwargs)
     if type(inner) is Dense:
         return dense(graph, _InnerNode(inner), [args[0]], {})
     lowering = lowering_for(inner)
@@ -419,6 +584,9 @@ def _attention_over_axes(graph, layer, query, key, value, arguments, symbolic, r
     return y
 
 
+_INPUT_MASKS = ("query_mask", "value_mask", "key_mask")
+
+
 def _onnx_type(dtype):
     return {np.dtype(np.float32): 1, np.dtype(np.float64): 11, np.dtype(np.float16): 10}[dtype]
 
@@ -427,14 +595,16 @@ def _onnx_type(dtype):
 def multi_head_attention(graph, node, args, kwargs):
     layer, hint = node.layer, node.layer.name
     arguments = inspect.signature(layer.call).bind(*args, **kwargs).arguments
-    for name in ("query_mask", "value_mask", "key_mask"):
-        if arguments.get(name) is not None:
-            _refuse(layer, f"{name} (masks carried by the inputs)")
     return_scores = bool(arguments.get("return_attention_scores"))
     query, value = arguments["query"], arguments["value"]
     key = arguments.get("key") or value
     symbolic = inspect.signature(layer.call).bind(*node.call_args, **node.call_kwargs).arguments
+    input_masks = [name for name in _INPUT_MASKS if arguments.get(name) is not None]
     if len(symbolic["query"].shape) != 3 or tuple(layer.attention_axes) != (1,):
+        if input_masks:
+            _refuse(layer, f"{', '.join(input_masks)} (masks carried by the inputs) with "
+                           f"attention_axes {list(layer.attention_axes)} or inputs of rank "
+                           f"{len(symbolic['query'].shape)}")
         return _attention_over_axes(graph, layer, query, key, value, arguments, symbolic,
                                     return_scores)
     q = _projection(graph, layer, query, layer.query_kernel, layer.query_bias,
@@ -453,6 +623,12 @@ def multi_head_attention(graph, node, args, kwargs):
         axes = graph.ints([1] if rank == 3 else [0, 1], f"{hint}/mask_axes")
         mask = graph.node("Unsqueeze", [graph.node("Cast", [arguments["attention_mask"]], hint, to=9),
                                         axes], hint)              # (B or 1, 1, T, S)
+    # Keras's masks of the inputs: query steps (B, 1, T, 1), value and key steps (B, 1, 1, S).
+    for name in input_masks:
+        axes = [1, 3] if name == "query_mask" else [1, 2]
+        carried = graph.node("Unsqueeze", [graph.node("Cast", [arguments[name]], hint, to=9),
+                                           graph.ints(axes, f"{hint}/{name}_axes")], hint)
+        mask = carried if mask is None else graph.node("And", [mask, carried], hint)
     if arguments.get("use_causal_mask"):
         causal = _causal(graph, query, value, hint)
         mask = causal if mask is None else graph.node("And", [mask, causal], hint)
@@ -493,9 +669,11 @@ def multi_head_attention(graph, node, args, kwargs):
 def dot_or_additive_attention(graph, node, args, kwargs):
     """softmax(scores(query, key)) @ value; scores by `score_mode` (dot, concat) or additive."""
     layer, hint = node.layer, node.layer.name
-    mask = kwargs.get("mask")
-    if mask is not None and any(item is not None for item in mask):
-        _refuse(layer, "masks ([query_mask, value_mask])")
+    query_mask = value_mask = None
+    if kwargs.get("mask") is not None:
+        masks = list(kwargs["mask"]) + [None, None]
+        query_mask, value_mask = (None if item is None else graph.node("Cast", [item], hint, to=9)
+                                  for item in masks[:2])
     inputs = list(args[0] if args else kwargs["inputs"])
     query, value = inputs[0], inputs[1]
     key = inputs[2] if len(inputs) > 2 else value
@@ -523,11 +701,58 @@ def dot_or_additive_attention(graph, node, args, kwargs):
         scores = graph.node("MatMul", [query, graph.node("Transpose", [key], hint, perm=perm)], hint)
         if layer.scale is not None:
             scores = graph.node("Mul", [scores, graph.weight(layer.scale)], hint)
+    scores_mask = None
+    if value_mask is not None:  # (..., 1, value steps)
+        scores_mask = graph.node("Unsqueeze", [value_mask, graph.ints([-2], f"{hint}/value_axis")],
+                                 hint)
     if causal:
-        lowered = graph.node("Sub", [scores, graph.constant(1e9, f"{hint}/max_value", dtype)], hint)
-        scores = graph.node("Where", [_causal(graph, query, key, hint), scores, lowered], hint)
+        causal_mask = _causal(graph, query, key, hint)
+        scores_mask = causal_mask if scores_mask is None else graph.node(
+            "And", [scores_mask, causal_mask], hint)
+    if scores_mask is not None:
+        max_value = 65504.0 if dtype == np.float16 else 1e9
+        lowered = graph.node("Sub", [scores, graph.constant(max_value, f"{hint}/max_value", dtype)],
+                             hint)
+        scores = graph.node("Where", [scores_mask, scores, lowered], hint)
     weights = graph.node("Softmax", [scores], hint, axis=-1)
     output = graph.node("MatMul", [weights, value], hint)
+    if query_mask is not None:  # masked query steps output zeros
+        keep = graph.node("Unsqueeze", [query_mask, graph.ints([-1], f"{hint}/query_axis")], hint)
+        output = graph.node("Where", [keep, output, graph.constant(0.0, f"{hint}/zero", dtype)],
+                            hint)
     if kwargs.get("return_attention_scores"):
         return [output, graph.node("Identity", [weights], hint)]
     return output
+
+
+# ----- masked pooling over steps -----------------------------------------------------------------
+
+# lower_spatial's GlobalAveragePooling1D lowering serves the unmasked calls; importing it here
+# first makes the masked lowering below the one registered, whatever order export.py imports in.
+_UNMASKED_GLOBAL_AVERAGE_POOLING_1D = LOWERINGS[pooling.GlobalAveragePooling1D]
+
+
+@lowers(pooling.GlobalAveragePooling1D)
+def global_average_pooling_1d(graph, node, args, kwargs):
+    """The mean over the steps; with a (batch, steps) mask, the mean of the kept steps (a sample
+    with every step masked gives NaN, as in Keras)."""
+    mask = _mask_of(graph, node, kwargs)
+    if mask is None:
+        return _UNMASKED_GLOBAL_AVERAGE_POOLING_1D(graph, node, args, kwargs)
+    layer, hint = node.layer, node.layer.name
+    dtype = np.dtype(layer.compute_dtype)
+    x = args[0]
+    if np.dtype(node.input_tensors[0].dtype) != dtype:
+        x = graph.node("Cast", [x], hint, to=helper.np_dtype_to_tensor_dtype(dtype))
+    channels_last = layer.data_format == "channels_last"
+    steps_axis = 1 if channels_last else 2
+    keep = graph.node("Unsqueeze", [mask, graph.ints([2 if channels_last else 1],
+                                                     f"{hint}/mask_axis")], hint)
+    kept = graph.node("Where", [keep, x, graph.constant(np.zeros((), dtype), f"{hint}/zero")], hint)
+    axes = graph.ints([steps_axis], f"{hint}/steps_axis")
+    keepdims = int(layer.keepdims)
+    total = graph.node("ReduceSum", [kept, axes], hint, keepdims=keepdims)
+    count = graph.node("ReduceSum", [graph.node("Cast", [keep], hint,
+                                                to=helper.np_dtype_to_tensor_dtype(dtype)), axes],
+                       hint, keepdims=keepdims)
+    return graph.node("Div", [total, count], hint)

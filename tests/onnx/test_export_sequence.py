@@ -4,7 +4,6 @@ outputs, at opsets 13, 17 and the newest onnxruntime runs."""
 
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import onnxruntime
@@ -15,8 +14,6 @@ import modelio
 from modelio import layers
 from modelio.errors import UnsupportedError
 from modelio.onnx.export import MAX_OPSET
-from modelio.onnx.graph import OnnxGraph
-from modelio.onnx.lower_sequence import recurrent_layer
 from modelio.onnx.registry import lowering_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "layers"))
@@ -140,6 +137,7 @@ def test_batch_size_and_sequence_length_stay_dynamic():
                                    **TOLERANCE)
 
 
+# Masked cases (and the masked text models) are in test_export_masks.py.
 RECORDED_RECURRENT = [
     (dialect, case_id) for dialect, case_id in recurrent_cases.CASES
     if not any(word in case_id for word in ("mask", "text", "float64"))]
@@ -157,32 +155,6 @@ def test_recorded_cases_cover_lstm_gru_rnn_and_bidirectional():
     for word in ("lstm", "gru", "simple_rnn", "bidirectional", "backwards", "initial_state",
                  "time_distributed"):
         assert word in ids
-
-
-@pytest.mark.parametrize("dialect,case_id", [
-    (dialect, case_id) for dialect, case_id in recurrent_cases.CASES if "mask" in case_id])
-def test_masked_recurrent_cases_are_refused(dialect, case_id):
-    model, _, _ = recurrent_cases.load_case(dialect, case_id)
-    with pytest.raises(UnsupportedError):
-        modelio.export_onnx(model)
-
-
-@pytest.mark.parametrize("dialect", ["keras3", "keras2"])
-def test_masked_text_rnn_fixture_is_refused(dialect):
-    # The mask comes from a NotEqual layer; whichever step refuses first, nothing is exported.
-    with pytest.raises(UnsupportedError, match="mask|NotEqual"):
-        modelio.export_onnx(load_fixture_model(dialect, "text_rnn"))
-
-
-@pytest.mark.parametrize("make", [
-    lambda: layers.LSTM(UNITS), lambda: layers.Bidirectional(layers.GRU(UNITS))])
-def test_recurrent_lowering_refuses_a_mask_naming_layer_and_mask(make):
-    model, _ = recurrent_model(make, 0)
-    layer = model.layers[-1]
-    with pytest.raises(UnsupportedError, match=f"'{layer.name}'.*mask"):
-        lowering_for(layer)(OnnxGraph(17), SimpleNamespace(layer=layer), ["x"], {"mask": "m"})
-    assert recurrent_layer is lowering_for(model.layers[-1].forward_layer
-                                           if hasattr(layer, "forward_layer") else layer)
 
 
 def test_float64_recurrent_layer_is_refused_by_name():
@@ -275,13 +247,6 @@ def test_keras_recorded_attention_case_matches_keras_in_onnxruntime(dialect, cas
                               attention_cases.expected_outputs(case))
 
 
-@pytest.mark.parametrize("case_id,word", [("mha_embedding_masks", "mask|NotEqual")])
-def test_unsupported_attention_arguments_are_refused_by_name(case_id, word):
-    model = attention_cases.rebuild(attention_cases.KERAS3_CASES[case_id])
-    with pytest.raises(UnsupportedError, match=word):
-        modelio.export_onnx(model)
-
-
 DOT_AND_ADDITIVE = {
     "dot": (lambda: layers.Attention(), {}),
     "dot_scale_causal_scores": (lambda: layers.Attention(use_scale=True),
@@ -333,21 +298,6 @@ def test_masks_with_other_attention_axes_are_refused_by_name():
     model = modelio.Model(query, layer(query, query, use_causal_mask=True))
     with pytest.raises(UnsupportedError, match=f"'{layer.name}'.*use_causal_mask.*attention_axes"):
         modelio.export_onnx(model)
-
-
-def test_attention_masks_carried_by_inputs_are_refused_naming_layer_and_mask():
-    query = modelio.Input((5, 6), name="q")
-    layer = layers.MultiHeadAttention(2, 3)
-    model = modelio.Model(query, layer(query, query))
-    lowering = lowering_for(layer)
-    with pytest.raises(UnsupportedError, match=f"'{layer.name}'.*query_mask"):
-        lowering(OnnxGraph(17), SimpleNamespace(layer=layer, input_tensors=model.inputs),
-                 ["q", "q"], {"query_mask": "m"})
-    dot = layers.Attention()
-    dot_model = modelio.Model(query, dot([query, query]))
-    with pytest.raises(UnsupportedError, match=f"'{dot.name}'.*mask"):
-        lowering_for(dot)(OnnxGraph(17), SimpleNamespace(layer=dot, input_tensors=dot_model.inputs),
-                          [["q", "q"]], {"mask": ["m", "m"]})
 
 
 # ----- catalog fixture ---------------------------------------------------------------------------
