@@ -37,9 +37,39 @@ def resolve_activation(identifier, layer_name: str | None = None) -> tuple[str, 
             return name, _MODELIO_FUNCTIONS[name]
         if identifier in kernels.KERAS2_ACTIVATIONS and identifier not in kernels.KERAS3_ACTIVATIONS:
             return identifier, kernels.KERAS2_ACTIVATIONS[identifier]
+    if identifier == "glu":
+        return identifier, _checked_glu(where)
     if identifier in kernels.KERAS3_ACTIVATIONS:
         return identifier, kernels.KERAS3_ACTIVATIONS[identifier]
     raise UnsupportedError(f"{where}unknown activation {identifier!r}")
+
+
+def _checked_glu(where: str) -> Callable:
+    """`kernels.glu`, with an odd last axis reported as a ConfigError naming the layer."""
+    def glu(x):
+        width = np.shape(x)[-1] if np.ndim(x) else None
+        if width is None or width % 2:
+            raise ConfigError(f"{where}activation 'glu' splits the last axis in halves, which "
+                              f"needs an even size, got inputs of shape {np.shape(x)}")
+        return kernels.glu(x)
+    return glu
+
+
+def activation_output_shape(layer, activation_name: str, shape: tuple) -> tuple:
+    """`shape` after the activation: "glu" halves the last axis (an odd size is a ConfigError),
+    every other activation keeps the shape. Keras 3's symbolic shape keeps the full width for
+    glu even though its call returns half; modelio declares what the call returns."""
+    if activation_name != "glu":
+        return shape
+    if not shape:
+        raise ConfigError(f"layer '{layer.name}': activation 'glu' needs inputs with at least one "
+                          f"axis, got a scalar")
+    width = shape[-1]
+    if width is not None and width % 2:
+        raise ConfigError(f"layer '{layer.name}' ({type(layer).__name__}): activation 'glu' splits "
+                          f"the last axis in halves, which needs an even size, got {width} "
+                          f"(output shape {tuple(shape)})")
+    return (*shape[:-1], None if width is None else width // 2)
 
 
 def serialize_activation(name: str):
@@ -83,6 +113,9 @@ class Activation(Layer):
         super().__init__(**kwargs)
         self.activation_name, self.activation = resolve_activation(activation, self.name)
         self.built = True
+
+    def compute_output_shape(self, input_shape):
+        return activation_output_shape(self, self.activation_name, tuple(input_shape))
 
     def call(self, inputs):
         return self.activation(inputs)

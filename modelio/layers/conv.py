@@ -14,7 +14,7 @@ from ..errors import ConfigError, UnsupportedError
 from ..graph import Layer, register_layer
 from ..graph.dialect import keras2_semantics_active
 from ..kernels import convolution as kernels
-from .activations import resolve_activation, serialize_activation
+from .activations import activation_output_shape, resolve_activation, serialize_activation
 from .arguments import check_bool, check_int, check_serialized, standardize_data_format
 from .initializers import get_initializer, serialize_initializer
 
@@ -209,7 +209,8 @@ class _Conv(_BaseConv):
         batch, spatial, channels = self._split(input_shape)
         if self.built:
             self._check_built_channels(channels, self.kernel.shape[-2] * self.groups, input_shape)
-        return self._join(batch, self._conv_spatial(spatial, input_shape), self.filters)
+        return activation_output_shape(self, self.activation_name,
+                                       self._join(batch, self._conv_spatial(spatial, input_shape), self.filters))
 
     def call(self, inputs):
         inputs = self._float_input(inputs)
@@ -299,7 +300,8 @@ class _DepthwiseConv(_BaseConv):
         if self.built:
             self._check_built_channels(channels, self.kernel.shape[-2], input_shape)
         out_channels = None if channels is None else channels * self.depth_multiplier
-        return self._join(batch, self._conv_spatial(spatial, input_shape), out_channels)
+        return activation_output_shape(self, self.activation_name,
+                                       self._join(batch, self._conv_spatial(spatial, input_shape), out_channels))
 
     def call(self, inputs):
         inputs = self._float_input(inputs)
@@ -399,7 +401,8 @@ class _SeparableConv(_BaseConv):
         batch, spatial, channels = self._split(input_shape)
         if self.built:
             self._check_built_channels(channels, self.depthwise_kernel.shape[-2], input_shape)
-        return self._join(batch, self._conv_spatial(spatial, input_shape), self.filters)
+        return activation_output_shape(self, self.activation_name,
+                                       self._join(batch, self._conv_spatial(spatial, input_shape), self.filters))
 
     def call(self, inputs):
         inputs = self._float_input(inputs)
@@ -510,7 +513,8 @@ class _ConvTranspose(_BaseConv):
             kernels.conv_transpose_output_length(size, k, s, d, self.padding, pad)
             for size, k, s, d, pad in zip(spatial, self.kernel_size, self.strides,
                                           self.dilation_rate, self._output_paddings()))
-        return self._join(batch, sizes, self.filters)
+        return activation_output_shape(self, self.activation_name,
+                                       self._join(batch, sizes, self.filters))
 
     def call(self, inputs):
         inputs = self._float_input(inputs)

@@ -5,7 +5,7 @@ import numpy as np
 from ..errors import ConfigError, UnsupportedError
 from ..graph import Layer, register_layer
 from . import operations as ops
-from .activations import resolve_activation, serialize_activation
+from .activations import activation_output_shape, resolve_activation, serialize_activation
 from .arguments import (
     check_bool,
     check_float,
@@ -56,7 +56,8 @@ class Dense(Layer):
         if self.built and input_shape[-1] not in (None, self.kernel.shape[0]):
             raise ConfigError(f"layer '{self.name}' (Dense) was built for inputs of last "
                               f"dimension {self.kernel.shape[0]}, got {input_shape}")
-        return (*input_shape[:-1], self.units)
+        return activation_output_shape(self, self.activation_name,
+                                       (*input_shape[:-1], self.units))
 
     def call(self, inputs):
         outputs = inputs @ self.value_of(self.kernel)

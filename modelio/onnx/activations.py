@@ -2,6 +2,9 @@
 
 import math
 
+import numpy as np
+from onnx import numpy_helper
+
 from ..errors import UnsupportedError
 from .graph import OnnxGraph
 
@@ -57,6 +60,50 @@ def _clip(graph, x, low, high, hint):
     return graph.node("Clip", [x, _scalar(graph, low, f"{hint}/low"), _scalar(graph, high, f"{hint}/high")], hint)
 
 
+def _last_size(graph, x, hint):
+    """The size of `x`'s last axis as a 1-element int64 tensor (known at run time)."""
+    return graph.node("Gather", [graph.node("Shape", [x], hint), graph.ints([-1], f"{hint}/last")],
+                      hint)
+
+
+def _glu(graph, x, hint):
+    """`a * sigmoid(b)` for the halves `a, b` of the last axis (its size is even: the layers
+    check it when they are called)."""
+    if graph.opset >= 18:
+        first, second = graph.node("Split", [x], hint, outputs=2, axis=-1, num_outputs=2)
+    else:
+        half = graph.node("Div", [_last_size(graph, x, hint), graph.ints([2], f"{hint}/two")], hint)
+        last_axis = graph.ints([-1], f"{hint}/axis")
+        first = graph.node("Slice", [x, graph.ints([0], f"{hint}/start"), half, last_axis], hint)
+        second = graph.node("Slice", [x, half, graph.ints([np.iinfo(np.int64).max], f"{hint}/end"),
+                                      last_axis], hint)
+    return graph.node("Mul", [first, graph.node("Sigmoid", [second], hint)], hint)
+
+
+def _sparsemax(graph, x, hint):
+    """modelio's sparsemax on the last axis: sort descending (TopK), the support test on the
+    running sums, tau = (sum of the running sums in the support - 1) / support size (Keras's
+    formula, kept exactly), then `max(x - tau, 0)`."""
+    last_axis = graph.ints([-1], f"{hint}/axis")
+    sorted_desc = graph.node("TopK", [x, _last_size(graph, x, hint)], hint, outputs=2, axis=-1,
+                             largest=1, sorted=1)[0]
+    running = graph.node("CumSum", [sorted_desc, last_axis], hint)
+    ones = graph.node("ConstantOfShape", [graph.node("Shape", [x], hint)], hint,
+                      value=numpy_helper.from_array(np.ones(1, np.float32)))
+    rank = graph.node("CumSum", [ones, last_axis], hint)
+    one = _scalar(graph, 1.0, f"{hint}/one")
+    threshold = graph.node("Div", [graph.node("Sub", [running, one], hint), rank], hint)
+    in_support = graph.node("Greater", [graph.node("Sub", [sorted_desc, threshold], hint),
+                                        _scalar(graph, 0.0, f"{hint}/zero")], hint)
+    support_size = graph.node("ReduceSum", [graph.node("Cast", [in_support], hint, to=1), last_axis],
+                              hint, keepdims=1)
+    support_sum = graph.node("ReduceSum", [graph.node(
+        "Where", [in_support, running, _scalar(graph, 0.0, f"{hint}/zero")], hint), last_axis],
+        hint, keepdims=1)
+    tau = graph.node("Div", [graph.node("Sub", [support_sum, one], hint), support_size], hint)
+    return graph.node("Relu", [graph.node("Sub", [x, tau], hint)], hint)
+
+
 ACTIVATIONS = {
     "linear": lambda graph, x, hint: x,
     "relu": lambda graph, x, hint: graph.node("Relu", [x], hint),
@@ -89,12 +136,12 @@ ACTIVATIONS = {
     "hard_shrink": lambda graph, x, hint: graph.node("Shrink", [x], hint, lambd=0.5, bias=0.0),
     "squareplus": _squareplus,
     "sparse_plus": _sparse_plus,
+    "glu": _glu,
+    "sparsemax": _sparsemax,
     "sparse_sigmoid": lambda graph, x, hint: _clip(graph, graph.node(
         "Mul", [graph.node("Add", [x, _scalar(graph, 1.0, f"{hint}/one")], hint),
                 _scalar(graph, 0.5, f"{hint}/half")], hint), 0.0, 1.0, hint),
 }
-# glu halves the last axis while Dense/Activation declare the full width (as Keras does), so an
-# exported graph would declare a wrong output shape: refused until the shape rules account for it.
 
 
 def lower_activation(graph: OnnxGraph, name: str, x: str, hint: str, layer_name: str) -> str:

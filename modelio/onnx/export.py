@@ -17,6 +17,7 @@ from ..version import __version__
 from . import (
     lower_core,  # noqa: F401 - registers the lowerings
     lower_operations,  # noqa: F401 - registers the operation (mask computation) lowerings
+    lower_preprocessing,  # noqa: F401 - registers the preprocessing lowerings
     lower_sequence,  # noqa: F401 - registers the lowerings
     lower_spatial,  # noqa: F401 - registers the spatial lowerings
 )
@@ -80,6 +81,9 @@ def _export(holder: list, path, opset, batch_size, external_data, nchw, release=
     if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
                                    or batch_size < 1):
         raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if not isinstance(holder[0], Functional):
+        raise ConfigError(f"export_onnx needs a modelio Model or Sequential, got "
+                          f"{type(holder[0]).__name__}")
     model_name = holder[0].name
     graph, inputs, outputs = _lowered_graph(holder.pop(), opset, batch_size, nchw)
     if release:

@@ -24,12 +24,12 @@ from onnx import TensorProto, helper, numpy_helper
 
 from ..errors import UnsupportedError
 from ..graph.tensor import SymbolicTensor
-from ..layers import attention, pooling, recurrent
+from ..layers import attention, recurrent
 from ..layers.core import Dense
-from . import lower_spatial  # noqa: F401 - registers the unmasked GlobalAveragePooling1D first
 from .activations import lower_activation
 from .lower_core import dense
-from .registry import LOWERINGS, lowering_for, lowers
+from .masks import has_mask, mask_of
+from .registry import lowering_for, lowers
 
 # ONNX gate order from Keras's: LSTM i, f, c, o -> i, o, f, c; GRU z, r, h in both.
 _GATES = {recurrent.LSTM: [0, 3, 1, 2], recurrent.GRU: [0, 1, 2], recurrent.SimpleRNN: [0]}
@@ -47,10 +47,7 @@ def _refuse(layer, what):
 
 
 def _refuse_mask(layer, kwargs):
-    mask = kwargs.get("mask")
-    while isinstance(mask, (list, tuple)):
-        mask = next((item for item in mask if item is not None), None)
-    if mask is not None:
+    if has_mask(kwargs):
         _refuse(layer, "masks (the layer receives a mask)")
 
 
@@ -339,22 +336,6 @@ def _cell_step(graph, layer, x_t, states, recurrent_kernel, recurrent_bias, hint
     return [new_h]
 
 
-def _mask_of(graph, node, kwargs):
-    """The node's (batch, time) mask as a bool ONNX name, or None (Keras: the first mask)."""
-    mask, symbolic = kwargs.get("mask"), node.call_kwargs.get("mask")
-    while isinstance(mask, (list, tuple)):
-        pairs = [(item, sym) for item, sym in zip(mask, symbolic) if item is not None]
-        mask, symbolic = pairs[0] if pairs else (None, None)
-    if mask is None:
-        return None
-    if not isinstance(symbolic, SymbolicTensor):
-        symbolic = np.asarray(symbolic)
-        mask = graph.constant(symbolic, f"{node.layer.name}/mask")
-    if np.dtype(symbolic.dtype) != np.bool_:
-        mask = graph.node("Cast", [mask], node.layer.name, to=TensorProto.BOOL)
-    return mask
-
-
 def _run_layer(graph, layer, x, mask, states, hint):
     if mask is None:
         return _single(graph, layer, x, states, hint)
@@ -366,7 +347,7 @@ def recurrent_layer(graph, node, args, kwargs):
     """The ONNX RNN/LSTM/GRU op; under a mask, a Scan of the cell step (see `_masked_single`)."""
     layer = node.layer
     x, states = _sequence_and_states(layer, args, kwargs)
-    mask = _mask_of(graph, node, kwargs)
+    mask = mask_of(graph, node, kwargs)
     sequence, last, final = _run_layer(graph, layer, x, mask, states, layer.name)
     output = sequence if layer.return_sequences else last
     if not layer.return_state:
@@ -378,7 +359,7 @@ def recurrent_layer(graph, node, args, kwargs):
 def bidirectional(graph, node, args, kwargs):
     layer, hint = node.layer, node.layer.name
     forward, backward = layer.forward_layer, layer.backward_layer
-    mask = _mask_of(graph, node, kwargs)
+    mask = mask_of(graph, node, kwargs)
     _check_cell(forward, masked=mask is not None)
     _check_cell(backward, masked=mask is not None)
     x, states = _sequence_and_states(layer, args, kwargs)
@@ -723,36 +704,3 @@ def dot_or_additive_attention(graph, node, args, kwargs):
     if kwargs.get("return_attention_scores"):
         return [output, graph.node("Identity", [weights], hint)]
     return output
-
-
-# ----- masked pooling over steps -----------------------------------------------------------------
-
-# lower_spatial's GlobalAveragePooling1D lowering serves the unmasked calls; importing it here
-# first makes the masked lowering below the one registered, whatever order export.py imports in.
-_UNMASKED_GLOBAL_AVERAGE_POOLING_1D = LOWERINGS[pooling.GlobalAveragePooling1D]
-
-
-@lowers(pooling.GlobalAveragePooling1D)
-def global_average_pooling_1d(graph, node, args, kwargs):
-    """The mean over the steps; with a (batch, steps) mask, the mean of the kept steps (a sample
-    with every step masked gives NaN, as in Keras)."""
-    mask = _mask_of(graph, node, kwargs)
-    if mask is None:
-        return _UNMASKED_GLOBAL_AVERAGE_POOLING_1D(graph, node, args, kwargs)
-    layer, hint = node.layer, node.layer.name
-    dtype = np.dtype(layer.compute_dtype)
-    x = args[0]
-    if np.dtype(node.input_tensors[0].dtype) != dtype:
-        x = graph.node("Cast", [x], hint, to=helper.np_dtype_to_tensor_dtype(dtype))
-    channels_last = layer.data_format == "channels_last"
-    steps_axis = 1 if channels_last else 2
-    keep = graph.node("Unsqueeze", [mask, graph.ints([2 if channels_last else 1],
-                                                     f"{hint}/mask_axis")], hint)
-    kept = graph.node("Where", [keep, x, graph.constant(np.zeros((), dtype), f"{hint}/zero")], hint)
-    axes = graph.ints([steps_axis], f"{hint}/steps_axis")
-    keepdims = int(layer.keepdims)
-    total = graph.node("ReduceSum", [kept, axes], hint, keepdims=keepdims)
-    count = graph.node("ReduceSum", [graph.node("Cast", [keep], hint,
-                                                to=helper.np_dtype_to_tensor_dtype(dtype)), axes],
-                       hint, keepdims=keepdims)
-    return graph.node("Div", [total, count], hint)

@@ -6,12 +6,15 @@ removes the pairs that meet between consecutive layers. Padding is always explic
 computed by modelio's own same/causal rules, so it cannot drift from the numpy kernels."""
 
 import numpy as np
+import onnx
+from onnx import helper
 
 from ..errors import UnsupportedError
 from ..kernels import convolution as conv_kernels
 from ..kernels import pooling as pool_kernels
 from ..layers import conv, normalization, pooling, preprocessing, reshaping
 from .activations import lower_activation
+from .masks import has_mask, mask_of
 from .registry import lowers as _register
 
 
@@ -98,6 +101,40 @@ def _refuse_masks(node, kwargs):
                                f"supported yet")
 
 
+def _conv_activation(graph, node, y):
+    """The layer's activation on the convolution output `y` (in the layer's layout).
+
+    glu halves the last axis; the graph declares modelio's symbolic output shape, so a glu
+    convolution is exported only when that shape says the halved width (layers/conv.py's shape
+    rule must halve it, as Dense and Activation do) and the last axis holds the channels."""
+    layer = node.layer
+    if layer.activation_name == "glu":
+        if layer.data_format != "channels_last":
+            raise UnsupportedError(f"layer '{layer.name}': exporting a channels_first "
+                                   f"{type(layer).__name__} with activation 'glu' (which halves "
+                                   f"the last spatial axis) to ONNX is not supported")
+        channels = getattr(layer, "filters", None)
+        if channels is None:  # depthwise: channels * depth_multiplier
+            channels = node.input_tensors[0].shape[-1] * layer.depth_multiplier
+        declared = node.outputs[0].shape[-1]
+        if declared != channels // 2:
+            raise UnsupportedError(f"layer '{layer.name}': modelio's symbolic output of "
+                                   f"{type(layer).__name__} with activation 'glu' declares "
+                                   f"{declared} channels where glu gives {channels // 2}; "
+                                   f"exporting it would declare a wrong ONNX output shape")
+    return lower_activation(graph, layer.activation_name, y, layer.name, layer.name)
+
+
+def _as_declared(graph, node, y):
+    """`y`, which keeps the input's dtype, cast to the dtype modelio's symbolic output declares
+    (Keras's rule: the compute dtype, float32, even where the numpy call keeps an integer
+    dtype); the values are the same."""
+    declared = np.dtype(node.outputs[0].dtype)
+    if np.dtype(node.input_tensors[0].dtype) == declared:
+        return y
+    return graph.node("Cast", [y], node.layer.name, to=helper.np_dtype_to_tensor_dtype(declared))
+
+
 @lowers(conv.Conv1D, conv.Conv2D, conv.Conv3D)
 def convolution(graph, node, args, kwargs):
     layer, rank = node.layer, node.layer.rank
@@ -107,7 +144,7 @@ def convolution(graph, node, args, kwargs):
     bias = graph.weight(layer.bias) if layer.bias is not None else None
     y = _channels_first_call(graph, layer, _float_input(graph, node, args[0]), rank,
                              lambda x: _conv_node(graph, layer, x, weight, bias, pads, layer.groups))
-    return lower_activation(graph, layer.activation_name, y, layer.name, layer.name)
+    return _conv_activation(graph, node, y)
 
 
 def _depthwise_weight(graph, layer, kernel_weight):
@@ -128,7 +165,7 @@ def depthwise_convolution(graph, node, args, kwargs):
     bias = graph.weight(layer.bias) if layer.bias is not None else None
     y = _channels_first_call(graph, layer, _float_input(graph, node, args[0]), rank,
                              lambda x: _conv_node(graph, layer, x, weight, bias, pads, channels))
-    return lower_activation(graph, layer.activation_name, y, layer.name, layer.name)
+    return _conv_activation(graph, node, y)
 
 
 @lowers(conv.SeparableConv1D, conv.SeparableConv2D)
@@ -146,14 +183,14 @@ def separable_convolution(graph, node, args, kwargs):
         return _conv_node(graph, layer, hidden, pointwise, bias, [0] * (2 * rank), 1, ones, ones, ones)
 
     y = _channels_first_call(graph, layer, _float_input(graph, node, args[0]), rank, body)
-    return lower_activation(graph, layer.activation_name, y, layer.name, layer.name)
+    return _conv_activation(graph, node, y)
 
 
 @lowers(normalization.BatchNormalization)
 def batch_normalization(graph, node, args, kwargs):
     """Inference: y = x * scale + shift with scale = gamma / sqrt(var + eps) and
-    shift = beta - mean * scale, computed here and broadcast along the layer's axes."""
-    _refuse_masks(node, kwargs)
+    shift = beta - mean * scale, computed here and broadcast along the layer's axes. A mask
+    only matters while training (for the batch moments), so it is not needed here."""
     layer = node.layer
     input_rank = len(node.input_tensors[0].shape)
     axes = normalization._positive_axes(layer, layer._axes, input_rank)
@@ -212,6 +249,8 @@ def _reduce(graph, op, x, axes, keepdims, hint):
         pooling.GlobalAveragePooling1D, pooling.GlobalAveragePooling2D,
         pooling.GlobalAveragePooling3D)
 def global_pool(graph, node, args, kwargs):
+    if isinstance(node.layer, pooling.GlobalAveragePooling1D) and has_mask(kwargs):
+        return _masked_average_over_steps(graph, node, args, kwargs)
     _refuse_masks(node, kwargs)
     layer = node.layer
     axes = list(pooling.spatial_axes(layer.data_format, layer._dims))
@@ -220,14 +259,37 @@ def global_pool(graph, node, args, kwargs):
                    layer.name)
 
 
+def _masked_average_over_steps(graph, node, args, kwargs):
+    """GlobalAveragePooling1D with a (batch, steps) mask: the mean of the kept steps (a sample
+    with every step masked gives NaN, as in Keras)."""
+    mask = mask_of(graph, node, kwargs)
+    layer, hint = node.layer, node.layer.name
+    dtype = np.dtype(layer.compute_dtype)
+    x = args[0]
+    if np.dtype(node.input_tensors[0].dtype) != dtype:
+        x = graph.node("Cast", [x], hint, to=helper.np_dtype_to_tensor_dtype(dtype))
+    channels_last = layer.data_format == "channels_last"
+    steps_axis = 1 if channels_last else 2
+    keep = graph.node("Unsqueeze", [mask, graph.ints([2 if channels_last else 1],
+                                                     f"{hint}/mask_axis")], hint)
+    kept = graph.node("Where", [keep, x, graph.constant(np.zeros((), dtype), f"{hint}/zero")], hint)
+    axes = graph.ints([steps_axis], f"{hint}/steps_axis")
+    keepdims = int(layer.keepdims)
+    total = graph.node("ReduceSum", [kept, axes], hint, keepdims=keepdims)
+    count = graph.node("ReduceSum", [graph.node("Cast", [keep], hint,
+                                                to=helper.np_dtype_to_tensor_dtype(dtype)), axes],
+                       hint, keepdims=keepdims)
+    return graph.node("Div", [total, count], hint)
+
+
 @lowers(reshaping.ZeroPadding1D, reshaping.ZeroPadding2D, reshaping.ZeroPadding3D)
 def zero_padding(graph, node, args, kwargs):
     layer = node.layer
     rank = len(layer.padding)
     pads = _onnx_pads([(0, 0), (0, 0), *[tuple(pair) for pair in layer.padding]])
     pads_name = graph.ints(pads, f"{layer.name}/pads")
-    return _channels_first_call(graph, layer, args[0], rank,
-                                lambda x: graph.node("Pad", [x, pads_name], layer.name))
+    return _as_declared(graph, node, _channels_first_call(
+        graph, layer, args[0], rank, lambda x: graph.node("Pad", [x, pads_name], layer.name)))
 
 
 @lowers(reshaping.Cropping1D, reshaping.Cropping2D, reshaping.Cropping3D)
@@ -239,28 +301,77 @@ def cropping(graph, node, args, kwargs):
     starts = graph.ints([before for before, _ in layer.cropping], f"{layer.name}/starts")
     ends = graph.ints([-after if after else big for _, after in layer.cropping], f"{layer.name}/ends")
     axes = graph.ints(list(range(2, rank + 2)), f"{layer.name}/axes")
-    return _channels_first_call(graph, layer, args[0], rank,
-                                lambda x: graph.node("Slice", [x, starts, ends, axes], layer.name))
+    return _as_declared(graph, node, _channels_first_call(
+        graph, layer, args[0], rank, lambda x: graph.node("Slice", [x, starts, ends, axes],
+                                                          layer.name)))
 
 
 @lowers(reshaping.UpSampling1D, reshaping.UpSampling2D, reshaping.UpSampling3D)
 def up_sampling(graph, node, args, kwargs):
-    """Nearest-neighbour repetition: Resize with integer scales, asymmetric floor rounding."""
+    """Nearest: Resize with integer scales, asymmetric floor rounding (exact for integer factors).
+    Bilinear (UpSampling2D): half-pixel linear Resize, integer images rounded back as modelio
+    does."""
     layer = node.layer
-    if getattr(layer, "interpolation", "nearest") != "nearest":
-        raise UnsupportedError(f"layer '{layer.name}': exporting UpSampling with interpolation="
-                               f"'{layer.interpolation}' to ONNX is not supported yet")
     factors = list(layer._factors())
     rank = len(factors)
     scales = graph.constant([1.0, 1.0, *map(float, factors)], f"{layer.name}/scales", "float32")
+    if getattr(layer, "interpolation", "nearest") == "bilinear":
+        x, restore = float_work(graph, node, args[0])
+        y = _channels_first_call(graph, layer, x, rank,
+                                 lambda x: linear_resize(graph, x, layer.name, scales=scales))
+        return restore(y)
+
+    def body(x):
+        return graph.node("Resize", [x, "", scales], layer.name, mode="nearest",
+                          coordinate_transformation_mode="asymmetric", nearest_mode="floor")
+
     if not hasattr(layer, "data_format"):  # UpSampling1D: always channels last
         x = _to_channels_first(graph, args[0], rank, layer.name)
-        y = graph.node("Resize", [x, "", scales], layer.name, mode="nearest",
-                       coordinate_transformation_mode="asymmetric", nearest_mode="floor")
-        return _to_channels_last(graph, y, rank, layer.name)
-    return _channels_first_call(graph, layer, args[0], rank, lambda x: graph.node(
-        "Resize", [x, "", scales], layer.name, mode="nearest",
-        coordinate_transformation_mode="asymmetric", nearest_mode="floor"))
+        return _as_declared(graph, node, _to_channels_last(graph, body(x), rank, layer.name))
+    return _as_declared(graph, node, _channels_first_call(graph, layer, args[0], rank, body))
+
+
+# ----- resizing, shared with the preprocessing lowerings ------------------------------------------
+
+def linear_resize(graph, x, hint, sizes=None, scales=None):
+    """Half-pixel bilinear Resize of NCHW `x` to spatial `sizes` (H, W) or by `scales` (a
+    4-value constant name): modelio's taps, with the coordinate clamped at both edges."""
+    attributes = dict(mode="linear", coordinate_transformation_mode="half_pixel")
+    if scales is not None:
+        return graph.node("Resize", [x, "", scales], hint, **attributes)
+    # Full-rank sizes even at opset 18+: onnxruntime rejects Resize's `axes` with `sizes` when
+    # it loads the model ("Number of elements of input 'sizes' (0) does not match ...").
+    leading = graph.node("Slice", [graph.node("Shape", [x], hint), graph.ints([0], f"{hint}/zero"),
+                                   graph.ints([2], f"{hint}/two")], hint)
+    full_sizes = graph.node("Concat", [leading, graph.ints(sizes, f"{hint}/sizes")], hint, axis=0)
+    return graph.node("Resize", [x, "", "", full_sizes], hint, **attributes)
+
+
+def float_work(graph, node, x):
+    """(float32 `x`, restore) for a layer that resizes in float32 and gives integer images back
+    rounded and saturated to their own dtype's range, as `_resize_preserving_dtype` does.
+
+    modelio's symbolic output (like Keras's) says float32 even where the numpy call returns the
+    integer dtype; `restore` gives the dtype the graph declares, holding the same values."""
+    dtype = node.input_tensors[0].dtype
+    if dtype == "float32":
+        return x, lambda y: y
+    if dtype.startswith("float") or dtype == "bool":
+        raise UnsupportedError(f"layer '{node.layer.name}': exporting {dtype} inputs of "
+                               f"{type(node.layer).__name__} to ONNX is not supported yet")
+    hint = node.layer.name
+    info = np.iinfo(np.dtype(dtype))
+    declared = np.dtype(node.outputs[0].dtype)
+
+    def restore(y):
+        y = graph.node("Clip", [graph.node("Round", [y], hint),
+                                graph.constant(float(info.min), f"{hint}/min", "float32"),
+                                graph.constant(float(info.max), f"{hint}/max", "float32")], hint)
+        if declared == np.float32:
+            return y
+        return graph.node("Cast", [y], hint, to=helper.np_dtype_to_tensor_dtype(declared))
+
+    return graph.node("Cast", [x], hint, to=onnx.TensorProto.FLOAT), restore
 
 
 @lowers(preprocessing.Rescaling)
@@ -309,6 +420,23 @@ def layer_normalization(graph, node, args, kwargs):
     return y
 
 
+@lowers(normalization.RMSNormalization)
+def rms_normalization(graph, node, args, kwargs):
+    """`x / sqrt(mean(x**2 over the trailing axes) + epsilon) * scale` (scale broadcasts on the
+    trailing axes, the only ones the layer accepts)."""
+    layer, hint = node.layer, node.layer.name
+    x = _float_input(graph, node, args[0])
+    rank = len(node.input_tensors[0].shape)
+    axes = sorted(normalization._positive_axes(
+        layer, normalization._sorted_axes_after_build(layer.axis), rank))
+    mean_square = _reduce(graph, "ReduceMean", graph.node("Mul", [x, x], hint), axes, 1, hint)
+    epsilon = graph.constant(layer.epsilon, f"{hint}/epsilon", "float32")
+    inverse = graph.node("Reciprocal", [graph.node("Sqrt", [graph.node(
+        "Add", [mean_square, epsilon], hint)], hint)], hint)
+    scale = graph.weight(layer.scale, np.ascontiguousarray(layer.scale.value.astype(np.float32)))
+    return graph.node("Mul", [graph.node("Mul", [x, inverse], hint), scale], hint)
+
+
 @lowers(conv.Conv1DTranspose, conv.Conv2DTranspose, conv.Conv3DTranspose)
 def convolution_transpose(graph, node, args, kwargs):
     """ONNX ConvTranspose (same no-flip scatter as modelio's kernel) with Keras's crops as pads;
@@ -330,7 +458,7 @@ def convolution_transpose(graph, node, args, kwargs):
                           output_padding=output_padding)
 
     y = _channels_first_call(graph, layer, _float_input(graph, node, args[0]), rank, body)
-    return lower_activation(graph, layer.activation_name, y, layer.name, layer.name)
+    return _conv_activation(graph, node, y)
 
 
 @lowers(normalization.UnitNormalization)

@@ -45,11 +45,28 @@ def test_fixture_model_round_trips_through_json_and_yaml(dialect, name):
             np.testing.assert_array_equal(got, want)
 
 
+def _with_true_glu_widths(name: str, config: dict) -> dict:
+    """Keras 3.15 declares a glu layer's full width (Dense(4, "glu") -> (None, 4)) although its
+    call returns half; modelio records the width the layer returns. The only such spot in the
+    fixtures: dense_glu (4 units -> 2) feeding the Concatenate of activations_in_dense."""
+    if name != "activations_in_dense":
+        return config
+    concatenate = next(entry for entry in config["layers"] if entry["class_name"] == "Concatenate")
+    glu_input = next(index for index, tensor in
+                     enumerate(concatenate["inbound_nodes"][0]["args"][0])
+                     if tensor["config"]["keras_history"][0] == "dense_glu")
+    assert concatenate["build_config"]["input_shape"][glu_input] == [None, 4]
+    concatenate["build_config"]["input_shape"][glu_input] = [None, 2]
+    concatenate["inbound_nodes"][0]["args"][0][glu_input]["config"]["shape"] = [None, 2]
+    return config
+
+
 @pytest.mark.parametrize("name", [name for dialect, name in CASES if dialect == "keras3"])
 def test_keras3_config_is_written_back_exactly_as_keras_wrote_it(name):
     document = fixture_document("keras3", name)
     model = modelio.model_from_config(document)
-    assert json.loads(json.dumps(model.get_config())) == document["config"]
+    expected = _with_true_glu_widths(name, json.loads(json.dumps(document["config"])))
+    assert json.loads(json.dumps(model.get_config())) == expected
 
 
 @pytest.mark.parametrize("name", ["mlp", "nested_sequential", "shared_layers"])

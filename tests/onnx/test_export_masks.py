@@ -359,6 +359,21 @@ def test_masked_recurrent_layers_run_as_scan_and_unmasked_ones_keep_the_fused_op
     assert "Scan" not in [node.op_type for node in plain.graph.node]
 
 
+def test_masks_pass_through_batch_normalization_and_global_average_pooling():
+    tokens = modelio.Input((STEPS,), dtype="int32", name="tokens")
+    embedded = layers.Embedding(9, 4, mask_zero=True)(tokens)
+    norm = layers.BatchNormalization()
+    sequence = layers.GRU(UNITS, return_sequences=True)(norm(embedded))
+    model = modelio.Model(tokens, layers.GlobalAveragePooling1D()(sequence))
+    randomize(model)
+    norm.set_weights([np.abs(weight) + 0.5 for weight in norm.get_weights()])  # valid variances
+    proto = modelio.export_onnx(model)
+    ids = np.random.default_rng(3).integers(1, 9, (4, STEPS)).astype(np.int32)
+    ids[0, 2:] = 0
+    ids[1, 0] = 0
+    assert_matches(run_onnx(proto, {"tokens": ids}), predict_as_list(model, {"tokens": ids}))
+
+
 @pytest.mark.parametrize("batch", [1, 5])
 def test_one_masked_graph_serves_any_batch_and_sequence_length(batch):
     x = modelio.Input((None, 3), name="x")
