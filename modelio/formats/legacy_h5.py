@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import progress
 from ..errors import FormatError, ModelioError, WeightMismatchError
 from ..graph.layer import weights_follow
 from ..graph.registry import LAYER_CLASSES, OPERATION_CLASSES
@@ -232,10 +233,11 @@ def load_weights_from_hdf5_group(group, model, by_name: bool = False,
     _check_top_level(group, skip_mismatch, where)
 
     assignments = []
-    for layer, weights, datasets, names in planned:
+    for done, (layer, weights, datasets, names) in enumerate(planned, 1):
         for weight, weight_name, dataset in zip(weights, names, datasets):
             what = f"{where}: layer '{layer.name}': weight '{weight.name}' ({weight_name})"
             assignments.append((weight, read_dataset(dataset, weight.shape, what)))
+        progress.advance(done, len(planned))
     for weight, value in assignments:
         weight.assign(value, copy=False)
 
@@ -368,8 +370,9 @@ def _write_plan_to_group(group, plan, version: str) -> None:
     write_string_list(group, "layer_names", [name for name, _ in plan])
     group.attrs["backend"] = BACKEND_NAME
     group.attrs["keras_version"] = version
-    for name, entries in sorted(plan, key=lambda item: item[0]):
+    for done, (name, entries) in enumerate(sorted(plan, key=lambda item: item[0]), 1):
         _write_layer_group(group.create_group(name), entries)
+        progress.advance(done, len(plan))
     _write_layer_group(group.create_group(TOP_LEVEL_GROUP), [])
 
 

@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import progress
 from ..errors import FormatError, ModelioError, WeightMismatchError
 from ..graph.functional import Functional
 from ..graph.weights import Weight
@@ -152,11 +153,13 @@ def _unique_name(name: str, used: dict[str, int]) -> str:
 
 def write_keras3_weights(model, h5group) -> None:
     """Write `model`'s weights into an open h5py File/Group in the Keras 3 layout."""
-    for group in keras3_weight_plan(model):
+    plan = keras3_weight_plan(model)
+    for done, group in enumerate(plan, 1):
         target = h5group.create_group(group.vars_path)
         target.attrs["name"] = group.name
         for index, weight in enumerate(group.weights):
             target.create_dataset(str(index), data=np.asarray(weight.value))
+        progress.advance(done, len(plan))
 
 
 def save_weights_h5(model, path: str | os.PathLike) -> None:
@@ -230,7 +233,11 @@ def _read_all(model, root, source: str) -> list[tuple]:
             datasets.append((weight, dataset))
     _check_nothing_left_over(root, found, source)
     # 2. values, one dataset at a time
-    return [(weight, _read_values(dataset)) for weight, dataset in datasets]
+    arrays = []
+    for done, (weight, dataset) in enumerate(datasets, 1):
+        arrays.append((weight, _read_values(dataset)))
+        progress.advance(done, len(datasets))
+    return arrays
 
 
 def _find_group(root, path: str, source: str):
