@@ -18,12 +18,20 @@ from .formats.config import (
 )
 from .formats.dispatch import load_model, save_model
 from .graph import Functional, Input, Layer, Model, Sequential, SymbolicTensor, clear_session
-from .onnx import export_onnx
 from .version import __version__
 
 __all__ = [
     "ConfigError", "FormatError", "Functional", "GraphError", "Input", "Layer", "Model",
     "ModelioError", "Sequential", "SymbolicTensor", "UnsafeContentError", "UnsupportedError",
-    "WeightMismatchError", "clear_session", "export_onnx", "layers", "load_model", "model_from_config",
-    "model_from_json", "model_from_yaml", "model_to_config", "save_model", "__version__",
+    "WeightMismatchError", "clear_session", "convert_to_onnx", "export_onnx", "layers",
+    "load_model", "model_from_config", "model_from_json", "model_from_yaml", "model_to_config", "save_model", "__version__",
 ]
+
+
+def __getattr__(name: str):
+    # `onnx` takes a tenth of a second to import: only ONNX work pays for it.
+    if name in ("export_onnx", "convert_to_onnx"):
+        from . import onnx as onnx_room
+
+        return getattr(onnx_room, name)
+    raise AttributeError(f"module 'modelio' has no attribute {name!r}")

@@ -27,6 +27,10 @@ from .optimize import (
     drop_identities,
     drop_transposes_before_reshape,
     fold_affine,
+    fold_pads_into_convolutions,
+    guard_zero_pads_before_max_pool,
+    matmul_add_to_gemm,
+    names_read,
     static_shapes,
 )
 from .registry import lowering_for
@@ -92,9 +96,13 @@ def _export(holder: list, path, opset, batch_size, external_data, nchw, release=
     graph.nodes, graph.constants = cancel_transposes(graph.nodes, graph.constants, output_names)
     graph.nodes, graph.constants = fold_affine(graph.nodes, graph.constants, output_names)
     graph.nodes = drop_identities(graph.nodes, [info.name for info in inputs], output_names)
-    if any(node.op_type == "Transpose" for node in graph.nodes):
-        shapes = static_shapes(graph.nodes, graph.constants, inputs, opset)
-        graph.nodes = drop_transposes_before_reshape(graph.nodes, shapes)
+    graph.nodes = fold_pads_into_convolutions(graph.nodes, graph.constants, output_names)
+    shapes = static_shapes(graph.nodes, graph.constants, inputs, opset)
+    graph.nodes = guard_zero_pads_before_max_pool(graph.nodes, graph.constants, shapes)
+    graph.nodes = drop_transposes_before_reshape(graph.nodes, shapes)
+    graph.nodes = matmul_add_to_gemm(graph.nodes, graph.constants, shapes, output_names)
+    read = names_read(graph.nodes)
+    graph.constants = {name: array for name, array in graph.constants.items() if name in read}
 
     weight_bytes = graph.constant_bytes()
     if external_data is None:

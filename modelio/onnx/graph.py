@@ -119,11 +119,15 @@ class OnnxGraph:
                 offset += padding
         return tensors
 
-    def weight(self, weight, value=None) -> str:
+    def weight(self, weight, value=None, layout: str | None = None) -> str:
         """The initializer of a layer weight (named by its path), created once per weight even
         when a shared layer or nested model is lowered several times. `value` overrides the
-        stored array (for weights a lowering rearranges)."""
-        key = id(weight) if value is None else (id(weight), id(value))
+        stored array (for weights a lowering rearranges; a view is fine, it is copied only
+        while the file is written); `layout` names that rearrangement so it is shared too."""
+        if value is None:
+            key = id(weight)
+        else:
+            key = (id(weight), layout) if layout is not None else (id(weight), id(value))
         if key not in self._weight_names:
             array = weight.value if value is None else value
             self._weight_names[key] = self.constant(array, weight.path)

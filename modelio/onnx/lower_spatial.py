@@ -140,7 +140,7 @@ def convolution(graph, node, args, kwargs):
     layer, rank = node.layer, node.layer.rank
     pads = _conv_pads(layer, _spatial_sizes(node, rank, layer.data_format == "channels_first"))
     kernel = np.transpose(layer.kernel.value, [rank + 1, rank, *range(rank)])
-    weight = graph.weight(layer.kernel, np.ascontiguousarray(kernel))
+    weight = graph.weight(layer.kernel, kernel, layout="onnx")
     bias = graph.weight(layer.bias) if layer.bias is not None else None
     y = _channels_first_call(graph, layer, _float_input(graph, node, args[0]), rank,
                              lambda x: _conv_node(graph, layer, x, weight, bias, pads, layer.groups))
@@ -154,7 +154,7 @@ def _depthwise_weight(graph, layer, kernel_weight):
     channels, multiplier = kernel.shape[-2:]
     flat = kernel.reshape(*kernel.shape[:rank], channels * multiplier)
     onnx_kernel = np.moveaxis(flat, -1, 0)[:, None]
-    return graph.weight(kernel_weight, np.ascontiguousarray(onnx_kernel)), channels
+    return graph.weight(kernel_weight, onnx_kernel, layout="onnx"), channels
 
 
 @lowers(conv.DepthwiseConv1D, conv.DepthwiseConv2D)
@@ -174,7 +174,7 @@ def separable_convolution(graph, node, args, kwargs):
     pads = _conv_pads(layer, _spatial_sizes(node, rank, layer.data_format == "channels_first"))
     depthwise, channels = _depthwise_weight(graph, layer, layer.depthwise_kernel)
     pointwise_kernel = np.transpose(layer.pointwise_kernel.value, [rank + 1, rank, *range(rank)])
-    pointwise = graph.weight(layer.pointwise_kernel, np.ascontiguousarray(pointwise_kernel))
+    pointwise = graph.weight(layer.pointwise_kernel, pointwise_kernel, layout="onnx")
     bias = graph.weight(layer.bias) if layer.bias is not None else None
     ones = [1] * rank
 
@@ -398,6 +398,9 @@ def layer_normalization(graph, node, args, kwargs):
     axes = normalization._sorted_axes_after_build(layer.axis)
     positive = sorted(normalization._positive_axes(layer, axes, len(shape)))
     hint = layer.name
+    trailing = positive == list(range(positive[0], len(shape)))
+    if graph.opset >= 17 and not layer.rms_scaling and trailing and None not in shape[positive[0]:]:
+        return _layer_normalization_op(graph, layer, x, shape, positive[0])
     mean = _reduce(graph, "ReduceMean", x, positive, 1, hint)
     centered = graph.node("Sub", [x, mean], hint)
     variance = _reduce(graph, "ReduceMean", graph.node("Mul", [centered, centered], hint), positive,
@@ -418,6 +421,21 @@ def layer_normalization(graph, node, args, kwargs):
     if layer.beta is not None and not layer.rms_scaling:
         y = graph.node("Add", [y, weight(layer.beta)], hint)
     return y
+
+
+def _layer_normalization_op(graph, layer, x, shape, first_axis):
+    """ONNX's LayerNormalization (opset 17+) over the trailing axes from `first_axis`: the same
+    formula as Keras's, in one node; gamma and beta shaped like the normalized axes."""
+    normalized = tuple(shape[first_axis:])
+
+    def weight(w, fallback):
+        if w is None:
+            return graph.constant(np.full(normalized, fallback, np.float32),
+                                  f"{layer.name}/{'scale' if fallback else 'bias'}")
+        return graph.weight(w, w.value.astype(np.float32).reshape(normalized))
+
+    return graph.node("LayerNormalization", [x, weight(layer.gamma, 1.0), weight(layer.beta, 0.0)],
+                      layer.name, axis=first_axis, epsilon=float(layer.epsilon))
 
 
 @lowers(normalization.RMSNormalization)
@@ -448,7 +466,7 @@ def convolution_transpose(graph, node, args, kwargs):
     pads = [start for start, _ in crops] + [max(end, 0) for _, end in crops]
     output_padding = [max(-end, 0) for _, end in crops]
     kernel = np.transpose(layer.kernel.value, [rank + 1, rank, *range(rank)])
-    weight = graph.weight(layer.kernel, np.ascontiguousarray(kernel))
+    weight = graph.weight(layer.kernel, kernel, layout="onnx")
     inputs = [weight] + ([graph.weight(layer.bias)] if layer.bias is not None else [])
 
     def body(x):

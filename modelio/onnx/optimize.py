@@ -308,6 +308,7 @@ def static_shapes(nodes, constants: dict, inputs, opset: int) -> dict:
     except Exception:  # inference is an optimisation aid only
         return shapes
     for info in [*inferred.graph.value_info, *inputs]:
+        shapes[("type", info.name)] = info.type.tensor_type.elem_type
         if info.type.tensor_type.HasField("shape"):
             shapes[info.name] = [dim.dim_value if dim.HasField("dim_value") else None
                                  for dim in info.type.tensor_type.shape.dim]
@@ -511,3 +512,134 @@ def drop_identities(nodes, inputs=(), outputs=()):
             node.input[:] = [renamed.get(name, name) for name in node.input]
         result.append(node)
     return result
+
+
+def fold_pads_into_convolutions(nodes, constants: dict, outputs=()):
+    """A zero-padding Pad whose only reader is a Conv becomes that Conv's `pads` (the
+    ZeroPadding2D before a stem convolution, as Keras's ResNet has). Batch and channel axes must
+    be unpadded, the mode constant with value 0."""
+    protected = set(outputs)
+    readers: dict[str, list] = {}
+    for node in nodes:
+        for name in node.input:
+            readers.setdefault(name, []).append(node)
+    dropped = set()
+    for node in nodes:
+        if (node.op_type != "Pad" or len(node.input) < 2 or len(node.input) > 3
+                or node.input[1] not in constants or node.output[0] in protected
+                or _attribute(node, "mode", b"constant") not in (b"constant", "constant")):
+            continue
+        if len(node.input) == 3 and node.input[2]:
+            value = constants.get(node.input[2])
+            if value is None or np.any(value != 0):
+                continue
+        users = readers.get(node.output[0], [])
+        if len(users) != 1 or users[0].op_type != "Conv" or users[0].input[0] != node.output[0]:
+            continue
+        conv = users[0]
+        pads = [int(p) for p in constants[node.input[1]].reshape(-1)]
+        rank = len(pads) // 2
+        before, after = pads[:rank], pads[rank:]
+        if rank < 3 or any(before[:2]) or any(after[:2]) or min(pads) < 0:
+            continue
+        if _attribute(conv, "auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+            continue
+        conv_pads = list(_attribute(conv, "pads", [0] * (2 * (rank - 2))))
+        spatial = rank - 2
+        merged = ([conv_pads[i] + before[2 + i] for i in range(spatial)]
+                  + [conv_pads[spatial + i] + after[2 + i] for i in range(spatial)])
+        for attribute in conv.attribute:
+            if attribute.name == "pads":
+                attribute.ints[:] = merged
+                break
+        else:
+            conv.attribute.append(helper.make_attribute("pads", merged))
+        conv.input[0] = node.input[0]
+        dropped.add(id(node))
+    return [node for node in nodes if id(node) not in dropped]
+
+
+def matmul_add_to_gemm(nodes, constants: dict, shapes: dict, outputs=()):
+    """MatMul(x, W) + b with a 2-D x, constant 2-D W and a bias along the columns becomes one
+    Gemm (what a Dense on a flat feature vector is)."""
+    protected = set(outputs)
+    readers: dict[str, list] = {}
+    for node in nodes:
+        for name in node.input:
+            readers.setdefault(name, []).append(node)
+    replaced: dict[int, object] = {}
+    dropped = set()
+    for node in nodes:
+        if node.op_type != "MatMul" or node.input[1] not in constants:
+            continue
+        weight = constants[node.input[1]]
+        shape = shapes.get(node.input[0])
+        users = readers.get(node.output[0], [])
+        if (weight.ndim != 2 or shape is None or len(shape) != 2 or len(users) != 1
+                or users[0].op_type != "Add" or node.output[0] in protected):
+            continue
+        add = users[0]
+        split = _data_and_constant(add, constants)
+        if split is None or split[0] != node.output[0]:
+            continue
+        bias = constants[split[1]]
+        if bias.ndim > 2 or bias.size != weight.shape[1] or (bias.ndim == 2 and bias.shape[0] != 1):
+            continue
+        gemm = helper.make_node("Gemm", [node.input[0], node.input[1], split[1]], [add.output[0]],
+                                name=node.name)
+        replaced[id(node)] = gemm
+        dropped.add(id(add))
+    return [replaced.get(id(node), node) for node in nodes if id(node) not in dropped]
+
+
+def names_read(nodes) -> set:
+    """Every value name the nodes read, including inside their subgraphs (a Scan or Loop body
+    reads outer-scope weights by name)."""
+    names = set()
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        names.update(node.input)
+        for attribute in node.attribute:
+            if attribute.type == onnx.AttributeProto.GRAPH:
+                stack.extend(attribute.g.node)
+            elif attribute.type == onnx.AttributeProto.GRAPHS:
+                for graph in attribute.graphs:
+                    stack.extend(graph.node)
+    return names
+
+
+def guard_zero_pads_before_max_pool(nodes, constants: dict, shapes: dict):
+    """Give a zero Pad that feeds a MaxPool the pad value -0.0 (equal to 0 in every comparison).
+    onnxruntime (1.31 and earlier, at every optimization level above 'disabled') fuses
+    Pad(value 0) + MaxPool into one MaxPool with `pads`, whose padding acts as -inf: windows of
+    negative values at the border then give their maximum instead of 0. A pad value of -0.0 is
+    not fused (onnx/optimizer#318 and onnxsim#290 describe the same wrong fusion)."""
+    readers: dict[str, list] = {}
+    for node in nodes:
+        for name in node.input:
+            readers.setdefault(name, []).append(node)
+    negative_zero = None
+    for node in nodes:
+        if (node.op_type != "Pad" or _attribute(node, "mode", b"constant") not in (b"constant", "constant")
+                or not any(reader.op_type == "MaxPool" for reader in readers.get(node.output[0], []))):
+            continue
+        if len(node.input) >= 3 and node.input[2]:
+            value = constants.get(node.input[2])
+            if value is None or value.dtype.kind != "f" or np.any(value != 0):
+                continue
+            dtype = value.dtype
+        else:
+            element_type = shapes.get(("type", node.input[0]))
+            if element_type not in (onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE,
+                                    onnx.TensorProto.FLOAT16):
+                continue
+            dtype = helper.tensor_dtype_to_np_dtype(element_type)
+        if negative_zero is None or constants[negative_zero].dtype != dtype:
+            negative_zero = f"{node.name}/negative_zero"
+            constants[negative_zero] = np.array(-0.0, dtype)
+        if len(node.input) >= 3:
+            node.input[2] = negative_zero
+        else:
+            node.input.append(negative_zero)
+    return nodes

@@ -80,7 +80,7 @@ def test_batch_normalization_after_dense_folds_into_matmul_and_bias():
     y = layers.BatchNormalization(name="norm")(layers.Dense(3, name="dense")(x))
     model = randomize(modelio.Model(x, y))
     proto = modelio.export_onnx(model)
-    assert op_counts(proto) == Counter({"MatMul": 1, "Add": 1})
+    assert op_counts(proto) == Counter({"Gemm": 1})
     features = np.random.default_rng(2).normal(size=(4, 5)).astype(np.float32)
     np.testing.assert_allclose(run_onnx(proto, {"features": features})[0],
                                model.predict(features), rtol=1e-5, atol=1e-5)
@@ -228,3 +228,52 @@ def test_convert_to_onnx_releases_the_model_before_writing(tmp_path, monkeypatch
 
 
 LOADED: list = []
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+def test_zero_padding_before_a_convolution_becomes_its_pads(opset):
+    x = modelio.Input((6, 5, 2), name="image")
+    padded = layers.ZeroPadding2D(((1, 2), (3, 0)))(x)
+    convolved = layers.Conv2D(3, 3, name="conv")(padded)
+    pooled = layers.MaxPooling2D(2)(layers.ZeroPadding2D(1)(convolved))
+    model = randomize(modelio.Model(x, pooled))
+    proto = modelio.export_onnx(model, opset=opset)
+    assert op_counts(proto)["Pad"] == 1  # the one before MaxPool stays: zeros are not -inf
+    conv = next(node for node in proto.graph.node if node.op_type == "Conv")
+    assert list(next(a for a in conv.attribute if a.name == "pads").ints) == [1, 3, 2, 0]
+    image = np.random.default_rng(9).normal(size=(2, 6, 5, 2)).astype(np.float32)
+    np.testing.assert_allclose(run_onnx(proto, {"image": image})[0], model.predict(image),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_dense_on_a_sequence_keeps_matmul_and_add_while_a_flat_dense_is_one_gemm():
+    x = modelio.Input((4, 3), name="sequence")
+    per_step = layers.Dense(2, name="per_step")(x)
+    flat = layers.Dense(5, name="flat")(layers.Flatten()(per_step))
+    model = randomize(modelio.Model(x, flat))
+    proto = modelio.export_onnx(model)
+    counts = op_counts(proto)
+    assert counts["Gemm"] == 1 and counts["MatMul"] == 1 and counts["Add"] == 1
+    sequence = np.random.default_rng(10).normal(size=(3, 4, 3)).astype(np.float32)
+    np.testing.assert_allclose(run_onnx(proto, {"sequence": sequence})[0],
+                               model.predict(sequence), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+def test_layer_normalization_uses_the_onnx_op_from_opset_17(opset):
+    model = modelio.load_model(FIXTURES / "keras3_files" / "transformer_block.keras")
+    proto = modelio.export_onnx(model, opset=opset)
+    norms = [layer for layer in model.layers if type(layer).__name__ == "LayerNormalization"]
+    assert op_counts(proto)["LayerNormalization"] == (len(norms) if opset >= 17 else 0)
+
+
+def test_zero_padding_before_max_pooling_survives_onnxruntimes_pad_fusion():
+    # onnxruntime fuses Pad(0) + MaxPool into a MaxPool whose padding acts as -inf; an
+    # all-negative feature map shows it: Keras's zero border must win every border window.
+    x = modelio.Input((4, 4, 1), name="image")
+    model = modelio.Model(x, layers.MaxPooling2D(2)(layers.ZeroPadding2D(1)(x)))
+    proto = modelio.export_onnx(model)
+    image = -np.random.default_rng(11).uniform(1, 2, (1, 4, 4, 1)).astype(np.float32)
+    got = run_onnx(proto, {"image": image})[0]
+    np.testing.assert_array_equal(got, model.predict(image))
+    assert got[0, 0, 0, 0] == 0 and got[0, 1, 1, 0] < 0
