@@ -2,6 +2,11 @@
 
     python3 tools/bench.py            # kernels, file I/O, graph scaling at 1k, 10k and 100k layers
     python3 tools/bench.py --quick    # the same, graph scaling at 1k and 10k only
+    python3 tools/bench.py --tf2onnx  # also the tf-keras + tf2onnx route (slow)
+
+ONNX conversion: `modelio convert` of a ResNet50 .keras file as a whole process, beside Keras 3's
+own export (../kenv) and optionally tf2onnx (../k2env): wall time, peak memory, graph cleanliness
+and onnxruntime inference time on each export.
 
 File I/O: a ResNet50-sized model (25.6M parameters) saved and loaded in every format, beside
 plain h5py writing and reading the same arrays, with the peak memory of each load.
@@ -55,6 +60,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="skip the 100k-layer run")
+    parser.add_argument("--skip-convert", action="store_true",
+                        help="skip the ResNet50 conversion against the Keras route")
+    parser.add_argument("--tf2onnx", action="store_true",
+                        help="also time tf-keras + tf2onnx from ../k2env (about 40 s, 7 GB)")
     args = parser.parse_args()
     import os
     import sys
@@ -63,6 +72,12 @@ def main() -> None:
     print("Kernels (best of 5 runs)")
     print("\n".join(kernel_report()))
     print()
+    if not args.skip_convert:
+        from bench_convert import convert_report
+        print("ONNX conversion of a ResNet50 .keras file: modelio convert vs the Keras routes "
+              "(whole processes; convert time best of 3 for modelio)")
+        print("\n".join(convert_report(with_tf2onnx=args.tf2onnx)))
+        print()
     from bench_io import io_report
     print("File I/O: save and load times beside plain h5py on the same arrays; peak memory of a")
     print("load (tracemalloc) as a multiple of the weights' size")
