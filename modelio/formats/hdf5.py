@@ -5,6 +5,7 @@ h5py errors never reach a user: each becomes a FormatError naming the file and t
 """
 
 import contextlib
+import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,20 +26,56 @@ def is_hdf5(path: str | os.PathLike) -> bool:
         return False
 
 
+class ByteRange(io.RawIOBase):
+    """A read-only, seekable view of `size` bytes starting at `start` in an open binary file:
+    an HDF5 file stored uncompressed inside a zip archive is read where it lies."""
+
+    def __init__(self, handle, start: int, size: int):
+        super().__init__()
+        self._handle, self._start, self._size, self._position = handle, start, size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
+        self._position = max(0, base + offset)
+        return self._position
+
+    def readinto(self, buffer) -> int:
+        count = max(0, min(len(buffer), self._size - self._position))
+        self._handle.seek(self._start + self._position)
+        got = self._handle.readinto(memoryview(buffer).cast("B")[:count])
+        self._position += got
+        return got
+
+
 @contextlib.contextmanager
-def open_hdf5(path: str | os.PathLike, mode: str = "r") -> Iterator:
-    """Open an HDF5 file; a missing, unreadable, truncated or non-HDF5 file is a FormatError."""
+def open_hdf5(path: str | os.PathLike, mode: str = "r", fileobj=None) -> Iterator:
+    """Open an HDF5 file (or, with `fileobj`, the HDF5 bytes of that file object, `path` naming
+    it in messages); a missing, unreadable, truncated or non-HDF5 file is a FormatError."""
     import h5py
 
-    path = Path(path)
-    if mode == "r":
+    path = Path(path) if fileobj is None else path
+    if fileobj is not None:
+        fileobj.seek(0)
+        if fileobj.read(len(HDF5_MAGIC)) != HDF5_MAGIC:
+            raise FormatError(f"{path}: not an HDF5 file (the HDF5 signature is missing)")
+        fileobj.seek(0)
+    elif mode == "r":
         if not path.is_file():
             raise FormatError(f"{path}: no such file" if not path.exists() else
                               f"{path}: not a regular file")
         if not is_hdf5(path):
             raise FormatError(f"{path}: not an HDF5 file (the HDF5 signature is missing)")
     try:
-        handle = h5py.File(path, mode)
+        handle = h5py.File(path if fileobj is None else fileobj, mode)
     except OSError as exc:
         raise FormatError(f"{path}: cannot open as HDF5 ({_h5_message(exc)})") from exc
     try:

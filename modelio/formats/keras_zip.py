@@ -22,6 +22,7 @@ import json
 import os
 import re
 import stat
+import struct
 import tempfile
 import warnings
 import zipfile
@@ -34,7 +35,7 @@ from ..graph.layer import weights_follow
 from . import weights_h5
 from .atomic import atomic_path
 from .config import config_from_json, model_from_config, model_to_config
-from .hdf5 import open_hdf5
+from .hdf5 import ByteRange, open_hdf5
 
 CONFIG_MEMBER = "config.json"
 METADATA_MEMBER = "metadata.json"
@@ -210,6 +211,9 @@ def _read_archive_weights(model, archive: zipfile.ZipFile, members: dict, path: 
                           f"model's weights need {needed}; refusing an oversized member "
                           f"(limit {limit})")
     source = f"{path}:{WEIGHTS_MEMBER}"
+    if info.compress_type == zipfile.ZIP_STORED and info.compress_size == info.file_size:
+        _read_stored_weights(model, path, info, source)
+        return
     handle, temporary = tempfile.mkstemp(prefix="modelio-", suffix=".weights.h5")
     temporary = Path(temporary)
     try:
@@ -231,6 +235,34 @@ def _read_archive_weights(model, archive: zipfile.ZipFile, members: dict, path: 
     finally:
         with contextlib.suppress(OSError):
             temporary.unlink()
+
+
+def _read_stored_weights(model, path: Path, info: zipfile.ZipInfo, source: str) -> None:
+    """Read an uncompressed weights member (Keras stores them so) where it lies in the archive:
+    its CRC is checked first, then h5py reads a window of the archive file; no temporary copy."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(info.header_offset)
+            header = handle.read(30)
+            if len(header) != 30 or header[:4] != b"PK\x03\x04":
+                raise FormatError(f"{source}: the member's local header is damaged")
+            name_length, extra_length = struct.unpack("<HH", header[26:30])
+            start = info.header_offset + 30 + name_length + extra_length
+            handle.seek(start)
+            crc, left = 0, info.file_size
+            while left:
+                chunk = handle.read(min(left, _CHUNK * 4))
+                if not chunk:
+                    raise FormatError(f"{source}: the archive ends inside the weights member")
+                crc, left = zlib.crc32(chunk, crc), left - len(chunk)
+            if crc != info.CRC:
+                raise FormatError(f"{source}: the weights fail their CRC check (damaged archive)")
+            with open_hdf5(source, fileobj=ByteRange(handle, start, info.file_size)) as h5file:
+                weights_h5.read_keras3_weights(model, h5file, source)
+    except ModelioError:
+        raise
+    except (OSError, ValueError, struct.error) as exc:
+        raise FormatError(f"{source}: cannot read the weights ({_message(exc)})") from exc
 
 
 def _copy_limited(member, target, limit: int, source: str) -> int:

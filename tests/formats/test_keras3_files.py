@@ -584,3 +584,21 @@ def test_saving_into_a_missing_folder_is_refused(tmp_path):
     for save, name in ((save_keras_archive, "m.keras"), (save_weights_h5, "m.weights.h5")):
         target = tmp_path / "absent" / name
         assert_refused(lambda save=save, target=target: save(model, target), target, FormatError)
+
+
+def test_stored_weights_are_read_in_place_and_checked_against_their_crc(tmp_path, monkeypatch):
+    source = FIXTURES / "keras3_files" / "small_resnet.keras"
+    with zipfile.ZipFile(source) as archive:
+        info = archive.getinfo("model.weights.h5")
+    assert info.compress_type == zipfile.ZIP_STORED  # as Keras writes them
+    monkeypatch.setattr(keras_zip.tempfile, "mkstemp", None)  # no temporary copy is made
+    model = modelio.load_model(source)
+    reference = modelio.load_model(FIXTURES / "keras3_files" / "small_resnet.keras")
+    for got, want in zip(model.get_weights(), reference.get_weights()):
+        np.testing.assert_array_equal(got, want)
+    damaged = tmp_path / "damaged.keras"
+    data = bytearray(source.read_bytes())
+    data[info.header_offset + 30 + len(info.filename) + info.file_size // 2] ^= 0x40
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(modelio.FormatError, match="CRC"):
+        modelio.load_model(damaged)
