@@ -8,6 +8,9 @@ from onnx import helper, numpy_helper
 
 def _write_array(handle, array: np.ndarray, chunk_rows: int = 1024) -> int:
     """Write `array` in C order, a block of rows at a time (broadcast views never materialize)."""
+    if array.flags.c_contiguous:
+        handle.write(memoryview(array).cast("B"))
+        return array.nbytes
     rows = array.reshape(array.shape[0], -1) if array.ndim > 1 else array.reshape(-1, 1)
     for start in range(0, rows.shape[0], chunk_rows):
         handle.write(np.ascontiguousarray(rows[start:start + chunk_rows]).tobytes())

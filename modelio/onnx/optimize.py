@@ -416,7 +416,7 @@ def _fold_into(source, op_type, value, constants, producer, private, replace_con
             return False
         if op_type == "Mul":
             shaped = vector.reshape((-1,) + (1,) * (weight.ndim - 1))
-            replace_constant(source, 1, weight * shaped.astype(weight.dtype))
+            replace_constant(source, 1, np.multiply(weight, shaped.astype(weight.dtype), order="C"))
             bias = bias * vector
         else:
             bias = bias + vector
@@ -439,7 +439,7 @@ def _fold_into(source, op_type, value, constants, producer, private, replace_con
         vector = _channel_vector(value, 2, -1, weight.shape[1])
         if vector is None:
             return False
-        replace_constant(source, 1, weight * vector.astype(weight.dtype))
+        replace_constant(source, 1, np.multiply(weight, vector.astype(weight.dtype), order="C"))
         return True
     if source.op_type == "Add" and len(source.input) == 2:
         split = _data_and_constant(source, constants)
@@ -462,7 +462,7 @@ def _fold_into(source, op_type, value, constants, producer, private, replace_con
         vector = _channel_vector(value, 2, -1, weight.shape[1])
         if vector is None or np.broadcast_shapes(bias.shape, (weight.shape[1],)) != bias.shape:
             return False
-        replace_constant(matmul, 1, weight * vector.astype(weight.dtype))
+        replace_constant(matmul, 1, np.multiply(weight, vector.astype(weight.dtype), order="C"))
         replace_constant(source, list(source.input).index(bias_name), bias * vector)
         return True
     return False
