@@ -227,6 +227,8 @@ def run_summary(args) -> int:
         record = summary_record(model)
         record["format"] = metadata["format"]
         record["producer"] = {key: metadata[key] for key in ("keras_version", "backend", "date_saved")}
+        if "onnx" in metadata:
+            record["producer"]["onnx"] = metadata["onnx"]
         print(json.dumps(record, indent=2))
         return 0
     print(summary_text(model))

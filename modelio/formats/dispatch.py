@@ -5,6 +5,7 @@
 | `.keras` | Keras 3 zip archive (config.json + model.weights.h5) |
 | `.h5`, `.hdf5` | legacy full-model HDF5 (Keras 2 or Keras 3 `model.save("x.h5")`) |
 | `.json`, `.yaml`, `.yml` | architecture, with weights in a sibling `<stem>.weights.h5` when present |
+| `.onnx` | ONNX graph, imported into a functional model (see modelio/onnx/importer.py) |
 | `.weights.h5` | weights only (Keras 3 layout; Keras 2 layout read too) — see `load_weights` |
 """
 
@@ -32,7 +33,7 @@ KNOWN = (".keras", *HDF5_SUFFIXES, *TEXT_READERS, ".onnx")
 
 def load_model(path: str | os.PathLike):
     """Load a model from `path`: `.keras`, `.h5`/`.hdf5`, or `.json`/`.yaml` (+ `<stem>.weights.h5`
-    beside it when present). The file's first bytes must match its extension."""
+    beside it when present), or `.onnx` (imported). The file's first bytes must match its extension."""
     path = Path(path)
     _check_regular_file(path)
     suffix = path.suffix.lower()
@@ -57,7 +58,8 @@ def load_model(path: str | os.PathLike):
         load_weights(model, weights)
         return model
     if suffix == ".onnx":
-        raise UnsupportedError(f"{path}: reading ONNX files is not supported yet")
+        from ..onnx.importer import load_onnx_model
+        return load_onnx_model(path)
     raise FormatError(f"{path}: unknown model file extension {suffix or '(none)'!r}; expected "
                       f"one of {', '.join(KNOWN)}")
 

@@ -2,7 +2,7 @@
 
 Read without building the model: a `.keras` archive's `metadata.json`, an `.h5` file's root
 attributes `keras_version` / `backend`, the top-level `keras_version` / `backend` keys that Keras 2's
-`to_json()` / `to_yaml()` write.
+`to_json()` / `to_yaml()` write, an ONNX file's producer, opset and IR version.
 """
 
 import json
@@ -25,6 +25,7 @@ FORMATS = {
     "weights.h5": "HDF5 weights only (.weights.h5)",
     "json": "JSON architecture",
     "yaml": "YAML architecture",
+    "onnx": "ONNX model (.onnx)",
 }
 
 
@@ -46,21 +47,44 @@ def file_metadata(path: str | os.PathLike) -> dict:
         kind, recorded = "json", _document_metadata(path, _parse_json(path))
     elif suffix in (".yaml", ".yml"):
         kind, recorded = "yaml", _document_metadata(path, _parse_yaml(path))
+    elif suffix == ".onnx":
+        kind, recorded = "onnx", _onnx_metadata(path)
     else:
         raise FormatError(f"{path}: unknown model file extension {suffix or '(none)'!r}; expected "
-                          f".keras, .h5, .hdf5, .json, .yaml or .yml")
-    return {"format": kind, "format_description": FORMATS[kind],
-            "keras_version": recorded.get("keras_version"), "backend": recorded.get("backend"),
-            "date_saved": recorded.get("date_saved")}
+                          f".keras, .h5, .hdf5, .json, .yaml, .yml or .onnx")
+    metadata = {"format": kind, "format_description": FORMATS[kind],
+                "keras_version": recorded.get("keras_version"),
+                "backend": recorded.get("backend"), "date_saved": recorded.get("date_saved")}
+    if kind == "onnx":
+        metadata["onnx"] = recorded
+    return metadata
 
 
 def producer_text(metadata: dict) -> str:
-    """`Keras 2.21.0 (tensorflow backend)`, or `unknown` when the file records no version."""
+    """`Keras 2.21.0 (tensorflow backend)`, `pytorch 2.13.0 (ONNX opset 17, IR 8)`, or `unknown`
+    when the file records no producer."""
+    if metadata.get("format") == "onnx":
+        onnx_info = metadata["onnx"]
+        producer = " ".join(part for part in (onnx_info["producer_name"],
+                                              onnx_info["producer_version"]) if part)
+        return (f"{producer or 'unknown producer'} (ONNX opset {onnx_info['opset']}, "
+                f"IR {onnx_info['ir_version']})")
     version = metadata.get("keras_version")
     if not version:
         return "unknown (the file records no Keras version)"
     backend = metadata.get("backend")
     return f"Keras {version}" + (f" ({backend} backend)" if backend else "")
+
+
+def _onnx_metadata(path: Path) -> dict:
+    from ..onnx.reader import read_onnx_header
+
+    header = read_onnx_header(path)
+    opset = next((entry.version for entry in header.opset_import
+                  if entry.domain in ("", "ai.onnx")), None)
+    return {"producer_name": header.producer_name or None,
+            "producer_version": header.producer_version or None,
+            "ir_version": header.ir_version, "opset": opset}
 
 
 def _archive_metadata(path: Path) -> dict:

@@ -171,6 +171,11 @@ class Functional(Layer):
         flat_inputs = [np.asarray(value) for value in self._flatten_inputs(x)]
         self._check_input_arrays(flat_inputs)
         try:
+            if not self._has_free_batch_axis():
+                # a graph whose inputs fix their first axis (ONNX imports can) may compute
+                # across it: it runs on the inputs as given, never split into batches
+                return pack_like(self._output_structure,
+                                 self._run_through_graph(flat_inputs, _eager_operation))
             return self._predict_batches(flat_inputs, batch_size)
         except MemoryError as exc:
             raise ModelioError(f"model '{self.name}': out of memory; try a smaller "
@@ -210,6 +215,10 @@ class Functional(Layer):
                                f"({', '.join(names)}), got {len(values)}")
         return values
 
+    def _has_free_batch_axis(self) -> bool:
+        """True when every input is at least 1-D with an unfixed first axis, as in Keras."""
+        return all(tensor.shape and tensor.shape[0] is None for tensor in self.inputs)
+
     def _check_input_arrays(self, arrays: list) -> None:
         batch_sizes = set()
         for tensor, array, name in zip(self.inputs, arrays, self.input_names):
@@ -219,8 +228,9 @@ class Functional(Layer):
             ):
                 raise ModelioError(f"model '{self.name}': input '{name}' expects shape "
                                    f"{_shape_text(expected)}, got {array.shape}")
-            batch_sizes.add(array.shape[0])
-        if len(batch_sizes) > 1:
+            if array.ndim:
+                batch_sizes.add(array.shape[0])
+        if len(batch_sizes) > 1 and self._has_free_batch_axis():
             raise ModelioError(f"model '{self.name}': inputs have different batch sizes {sorted(batch_sizes)}")
 
     def _run_through_graph(self, flat_inputs: list, operation) -> list:

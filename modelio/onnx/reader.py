@@ -205,3 +205,22 @@ def _external_array(tensor, dtype, shape, count: int, path: Path) -> np.ndarray:
     if got != length:
         raise FormatError(f"{path}: external data for '{tensor.name}' ends early")
     return array.astype(dtype, copy=False)
+
+
+def read_onnx_header(path: str | os.PathLike) -> onnx.ModelProto:
+    """The model's outer fields (IR version, opsets, producer, metadata) without its graph, read
+    without touching the weights."""
+    path = Path(path)
+    try:
+        handle = open(path, "rb")
+    except OSError as exc:
+        raise FormatError(f"{path}: cannot open ({exc.strerror or exc})") from exc
+    with handle:
+        reader = _Reader(handle, path)
+        size = os.fstat(handle.fileno()).st_size
+        parts = [reader.bytes(record, end) for number, _, _, end, record in reader.fields(0, size)
+                 if number != _MODEL_GRAPH]
+    try:
+        return onnx.ModelProto.FromString(b"".join(parts))
+    except Exception as exc:
+        raise FormatError(f"{path}: not a valid ONNX file ({type(exc).__name__})") from exc

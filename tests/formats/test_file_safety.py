@@ -39,7 +39,6 @@ from modelio import (
     FormatError,
     ModelioError,
     UnsafeContentError,
-    UnsupportedError,
 )
 
 # 6. YAML: Python tags and aliases
@@ -267,10 +266,12 @@ def test_load_model_checks_the_bytes_match_the_extension(suffix, content, expect
     assert str(path) in str(error) and expected in str(error)
 
 
-def test_load_model_of_onnx_is_not_supported_yet(tmp_path):
+@pytest.mark.parametrize("content", [b"\x08\x07", b"", b"\xff" * 64, b"PK\x03\x04junk"],
+                         ids=["header_only", "empty", "garbage", "a_zip"])
+def test_load_model_of_a_broken_onnx_file_is_a_modelio_error_naming_it(tmp_path, content):
     path = tmp_path / "model.onnx"
-    path.write_bytes(b"\x08\x07")
-    error = expect(UnsupportedError, modelio.load_model, path)
+    path.write_bytes(content)
+    error = expect(ModelioError, modelio.load_model, path)
     assert str(path) in str(error)
 
 

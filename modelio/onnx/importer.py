@@ -1,0 +1,347 @@
+"""ONNX import: an ONNX graph becomes a modelio functional model.
+
+Each ONNX op has a converter registered with `@converts("OpType", ...)` beside its family
+(import_core.py, import_spatial.py, import_sequence.py). A converter is
+`function(context, node) -> list` giving one value per ONNX output of `node`; a value is either
+a modelio SymbolicTensor (the output of a layer the converter called) or a numpy array (a
+constant: initializers, Constant nodes and everything computed only from constants — shape
+arithmetic folds to arrays this way, so no layer is made for it).
+
+NCHW stays NCHW: image ops become `channels_first` layers. Where no Keras layer has the op's
+semantics, a small modelio layer carries them (modelio/layers/onnx_ops.py), serialized like any
+other layer. An op without a converter is refused before anything is built, all listed at once.
+"""
+
+import math
+import os
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+
+from ..errors import FormatError, ModelioError, UnsupportedError
+from ..graph.input_layer import Input
+from ..graph.layer import weights_follow
+from ..graph.tensor import SymbolicTensor
+
+CONVERTERS: dict[str, Callable] = {}
+
+
+class ConstantInputNeeded(UnsupportedError):
+    """An op needs a graph input (a weight, pads, sizes) as a constant. `input_name` names it:
+    `import_onnx(..., bind={name: array})` imports the graph with that input fixed, which is
+    what modelio's ONNX backend does for each run."""
+
+    def __init__(self, message: str, input_name: str):
+        super().__init__(message)
+        self.input_name = input_name
+
+# The oldest default-domain opset the importer reads (the ONNX package's pytorch-converted
+# models use opset 6; converters handle the older attribute forms).
+MIN_IMPORT_OPSET = 6
+# An initializer or graph input may not declare more elements than this.
+MAX_CONSTANT_ELEMENTS = 2**31
+
+
+def converts(*op_types: str):
+    """Register `function(context, node) -> list of values` for the ONNX `op_types`."""
+
+    def decorate(function: Callable) -> Callable:
+        for op_type in op_types:
+            CONVERTERS[op_type] = function
+        return function
+
+    return decorate
+
+
+class ImportContext:
+    """What a converter sees: the opset, the values computed so far (SymbolicTensors or numpy
+    constants, by ONNX name), helpers to read attributes and inputs, and a name maker."""
+
+    def __init__(self, opset: int, source: str):
+        self.graph_inputs: set[str] = set()
+        self.opset = opset
+        self.source = source
+        self.values: dict[str, SymbolicTensor | np.ndarray] = {}
+        self._names: set[str] = set()
+        # Outputs a converter does not produce (optional outputs modelio does not compute).
+        self.unavailable: dict[str, str] = {}
+        # Names of the graph's outputs: a converter keeps these run-time tensors when it could
+        # fold them (a model output must be computed from the inputs).
+        self.graph_outputs: set[str] = set()
+        # How many node inputs and graph outputs read each value (a converter may fuse a node
+        # into the layer that made its input only when nothing else reads that input).
+        self.uses: Counter = Counter()
+
+    # ----- inputs of a node -----
+    def value(self, name: str):
+        """The value of an ONNX input name ('' = omitted optional input: None)."""
+        if name == "":
+            return None
+        if name not in self.values:
+            if name in self.unavailable:
+                raise UnsupportedError(f"{self.unavailable[name]}: output '{name}' is used, "
+                                       f"but modelio does not compute it")
+            raise FormatError(f"{self.source}: value '{name}' is used before it is produced "
+                              f"(or never)")
+        return self.values[name]
+
+    def constant(self, node, index: int, required: bool = True):
+        """Input `index` of `node` as a numpy array; a FormatError/UnsupportedError when it is a
+        run-time tensor (the converter needs it fixed), None when omitted and not required."""
+        if index >= len(node.input) or node.input[index] == "":
+            if required:
+                raise FormatError(f"{self.where(node)}: input {index} is missing")
+            return None
+        value = self.value(node.input[index])
+        if isinstance(value, SymbolicTensor):
+            message = (f"{self.where(node)}: input {index} ('{node.input[index]}') must be a "
+                       f"constant for modelio to import this op")
+            if node.input[index] in self.graph_inputs:
+                raise ConstantInputNeeded(message, node.input[index])
+            raise UnsupportedError(message)
+        return value
+
+    def tensor(self, node, index: int) -> SymbolicTensor:
+        """Input `index` of `node` as a symbolic tensor (constants are refused here: a converter
+        that accepts either asks `value` and decides)."""
+        value = self.value(node.input[index]) if index < len(node.input) else None
+        if not isinstance(value, SymbolicTensor):
+            raise UnsupportedError(f"{self.where(node)}: input {index} must be a run-time tensor")
+        return value
+
+    @staticmethod
+    def attribute(node, name: str, default=None):
+        for attribute in node.attribute:
+            if attribute.name == name:
+                value = helper.get_attribute_value(attribute)
+                if isinstance(value, bytes):
+                    value = value.decode("utf-8", "replace")
+                if isinstance(value, onnx.TensorProto):
+                    value = numpy_helper.to_array(value)
+                return value
+        return default
+
+    # ----- naming and errors -----
+    def layer_name(self, node) -> str:
+        """A unique, Keras-safe layer name from the node's name (or its first output)."""
+        first_output = node.output[0] if len(node.output) else ""
+        base = (node.name or first_output or node.op_type).replace("/", "_").replace(":", "_")
+        base = base.strip("_") or node.op_type.lower()
+        name, index = base, 1
+        while name in self._names:
+            name, index = f"{base}_{index}", index + 1
+        self._names.add(name)
+        return name
+
+    def where(self, node) -> str:
+        """The prefix of an error about `node`: the source, the node's name and its op."""
+        first_output = node.output[0] if len(node.output) else ""
+        return f"{self.source}: node '{node.name or first_output}' ({node.op_type})"
+
+
+def load_onnx_model(path: str | os.PathLike):
+    """Read an ONNX file into a modelio Model. The weights are read straight from the file into
+    numpy arrays (reader.py), so a large model is never held twice; external data is read from
+    files inside the model's folder."""
+    from .reader import read_onnx_file
+
+    proto, arrays = read_onnx_file(path)
+    return import_onnx(proto, source=str(path), initializers=arrays)
+
+
+def import_onnx(proto: onnx.ModelProto, source: str = "<onnx model>",
+                release_initializers: bool = False, initializers: dict | None = None,
+                bind: dict | None = None):
+    """Convert an in-memory ONNX ModelProto into a modelio functional Model.
+
+    Graph inputs become `Input`s with their declared shapes (symbolic dims -> None),
+    initializers become constants that the converters fold or turn into layer weights. With
+    `release_initializers` each initializer's bytes are dropped from `proto` once read (the
+    proto is then spent). `initializers` gives the initializers' arrays when they were read
+    apart from `proto` (whose initializers then carry no data). `bind` fixes graph inputs to
+    arrays: they become constants instead of model inputs (see ConstantInputNeeded).
+    Raises UnsupportedError listing every op without an import, FormatError for a malformed
+    graph."""
+    from ..graph.functional import Functional
+
+    opset = _default_opset(proto, source)
+    graph = proto.graph
+    _refuse_unsupported(graph, source)
+    context = ImportContext(opset, source)
+    context.graph_outputs = {output.name for output in graph.output}
+    context.uses = Counter(name for node in graph.node for name in node.input)
+    context.uses.update(context.graph_outputs)
+    if initializers is not None:
+        _check_initializer_sizes(initializers, context)
+        context.values.update(initializers)
+    else:
+        _read_initializers(graph, context, release_initializers)
+    for name, array in (bind or {}).items():
+        context.values[name] = np.asarray(array)
+    inputs = _make_inputs(graph, context)
+    if not inputs:
+        raise UnsupportedError(f"{source}: the graph has no run-time input; modelio models "
+                               f"compute their outputs from inputs")
+    remaining = Counter(context.uses)
+    for node in graph.node:
+        _convert_node(context, node)
+        for name in node.input:
+            remaining[name] -= 1
+            if remaining[name] == 0 and isinstance(context.values.get(name), np.ndarray):
+                # a constant nobody reads any more: the layers adopted what they need
+                del context.values[name]
+    outputs = _graph_outputs(graph, context, inputs)
+    try:
+        return Functional(inputs[0] if len(inputs) == 1 else inputs,
+                          outputs[0] if len(outputs) == 1 else outputs, name=_model_name(graph))
+    except ModelioError as exc:
+        raise type(exc)(f"{source}: {exc}") from exc
+
+
+def _check_initializer_sizes(arrays: dict, context: ImportContext) -> None:
+    for name, array in arrays.items():
+        if array.size > MAX_CONSTANT_ELEMENTS:
+            raise FormatError(f"{context.source}: initializer '{name}' of shape "
+                              f"{list(array.shape)} is too large")
+
+
+def _read_initializers(graph, context: ImportContext, release: bool) -> None:
+    """Initializers as numpy constants (with `release`, each tensor's bytes are dropped from the
+    proto once read)."""
+    if len(graph.sparse_initializer):
+        raise UnsupportedError(f"{context.source}: sparse initializers are not supported")
+    for tensor in graph.initializer:
+        if math.prod(tensor.dims) > MAX_CONSTANT_ELEMENTS:
+            raise FormatError(f"{context.source}: initializer '{tensor.name}' of shape "
+                              f"{list(tensor.dims)} is too large")
+        try:
+            array = numpy_helper.to_array(tensor)
+        except Exception as exc:  # a tensor whose bytes do not match its shape and type
+            raise FormatError(f"{context.source}: initializer '{tensor.name}' cannot be read "
+                              f"({exc})") from exc
+        context.values[tensor.name] = array
+        if release:
+            tensor.ClearField("raw_data")
+
+
+def _make_inputs(graph, context: ImportContext) -> list:
+    inputs = []
+    for value_info in graph.input:
+        if value_info.name in context.values:  # old IR: initializers listed among the inputs
+            continue
+        shape, dtype = _declared(value_info, context.source)
+        context.graph_inputs.add(value_info.name)
+        tensor = Input(batch_shape=shape, dtype=dtype, name=context.layer_name(
+            onnx.NodeProto(name=value_info.name, op_type="Input")))
+        context.values[value_info.name] = tensor
+        inputs.append(tensor)
+    return inputs
+
+
+def _convert_node(context: ImportContext, node) -> None:
+    """Run the node's converter; any failure becomes a ModelioError naming the node."""
+    try:
+        with weights_follow():  # converters give every layer its weights from the graph
+            produced = CONVERTERS[node.op_type](context, node)
+    except ModelioError as exc:
+        where = context.where(node)
+        if str(exc).startswith(context.source):
+            raise
+        raise type(exc)(f"{where}: {exc}") from exc
+    except (ValueError, TypeError, IndexError, KeyError, ArithmeticError, AttributeError) as exc:
+        raise FormatError(f"{context.where(node)}: cannot import this node "
+                          f"({type(exc).__name__}: {exc})") from exc
+    if len(produced) < len([name for name in node.output if name]):
+        missing = [name for name in node.output[len(produced):] if name]
+        context.unavailable.update({name: context.where(node) for name in missing})
+    for name, value in zip(node.output, produced):
+        if name:
+            context.values[name] = value
+
+
+def _graph_outputs(graph, context: ImportContext, inputs: list) -> list:
+    """The graph outputs as tensors: an output that is a graph input, or repeats another
+    output, passes through an Identity layer so that every model output is its own tensor."""
+    from ..layers import Identity
+
+    outputs = []
+    for output in graph.output:
+        value = context.value(output.name)
+        if not isinstance(value, SymbolicTensor):
+            raise UnsupportedError(f"{context.source}: output '{output.name}' is a constant; "
+                                   f"modelio models compute every output from their inputs")
+        if any(value is tensor for tensor in (*inputs, *outputs)):
+            name = context.layer_name(onnx.NodeProto(name=output.name, op_type="Identity"))
+            dtype = None if value.dtype == "float32" else value.dtype  # keep ints, bools...
+            value = Identity(name=name, dtype=dtype)(value)
+        outputs.append(value)
+    if not outputs:
+        raise FormatError(f"{context.source}: the graph declares no output")
+    return outputs
+
+
+def _default_opset(proto, source: str) -> int:
+    for entry in proto.opset_import:
+        if entry.domain in ("", "ai.onnx"):
+            if entry.version < MIN_IMPORT_OPSET:
+                raise UnsupportedError(f"{source}: opset {entry.version} is older than "
+                                       f"{MIN_IMPORT_OPSET}, the oldest modelio imports")
+            return entry.version
+    raise FormatError(f"{source}: the model imports no default-domain opset")
+
+
+def _refuse_unsupported(graph, source: str) -> None:
+    missing = sorted({node.op_type if node.domain in ("", "ai.onnx") else
+                      f"{node.domain}.{node.op_type}" for node in graph.node
+                      if node.op_type not in CONVERTERS or node.domain not in ("", "ai.onnx")})
+    if missing:
+        raise UnsupportedError(f"{source}: no modelio import for the ONNX op(s) "
+                               f"{', '.join(missing)}")
+
+
+def _declared(value_info, source: str):
+    """(shape, numpy dtype name) of a graph input; symbolic or missing dims are None."""
+    if not value_info.type.HasField("tensor_type"):
+        raise UnsupportedError(f"{source}: input '{value_info.name}' is not a tensor")
+    tensor_type = value_info.type.tensor_type
+    try:
+        dtype = np.dtype(helper.tensor_dtype_to_np_dtype(tensor_type.elem_type))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UnsupportedError(f"{source}: input '{value_info.name}' has an unsupported element "
+                               f"type {tensor_type.elem_type}") from exc
+    if dtype.kind not in "biuf" or dtype.name.startswith(("float8", "bfloat", "int4", "uint4")):
+        raise UnsupportedError(f"{source}: input '{value_info.name}' has an unsupported element "
+                               f"type {helper.tensor_dtype_to_string(tensor_type.elem_type)}")
+    if not tensor_type.HasField("shape"):
+        raise UnsupportedError(f"{source}: input '{value_info.name}' declares no shape; modelio "
+                               f"needs at least its rank")
+    shape = tuple(dim.dim_value if dim.HasField("dim_value") else None
+                  for dim in tensor_type.shape.dim)
+    known = [dim for dim in shape if dim is not None]
+    if any(dim < 0 for dim in known) or math.prod(known) > MAX_CONSTANT_ELEMENTS:
+        raise FormatError(f"{source}: input '{value_info.name}' declares the shape {shape}")
+    return shape, dtype.name
+
+
+def _model_name(graph) -> str:
+    name = "".join(ch if ch.isalnum() or ch in "_-." else "_" for ch in graph.name)
+    return name or "onnx_model"
+
+
+def _import_converter_families() -> None:
+    """Import the converter modules so their `@converts` registrations run. The spatial and
+    sequence families are optional while they are being written."""
+    import importlib
+
+    for family in ("import_spatial", "import_sequence"):
+        if (Path(__file__).parent / f"{family}.py").exists():
+            importlib.import_module(f"{__package__}.{family}")
+
+
+from . import import_core  # noqa: E402,F401
+
+_import_converter_families()
