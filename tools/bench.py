@@ -4,6 +4,9 @@
     python3 tools/bench.py --quick    # the same, graph scaling at 1k and 10k only
     python3 tools/bench.py --tf2onnx  # also the tf-keras + tf2onnx route (slow)
 
+ONNX import: `modelio.load_model("resnet50.onnx")` time and peak memory beside `onnx.load` +
+numpy_helper alone.
+
 ONNX conversion: `modelio convert` of a ResNet50 .keras file as a whole process, beside Keras 3's
 own export (../kenv) and optionally tf2onnx (../k2env): wall time, peak memory, graph cleanliness
 and onnxruntime inference time on each export.
@@ -78,6 +81,10 @@ def main() -> None:
               "(whole processes; convert time best of 3 for modelio)")
         print("\n".join(convert_report(with_tf2onnx=args.tf2onnx)))
         print()
+    from bench_import import import_report
+    print("ONNX import of a ResNet50 exported by modelio (whole processes)")
+    print("\n".join(import_report()))
+    print()
     from bench_io import io_report
     print("File I/O: save and load times beside plain h5py on the same arrays; peak memory of a")
     print("load (tracemalloc) as a multiple of the weights' size")
