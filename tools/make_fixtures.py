@@ -5,6 +5,7 @@ Run from the repository root, in environments that have Keras (see the README):
 
     KERAS_BACKEND=torch ../kenv/bin/python tools/make_fixtures.py keras3
     TF_CPP_MIN_LOG_LEVEL=3 ../k2env/bin/python tools/make_fixtures.py keras2
+    ../kenv/bin/python tools/make_fixtures.py torch     # PyTorch models exported to ONNX
 
 For each model NAME this writes fixtures/<dialect>/NAME.json (what `model.to_json()` wrote) and
 NAME.npz holding `input:<input name>` arrays, `output:<i>` arrays (Keras's predictions, in output
@@ -340,8 +341,12 @@ def tensor_length(model) -> int:
 
 def main(argv):
     dialect = argv[1] if len(argv) > 1 else "keras3"
+    if dialect == "torch":  # fixtures/torch_onnx: torch.onnx.export of an MLP, a CNN, an RNN
+        from torch_onnx_fixtures import main as make_torch_fixtures
+        make_torch_fixtures()
+        return
     if dialect not in ("keras2", "keras3"):
-        sys.exit("usage: make_fixtures.py keras3|keras2")
+        sys.exit("usage: make_fixtures.py keras3|keras2|torch")
     keras = import_keras(dialect)
     keras.utils.set_random_seed(0)
     out_dir = os.path.join(REPO_ROOT, "fixtures", dialect)

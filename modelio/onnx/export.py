@@ -114,7 +114,7 @@ def _export(holder: list, path, opset, batch_size, external_data, nchw, release=
                           f"ONNX external data, which needs a file path to write beside")
     if path is None:
         proto = _model_proto(model_name, graph, inputs, outputs, opset, graph.initializer_protos())
-        onnx.checker.check_model(proto, full_check=True)
+        _check(proto, model_name)
         return proto
     path = Path(path)
     if not external_data:
@@ -125,7 +125,7 @@ def _export(holder: list, path, opset, batch_size, external_data, nchw, release=
             with open(temporary, "wb") as handle:
                 write_model_streaming(handle, proto, graph.constants)
             graph.constants = {}
-            onnx.checker.check_model(str(temporary), full_check=True)
+            _check(str(temporary), model_name)
         return None
     # Weights go to `<name>.onnx.data` beside the model (protobuf cannot hold 2 GiB): the data
     # file first, then the model, each written atomically; then the pair is checked from disk.
@@ -135,7 +135,7 @@ def _export(holder: list, path, opset, batch_size, external_data, nchw, release=
     proto = _model_proto(model_name, graph, inputs, outputs, opset, initializers)
     with atomic_path(path) as temporary:
         onnx.save_model(proto, str(temporary))
-    onnx.checker.check_model(str(path), full_check=True)
+    _check(str(path), model_name)
     return None
 
 
@@ -165,6 +165,16 @@ def _lowered_graph(model, opset: int, batch_size, nchw: bool):
                                             name=graph.fresh(f"{output_name}/output")))
         outputs.append(_value_info(output_name, tensor, batch_size, nchw))
     return graph, inputs, outputs
+
+
+def _check(model, model_name: str) -> None:
+    """onnx.checker's full check; a failure is modelio's fault, reported as a ModelioError."""
+    try:
+        onnx.checker.check_model(model, full_check=True)
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
+        raise UnsupportedError(f"model '{model_name}': the exported ONNX graph fails "
+                               f"onnx.checker ({exc}); this is a modelio bug, please report "
+                               f"it") from exc
 
 
 def _model_proto(model_name, graph, inputs, outputs, opset, initializers) -> onnx.ModelProto:

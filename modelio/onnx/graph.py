@@ -95,7 +95,7 @@ class OnnxGraph:
 
     def initializer_protos(self) -> list[onnx.TensorProto]:
         """Every constant as a TensorProto holding its data."""
-        return [numpy_helper.from_array(np.ascontiguousarray(array), name)
+        return [numpy_helper.from_array(array, name)
                 for name, array in self.constants.items()]
 
     def external_initializers(self, data_path, location: str) -> list[onnx.TensorProto]:
@@ -106,7 +106,7 @@ class OnnxGraph:
         with open(data_path, "wb") as data_file:
             for name, array in self.constants.items():
                 if array.nbytes < 1024:
-                    tensors.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+                    tensors.append(numpy_helper.from_array(array, name))
                     continue
                 payload_size = _write_array(data_file, array)
                 tensor = tensor_header(name, array)

@@ -161,8 +161,8 @@ def normalization_layer(graph, node, args, kwargs):
     layer, hint = node.layer, node.layer.name
     mean, variance = layer._statistics(np.float32)
     std = np.maximum(np.sqrt(variance), np.float32(normalization._BACKEND_EPSILON))
-    mean_name = graph.constant(np.ascontiguousarray(mean), f"{hint}/mean", "float32")
-    std_name = graph.constant(np.ascontiguousarray(std), f"{hint}/std", "float32")
+    mean_name = graph.constant(np.asarray(mean), f"{hint}/mean", "float32")
+    std_name = graph.constant(np.asarray(std), f"{hint}/std", "float32")
     x = _float_input(graph, node, args[0])
     if layer.invert:
         return graph.node("Add", [mean_name, graph.node("Mul", [x, std_name], hint)], hint)

@@ -63,7 +63,7 @@ def _kept_constants(constants: dict, original: set, used_before: set, nodes, as_
                  if name not in used and not (name in original and name not in used_before)]:
         del constants[name]
     if as_protos:
-        return [numpy_helper.from_array(np.ascontiguousarray(array), name)
+        return [numpy_helper.from_array(array, name)
                 for name, array in constants.items()]
     return constants
 
@@ -296,7 +296,7 @@ def static_shapes(nodes, constants: dict, inputs, opset: int) -> dict:
     shapes: dict = {}
     for name, array in constants.items():
         if array.dtype == np.int64 and array.size <= 128:
-            light.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+            light.append(numpy_helper.from_array(array, name))
             shapes[("constant", name)] = [int(v) for v in array.reshape(-1)]
         else:
             light.append(onnx.TensorProto(name=name, dims=array.shape,

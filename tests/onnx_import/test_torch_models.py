@@ -11,7 +11,6 @@ import onnxruntime
 import pytest
 
 import modelio
-from modelio.onnx import lower_onnx_layers  # noqa: F401 - until export.py imports it
 
 FIXTURES = Path(__file__).resolve().parent.parent.parent / "fixtures" / "torch_onnx"
 MODELS = {
@@ -81,6 +80,13 @@ def test_imported_torch_model_exports_back_to_onnx_unchanged(name, tmp_path):
     (output,) = session.run(None, {session.get_inputs()[0].name: inputs["input"]})
     np.testing.assert_allclose(output, before, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(output, expected, rtol=1e-5, atol=1e-5)
+    # the in-memory export (every initializer built at once) is the same graph
+    in_memory = modelio.export_onnx(model)
+    assert in_memory.graph.node == onnx.load(str(path)).graph.node
+    session = onnxruntime.InferenceSession(in_memory.SerializeToString(),
+                                           providers=["CPUExecutionProvider"])
+    (output,) = session.run(None, {session.get_inputs()[0].name: inputs["input"]})
+    np.testing.assert_allclose(output, before, rtol=1e-5, atol=1e-6)
     # and the exported file imports again, to the same numbers
     again = modelio.load_model(path)
     np.testing.assert_allclose(only_output(again.predict(inputs["input"])), before,
