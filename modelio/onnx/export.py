@@ -217,8 +217,10 @@ def _lower_nested(graph: OnnxGraph, inner, args, kwargs) -> list[str]:
     return [names[id(tensor)] for tensor in inner.outputs]
 
 
-def _check_lowerings(model) -> None:
-    missing, stack, seen = {}, [model], set()
+def _leaf_layers(model):
+    """Every layer of `model` and of the models nested in it, once each (nested models walked,
+    not yielded)."""
+    stack, seen = [model], set()
     while stack:
         current = stack.pop()
         for node in current._nodes_in_order:
@@ -228,8 +230,15 @@ def _check_lowerings(model) -> None:
             seen.add(id(layer))
             if isinstance(layer, Functional):
                 stack.append(layer)
-            elif lowering_for(layer) is None:
-                missing.setdefault(type(layer).__name__, []).append(layer.name)
+            else:
+                yield layer
+
+
+def _check_lowerings(model) -> None:
+    missing = {}
+    for layer in _leaf_layers(model):
+        if lowering_for(layer) is None:
+            missing.setdefault(type(layer).__name__, []).append(layer.name)
     if missing:
         listing = "; ".join(
             f"{class_name} ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})"
@@ -250,19 +259,10 @@ def _to_first(rank: int) -> list[int]:
 
 
 def _check_channels_last(model) -> None:
-    stack, seen = [model], set()
-    while stack:
-        current = stack.pop()
-        for node in current._nodes_in_order:
-            layer = node.layer
-            if id(layer) in seen:
-                continue
-            seen.add(id(layer))
-            if isinstance(layer, Functional):
-                stack.append(layer)
-            elif getattr(layer, "data_format", None) == "channels_first":
-                raise ConfigError(f"model '{model.name}': layer '{layer.name}' is already "
-                                  f"channels_first; nchw=True converts channels-last models")
+    for layer in _leaf_layers(model):
+        if getattr(layer, "data_format", None) == "channels_first":
+            raise ConfigError(f"model '{model.name}': layer '{layer.name}' is already "
+                              f"channels_first; nchw=True converts channels-last models")
 
 
 def _value_info(name: str, tensor: SymbolicTensor, batch_size: int | None, nchw: bool = False):

@@ -93,14 +93,20 @@ def cancel_transposes(nodes, initializers=(), outputs=()):
     return nodes, _kept_constants(constants, original, used_before, nodes, as_protos)
 
 
-def _one_pass(nodes, constants, protected, names):
+def _producers_and_uses(nodes, protected) -> tuple[dict, dict]:
+    """(value name -> the node making it, value name -> how many inputs and outputs read it)."""
     producer = {output: node for node in nodes for output in node.output}
-    consumers: dict[str, int] = {}
+    uses: dict[str, int] = {}
     for node in nodes:
         for name in node.input:
-            consumers[name] = consumers.get(name, 0) + 1
+            uses[name] = uses.get(name, 0) + 1
     for name in protected:
-        consumers[name] = consumers.get(name, 0) + 1
+        uses[name] = uses.get(name, 0) + 1
+    return producer, uses
+
+
+def _one_pass(nodes, constants, protected, names):
+    producer, consumers = _producers_and_uses(nodes, protected)
 
     def sole_use(name):
         return consumers.get(name, 0) == 1
@@ -335,13 +341,7 @@ def fold_affine(nodes, initializers=(), outputs=()):
     original = set(constants)
     names = _Names(nodes, original)
     used_before = {name for node in nodes for name in node.input}
-    producer = {output: node for node in nodes for output in node.output}
-    uses: dict[str, int] = {}
-    for node in nodes:
-        for name in node.input:
-            uses[name] = uses.get(name, 0) + 1
-    for name in outputs:
-        uses[name] = uses.get(name, 0) + 1
+    producer, uses = _producers_and_uses(nodes, outputs)
 
     def private(name):
         return uses.get(name, 0) == 1

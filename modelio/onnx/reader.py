@@ -88,6 +88,13 @@ class _Reader:
         return data
 
 
+def _opened(path: Path):
+    try:
+        return open(path, "rb")
+    except OSError as exc:
+        raise FormatError(f"{path}: cannot open ({exc.strerror or exc})") from exc
+
+
 def _key(number: int) -> bytes:
     return _varint_bytes(number << 3 | 2)
 
@@ -108,11 +115,7 @@ def read_onnx_file(path: str | os.PathLike) -> tuple[onnx.ModelProto, dict[str, 
     are read from their files, which must lie inside the model's folder. Malformed files are a
     FormatError naming the file."""
     path = Path(path)
-    try:
-        handle = open(path, "rb")
-    except OSError as exc:
-        raise FormatError(f"{path}: cannot open ({exc.strerror or exc})") from exc
-    with handle:
+    with _opened(path) as handle:
         size = os.fstat(handle.fileno()).st_size
         reader = _Reader(handle, path)
         model_parts, graph_parts, tensors = [], [], []
@@ -211,11 +214,7 @@ def read_onnx_header(path: str | os.PathLike) -> onnx.ModelProto:
     """The model's outer fields (IR version, opsets, producer, metadata) without its graph, read
     without touching the weights."""
     path = Path(path)
-    try:
-        handle = open(path, "rb")
-    except OSError as exc:
-        raise FormatError(f"{path}: cannot open ({exc.strerror or exc})") from exc
-    with handle:
+    with _opened(path) as handle:
         reader = _Reader(handle, path)
         size = os.fstat(handle.fileno()).st_size
         parts = [reader.bytes(record, end) for number, _, _, end, record in reader.fields(0, size)
