@@ -159,7 +159,7 @@ def _params():
         yield pytest.param(name, marks=marks, id=name)
 
 
-@pytest.mark.parametrize("name", _params())
+@pytest.mark.parametrize("name", list(_params()))
 def test_conformance_case_matches_recorded_outputs_or_is_refused(name):
     case = CASES[name]
     if not case.claimed:
