@@ -149,6 +149,8 @@ def elementwise_merge(graph, node, args, kwargs):
     op = {merge.Add: "Sum", merge.Maximum: "Max", merge.Minimum: "Min", merge.Average: "Mean",
           merge.Multiply: "Mul"}[type(node.layer)]
     inputs = _aligned(graph, node, list(args[0]))
+    if op == "Sum" and len(inputs) == 2:
+        op = "Add"  # onnxruntime fuses Conv + Add (+ Relu) into one kernel, not Conv + Sum
     if op == "Mul":
         result = inputs[0]
         for other in inputs[1:]:
