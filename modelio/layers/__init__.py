@@ -39,6 +39,7 @@ from .conv import *  # noqa: E402
 from .embedding import *  # noqa: E402
 from .normalization import *  # noqa: E402
 from .onnx_ops import *  # noqa: E402
+from .onnx_recurrent import *  # noqa: E402
 from .onnx_spatial import *  # noqa: E402
 from .pooling import *  # noqa: E402
 from .preprocessing import *  # noqa: E402

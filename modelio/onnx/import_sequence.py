@@ -2,7 +2,7 @@
 
 ONNX's recurrent ops are time-major (X is (seq, batch, input) and Y (seq, directions, batch,
 hidden)) while Keras's LSTM/GRU/SimpleRNN are batch-major and never touch the batch axis, so the
-op becomes one `OnnxRecurrent` layer (modelio/layers/onnx_spatial.py) that keeps ONNX's layout,
+op becomes one `OnnxRecurrent` layer (modelio/layers/onnx_recurrent.py) that keeps ONNX's layout,
 gate orders (LSTM iofc, GRU zrh), `linear_before_reset`, peepholes, clip and activations: the
 numbers are ONNX's own, and the layer lowers back to the same ONNX op.
 """
@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import FormatError, UnsupportedError
 from ..graph.tensor import SymbolicTensor
-from ..layers.onnx_spatial import OnnxRecurrent
+from ..layers.onnx_recurrent import OnnxRecurrent
 from .importer import converts
 
 _GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}

@@ -1,7 +1,7 @@
 """ONNX import: an ONNX graph becomes a modelio functional model.
 
 Each ONNX op has a converter registered with `@converts("OpType", ...)` beside its family
-(import_core.py, import_spatial.py, import_sequence.py). A converter is
+(import_core.py, import_shape.py, import_spatial.py, import_sequence.py). A converter is
 `function(context, node) -> list` giving one value per ONNX output of `node`; a value is either
 a modelio SymbolicTensor (the output of a layer the converter called) or a numpy array (a
 constant: initializers, Constant nodes and everything computed only from constants — shape
@@ -16,7 +16,6 @@ import math
 import os
 from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import onnx
@@ -332,16 +331,10 @@ def _model_name(graph) -> str:
     return name or "onnx_model"
 
 
-def _import_converter_families() -> None:
-    """Import the converter modules so their `@converts` registrations run. The spatial and
-    sequence families are optional while they are being written."""
-    import importlib
-
-    for family in ("import_spatial", "import_sequence"):
-        if (Path(__file__).parent / f"{family}.py").exists():
-            importlib.import_module(f"{__package__}.{family}")
-
-
-from . import import_core  # noqa: E402,F401
-
-_import_converter_families()
+# The converter families register themselves with `@converts` when imported.
+from . import (  # noqa: E402
+    import_core,  # noqa: F401
+    import_sequence,  # noqa: F401
+    import_shape,  # noqa: F401
+    import_spatial,  # noqa: F401
+)

@@ -4,7 +4,7 @@ ONNX op it was imported from, with its weights in ONNX's own layouts."""
 import numpy as np
 
 from ..errors import UnsupportedError
-from ..layers import onnx_spatial
+from ..layers import onnx_recurrent, onnx_spatial
 from .registry import lowers
 
 
@@ -130,7 +130,7 @@ def layer_normalization(graph, node, args, kwargs):
                       axis=layer.axis, epsilon=layer.epsilon)
 
 
-@lowers(onnx_spatial.OnnxRecurrent)
+@lowers(onnx_recurrent.OnnxRecurrent)
 def recurrent(graph, node, args, kwargs):
     layer = node.layer
     tensors = args[0] if isinstance(args[0], (list, tuple)) else [args[0]]
