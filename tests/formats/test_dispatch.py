@@ -103,3 +103,27 @@ def test_keras_json_with_keras_weights_file_beside_it_loads_and_matches_keras(na
     model = modelio.load_model(tmp_path / f"{name}.json")
     for got, want in zip(predict_as_list(model, recorded_inputs(arrays)), recorded_outputs(arrays)):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("filename", ["m.keras", "m.h5", "m.yaml", "m.weights.h5", "m.onnx"])
+def test_saved_files_get_the_usual_permissions_not_private_temporary_ones(filename, tmp_path):
+    import os
+    import stat
+
+    model = modelio.load_model(FIXTURES / "keras3_files" / "mlp.keras")
+    previous = os.umask(0o022)
+    try:
+        path = tmp_path / filename
+        if filename.endswith(".weights.h5"):
+            model.save_weights(path)
+        else:
+            modelio.save_model(model, path)
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644
+        path.chmod(0o640)  # an existing file keeps its mode when it is replaced
+        if filename.endswith(".weights.h5"):
+            model.save_weights(path)
+        else:
+            modelio.save_model(model, path)
+        assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    finally:
+        os.umask(previous)
