@@ -172,6 +172,9 @@ def _one_pass(nodes, constants, protected, names):
         after = helper.make_node("Transpose", [inner], [node.output[0]], perm=perm,
                                  name=names.fresh(f"{node.name}/transpose_after"))
         replace[id(node)] = [moved, after]
+        # later nodes of this pass see the new Transpose as their input's producer, so a
+        # chain of elementwise ops is crossed in one pass, not one pass per op
+        producer[node.output[0]] = after
         touched.add(id(node))
         for s in sources:
             removed.add(id(s))
@@ -189,8 +192,13 @@ def _one_pass(nodes, constants, protected, names):
         if id(node) in removed:
             continue
         for new in replace.get(id(node), [node]):
+            if id(new) in removed:  # a Transpose made this pass and already moved on
+                continue
             if any(name in rename for name in new.input):
-                new.input[:] = [resolved(name) for name in new.input]
+                renamed = onnx.NodeProto()  # the caller's nodes are never changed
+                renamed.CopyFrom(new)
+                renamed.input[:] = [resolved(name) for name in new.input]
+                new = renamed
             result.append(new)
     return result, True
 
@@ -257,6 +265,7 @@ def _rewrite_reduce(node, producer, constants, sole_use, touched, replace, remov
         after = helper.make_node("Transpose", [inner], [node.output[0]], perm=perm,
                                  name=names.fresh(f"{node.name}/transpose_after"))
         replace[id(node)] = [moved, after]
+        producer[node.output[0]] = after
     removed.add(id(source))
     touched.update((id(node), id(source)))
     return True
