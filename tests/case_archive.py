@@ -24,3 +24,12 @@ def read_case_array(buffers: dict, case: dict, key: str) -> np.ndarray:
     size = math.prod(entry["shape"])
     flat = buffers[entry["dtype"]][entry["offset"]:entry["offset"] + size]
     return flat.reshape(entry["shape"]).copy()
+
+
+def assert_matches_keras_output(output, expected: np.ndarray, case: dict, **tolerance) -> None:
+    """An eager layer output against the one Keras recorded: array type, shape, the dtype Keras
+    gave (`case["output_dtype"]`) and values within `tolerance`."""
+    assert isinstance(output, np.ndarray)
+    assert output.shape == expected.shape
+    assert output.dtype == expected.dtype == np.dtype(case["output_dtype"])
+    np.testing.assert_allclose(output, expected, **tolerance)

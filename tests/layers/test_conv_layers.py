@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from case_archive import load_case_archive, read_case_array
+from case_archive import assert_matches_keras_output, load_case_archive, read_case_array
 
 import modelio
 from modelio import layers
@@ -22,12 +22,7 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 TOLERANCE = {"rtol": 1e-4, "atol": 1e-4}
 
 
-def _load_keras3():
-    buffers, document = load_case_archive(FIXTURES / "keras3" / "conv_cases.npz")
-    return buffers, document
-
-
-BUFFERS, DOCUMENT = _load_keras3()
+BUFFERS, DOCUMENT = load_case_archive(FIXTURES / "keras3" / "conv_cases.npz")
 CASES = {case["id"]: case for case in DOCUMENT["cases"]}
 CASE_IDS = list(CASES)
 SYMBOLIC_CASES = [(case_id, index) for case_id, case in CASES.items()
@@ -76,10 +71,7 @@ def test_eager_output_matches_keras_for_the_same_config_weights_and_input(case_i
     case = CASES[case_id]
     expected = case_array(case, "output")
     output = run_eager(case, make_layer(case))
-    assert isinstance(output, np.ndarray)
-    assert output.shape == expected.shape
-    assert output.dtype == expected.dtype == np.dtype(case["output_dtype"])
-    np.testing.assert_allclose(output, expected, **TOLERANCE)
+    assert_matches_keras_output(output, expected, case, **TOLERANCE)
 
 
 @pytest.mark.parametrize("case_id,index", SYMBOLIC_CASES)

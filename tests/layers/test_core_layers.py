@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from case_archive import load_case_archive, read_case_array
+from case_archive import assert_matches_keras_output, load_case_archive, read_case_array
 
 import modelio
 from modelio import layers
@@ -83,10 +83,7 @@ def test_eager_output_matches_keras_for_the_same_config_weights_and_input(case_i
     case = CASES[case_id]
     expected = case_array(case, "output")
     output = run_eager(case, make_layer(case))
-    assert isinstance(output, np.ndarray)
-    assert output.shape == expected.shape
-    assert output.dtype == expected.dtype == np.dtype(case["output_dtype"])
-    np.testing.assert_allclose(output, expected, **TOLERANCE)
+    assert_matches_keras_output(output, expected, case, **TOLERANCE)
 
 
 @pytest.mark.parametrize("case_id,index", SYMBOLIC_CASES)

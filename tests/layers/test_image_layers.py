@@ -30,12 +30,7 @@ REQUIRED_ARGUMENTS = {"Rescaling": {"scale": 0.5}, "Resizing": {"height": 2, "wi
 ROUNDED_TIE_CASES = {"resizing_uint8_bilinear"}
 
 
-def _load_keras3():
-    buffers, document = load_case_archive(KERAS3_FIXTURE)
-    return buffers, document
-
-
-BUFFERS, DOCUMENT = _load_keras3()
+BUFFERS, DOCUMENT = load_case_archive(KERAS3_FIXTURE)
 CASES = {case["id"]: case for case in DOCUMENT["cases"] if case["class_name"] in CLASS_NAMES}
 CASE_IDS = list(CASES)
 SYMBOLIC_CASES = [(case_id, index) for case_id, case in CASES.items()

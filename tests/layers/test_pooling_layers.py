@@ -23,12 +23,7 @@ KERAS2_FIXTURE = ROOT / "fixtures" / "keras2" / "image_configs.json"
 TOLERANCE = {"rtol": 1e-4, "atol": 1e-4}
 
 
-def _load_keras3():
-    buffers, document = load_case_archive(KERAS3_FIXTURE)
-    return buffers, document
-
-
-BUFFERS, DOCUMENT = _load_keras3()
+BUFFERS, DOCUMENT = load_case_archive(KERAS3_FIXTURE)
 CASES = {case["id"]: case for case in DOCUMENT["cases"] if "Pooling" in case["class_name"]}
 CASE_IDS = list(CASES)
 SYMBOLIC_CASES = [(case_id, index) for case_id, case in CASES.items()
