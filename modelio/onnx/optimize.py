@@ -105,6 +105,15 @@ def _producers_and_uses(nodes, protected) -> tuple[dict, dict]:
     return producer, uses
 
 
+def _readers(nodes) -> dict[str, list]:
+    """Value name -> the nodes that read it."""
+    readers: dict[str, list] = {}
+    for node in nodes:
+        for name in node.input:
+            readers.setdefault(name, []).append(node)
+    return readers
+
+
 def _one_pass(nodes, constants, protected, names):
     producer, consumers = _producers_and_uses(nodes, protected)
 
@@ -275,10 +284,7 @@ def drop_transposes_before_reshape(nodes, shapes: dict):
     """Remove a Transpose whose only reader is a Reshape (constant target) or a
     Flatten when it moves only axes of size 1: the elements keep their order, so the reshape
     gives the same result. `shapes` maps value names to their static dims (None = unknown)."""
-    readers: dict[str, list] = {}
-    for node in nodes:
-        for name in node.input:
-            readers.setdefault(name, []).append(node)
+    readers = _readers(nodes)
     dropped = set()
     for node in nodes:
         perm = _perm(node) if node.op_type == "Transpose" else None
@@ -528,10 +534,7 @@ def fold_pads_into_convolutions(nodes, constants: dict, outputs=()):
     ZeroPadding2D before a stem convolution, as Keras's ResNet has). Batch and channel axes must
     be unpadded, the mode constant with value 0."""
     protected = set(outputs)
-    readers: dict[str, list] = {}
-    for node in nodes:
-        for name in node.input:
-            readers.setdefault(name, []).append(node)
+    readers = _readers(nodes)
     dropped = set()
     for node in nodes:
         if (node.op_type != "Pad" or len(node.input) < 2 or len(node.input) > 3
@@ -572,10 +575,7 @@ def matmul_add_to_gemm(nodes, constants: dict, shapes: dict, outputs=()):
     """MatMul(x, W) + b with a 2-D x, constant 2-D W and a bias along the columns becomes one
     Gemm (what a Dense on a flat feature vector is)."""
     protected = set(outputs)
-    readers: dict[str, list] = {}
-    for node in nodes:
-        for name in node.input:
-            readers.setdefault(name, []).append(node)
+    readers = _readers(nodes)
     replaced: dict[int, object] = {}
     dropped = set()
     for node in nodes:
@@ -624,10 +624,7 @@ def guard_zero_pads_before_max_pool(nodes, constants: dict, shapes: dict):
     Pad(value 0) + MaxPool into one MaxPool with `pads`, whose padding acts as -inf: windows of
     negative values at the border then give their maximum instead of 0. A pad value of -0.0 is
     not fused (onnx/optimizer#318 and onnxsim#290 describe the same wrong fusion)."""
-    readers: dict[str, list] = {}
-    for node in nodes:
-        for name in node.input:
-            readers.setdefault(name, []).append(node)
+    readers = _readers(nodes)
     negative_zero = None
     for node in nodes:
         if (node.op_type != "Pad" or _attribute(node, "mode", b"constant") not in (b"constant", "constant")

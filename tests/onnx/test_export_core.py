@@ -16,6 +16,7 @@ from fixture_models import (
     recorded_inputs,
     recorded_outputs,
 )
+from onnx_session import run_onnx
 
 import modelio
 from modelio import layers
@@ -27,12 +28,6 @@ OPSETS = [13, 17, MAX_OPSET]
 EXPORTABLE = ["mlp", "two_inputs_two_outputs", "shared_layers", "nested_sequential",
               "nested_functional", "core_layers", "sequential_mlp", "layer_called_outside",
               "nested_model_as_output"]
-
-
-def run_onnx(proto, inputs: dict) -> list:
-    session = onnxruntime.InferenceSession(proto.SerializeToString(),
-                                           providers=["CPUExecutionProvider"])
-    return session.run(None, {tensor.name: inputs[tensor.name] for tensor in session.get_inputs()})
 
 
 @pytest.mark.parametrize("opset", OPSETS)

@@ -5,9 +5,9 @@ runs in onnxruntime and matches modelio's numpy output and the output Keras reco
 from pathlib import Path
 
 import numpy as np
-import onnxruntime
 import pytest
 from fixture_models import FIXTURES, predict_as_list, recorded_inputs, recorded_outputs
+from onnx_session import run_onnx
 
 import modelio
 from modelio.onnx.export import MAX_OPSET
@@ -34,12 +34,6 @@ def recording_for(relative: str) -> Path:
         if candidate.exists():
             return candidate
     raise AssertionError(f"no recorded outputs for {relative}")
-
-
-def run_onnx(proto, inputs: dict) -> list:
-    session = onnxruntime.InferenceSession(proto.SerializeToString(),
-                                           providers=["CPUExecutionProvider"])
-    return session.run(None, {tensor.name: inputs[tensor.name] for tensor in session.get_inputs()})
 
 
 FILES = saved_model_files()

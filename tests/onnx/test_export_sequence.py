@@ -6,9 +6,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import onnxruntime
 import pytest
 from fixture_models import fixture_arrays, load_fixture_model, recorded_inputs, recorded_outputs
+from onnx_session import run_onnx
 
 import modelio
 from modelio import layers
@@ -22,12 +22,6 @@ import test_recurrent_layers as recurrent_cases  # noqa: E402
 
 OPSETS = [13, 17, MAX_OPSET]
 TOLERANCE = {"rtol": 1e-4, "atol": 1e-4}
-
-
-def run_onnx(proto, inputs: dict) -> list:
-    session = onnxruntime.InferenceSession(proto.SerializeToString(),
-                                           providers=["CPUExecutionProvider"])
-    return session.run(None, {tensor.name: inputs[tensor.name] for tensor in session.get_inputs()})
 
 
 def as_list(outputs) -> list:

@@ -17,6 +17,7 @@ from fixture_models import (
     recorded_outputs,
 )
 from onnx import helper, numpy_helper
+from onnx_session import run_onnx
 
 import modelio
 from modelio import layers
@@ -25,12 +26,6 @@ from modelio.onnx.optimize import cancel_transposes
 from modelio.onnx.registry import LOWERINGS
 
 OPSETS = [13, 17, MAX_OPSET]
-
-
-def run_onnx(proto, inputs: dict) -> list:
-    session = onnxruntime.InferenceSession(proto.SerializeToString(),
-                                           providers=["CPUExecutionProvider"])
-    return session.run(None, {tensor.name: inputs[tensor.name] for tensor in session.get_inputs()})
 
 
 def randomize(model, seed=0):

@@ -12,6 +12,7 @@ import onnxruntime
 import pytest
 from fixture_models import FIXTURES
 from onnx import numpy_helper
+from onnx_session import run_onnx
 
 import modelio
 from modelio import layers
@@ -22,12 +23,6 @@ from modelio.onnx import export as export_module
 from modelio.onnx.export import MAX_OPSET
 
 OPSETS = [13, 17, MAX_OPSET]
-
-
-def run_onnx(proto, inputs: dict) -> list:
-    session = onnxruntime.InferenceSession(proto.SerializeToString(),
-                                           providers=["CPUExecutionProvider"])
-    return session.run(None, {tensor.name: inputs[tensor.name] for tensor in session.get_inputs()})
 
 
 def randomize(model, seed=0):
