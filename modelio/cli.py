@@ -243,7 +243,7 @@ def run_summary(args) -> int:
 def run_run(args) -> int:
     import numpy as np
 
-    from .formats.atomic import atomic_path
+    from .atomic import atomic_path
 
     output = Path(args.output)
     if output.suffix.lower() != ".npz":

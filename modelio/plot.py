@@ -10,8 +10,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from .atomic import atomic_path, write_text_atomic
 from .errors import FormatError, UnsupportedError
-from .formats.atomic import atomic_path, write_text_atomic
 from .graph.functional import Functional
 
 RENDERED_FORMATS = (".svg", ".png")

@@ -14,9 +14,9 @@ import stat
 import zipfile
 from pathlib import Path
 
+from ..atomic import write_text_atomic
 from ..errors import FormatError, UnsupportedError
 from ..graph.layer import weights_follow
-from .atomic import write_text_atomic
 from .config import model_from_json, model_from_yaml, model_to_json, model_to_yaml
 from .hdf5 import is_hdf5, open_hdf5
 

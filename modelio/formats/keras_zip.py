@@ -30,10 +30,10 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
+from ..atomic import atomic_path
 from ..errors import FormatError, ModelioError, UnsupportedError
 from ..graph.layer import weights_follow
 from . import weights_h5
-from .atomic import atomic_path
 from .config import config_from_json, model_from_config, model_to_config
 from .hdf5 import ByteRange, open_hdf5
 

@@ -29,10 +29,10 @@ from pathlib import Path
 import numpy as np
 
 from .. import progress
+from ..atomic import atomic_path
 from ..errors import FormatError, ModelioError, WeightMismatchError
 from ..graph.layer import weights_follow
 from ..graph.registry import LAYER_CLASSES, OPERATION_CLASSES
-from .atomic import atomic_path
 from .config import config_from_json, model_from_config, model_to_config
 from .hdf5 import open_hdf5, read_dataset, read_string, read_string_list, write_string_list
 

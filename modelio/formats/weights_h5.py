@@ -42,10 +42,10 @@ from pathlib import Path
 import numpy as np
 
 from .. import progress
+from ..atomic import atomic_path
 from ..errors import FormatError, ModelioError, WeightMismatchError
 from ..graph.functional import Functional
 from ..graph.weights import Weight
-from .atomic import atomic_path
 from .hdf5 import open_hdf5
 
 WEIGHTS_SUFFIX = ".weights.h5"

@@ -8,8 +8,8 @@ from pathlib import Path
 import onnx
 from onnx import TensorProto, helper
 
+from ..atomic import atomic_path
 from ..errors import ConfigError, UnsupportedError
-from ..formats.atomic import atomic_path
 from ..graph.functional import Functional
 from ..graph.tensor import SymbolicTensor
 from ..graph.tree import flatten, map_structure

@@ -6,7 +6,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..errors import FormatError
+from .errors import FormatError
 
 
 @contextlib.contextmanager
@@ -44,5 +44,6 @@ def _mode_for(target: Path) -> int:
 
 
 def write_text_atomic(target: str | os.PathLike, text: str) -> None:
+    """Write `text` (UTF-8) to `target` atomically (see `atomic_path`)."""
     with atomic_path(target) as temporary:
         temporary.write_text(text, encoding="utf-8")
