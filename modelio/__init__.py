@@ -16,8 +16,8 @@ from .formats.config import (
     model_from_yaml,
     model_to_config,
 )
-from .formats.dispatch import load_model, save_model
 from .graph import Functional, Input, Layer, Model, Sequential, SymbolicTensor, clear_session
+from .saving import convert_to_onnx, load_model, save_model
 from .version import __version__
 
 __all__ = [
@@ -30,8 +30,8 @@ __all__ = [
 
 def __getattr__(name: str):
     # `onnx` takes a tenth of a second to import: only ONNX work pays for it.
-    if name in ("export_onnx", "convert_to_onnx"):
-        from . import onnx as onnx_room
+    if name == "export_onnx":
+        from .onnx import export_onnx
 
-        return getattr(onnx_room, name)
+        return export_onnx
     raise AttributeError(f"module 'modelio' has no attribute {name!r}")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from . import progress
 from .errors import FormatError, ModelioError, UnsupportedError
-from .formats.dispatch import load_model
+from .saving import load_model
 from .version import __version__
 
 NPY_MAGIC = b"\x93NUMPY"
@@ -179,7 +179,7 @@ def _add_common_options(parser: argparse.ArgumentParser, default) -> None:
 # ----- commands -----------------------------------------------------------------------------------
 
 def run_convert(args) -> int:
-    from .formats.dispatch import save_model, save_weights
+    from .saving import save_model, save_weights
 
     destination = Path(args.destination)
     if args.destination == "-" or args.source == "-":
@@ -196,7 +196,7 @@ def run_convert(args) -> int:
         raise FormatError("--opset, --batch, --nchw and --external-data apply to .onnx "
                           "destinations only")
     if is_onnx:
-        from .onnx import convert_to_onnx
+        from .saving import convert_to_onnx
 
         # convert_to_onnx holds the model only while lowering it: half the peak memory
         with progress.step(f"converting {args.source} to {destination}"):
@@ -218,8 +218,8 @@ def run_convert(args) -> int:
 
 
 def run_summary(args) -> int:
-    from .formats.metadata import file_metadata, producer_text
     from .graph.summary import summary_text
+    from .saving import file_metadata, producer_text
 
     model = load_with_progress(args.source)
     metadata = file_metadata(args.source)
@@ -342,7 +342,7 @@ def say(args, text: str) -> None:
 
 def _sibling_weights(destination: Path) -> Path | None:
     """The `<stem>.weights.h5` that saving a .json/.yaml architecture writes beside it."""
-    from .formats.dispatch import TEXT_WRITERS, sibling_weights_path
+    from .saving import TEXT_WRITERS, sibling_weights_path
 
     if destination.suffix.lower() in TEXT_WRITERS:
         return sibling_weights_path(destination)
@@ -464,9 +464,9 @@ def _starts_with(path: str, magic: bytes) -> bool:
 
 
 def _check_input_file(path: str) -> None:
-    from .formats.dispatch import _check_regular_file
+    from .formats.probe import check_regular_file
 
-    _check_regular_file(Path(path))
+    check_regular_file(Path(path))
 
 
 def predict_outputs(model, arrays: list, batch_size: int | None) -> list:

@@ -139,7 +139,7 @@ def deadline(seconds: float):
 # Lazy imports of these by numpy, yaml or modelio itself are not code named by a file.
 SAFE_IMPORTS = ("numpy", "modelio", "yaml", "encodings", "_pytest", "hypothesis")
 LAZY_MODELIO_MODULES = ("modelio.graph.functional_config", "modelio.graph.summary",
-                        "modelio.formats.config", "modelio.formats.dispatch")
+                        "modelio.formats.config", "modelio.saving")
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
-"""Low-level HDF5 access shared by the weight formats: open safely, read string attributes in
-every encoding Keras has used, read datasets only after checking their shape.
+"""Low-level HDF5 access shared by the weight formats: open safely, tell the weights layouts
+apart, reach children without following links out of the file, read string attributes in every
+encoding Keras has used, read datasets only after checking their shape.
 
 h5py errors never reach a user: each becomes a FormatError naming the file and the object.
 """
@@ -13,17 +14,13 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import FormatError, WeightMismatchError
+from .probe import HDF5_MAGIC, check_regular_file, expect_hdf5
 
-HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
-
-
-def is_hdf5(path: str | os.PathLike) -> bool:
-    """True when the file starts with the HDF5 signature (at offset 0, as Keras writes it)."""
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(len(HDF5_MAGIC)) == HDF5_MAGIC
-    except OSError:
-        return False
+# What `weights_layout` tells apart.
+LEGACY_LAYOUT = "legacy"
+KERAS3_LAYOUT = "keras3"
+# Top-level groups of the Keras 3 layout (`_layer_checkpoint_dependencies`: tf-keras 2.13).
+KERAS3_ROOTS = ("layers", "vars", "_layer_checkpoint_dependencies")
 
 
 class ByteRange(io.RawIOBase):
@@ -69,11 +66,8 @@ def open_hdf5(path: str | os.PathLike, mode: str = "r", fileobj=None) -> Iterato
             raise FormatError(f"{path}: not an HDF5 file (the HDF5 signature is missing)")
         fileobj.seek(0)
     elif mode == "r":
-        if not path.is_file():
-            raise FormatError(f"{path}: no such file" if not path.exists() else
-                              f"{path}: not a regular file")
-        if not is_hdf5(path):
-            raise FormatError(f"{path}: not an HDF5 file (the HDF5 signature is missing)")
+        check_regular_file(path, "an HDF5 file")
+        expect_hdf5(path)
     try:
         handle = h5py.File(path if fileobj is None else fileobj, mode)
     except OSError as exc:
@@ -86,6 +80,71 @@ def open_hdf5(path: str | os.PathLike, mode: str = "r", fileobj=None) -> Iterato
         raise FormatError(f"{path}: damaged or unexpected HDF5 content ({_h5_message(exc)})") from exc
     finally:
         handle.close()
+
+
+def holds_layer_names(group) -> bool:
+    """True when `group` carries Keras's `@layer_names` list (whole or chunked): the root of a
+    legacy weights file, or a full-model file's `model_weights` group."""
+    return "layer_names" in group.attrs or "layer_names0" in group.attrs
+
+
+def weights_layout(handle) -> str | None:
+    """Which Keras weights layout the open HDF5 file `handle` holds: `LEGACY_LAYOUT` (tf-keras's
+    and legacy `.h5` files: `@layer_names` at the root, or a full model's `model_weights` group),
+    `KERAS3_LAYOUT` (`.weights.h5`: `layers/` and `vars/` groups), or None for neither. A file
+    showing both is legacy."""
+    if holds_layer_names(handle) or "model_weights" in handle:
+        return LEGACY_LAYOUT
+    if any(name in handle for name in KERAS3_ROOTS):
+        return KERAS3_LAYOUT
+    return None
+
+
+def child_group(group, path: str, where, required: bool = True):
+    """The group at `path` (parts separated by `/`) below `group`, or None when it is missing and
+    not `required`. Links (soft or to other files) are refused: weights come from this file only.
+    `where` names the file in messages."""
+    return _child(group, path, "group", where, required)
+
+
+def child_dataset(group, path: str, where):
+    """The dataset at `path` below `group`, refusing links, data kept in external files and
+    virtual datasets. `where` names the file in messages."""
+    dataset = _child(group, path, "dataset", where, required=True)
+    if dataset.external:
+        raise FormatError(f"{where}: refusing dataset '{dataset.name}' stored in external "
+                          f"file(s); weights must be stored in the file itself")
+    if dataset.is_virtual:
+        raise FormatError(f"{where}: refusing virtual dataset '{dataset.name}'")
+    return dataset
+
+
+def _child(group, path: str, kind: str, where, required: bool):
+    import h5py
+
+    if not isinstance(path, str) or not path:
+        raise FormatError(f"{where}: empty name in '{group.name}'")
+    current = group
+    parts = path.split("/")
+    for index, part in enumerate(parts):
+        if part in ("", ".", ".."):
+            raise FormatError(f"{where}: invalid path {path!r} in '{group.name}'")
+        link = current.get(part, getlink=True) if isinstance(current, h5py.Group) else None
+        if link is None:
+            if not required:
+                return None
+            raise FormatError(f"{where}: '{group.name}' has no {kind} {path!r}")
+        if not isinstance(link, h5py.HardLink):
+            raise FormatError(f"{where}: refusing {type(link).__name__} {path!r} in "
+                              f"'{group.name}'; weights must be stored in the file itself")
+        current = current[part]
+        if index < len(parts) - 1 and not isinstance(current, h5py.Group):
+            raise FormatError(f"{where}: '{group.name}/{path}' is not a path of groups")
+    expected = h5py.Group if kind == "group" else h5py.Dataset
+    if not isinstance(current, expected):
+        raise FormatError(f"{where}: '{group.name}/{path}' should be a {kind}, it is a "
+                          f"{type(current).__name__}")
+    return current
 
 
 def read_string(value) -> str:

@@ -21,7 +21,6 @@ import datetime
 import json
 import os
 import re
-import stat
 import struct
 import tempfile
 import warnings
@@ -36,6 +35,7 @@ from ..graph.layer import weights_follow
 from . import weights_h5
 from .config import config_from_json, model_from_config, model_to_config
 from .hdf5 import ByteRange, open_hdf5
+from .probe import check_regular_file, expect_zip
 
 CONFIG_MEMBER = "config.json"
 METADATA_MEMBER = "metadata.json"
@@ -118,13 +118,10 @@ def _naming(path: Path) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _open_archive(path: Path) -> Iterator[tuple]:
-    _check_regular_file(path)
+    check_regular_file(path, "a .keras archive")
+    expect_zip(path)
     try:
-        if not zipfile.is_zipfile(path):
-            raise FormatError(f"{path}: not a .keras archive (the file is not a zip)")
         archive = zipfile.ZipFile(path, "r")
-    except FormatError:
-        raise
     except _ZIP_ERRORS as exc:
         raise FormatError(f"{path}: not a readable .keras archive ({_message(exc)})") from exc
     try:
@@ -140,18 +137,6 @@ def _open_archive(path: Path) -> Iterator[tuple]:
         raise FormatError(f"{path}: damaged .keras archive ({_message(exc)})") from exc
     finally:
         archive.close()
-
-
-def _check_regular_file(path: Path) -> None:
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError as exc:
-        raise FormatError(f"{path}: no such file") from exc
-    except (OSError, ValueError) as exc:
-        raise FormatError(f"{str(path)[:200]}: cannot read ({_message(exc)})") from exc
-    if not stat.S_ISREG(mode):
-        kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
-        raise FormatError(f"{path}: {kind}, not a .keras archive")
 
 
 _DRIVE = re.compile(r"^[A-Za-z]:")

@@ -34,7 +34,18 @@ from ..errors import FormatError, ModelioError, WeightMismatchError
 from ..graph.layer import weights_follow
 from ..graph.registry import LAYER_CLASSES, OPERATION_CLASSES
 from .config import config_from_json, model_from_config, model_to_config
-from .hdf5 import open_hdf5, read_dataset, read_string, read_string_list, write_string_list
+from .hdf5 import (
+    KERAS3_LAYOUT,
+    child_dataset,
+    child_group,
+    holds_layer_names,
+    open_hdf5,
+    read_dataset,
+    read_string,
+    read_string_list,
+    weights_layout,
+    write_string_list,
+)
 
 # What modelio writes into `keras_version`: the Keras release whose layout a file follows.
 # Readers (Keras, tf-keras, modelio) use it to tell file dialects apart; modelio's own version
@@ -65,7 +76,7 @@ def load_h5_model(path: str | os.PathLike):
             raise _naming_file(exc, path) from exc
         if "model_weights" not in handle:
             raise FormatError(f"{path}: has a model_config but no 'model_weights' group")
-        group = _child(handle, "model_weights", "group", path)
+        group = child_group(handle, "model_weights", path)
         load_weights_from_hdf5_group(group, model, source=str(path))
     return model
 
@@ -105,16 +116,14 @@ def load_h5_weights(model, path: str | os.PathLike, by_name: bool = False,
     completes as described."""
     path = Path(path)
     with open_hdf5(path) as handle:
-        group = handle
-        if "layer_names" not in handle.attrs and "layer_names0" not in handle.attrs:
-            if "model_weights" in handle:
-                group = _child(handle, "model_weights", "group", path)
-            elif "layers" in handle or "vars" in handle:
-                raise FormatError(f"{path}: this is a Keras 3 '.weights.h5' file (layers/ and "
-                                  f"vars/ groups), not a legacy '.h5' weights file")
-            else:
-                raise FormatError(f"{path}: not a Keras weights file (no 'layer_names' "
-                                  f"attribute and no 'model_weights' group)")
+        layout = weights_layout(handle)
+        if layout == KERAS3_LAYOUT:
+            raise FormatError(f"{path}: this is a Keras 3 '.weights.h5' file (layers/ and "
+                              f"vars/ groups), not a legacy '.h5' weights file")
+        if layout is None:
+            raise FormatError(f"{path}: not a Keras weights file (no 'layer_names' "
+                              f"attribute and no 'model_weights' group)")
+        group = handle if holds_layer_names(handle) else child_group(handle, "model_weights", path)
         load_weights_from_hdf5_group(group, model, by_name=by_name, skip_mismatch=skip_mismatch,
                                      source=str(path))
 
@@ -144,7 +153,7 @@ def read_model_config(handle, path) -> dict:
     """The `model_config` document of an open full-model file. The file's `keras_version`
     is added to it when the document lacks one, so the right dialect is chosen."""
     if "model_config" not in handle.attrs:
-        if "layer_names" in handle.attrs or "layer_names0" in handle.attrs:
+        if holds_layer_names(handle):
             raise FormatError(f"{path}: holds weights only (no model_config); build the model "
                               f"and load them with load_h5_weights")
         raise FormatError(f"{path}: no model_config attribute; not a Keras full-model .h5 file")
@@ -195,14 +204,6 @@ def legacy_weights(layer) -> list:
     return weights
 
 
-def save_weights_to_hdf5_group(group, model, dialect: str = "keras2") -> None:
-    """Write `@layer_names`, `@backend`, `@keras_version` and one group per layer into `group`."""
-    if dialect not in DIALECTS:
-        raise ModelioError(f"dialect must be one of {DIALECTS}, got {dialect!r}")
-    version = KERAS2_FILE_VERSION if dialect == "keras2" else KERAS3_FILE_VERSION
-    _write_plan_to_group(group, _write_plan(model, dialect), version)
-
-
 def load_weights_from_hdf5_group(group, model, by_name: bool = False,
                                  skip_mismatch: bool = False, source: str | None = None) -> None:
     """Set `model`'s weights from a group holding `@layer_names` and per-layer groups.
@@ -212,7 +213,7 @@ def load_weights_from_hdf5_group(group, model, by_name: bool = False,
     layer_names = read_string_list(group, "layer_names")
     saved = {}  # file layer name -> (its group, its weight names)
     for name in layer_names:
-        layer_group = _child(group, name, "group", where)
+        layer_group = child_group(group, name, where)
         saved[name] = (layer_group, _weight_names(layer_group, where))
     if by_name:
         pairs = _pairs_by_name(model, layer_names, saved)
@@ -222,7 +223,7 @@ def load_weights_from_hdf5_group(group, model, by_name: bool = False,
     planned = []  # (layer, saved name, layer group, weight names) whose shapes all match
     for layer, name in pairs:
         layer_group, names = saved[name]
-        datasets = [_child(layer_group, weight_name, "dataset", where) for weight_name in names]
+        datasets = [child_dataset(layer_group, weight_name, where) for weight_name in names]
         problem = _mismatch(layer, name, datasets, names, where)
         if problem is None:
             planned.append((layer, legacy_weights(layer), datasets, names))
@@ -287,7 +288,7 @@ def _check_top_level(group, skip_mismatch, where) -> None:
     """modelio models have no weights of their own, so the file must have none either."""
     if TOP_LEVEL_GROUP not in group:
         return
-    names = _weight_names(_child(group, TOP_LEVEL_GROUP, "group", where), where)
+    names = _weight_names(child_group(group, TOP_LEVEL_GROUP, where), where)
     if names:
         problem = (f"{where}: the file holds {len(names)} top-level model weight(s) "
                    f"({_list_text(names)}); the model has none")
@@ -397,41 +398,8 @@ def _write_atomically(path: Path, write) -> None:
 
 
 # ----------------------------------------------------------------------------------------------
-# Safe access
+# Helpers
 # ----------------------------------------------------------------------------------------------
-
-def _child(group, name: str, kind: str, where):
-    """`group[name]`, walking the path one part at a time and refusing anything that leads out
-    of the file (external links, external raw storage, virtual datasets) or is not `kind`."""
-    import h5py
-
-    if not isinstance(name, str) or not name:
-        raise FormatError(f"{where}: empty name in '{group.name}'")
-    current = group
-    parts = name.split("/")
-    for index, part in enumerate(parts):
-        if part in ("", ".", ".."):
-            raise FormatError(f"{where}: invalid path {name!r} in '{group.name}'")
-        link = current.get(part, getlink=True) if isinstance(current, h5py.Group) else None
-        if link is None:
-            raise FormatError(f"{where}: '{group.name}' has no {kind} {name!r}")
-        if isinstance(link, (h5py.ExternalLink, h5py.SoftLink)):
-            raise FormatError(f"{where}: refusing {type(link).__name__} {name!r} in "
-                              f"'{group.name}'; weights must be stored in the file itself")
-        current = current[part]
-        if index < len(parts) - 1 and not isinstance(current, h5py.Group):
-            raise FormatError(f"{where}: '{group.name}/{name}' is not a path of groups")
-    expected = h5py.Group if kind == "group" else h5py.Dataset
-    if not isinstance(current, expected):
-        raise FormatError(f"{where}: '{group.name}/{name}' is not a {kind}")
-    if kind == "dataset":
-        if current.external:
-            raise FormatError(f"{where}: refusing dataset '{current.name}' stored in external "
-                              f"file(s); weights must be stored in the file itself")
-        if current.is_virtual:
-            raise FormatError(f"{where}: refusing virtual dataset '{current.name}'")
-    return current
-
 
 def _text_attr(handle, name: str) -> str | None:
     if name not in handle.attrs:

@@ -46,7 +46,7 @@ from ..atomic import atomic_path
 from ..errors import FormatError, ModelioError, WeightMismatchError
 from ..graph.functional import Functional
 from ..graph.weights import Weight
-from .hdf5 import open_hdf5
+from .hdf5 import LEGACY_LAYOUT, child_dataset, child_group, open_hdf5, weights_layout
 
 WEIGHTS_SUFFIX = ".weights.h5"
 # Top-level groups that hold layer weights. Anything else (optimizer/, metrics) is not read.
@@ -181,7 +181,7 @@ def save_weights_h5(model, path: str | os.PathLike) -> None:
 def load_weights_h5(model, path: str | os.PathLike) -> None:
     """`model.load_weights(path)` for a Keras 3 (or tf-keras 2.13+) `.weights.h5` file."""
     with open_hdf5(path) as handle:
-        if "layer_names" in handle.attrs or "model_weights" in handle:
+        if weights_layout(handle) == LEGACY_LAYOUT:
             raise FormatError(f"{path}: this is a legacy Keras HDF5 weights file (it lists "
                               f"'layer_names'), not the Keras 3 .weights.h5 layout")
         read_keras3_weights(model, handle, str(path))
@@ -223,7 +223,7 @@ def _read_all(model, root, source: str) -> list[tuple]:
                 f"weight(s) ({_weight_names(group)}), the file holds {len(names)} "
                 f"({', '.join(sorted(names, key=_index_key)) or 'none'})")
         for index, weight in enumerate(group.weights):
-            dataset = _dataset(stored, str(index), source)
+            dataset = child_dataset(stored, str(index), source)
             what = (f"{source}: layer '{group.layer}': weight '{weight.name}' "
                     f"('{group.vars_path}/{index}')")
             if tuple(dataset.shape) != tuple(weight.shape):
@@ -250,29 +250,13 @@ def _find_group(root, path: str, source: str):
         elif not part.startswith("_"):
             candidates.append(f"_{part}")
         for candidate in candidates:
-            child = _child_group(current, candidate, source)
+            child = child_group(current, candidate, source, required=False)
             if child is not None:
                 current = child
                 break
         else:
             return None
     return current
-
-
-def _child_group(group, name: str, source: str):
-    import h5py
-
-    link = group.get(name, getlink=True)
-    if link is None:
-        return None
-    if not isinstance(link, h5py.HardLink):
-        raise FormatError(f"{source}: '{group.name}/{name}' is a {type(link).__name__}; "
-                          f"links to other objects or files are not allowed")
-    child = group[name]
-    if not isinstance(child, h5py.Group):
-        raise FormatError(f"{source}: '{child.name}' should be a group, it is a "
-                          f"{type(child).__name__}")
-    return child
 
 
 def _dataset_names(stored, group: WeightGroup, source: str) -> list[str]:
@@ -286,23 +270,6 @@ def _dataset_names(stored, group: WeightGroup, source: str) -> list[str]:
 
 def _index_key(name: str):
     return (0, int(name)) if name.isdigit() else (1, name)
-
-
-def _dataset(group, name: str, source: str):
-    import h5py
-
-    link = group.get(name, getlink=True)
-    if not isinstance(link, h5py.HardLink):
-        raise FormatError(f"{source}: '{group.name}/{name}' is a {type(link).__name__}; "
-                          f"links to other objects or files are not allowed")
-    dataset = group[name]
-    if not isinstance(dataset, h5py.Dataset):
-        raise FormatError(f"{source}: '{dataset.name}' should be a dataset, it is a "
-                          f"{type(dataset).__name__}")
-    if dataset.external or dataset.is_virtual:
-        raise FormatError(f"{source}: '{dataset.name}' keeps its data outside the file; "
-                          f"external and virtual datasets are not allowed")
-    return dataset
 
 
 def _is_bfloat16(dataset) -> bool:

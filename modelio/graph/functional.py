@@ -270,32 +270,6 @@ class Functional(Layer):
     def get_build_config(self) -> dict | None:
         return {"input_shape": None}
 
-    def to_json(self, **kwargs) -> str:
-        """The model as a Keras 3 JSON document (`json.dumps` keyword arguments pass through)."""
-        from ..formats.config import model_to_json
-        return model_to_json(self, **kwargs)
-
-    def to_yaml(self) -> str:
-        """The model as a YAML document (the same content as `to_json`)."""
-        from ..formats.config import model_to_yaml
-        return model_to_yaml(self)
-
-    def save(self, path) -> None:
-        """Save to `path`; the format comes from the extension (see `modelio.save_model`)."""
-        from ..formats.dispatch import save_model
-        save_model(self, path)
-
-    def save_weights(self, path) -> None:
-        """Write the weights: `*.weights.h5` in Keras 3's layout, other `*.h5` in Keras 2's."""
-        from ..formats.dispatch import save_weights
-        save_weights(self, path)
-
-    def load_weights(self, path, by_name: bool = False, skip_mismatch: bool = False) -> None:
-        """Load weights from a `.weights.h5`/`.h5` file (either Keras layout) or a `.keras`
-        archive. Every shape is checked before any weight changes."""
-        from ..formats.dispatch import load_weights
-        load_weights(self, path, by_name=by_name, skip_mismatch=skip_mismatch)
-
 
 Model = Functional
 

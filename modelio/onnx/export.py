@@ -66,17 +66,6 @@ def export_onnx(model, path: str | os.PathLike | None = None, opset: int | None 
     return _export([model], path, opset, batch_size, external_data, nchw)
 
 
-def convert_to_onnx(source: str | os.PathLike, path: str | os.PathLike, opset: int | None = None,
-                    batch_size: int | None = None, external_data: bool | None = None,
-                    nchw: bool = False) -> None:
-    """Read the model file `source` (any format `load_model` reads) and write its ONNX export to
-    `path`, with the options of `export_onnx`. The model is released as soon as it is lowered,
-    so the peak memory stays near one copy of the weights (what `modelio convert` uses)."""
-    from ..formats.dispatch import load_model  # dispatch itself imports this module
-
-    _export([load_model(source)], path, opset, batch_size, external_data, nchw, release=True)
-
-
 def _export(holder: list, path, opset, batch_size, external_data, nchw, release=False):
     """`export_onnx` on the model in `holder`, which is emptied once the graph is built: from
     then on only the graph is needed, and a model nobody else keeps (convert_to_onnx's) is freed

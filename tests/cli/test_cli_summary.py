@@ -8,7 +8,7 @@ import pytest
 
 from modelio.cli import main
 from modelio.errors import FormatError
-from modelio.formats.metadata import file_metadata, producer_text
+from modelio.saving import file_metadata, producer_text
 
 
 def test_summary_prints_table_inputs_outputs_format_and_producer(modelio_cli, fixtures_dir):

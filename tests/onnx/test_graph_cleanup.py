@@ -15,12 +15,11 @@ from onnx import numpy_helper
 from onnx_session import run_onnx
 
 import modelio
-from modelio import layers
+from modelio import layers, saving
 from modelio.errors import ConfigError
-from modelio.formats import dispatch
-from modelio.onnx import convert_to_onnx
 from modelio.onnx import export as export_module
 from modelio.onnx.export import MAX_OPSET
+from modelio.saving import convert_to_onnx
 
 OPSETS = [13, 17, MAX_OPSET]
 
@@ -196,14 +195,14 @@ def test_convert_to_onnx_releases_the_model_before_writing(tmp_path, monkeypatch
         original(handle, proto, arrays)
 
     monkeypatch.setattr(export_module, "write_model_streaming", spy)
-    real_load = dispatch.load_model
+    real_load = saving.load_model
 
     def tracked_load(source):
         model = real_load(source)
         LOADED.extend(weakref.ref(layer) for layer in model.layers)  # layers hold the weights
         return model
 
-    monkeypatch.setattr(dispatch, "load_model", tracked_load)
+    monkeypatch.setattr(saving, "load_model", tracked_load)
     LOADED.clear()
     source = FIXTURES / "keras3_files" / "small_mobilenet.keras"
     collecting = gc.isenabled()
