@@ -35,7 +35,6 @@ unchanged. Writing is atomic.
 """
 
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +44,7 @@ from .. import progress
 from ..atomic import atomic_path
 from ..errors import FormatError, ModelioError, WeightMismatchError
 from ..graph.functional import Functional
+from ..graph.naming import keras3_snake_case
 from ..graph.weights import Weight
 from .hdf5 import LEGACY_LAYOUT, child_dataset, child_group, open_hdf5, weights_layout
 
@@ -70,14 +70,6 @@ class WeightGroup:
 
 
 # ----- the walk -----------------------------------------------------------------------------------
-
-def keras_snake_case(class_name: str) -> str:
-    """Keras's `naming.to_snake_case`: `Conv2D` -> `conv2d`, `ReLU` -> `re_lu`,
-    `MultiHeadAttention` -> `multi_head_attention`, `LSTM` -> `lstm`."""
-    name = re.sub(r"\W+", "", class_name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
-
 
 def keras_class_name(layer) -> str:
     """The Keras class name of a modelio layer (what its config's `class_name` says)."""
@@ -131,7 +123,7 @@ def keras3_weight_plan(model) -> list[WeightGroup]:
             used: dict[str, int] = {}
             children = []
             for layer in obj.layers:
-                key = _unique_name(keras_snake_case(keras_class_name(layer)), used)
+                key = _unique_name(keras3_snake_case(keras_class_name(layer)), used)
                 children.append((layer, _join(path, "layers", key)))
             stack.extend(reversed(children))
             continue

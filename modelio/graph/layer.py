@@ -119,7 +119,7 @@ class Layer:
                               f"got {name!r}")
         if not isinstance(trainable, bool):
             raise ConfigError(f"layer '{label}': trainable must be true or false, got {trainable!r}")
-        self.name = name or naming.unique_name(naming.to_snake_case(type(self).__name__))
+        self.name = name or naming.unique_name(naming.keras2_snake_case(type(self).__name__))
         self.trainable = trainable
         try:
             self.dtype_policy = policy_from_config(dtype)

@@ -1,7 +1,7 @@
 """Checks for layer constructor arguments: a wrong type is a ConfigError naming the layer."""
 
 from ..errors import ConfigError
-from ..graph.naming import to_snake_case
+from ..graph.naming import keras2_snake_case
 
 
 def layer_label(layer) -> str:
@@ -87,7 +87,7 @@ def check_serialized(value, argument: str, cls: type, name=None):
     table, module = ((_CONSTRAINTS, "keras.constraints") if "constraint" in argument
                      else (_REGULARIZERS, "keras.regularizers"))
     by_name = {**{class_name.lower(): class_name for class_name in table},
-               **{to_snake_case(class_name): class_name for class_name in table}}
+               **{keras2_snake_case(class_name): class_name for class_name in table}}
     class_name = by_name.get(value.lower())
     if class_name is None:
         raise ConfigError(f"{_label(name, cls.__name__)}: unknown {argument} {value!r}; "
