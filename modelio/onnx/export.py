@@ -23,7 +23,7 @@ from . import (
     lower_sequence,  # noqa: F401 - registers the lowerings
     lower_spatial,  # noqa: F401 - registers the spatial lowerings
 )
-from .graph import OnnxGraph, write_model_streaming
+from .builder import OnnxGraph, write_model_streaming
 from .optimize import (
     cancel_transposes,
     drop_identities,
