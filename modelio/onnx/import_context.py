@@ -10,6 +10,7 @@ from onnx import helper, numpy_helper
 
 from ..errors import FormatError, UnsupportedError
 from ..graph.tensor import SymbolicTensor
+from .names import UniqueNames
 
 
 class ConstantInputNeeded(UnsupportedError):
@@ -31,7 +32,7 @@ class ImportContext:
         self.opset = opset
         self.source = source
         self.values: dict[str, SymbolicTensor | np.ndarray] = {}
-        self._names: set[str] = set()
+        self._names = UniqueNames()
         # Outputs a converter does not produce (optional outputs modelio does not compute).
         self.unavailable: dict[str, str] = {}
         # Names of the graph's outputs: a converter keeps these run-time tensors when it could
@@ -95,12 +96,7 @@ class ImportContext:
         """A unique, Keras-safe layer name from the node's name (or its first output)."""
         first_output = node.output[0] if len(node.output) else ""
         base = (node.name or first_output or node.op_type).replace("/", "_").replace(":", "_")
-        base = base.strip("_") or node.op_type.lower()
-        name, index = base, 1
-        while name in self._names:
-            name, index = f"{base}_{index}", index + 1
-        self._names.add(name)
-        return name
+        return self._names.fresh(base.strip("_") or node.op_type.lower())
 
     def where(self, node) -> str:
         """The prefix of an error about `node`: the source, the node's name and its op."""
