@@ -24,7 +24,7 @@ from . import (
     lower_spatial,  # noqa: F401 - registers the spatial lowerings
 )
 from .builder import OnnxGraph, write_model_streaming
-from .optimize import (
+from .passes import (
     cancel_transposes,
     drop_identities,
     drop_transposes_before_reshape,

@@ -1,7 +1,7 @@
 """ONNX lowerings of the spatial layers: convolutions, batch normalization, pooling, padding.
 
 ONNX's Conv and pooling ops work on NCHW tensors, so a channels-last layer is lowered as a
-Transpose to channels-first, the op, and a Transpose back; `optimize.cancel_transposes` later
+Transpose to channels-first, the op, and a Transpose back; `passes.cancel_transposes` later
 removes the pairs that meet between consecutive layers. Padding is always explicit (`pads`),
 computed by modelio's own same/causal rules, so it cannot drift from the numpy kernels."""
 
