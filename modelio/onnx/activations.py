@@ -6,7 +6,7 @@ import numpy as np
 from onnx import numpy_helper
 
 from ..errors import UnsupportedError
-from .graph import OnnxGraph
+from .builder import OnnxGraph
 
 
 def _gelu(graph: OnnxGraph, x: str, hint: str) -> str:

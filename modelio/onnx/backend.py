@@ -11,7 +11,8 @@ import onnx
 from onnx.backend.base import Backend, BackendRep
 
 from ..errors import FormatError
-from .importer import ConstantInputNeeded, import_onnx
+from .import_context import ConstantInputNeeded
+from .importer import import_onnx
 
 
 class ModelioRep(BackendRep):

@@ -23,8 +23,8 @@ from . import (
     lower_sequence,  # noqa: F401 - registers the lowerings
     lower_spatial,  # noqa: F401 - registers the spatial lowerings
 )
-from .graph import OnnxGraph, write_model_streaming
-from .optimize import (
+from .builder import OnnxGraph, write_model_streaming
+from .passes import (
     cancel_transposes,
     drop_identities,
     drop_transposes_before_reshape,

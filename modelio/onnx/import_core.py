@@ -16,6 +16,7 @@ from onnx import NodeProto
 from .. import layers as keras_layers
 from ..errors import FormatError, UnsupportedError
 from ..layers import onnx_ops
+from .import_context import ImportContext
 from .import_support import (
     call_layer,
     check_fold_shape,
@@ -29,7 +30,7 @@ from .import_support import (
     positive_axis,
     producer_of,
 )
-from .importer import ImportContext, converts
+from .registry import converts
 
 # ----- constants and pass-through -----
 

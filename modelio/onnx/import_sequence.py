@@ -12,7 +12,7 @@ import numpy as np
 from ..errors import FormatError, UnsupportedError
 from ..graph.tensor import SymbolicTensor
 from ..layers.onnx_recurrent import OnnxRecurrent
-from .importer import converts
+from .registry import converts
 
 _GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
 

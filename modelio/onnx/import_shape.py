@@ -11,6 +11,7 @@ from onnx import NodeProto
 from .. import layers as keras_layers
 from ..errors import FormatError, UnsupportedError
 from ..layers import onnx_ops
+from .import_context import ImportContext
 from .import_support import (
     MAX_FOLDED_ELEMENTS,
     call_layer,
@@ -24,7 +25,7 @@ from .import_support import (
     positive_axis,
     producer_of,
 )
-from .importer import ImportContext, converts
+from .registry import converts
 
 # ----- shape ops -----
 

@@ -24,8 +24,7 @@ from ..layers.onnx_spatial import (
     onnx_pad,
     pool_window_count,
 )
-from . import lower_onnx_layers  # noqa: F401 - imported models export back (until export.py imports it)
-from .importer import converts
+from .registry import converts
 
 _CONV = {1: conv.Conv1D, 2: conv.Conv2D, 3: conv.Conv3D}
 _DEPTHWISE = {1: conv.DepthwiseConv1D, 2: conv.DepthwiseConv2D}

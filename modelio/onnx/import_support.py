@@ -9,7 +9,7 @@ from onnx import helper
 from ..errors import FormatError, UnsupportedError
 from ..graph.layer import weights_follow
 from ..graph.tensor import SymbolicTensor
-from .importer import ImportContext
+from .import_context import ImportContext
 
 # No constant computed while importing may hold more elements than this.
 MAX_FOLDED_ELEMENTS = 2**28

@@ -1,11 +1,12 @@
 """ONNX import: an ONNX graph becomes a modelio functional model.
 
-Each ONNX op has a converter registered with `@converts("OpType", ...)` beside its family
-(import_core.py, import_shape.py, import_spatial.py, import_sequence.py). A converter is
-`function(context, node) -> list` giving one value per ONNX output of `node`; a value is either
-a modelio SymbolicTensor (the output of a layer the converter called) or a numpy array (a
-constant: initializers, Constant nodes and everything computed only from constants — shape
-arithmetic folds to arrays this way, so no layer is made for it).
+Each ONNX op has a converter registered with `@converts("OpType", ...)` (registry.py) beside its
+family (import_core.py, import_shape.py, import_spatial.py, import_sequence.py). A converter is
+`function(context, node) -> list` (context: import_context.ImportContext) giving one value per
+ONNX output of `node`; a value is either a modelio SymbolicTensor (the output of a layer the
+converter called) or a numpy array (a constant: initializers, Constant nodes and everything
+computed only from constants — shape arithmetic folds to arrays this way, so no layer is made
+for it).
 
 NCHW stays NCHW: image ops become `channels_first` layers. Where no Keras layer has the op's
 semantics, a small modelio layer carries them (modelio/layers/onnx_ops.py), serialized like any
@@ -15,28 +16,26 @@ other layer. An op without a converter is refused before anything is built, all 
 import math
 import os
 from collections import Counter
-from collections.abc import Callable
 
 import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
 from ..errors import FormatError, ModelioError, UnsupportedError
+from ..graph.functional import Functional
 from ..graph.input_layer import Input
 from ..graph.layer import weights_follow
 from ..graph.tensor import SymbolicTensor
-
-CONVERTERS: dict[str, Callable] = {}
-
-
-class ConstantInputNeeded(UnsupportedError):
-    """An op needs a graph input (a weight, pads, sizes) as a constant. `input_name` names it:
-    `import_onnx(..., bind={name: array})` imports the graph with that input fixed, which is
-    what modelio's ONNX backend does for each run."""
-
-    def __init__(self, message: str, input_name: str):
-        super().__init__(message)
-        self.input_name = input_name
+from ..layers import Identity
+from . import (  # noqa: F401 - the converter families register their converters
+    import_core,
+    import_sequence,
+    import_shape,
+    import_spatial,
+)
+from .import_context import ImportContext
+from .reader import read_onnx_file
+from .registry import CONVERTERS
 
 # The oldest default-domain opset the importer reads (the ONNX package's pytorch-converted
 # models use opset 6; converters handle the older attribute forms).
@@ -45,109 +44,10 @@ MIN_IMPORT_OPSET = 6
 MAX_CONSTANT_ELEMENTS = 2**31
 
 
-def converts(*op_types: str):
-    """Register `function(context, node) -> list of values` for the ONNX `op_types`."""
-
-    def decorate(function: Callable) -> Callable:
-        for op_type in op_types:
-            CONVERTERS[op_type] = function
-        return function
-
-    return decorate
-
-
-class ImportContext:
-    """What a converter sees: the opset, the values computed so far (SymbolicTensors or numpy
-    constants, by ONNX name), helpers to read attributes and inputs, and a name maker."""
-
-    def __init__(self, opset: int, source: str):
-        self.graph_inputs: set[str] = set()
-        self.opset = opset
-        self.source = source
-        self.values: dict[str, SymbolicTensor | np.ndarray] = {}
-        self._names: set[str] = set()
-        # Outputs a converter does not produce (optional outputs modelio does not compute).
-        self.unavailable: dict[str, str] = {}
-        # Names of the graph's outputs: a converter keeps these run-time tensors when it could
-        # fold them (a model output must be computed from the inputs).
-        self.graph_outputs: set[str] = set()
-        # How many node inputs and graph outputs read each value (a converter may fuse a node
-        # into the layer that made its input only when nothing else reads that input).
-        self.uses: Counter = Counter()
-
-    # ----- inputs of a node -----
-    def value(self, name: str):
-        """The value of an ONNX input name ('' = omitted optional input: None)."""
-        if name == "":
-            return None
-        if name not in self.values:
-            if name in self.unavailable:
-                raise UnsupportedError(f"{self.unavailable[name]}: output '{name}' is used, "
-                                       f"but modelio does not compute it")
-            raise FormatError(f"{self.source}: value '{name}' is used before it is produced "
-                              f"(or never)")
-        return self.values[name]
-
-    def constant(self, node, index: int, required: bool = True):
-        """Input `index` of `node` as a numpy array; a FormatError/UnsupportedError when it is a
-        run-time tensor (the converter needs it fixed), None when omitted and not required."""
-        if index >= len(node.input) or node.input[index] == "":
-            if required:
-                raise FormatError(f"{self.where(node)}: input {index} is missing")
-            return None
-        value = self.value(node.input[index])
-        if isinstance(value, SymbolicTensor):
-            message = (f"{self.where(node)}: input {index} ('{node.input[index]}') must be a "
-                       f"constant for modelio to import this op")
-            if node.input[index] in self.graph_inputs:
-                raise ConstantInputNeeded(message, node.input[index])
-            raise UnsupportedError(message)
-        return value
-
-    def tensor(self, node, index: int) -> SymbolicTensor:
-        """Input `index` of `node` as a symbolic tensor (constants are refused here: a converter
-        that accepts either asks `value` and decides)."""
-        value = self.value(node.input[index]) if index < len(node.input) else None
-        if not isinstance(value, SymbolicTensor):
-            raise UnsupportedError(f"{self.where(node)}: input {index} must be a run-time tensor")
-        return value
-
-    @staticmethod
-    def attribute(node, name: str, default=None):
-        for attribute in node.attribute:
-            if attribute.name == name:
-                value = helper.get_attribute_value(attribute)
-                if isinstance(value, bytes):
-                    value = value.decode("utf-8", "replace")
-                if isinstance(value, onnx.TensorProto):
-                    value = numpy_helper.to_array(value)
-                return value
-        return default
-
-    # ----- naming and errors -----
-    def layer_name(self, node) -> str:
-        """A unique, Keras-safe layer name from the node's name (or its first output)."""
-        first_output = node.output[0] if len(node.output) else ""
-        base = (node.name or first_output or node.op_type).replace("/", "_").replace(":", "_")
-        base = base.strip("_") or node.op_type.lower()
-        name, index = base, 1
-        while name in self._names:
-            name, index = f"{base}_{index}", index + 1
-        self._names.add(name)
-        return name
-
-    def where(self, node) -> str:
-        """The prefix of an error about `node`: the source, the node's name and its op."""
-        first_output = node.output[0] if len(node.output) else ""
-        return f"{self.source}: node '{node.name or first_output}' ({node.op_type})"
-
-
 def load_onnx_model(path: str | os.PathLike):
     """Read an ONNX file into a modelio Model. The weights are read straight from the file into
     numpy arrays (reader.py), so a large model is never held twice; external data is read from
     files inside the model's folder."""
-    from .reader import read_onnx_file
-
     proto, arrays = read_onnx_file(path)
     return import_onnx(proto, source=str(path), initializers=arrays)
 
@@ -165,8 +65,6 @@ def import_onnx(proto: onnx.ModelProto, source: str = "<onnx model>",
     arrays: they become constants instead of model inputs (see ConstantInputNeeded).
     Raises UnsupportedError listing every op without an import, FormatError for a malformed
     graph."""
-    from ..graph.functional import Functional
-
     opset = _default_opset(proto, source)
     graph = proto.graph
     _refuse_unsupported(graph, source)
@@ -265,8 +163,6 @@ def _convert_node(context: ImportContext, node) -> None:
 def _graph_outputs(graph, context: ImportContext, inputs: list) -> list:
     """The graph outputs as tensors: an output that is a graph input, or repeats another
     output, passes through an Identity layer so that every model output is its own tensor."""
-    from ..layers import Identity
-
     outputs = []
     for output in graph.output:
         value = context.value(output.name)
@@ -330,11 +226,3 @@ def _model_name(graph) -> str:
     name = "".join(ch if ch.isalnum() or ch in "_-." else "_" for ch in graph.name)
     return name or "onnx_model"
 
-
-# The converter families register themselves with `@converts` when imported.
-from . import (  # noqa: E402
-    import_core,  # noqa: F401
-    import_sequence,  # noqa: F401
-    import_shape,  # noqa: F401
-    import_spatial,  # noqa: F401
-)

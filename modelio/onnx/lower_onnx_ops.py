@@ -1,7 +1,8 @@
 """ONNX lowerings of the ONNX-semantics core layers of modelio/layers/onnx_ops.py: each becomes
 the ONNX op it was imported from (constants as initializers), so an imported model exports back."""
 
-from onnx import helper
+import numpy as np
+from onnx import helper, numpy_helper
 
 from ..errors import UnsupportedError
 from ..layers import onnx_ops
@@ -65,8 +66,6 @@ def unary(graph, node, args, kwargs):
 
 @lowers(onnx_ops.OnnxCast)
 def cast(graph, node, args, kwargs):
-    import numpy as np
-
     to = helper.np_dtype_to_tensor_dtype(np.dtype(node.layer.to))
     return graph.node("Cast", [args[0]], node.layer.name, to=to)
 
@@ -212,9 +211,6 @@ def expand(graph, node, args, kwargs):
 
 @lowers(onnx_ops.OnnxConstantOfShape)
 def constant_of_shape(graph, node, args, kwargs):
-    import numpy as np
-    from onnx import numpy_helper
-
     layer = node.layer
     value = numpy_helper.from_array(np.asarray([layer.value], dtype=layer.to), "value")
     return graph.node("ConstantOfShape", [args[0]], layer.name, value=value)

@@ -1,7 +1,7 @@
 """ONNX lowerings of the spatial layers: convolutions, batch normalization, pooling, padding.
 
 ONNX's Conv and pooling ops work on NCHW tensors, so a channels-last layer is lowered as a
-Transpose to channels-first, the op, and a Transpose back; `optimize.cancel_transposes` later
+Transpose to channels-first, the op, and a Transpose back; `passes.cancel_transposes` later
 removes the pairs that meet between consecutive layers. Padding is always explicit (`pads`),
 computed by modelio's own same/causal rules, so it cannot drift from the numpy kernels."""
 
@@ -15,23 +15,7 @@ from ..kernels import pooling as pool_kernels
 from ..layers import conv, normalization, pooling, preprocessing, reshaping
 from .activations import lower_activation
 from .masks import has_mask, mask_of
-from .registry import lowers as _register
-
-
-def lowers(*layer_classes):
-    """`registry.lowers`, refusing layers that compute in another dtype than float32 (the
-    lowerings write float32 constants and weights)."""
-    def decorate(function):
-        def checked(graph, node, args, kwargs):
-            dtype = getattr(node.layer, "compute_dtype", "float32")
-            if dtype != "float32":
-                raise UnsupportedError(f"layer '{node.layer.name}': exporting a {dtype} "
-                                       f"{type(node.layer).__name__} to ONNX is not supported yet")
-            return function(graph, node, args, kwargs)
-        checked.__name__ = checked.__qualname__ = function.__name__
-        checked.__doc__ = function.__doc__
-        return _register(*layer_classes)(checked)
-    return decorate
+from .registry import lowers_float32 as lowers  # these lowerings write float32 constants
 
 
 def _to_channels_first(graph, x, rank, hint):

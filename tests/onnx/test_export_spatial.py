@@ -22,7 +22,7 @@ from onnx_session import run_onnx
 import modelio
 from modelio import layers
 from modelio.onnx.export import MAX_OPSET
-from modelio.onnx.optimize import cancel_transposes
+from modelio.onnx.passes import cancel_transposes
 from modelio.onnx.registry import LOWERINGS
 
 OPSETS = [13, 17, MAX_OPSET]

@@ -10,7 +10,8 @@ from onnx import helper, numpy_helper
 import modelio
 from modelio.errors import FormatError
 from modelio.onnx.backend import ModelioBackend
-from modelio.onnx.importer import ConstantInputNeeded, import_onnx
+from modelio.onnx.import_context import ConstantInputNeeded
+from modelio.onnx.importer import import_onnx
 
 
 def make_model(nodes, inputs, outputs, initializers=(), opset=17):

@@ -5,6 +5,8 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from .names import UniqueNames
+
 
 def _write_array(handle, array: np.ndarray, chunk_rows: int = 1024) -> int:
     """Write `array` in C order, a block of rows at a time (broadcast views never materialize)."""
@@ -69,20 +71,16 @@ class OnnxGraph:
         self.opset = opset
         self.nodes: list[onnx.NodeProto] = []
         self.constants: dict[str, np.ndarray] = {}
-        self._used: set[str] = set()
+        self._names = UniqueNames()
         self._weight_names: dict = {}
 
     def fresh(self, hint: str) -> str:
         """A name not used yet, based on `hint` (layer names make the graph readable)."""
-        name, index = hint, 1
-        while name in self._used:
-            name, index = f"{hint}_{index}", index + 1
-        self._used.add(name)
-        return name
+        return self._names.fresh(hint)
 
     def reserve(self, name: str) -> str:
-        self._used.add(name)
-        return name
+        """Take `name` as it is (a graph input's name) and return it."""
+        return self._names.reserve(name)
 
     def constant(self, value, hint: str, dtype=None) -> str:
         """An initializer holding `value` (weights keep their layer's name in `hint`)."""
