@@ -5,9 +5,11 @@ from collections import Counter
 import numpy as np
 
 from ..errors import GraphError, ModelioError, UnsupportedError, WeightMismatchError
+from .functional_config import functional_from_config, functional_get_config
 from .input_layer import InputLayer
 from .layer import Layer
 from .registry import register_layer
+from .summary import summary_text
 from .tensor import SymbolicTensor
 from .topology import map_graph
 from .tree import flatten, map_structure, pack_like
@@ -67,6 +69,11 @@ class Functional(Layer):
     def operations(self) -> list[Layer]:
         """Layers and Keras operations (such as mask computations) in graph order."""
         return list(self._operations)
+
+    @property
+    def nodes_in_order(self) -> list:
+        """Every non-input node of the graph, in the order `run_graph` computes them."""
+        return list(getattr(self, "_nodes_in_order", ()))
 
     @property
     def input_names(self) -> list[str]:
@@ -138,13 +145,12 @@ class Functional(Layer):
 
     def summary(self, line_length: int | None = None, print_fn=None) -> None:
         """Print a Keras-style table of layers, output shapes and parameter counts."""
-        from .summary import summary_text
         (print_fn or print)(summary_text(self, line_length))
 
     # ----- running ------------------------------------------------------------------------------
     def call(self, inputs, training=None, mask=None):
-        flat_inputs = [np.asarray(value) for value in self._flatten_inputs(inputs)]
-        outputs = self._run_through_graph(flat_inputs, _eager_operation)
+        flat_inputs = [np.asarray(value) for value in self.flatten_inputs(inputs)]
+        outputs = self.run_graph(flat_inputs, _eager_operation)
         return pack_like(self._output_structure, outputs)
 
     def _eager_call(self, args: tuple, kwargs: dict):
@@ -154,12 +160,12 @@ class Functional(Layer):
         if any(leaf is not None for leaf in flatten(mask)):
             raise UnsupportedError(f"model '{self.name}': a masked tensor enters this nested "
                                    f"model; masks crossing into nested models are not supported")
-        flat_inputs = self._flatten_inputs(inputs)
+        flat_inputs = self.flatten_inputs(inputs)
         for tensor, value in zip(self.inputs, flat_inputs):
             if len(tensor.shape) != len(value.shape):
                 raise GraphError(f"model '{self.name}' expects an input of rank {len(tensor.shape)} "
                                  f"{tensor.shape}, got {value.shape}")
-        outputs = self._run_through_graph(flat_inputs, _symbolic_operation)
+        outputs = self.run_graph(flat_inputs, _symbolic_operation)
         return pack_like(self._output_structure, outputs)
 
     def predict(self, x, batch_size: int | None = 32, verbose=0):
@@ -168,14 +174,14 @@ class Functional(Layer):
         `x` is an array for a one-input model, a list in input order or a dict by input name for
         several. Returns an array for one output, else the structure of the model's outputs.
         """
-        flat_inputs = [np.asarray(value) for value in self._flatten_inputs(x)]
+        flat_inputs = [np.asarray(value) for value in self.flatten_inputs(x)]
         self._check_input_arrays(flat_inputs)
         try:
             if not self._has_free_batch_axis():
                 # a graph whose inputs fix their first axis (ONNX imports can) may compute
                 # across it: it runs on the inputs as given, never split into batches
                 return pack_like(self._output_structure,
-                                 self._run_through_graph(flat_inputs, _eager_operation))
+                                 self.run_graph(flat_inputs, _eager_operation))
             return self._predict_batches(flat_inputs, batch_size)
         except MemoryError as exc:
             raise ModelioError(f"model '{self.name}': out of memory; try a smaller "
@@ -185,18 +191,20 @@ class Functional(Layer):
         count = flat_inputs[0].shape[0] if flat_inputs[0].ndim else 1
         batch_size = batch_size or 32
         if count <= batch_size:
-            outputs = self._run_through_graph(flat_inputs, _eager_operation)
+            outputs = self.run_graph(flat_inputs, _eager_operation)
         else:
             batches = [
-                self._run_through_graph([value[start:start + batch_size] for value in flat_inputs],
+                self.run_graph([value[start:start + batch_size] for value in flat_inputs],
                                         _eager_operation)
                 for start in range(0, count, batch_size)
             ]
             outputs = [np.concatenate(parts, axis=0) for parts in zip(*batches)]
         return pack_like(self._output_structure, outputs)
 
-    def _flatten_inputs(self, inputs) -> list:
-        """Match call inputs to `self.inputs`: one value, a list in order, or a dict by name."""
+    def flatten_inputs(self, inputs) -> list:
+        """Call inputs matched to `self.inputs`: `inputs` is one value, a list in input order or
+        a dict by input name (or by the keys of a dict of inputs); returns a list in
+        `self.inputs` order."""
         names = self.input_names
         if isinstance(inputs, dict):
             structure = self._input_structure
@@ -214,6 +222,8 @@ class Functional(Layer):
             raise ModelioError(f"model '{self.name}' expects {len(self.inputs)} input(s) "
                                f"({', '.join(names)}), got {len(values)}")
         return values
+
+    _flatten_inputs = flatten_inputs  # the name onnx/export.py still calls
 
     def _has_free_batch_axis(self) -> bool:
         """True when every input is at least 1-D with an unfixed first axis, as in Keras."""
@@ -233,8 +243,12 @@ class Functional(Layer):
         if len(batch_sizes) > 1 and self._has_free_batch_axis():
             raise ModelioError(f"model '{self.name}': inputs have different batch sizes {sorted(batch_sizes)}")
 
-    def _run_through_graph(self, flat_inputs: list, operation) -> list:
-        """Run every node in depth order, freeing each intermediate value after its last use."""
+    def run_graph(self, flat_inputs: list, operation) -> list:
+        """The model's one walk: every node in depth order, each intermediate value freed after
+        its last use. `flat_inputs` are values for `self.inputs` (see `flatten_inputs`);
+        `operation(node, args, kwargs)` computes one node from its call arguments with the values
+        put in place of the tensors, and returns its outputs (one value or a list). Returns the
+        values of `self.outputs`, in order."""
         values = {id(tensor): value for tensor, value in zip(self.inputs, flat_inputs)}
         remaining_uses = Counter(self._tensor_uses)
 
@@ -259,12 +273,10 @@ class Functional(Layer):
 
     # ----- config -------------------------------------------------------------------------------
     def get_config(self) -> dict:
-        from .functional_config import functional_get_config
         return functional_get_config(self)
 
     @classmethod
     def from_config(cls, config: dict) -> "Functional":
-        from .functional_config import functional_from_config
         return functional_from_config(cls, config)
 
     def get_build_config(self) -> dict | None:

@@ -266,19 +266,22 @@ class Layer:
 
     def _checked_output_shape(self, input_shape):
         """`compute_output_shape`, with a shape it cannot take reported as a GraphError."""
-        with self._shape_errors(input_shape):
+        with self.shape_errors(input_shape):
             return self.compute_output_shape(input_shape)
 
     def _maybe_build(self, input_shape) -> None:
         if self.built:
             return
-        with self._shape_errors(input_shape):
+        with self.shape_errors(input_shape):
             self.build(input_shape)
         self._build_input_shape = input_shape
         self.built = True
 
     @contextlib.contextmanager
-    def _shape_errors(self, input_shape):
+    def shape_errors(self, input_shape):
+        """A block in which a ValueError, TypeError, IndexError or KeyError (numpy's complaint
+        about a shape) becomes a GraphError naming this layer and `input_shape`; ModelioErrors
+        pass through unchanged."""
         try:
             yield
         except ModelioError:
@@ -323,7 +326,7 @@ class Layer:
     def _implicit_mask_kwargs(self, args: tuple, kwargs: dict) -> dict:
         """Keras's rule: with exactly one tensor argument and a `mask` parameter left unset, the
         argument's mask is passed as `mask`. Layers with other mask parameters override this."""
-        if "mask" not in _call_parameters(type(self)) or kwargs.get("mask") is not None:
+        if "mask" not in call_parameters(type(self)) or kwargs.get("mask") is not None:
             return {}
         tensor_arguments = [value for value in (*args, *kwargs.values())
                             if any(isinstance(leaf, SymbolicTensor) for leaf in flatten(value))]
@@ -367,7 +370,7 @@ class Layer:
 
     def _call_kwargs(self, kwargs: dict) -> dict:
         """Drop Keras's call-context arguments (`training`, `mask`) that this layer's call lacks."""
-        accepted = _call_parameters(type(self))
+        accepted = call_parameters(type(self))
         return {key: value for key, value in kwargs.items()
                 if key in accepted or key not in _CALL_CONTEXT_ARGS}
 
@@ -415,7 +418,8 @@ def _call_signature(cls: type) -> inspect.Signature:
 
 
 @functools.cache
-def _call_parameters(cls: type) -> frozenset:
+def call_parameters(cls: type) -> frozenset:
+    """The parameter names of `cls.call` (`self` included), e.g. to ask whether it takes a mask."""
     return frozenset(_call_signature(cls).parameters)
 
 

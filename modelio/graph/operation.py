@@ -8,9 +8,11 @@ several positional arguments, and which `model.layers` leaves out (as Keras does
 
 import numpy as np
 
+from ..errors import ConfigError
 from .layer import Layer
+from .node import Node
 from .tensor import SymbolicTensor
-from .tree import flatten, map_structure
+from .tree import map_structure
 
 
 class Operation(Layer):
@@ -53,7 +55,6 @@ class Operation(Layer):
     def _symbolic_call(self, args: tuple, kwargs: dict):
         self._check_call_arguments(args, kwargs)
         outputs = self.compute_output_spec(*args, **kwargs)
-        from .node import Node
         Node(self, args, kwargs, outputs)
         return outputs
 
@@ -66,16 +67,20 @@ def spec_of(value) -> tuple[tuple, str]:
     return array.shape, array.dtype.name
 
 
-def broadcast_shapes(*shapes) -> tuple:
-    """Numpy broadcasting of shapes that may hold None (unknown) sizes."""
-    rank = max(len(shape) for shape in shapes)
+def broadcast_shapes(*shapes, where: str = "") -> tuple:
+    """The shape numpy broadcasting gives `shapes`, whose sizes may be None (unknown).
+
+    Raises ConfigError, its message led by `where` (e.g. "layer 'x': "), when they do not
+    broadcast."""
+    rank = max((len(shape) for shape in shapes), default=0)
     result = []
-    for index in range(rank):
-        sizes = [shape[index - rank + len(shape)] for shape in shapes
-                 if index - rank + len(shape) >= 0]
+    for axis in range(rank):
+        sizes = [shape[axis - rank + len(shape)] for shape in shapes
+                 if axis - rank + len(shape) >= 0]
         known = {size for size in sizes if size is not None and size != 1}
         if len(known) > 1:
-            raise ValueError(f"shapes {shapes} do not broadcast")
+            raise ConfigError(f"{where}shapes {[tuple(shape) for shape in shapes]} do not "
+                              f"broadcast")
         if known:
             result.append(known.pop())
         elif None in sizes:
@@ -83,7 +88,3 @@ def broadcast_shapes(*shapes) -> tuple:
         else:
             result.append(1)
     return tuple(result)
-
-
-def symbolic_args(args) -> list:
-    return [leaf for leaf in flatten(args) if isinstance(leaf, SymbolicTensor)]

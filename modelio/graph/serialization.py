@@ -49,7 +49,7 @@ def layer_class_for(entry: dict, where: str = "") -> type:
                 f"{where}layer '{name}': refusing class '{class_name}' from module '{module}'; "
                 f"modelio only builds its own Keras layer classes and never imports from a file"
             )
-        if ".ops." in module or module.endswith(".ops"):
+        if names_keras_operation(module):
             operation = OPERATION_CLASSES.get(class_name)
             if operation is None:
                 raise UnsupportedError(f"{where}layer '{name}': Keras operation '{class_name}' "
@@ -64,6 +64,15 @@ def layer_class_for(entry: dict, where: str = "") -> type:
     if cls is None:
         raise UnsupportedError(f"{where}layer '{name}': unknown layer class '{class_name}'")
     return cls
+
+
+def names_keras_operation(module: str) -> bool:
+    """Whether an entry's `module` is Keras's operations (`keras.src.ops.numpy`, ...), whose
+    class names are looked up among the operations. modelio's own modules (`modelio.ops` holds
+    the ONNX-semantics layers) name layers."""
+    if module == "modelio" or module.startswith("modelio."):
+        return False
+    return ".ops." in module or module.endswith(".ops")
 
 
 def is_trusted_module(module: str) -> bool:

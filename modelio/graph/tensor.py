@@ -54,7 +54,3 @@ class SymbolicTensor:
 
 
 KerasTensor = SymbolicTensor
-
-
-def is_symbolic(value) -> bool:
-    return isinstance(value, SymbolicTensor)

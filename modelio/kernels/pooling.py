@@ -10,13 +10,20 @@ steps). For each offset, the input cells it reads for all output positions form 
 slice - exactly the `[..., offset]` plane of `sliding_window_view` - and are combined into the
 output with one whole-array ufunc call. Windows that hang over "same" padding simply skip the
 offsets that fall outside the input, so no padded copy of the input is ever made.
+
+ONNX's MaxPool / AveragePool (`padded_pool`, `max_pool_with_indices`) take explicit begin and
+end pads, dilations and `ceil_mode` instead: the input is padded once (with the lowest value for
+max pooling, zeros for averages) and every window reduced with one strided slice per kernel
+offset, as above.
 """
 
 import itertools
+import math
 
 import numpy as np
 
-__all__ = ["average_pool", "max_pool", "pool_output_size", "same_padding"]
+__all__ = ["average_pool", "max_pool", "max_pool_with_indices", "padded_pool", "pool_output_size",
+           "pool_window_count", "pool_window_counts", "same_padding"]
 
 
 def pool_output_size(size, pool: int, stride: int, padding: str):
@@ -109,3 +116,124 @@ def average_pool(x: np.ndarray, pool_size, strides, padding: str, axes) -> np.nd
             divisor = divisor * count.astype(total.dtype).reshape(shape)
     total /= divisor
     return total
+
+
+# ----- ONNX's explicit pads, dilations and ceil_mode ----------------------------------------------
+
+def pool_window_count(size: int, kernel: int, stride: int, dilation: int, begin: int,
+                      end: int, ceil_mode: bool) -> int:
+    """Number of pooling windows along one axis, as ONNX counts them (a ceil_mode window must
+    start inside the input or its leading pad)."""
+    effective = (kernel - 1) * dilation + 1
+    span = size + begin + end - effective
+    count = (-(-span // stride) if ceil_mode else span // stride) + 1
+    if ceil_mode and (count - 1) * stride >= size + begin:
+        count -= 1
+    return count
+
+
+def pool_window_counts(spatial, kernel_shape, strides, pads, dilations, ceil_mode: bool) -> list:
+    """`pool_window_count` of each spatial axis (`pads`: every begin, then every end); an
+    unknown size (None) gives None."""
+    rank = len(kernel_shape)
+    return [None if size is None else pool_window_count(
+        size, kernel, stride, dilation, pads[axis], pads[axis + rank], ceil_mode)
+        for axis, (size, kernel, stride, dilation) in enumerate(
+            zip(spatial, kernel_shape, strides, dilations))]
+
+
+def _pool_pad_widths(spatial, counts, kernel_shape, strides, pads, dilations) -> list:
+    """(before, after) of each spatial axis: the pads, plus cells at the end so that the last
+    ceil_mode window fits."""
+    rank = len(kernel_shape)
+    extra = [max((count - 1) * stride + (kernel - 1) * dilation + 1 - (size + begin + end), 0)
+             for count, stride, kernel, dilation, size, begin, end in zip(
+                 counts, strides, kernel_shape, dilations, spatial, pads[:rank], pads[rank:])]
+    return [(pads[axis], pads[axis + rank] + extra[axis]) for axis in range(rank)]
+
+
+def _window_reduce(padded: np.ndarray, counts, kernel_shape, strides, dilations, ufunc,
+                   start) -> np.ndarray:
+    """`ufunc`-reduce every window of the trailing axes: one strided slice per kernel offset."""
+    lead = padded.shape[:padded.ndim - len(kernel_shape)]
+    result = np.full((*lead, *counts), start, dtype=padded.dtype)
+    for offset in np.ndindex(*kernel_shape):
+        index = tuple(slice(position * dilation, position * dilation + (count - 1) * stride + 1,
+                            stride)
+                      for position, dilation, count, stride in zip(
+                          offset, dilations, counts, strides))
+        ufunc(result, padded[(Ellipsis, *index)], out=result)
+    return result
+
+
+def _lowest(dtype) -> float:
+    return np.iinfo(dtype).min if dtype.kind in "iu" else -np.inf
+
+
+def padded_pool(x: np.ndarray, mode: str, kernel_shape, strides, pads, dilations,
+                ceil_mode: bool = False, count_include_pad: bool = False) -> np.ndarray:
+    """ONNX MaxPool (`mode="max"`) or AveragePool (`"average"`) over the trailing
+    `len(kernel_shape)` axes of `x`: `pads` are every begin then every end, windows dilated
+    by `dilations`, counted by `pool_window_count`. Averages divide by the real cells of each
+    window, or with `count_include_pad` by its cells inside the padded input (never the extra
+    cells a ceil_mode window reaches past it). Returns an array of `x`'s dtype."""
+    rank = len(kernel_shape)
+    spatial = x.shape[x.ndim - rank:]
+    counts = pool_window_counts(spatial, kernel_shape, strides, pads, dilations, ceil_mode)
+    spatial_widths = _pool_pad_widths(spatial, counts, kernel_shape, strides, pads, dilations)
+    widths = [(0, 0)] * (x.ndim - rank) + spatial_widths
+    if mode == "max":
+        lowest = _lowest(x.dtype)
+        padded = np.pad(x, widths, constant_values=lowest)
+        return _window_reduce(padded, counts, kernel_shape, strides, dilations, np.maximum,
+                              lowest).astype(x.dtype)
+    padded = np.pad(x, widths)
+    totals = _window_reduce(padded, counts, kernel_shape, strides, dilations, np.add, 0.0)
+    if count_include_pad:
+        inside = np.pad(np.ones(spatial, x.dtype), spatial_widths)
+        inside[tuple(slice(0, size + begin + end) for size, begin, end in zip(
+            spatial, pads[:rank], pads[rank:]))] = 2
+        cells = (inside == 2).astype(x.dtype)
+    else:
+        cells = np.pad(np.ones(spatial, x.dtype), spatial_widths)
+    divisor = _window_reduce(cells, counts, kernel_shape, strides, dilations, np.add, 0.0)
+    return (totals / divisor).astype(x.dtype)
+
+
+def max_pool_with_indices(x: np.ndarray, kernel_shape, strides, pads, dilations,
+                          ceil_mode: bool = False, storage_order: int = 0) -> list:
+    """ONNX MaxPool with its Indices output: `[values, indices]` for windows as in
+    `padded_pool`, the int64 indices being flat positions in `x` (row-major over all axes, or
+    with `storage_order=1` column-major over the spatial ones) of each window's first maximum."""
+    rank = len(kernel_shape)
+    lead, spatial = x.shape[:x.ndim - rank], x.shape[x.ndim - rank:]
+    counts = pool_window_counts(spatial, kernel_shape, strides, pads, dilations, ceil_mode)
+    widths = [(0, 0)] * len(lead) + _pool_pad_widths(spatial, counts, kernel_shape, strides, pads,
+                                                     dilations)
+    lowest = _lowest(x.dtype)
+    padded = np.pad(x, widths, constant_values=lowest)
+    # Flat index of a spatial position: row-major, or column-major for storage_order=1.
+    order = range(rank) if storage_order == 0 else range(rank - 1, -1, -1)
+    multipliers, step = [0] * rank, 1
+    for axis in reversed(list(order)):
+        multipliers[axis], step = step, step * spatial[axis]
+    planes = np.arange(math.prod(lead), dtype=np.int64).reshape(
+        *lead, *[1] * rank) * int(np.prod(spatial))
+    best = np.full((*lead, *counts), lowest, dtype=padded.dtype)
+    indices = np.zeros(best.shape, dtype=np.int64)
+    for offset in np.ndindex(*kernel_shape):
+        flat = np.zeros([1] * rank, dtype=np.int64)
+        window = []
+        for axis, (position, dilation, count, stride) in enumerate(zip(
+                offset, dilations, counts, strides)):
+            start = position * dilation
+            window.append(slice(start, start + (count - 1) * stride + 1, stride))
+            coordinate = start + np.arange(count) * stride - pads[axis]
+            shape = [1] * rank
+            shape[axis] = count
+            flat = flat + coordinate.reshape(shape) * multipliers[axis]
+        values = padded[(Ellipsis, *window)]
+        better = values > best
+        best = np.where(better, values, best)
+        indices = np.where(better, planes + flat, indices)
+    return [best, indices]

@@ -1,5 +1,7 @@
-"""Keras layers with numpy kernels, one module per family. Importing registers them all."""
+"""Keras layers with numpy kernels, one module per family. Importing registers them all, and the
+operations of modelio.ops with them."""
 
+from .. import ops
 from ..graph import Input, InputLayer, Layer
 from .activations import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax
 from .core import (
@@ -15,7 +17,6 @@ from .core import (
     SpatialDropout2D,
     SpatialDropout3D,
 )
-from . import operations
 from .merge import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract
 from .reshaping import (
     Cropping1D,
@@ -38,12 +39,40 @@ from .attention import *  # noqa: E402
 from .conv import *  # noqa: E402
 from .embedding import *  # noqa: E402
 from .normalization import *  # noqa: E402
-from .onnx_ops import *  # noqa: E402
 from .onnx_recurrent import *  # noqa: E402
-from .onnx_spatial import *  # noqa: E402
 from .pooling import *  # noqa: E402
 from .preprocessing import *  # noqa: E402
 from .recurrent import *  # noqa: E402
+
+# The ONNX twins of modelio.ops, reachable here as before they moved there.
+from ..ops import (  # noqa: E402
+    OnnxCast,
+    OnnxConcat,
+    OnnxConstantOfShape,
+    OnnxConv,
+    OnnxConvTranspose,
+    OnnxElementwise,
+    OnnxExpand,
+    OnnxFlatten,
+    OnnxGather,
+    OnnxGemm,
+    OnnxLayerNormalization,
+    OnnxLRN,
+    OnnxMatMul,
+    OnnxPad,
+    OnnxPool,
+    OnnxRange,
+    OnnxReduce,
+    OnnxReshape,
+    OnnxResize,
+    OnnxShape,
+    OnnxSlice,
+    OnnxSoftmax,
+    OnnxSqueeze,
+    OnnxTranspose,
+    OnnxUnary,
+    OnnxUnsqueeze,
+)
 
 __all__ = [
     "ELU", "Activation", "ActivityRegularization", "Add", "AlphaDropout", "Average",

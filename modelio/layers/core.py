@@ -2,9 +2,9 @@
 
 import numpy as np
 
+from .. import ops
 from ..errors import ConfigError, UnsupportedError
 from ..graph import Layer, register_layer
-from . import operations as ops
 from .activations import activation_output_shape, resolve_activation, serialize_activation
 from .arguments import (
     check_bool,

@@ -2,9 +2,9 @@
 
 import numpy as np
 
+from .. import ops
 from ..errors import ModelioError, UnsupportedError
 from ..graph import Layer, register_layer
-from . import operations as ops
 from .arguments import check_bool, check_int, check_serialized
 from .initializers import get_initializer, serialize_initializer
 

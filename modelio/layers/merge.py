@@ -2,9 +2,9 @@
 
 import numpy as np
 
+from .. import ops
 from ..errors import ConfigError
 from ..graph import Layer, register_layer
-from . import operations as ops
 from .arguments import check_bool, check_int
 
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..errors import ConfigError, UnsupportedError
 from ..graph import register_layer
-from .onnx_spatial import _OnnxLayer
+from ..ops.onnx_layer import OnnxLayer
 
 __all__ = ["OnnxRecurrent"]
 
@@ -38,7 +38,7 @@ _ACTIVATION_DEFAULTS = {"Affine": (1.0, 0.0), "LeakyRelu": (0.01, None),
 
 
 @register_layer()
-class OnnxRecurrent(_OnnxLayer):
+class OnnxRecurrent(OnnxLayer):
     """ONNX LSTM / GRU / RNN with ONNX's layout: inputs `X` (seq, batch, input) (time-major), and
     optionally `initial_h` (and for LSTM `initial_c`) (directions, batch, hidden) as more
     tensors in a list; outputs `[Y (seq, directions, batch, hidden), Y_h (directions, batch,
@@ -48,6 +48,9 @@ class OnnxRecurrent(_OnnxLayer):
     `layout=1` is ONNX's batch-major form: X (batch, seq, input), Y (batch, seq, directions,
     hidden), states (batch, directions, hidden). `input_size` fixes the size of X's last axis
     when the graph leaves it unknown."""
+
+    _keras_module = "modelio.layers"
+    keeps_dtypes = False
 
     def __init__(self, cell, hidden_size, direction="forward", activations=None,
                  activation_alpha=None, activation_beta=None, clip=None, linear_before_reset=False,

@@ -11,15 +11,12 @@ states and repeats the previous output (zeros with `zero_output_for_mask`, which
 forces on when it returns sequences), as Keras 3 computes them.
 """
 
-import functools
-import inspect
-
 import numpy as np
 
 from ..errors import ConfigError, UnsupportedError
 from ..graph import Layer, register_layer
 from ..graph.dialect import keras2_semantics_active
-from ..graph.layer import is_shape
+from ..graph.layer import call_parameters, is_shape
 from ..graph.serialization import deserialize_layer, serialize_layer
 from ..graph.tensor import SymbolicTensor
 from ..kernels import recurrent as kernels
@@ -30,11 +27,6 @@ from .initializers import get_initializer, serialize_initializer
 __all__ = ["GRU", "LSTM", "Bidirectional", "SimpleRNN", "TimeDistributed"]
 
 _USE_CUDNN_CHOICES = ("auto", True, False)
-
-
-@functools.cache
-def _call_parameters(cls: type) -> frozenset:
-    return frozenset(inspect.signature(cls.call).parameters)
 
 
 def _label(layer) -> str:
@@ -784,7 +776,7 @@ class TimeDistributed(_Wrapper):
         batch, time_steps = inputs.shape[0], inputs.shape[1]
         flat = inputs.reshape(batch * time_steps, *inputs.shape[2:])
         kwargs = {}
-        accepted = _call_parameters(type(self.layer))
+        accepted = call_parameters(type(self.layer))
         if mask is not None and "mask" in accepted:
             mask = np.asarray(mask)
             if mask.ndim < 2 or mask.shape[:2] != (batch, time_steps):

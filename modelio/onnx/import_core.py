@@ -14,8 +14,8 @@ import numpy as np
 from onnx import NodeProto
 
 from .. import layers as keras_layers
+from .. import ops as onnx_ops
 from ..errors import FormatError, UnsupportedError
-from ..layers import onnx_ops
 from .import_context import ImportContext
 from .import_support import (
     call_layer,

@@ -9,8 +9,8 @@ import numpy as np
 from onnx import NodeProto
 
 from .. import layers as keras_layers
+from .. import ops as onnx_ops
 from ..errors import FormatError, UnsupportedError
-from ..layers import onnx_ops
 from .import_context import ImportContext
 from .import_support import (
     MAX_FOLDED_ELEMENTS,
@@ -94,7 +94,7 @@ def _batch_then_constants(x, shape):
     layer, inputs, constants = producer_of(shape)
     if not isinstance(layer, onnx_ops.OnnxConcat) or layer.axis != 0 or not inputs:
         return None
-    operands = layer._merge(inputs, constants)
+    operands = layer.merge_constants(inputs, constants)
     if not is_tensor(operands[0]) or any(is_tensor(operand) for operand in operands[1:]):
         return None
     if not _is_batch_size_of(operands[0], x):
@@ -112,9 +112,9 @@ def _is_batch_size_of(value, x) -> bool:
     else:
         scalar_expected = False
     if not isinstance(layer, onnx_ops.OnnxGather) or layer.axis not in (0, -1) \
-            or len(inputs) != 1 or not layer._weights or layer.constants[0]["index"] != 1:
+            or len(inputs) != 1 or not layer.constant_weights or layer.constants[0]["index"] != 1:
         return False
-    index = layer._weights[0].value
+    index = layer.constant_weights[0].value
     if index.shape != (() if scalar_expected else (1,)) or int(index.reshape(-1)[0]) != 0:
         return False
     shape_layer, shape_inputs, _ = producer_of(inputs[0])
@@ -171,7 +171,7 @@ def convert_squeeze(context: ImportContext, node: NodeProto) -> list:
         layer = cls(axes=axes)
         return [fold(context, node, lambda array: layer.compute([np.asarray(array)]), x)]
     probe = cls(axes=axes)
-    with probe._shape_errors(x.shape):
+    with probe.shape_errors(x.shape):
         output_shape = probe.compute_output_shape(x.shape)
     rank = len(output_shape) if not squeeze else x.ndim
     touched = [axis % rank for axis in axes] if axes is not None else None

@@ -12,8 +12,10 @@ import onnx
 
 from ..errors import FormatError, ModelioError, UnsupportedError
 from ..graph.tensor import SymbolicTensor
+from ..kernels.padding import onnx_pad
+from ..kernels.pooling import pool_window_count
 from ..layers import conv, normalization, pooling, reshaping
-from ..layers.onnx_spatial import (
+from ..ops import (
     OnnxConv,
     OnnxConvTranspose,
     OnnxLayerNormalization,
@@ -21,8 +23,6 @@ from ..layers.onnx_spatial import (
     OnnxPad,
     OnnxPool,
     OnnxResize,
-    onnx_pad,
-    pool_window_count,
 )
 from .registry import converts
 
@@ -492,7 +492,7 @@ def _pad_constant(context, node, value: np.ndarray, pads, mode, constant_value) 
     if out_size > MAX_CONSTANT_ELEMENTS:
         raise FormatError(f"{context.where(node)}: the padded constant would hold "
                           f"{out_size:.3g} elements")
-    if mode not in OnnxPad._MODES:
+    if mode not in OnnxPad.MODES:
         raise UnsupportedError(f"{context.where(node)}: Pad mode {mode!r} is not supported")
     return onnx_pad(value, pads, mode, constant_value)
 

@@ -3,8 +3,9 @@ ONNX op it was imported from, with its weights in ONNX's own layouts."""
 
 import numpy as np
 
+from .. import ops as onnx_spatial
 from ..errors import UnsupportedError
-from ..layers import onnx_recurrent, onnx_spatial
+from ..layers import onnx_recurrent
 from .registry import lowers
 
 

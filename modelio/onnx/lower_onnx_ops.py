@@ -4,8 +4,8 @@ the ONNX op it was imported from (constants as initializers), so an imported mod
 import numpy as np
 from onnx import helper, numpy_helper
 
+from .. import ops as onnx_ops
 from ..errors import UnsupportedError
-from ..layers import onnx_ops
 from .registry import lowers
 
 
@@ -13,8 +13,8 @@ def _operands(graph, node, args) -> list:
     """The layer's ONNX operands: tensor names with its constant weights in their places."""
     layer = node.layer
     tensors = list(args[0]) if isinstance(args[0], (list, tuple)) else [args[0]]
-    constants = [graph.weight(weight) for weight in layer._weights]
-    return layer._merge(tensors, constants)
+    constants = [graph.weight(weight) for weight in layer.constant_weights]
+    return layer.merge_constants(tensors, constants)
 
 
 def _need_opset(graph, layer, opset: int, what: str) -> None:

@@ -10,9 +10,9 @@ Add, Mul, Max, Min) run on int32 or on And/Or instead.
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
+from .. import ops as operations
 from ..errors import UnsupportedError
 from ..graph.tensor import SymbolicTensor
-from ..layers import operations
 from .registry import lowers
 
 _COMPARISONS = {operations.Equal: "Equal", operations.Greater: "Greater",

@@ -60,9 +60,9 @@ def _antialiased_axis_weights(in_size, out_size):
     antialiased bilinear kernel does: the widened triangle filter when shrinking, the plain
     linear taps when growing."""
     if out_size < in_size:
-        return resize_kernels._antialias_weights(in_size, out_size).astype(np.float32)
+        return resize_kernels.antialias_weights(in_size, out_size).astype(np.float32)
     matrix = np.zeros((in_size, out_size), np.float64)
-    lower, upper, upper_weight = resize_kernels._linear_taps(in_size, out_size)
+    lower, upper, upper_weight = resize_kernels.linear_taps(in_size, out_size)
     columns = np.arange(out_size)
     np.add.at(matrix, (lower, columns), 1 - upper_weight)
     np.add.at(matrix, (upper, columns), upper_weight)

@@ -23,6 +23,7 @@ import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
 from ..errors import UnsupportedError
+from ..graph.layer import call_parameters
 from ..graph.tensor import SymbolicTensor
 from ..layers import attention, recurrent
 from ..layers.core import Dense
@@ -419,7 +420,7 @@ def time_distributed(graph, node, args, kwargs):
     `call` takes none (as TimeDistributed.call does); one it would take is refused."""
     layer, hint = node.layer, node.layer.name
     inner = layer.layer
-    if "mask" in recurrent._call_parameters(type(inner)):
+    if "mask" in call_parameters(type(inner)):
         _refuse_mask(layer, kwargs)
     if type(inner) is Dense:
         return dense(graph, _InnerNode(inner), [args[0]], {})

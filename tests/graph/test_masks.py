@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 
 import modelio
-from modelio import layers
-from modelio.layers import operations as ops
+from modelio import layers, ops
 
 
 def test_embedding_mask_zero_records_a_not_equal_operation():

@@ -20,13 +20,12 @@ from fixture_models import (
 from test_export_sequence import OPSETS, TOLERANCE, randomize, run_onnx
 
 import modelio
-from modelio import layers
+from modelio import layers, ops
 from modelio.errors import UnsupportedError
 from modelio.graph.functional import Functional
 from modelio.graph.registry import OPERATION_CLASSES
 from modelio.graph.tensor import SymbolicTensor
 from modelio.graph.tree import flatten
-from modelio.layers import operations as ops
 from modelio.onnx.registry import lowering_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "layers"))

@@ -524,8 +524,8 @@ def test_pytorch_style_mlp_imports_to_keras_layers_only_and_its_config_names_onl
     ("OnnxSlice", {"starts": [0], "ends": [1, 2]}),
 ])
 def test_onnx_layer_config_with_bad_values_is_a_config_error(cls, config):
+    from modelio import ops as onnx_ops
     from modelio.errors import ConfigError
-    from modelio.layers import onnx_ops
 
     with pytest.raises(ConfigError):
         getattr(onnx_ops, cls).from_config(config)

@@ -10,8 +10,8 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 import modelio
+from modelio import ops as onnx_spatial
 from modelio.errors import FormatError, ModelioError, UnsupportedError
-from modelio.layers import onnx_spatial
 from modelio.onnx import (
     import_spatial,  # noqa: F401 - registers the converters
     lower_onnx_layers,  # noqa: F401 - registers the lowerings

@@ -1,0 +1,17 @@
+"""`keras.ops.numpy`'s operations that Keras 3 graphs record, and the ONNX twins of numpy-like
+functions, one module per topic."""
+
+from .creation import *  # noqa: F403
+from .creation import __all__ as _creation
+from .elementwise import *  # noqa: F403
+from .elementwise import __all__ as _elementwise
+from .indexing import *  # noqa: F403
+from .indexing import __all__ as _indexing
+from .linear import *  # noqa: F403
+from .linear import __all__ as _linear
+from .reduction import *  # noqa: F403
+from .reduction import __all__ as _reduction
+from .shape import *  # noqa: F403
+from .shape import __all__ as _shape
+
+__all__ = [*_creation, *_elementwise, *_indexing, *_linear, *_reduction, *_shape]

@@ -1,0 +1,210 @@
+"""OnnxLayer: the base of the layers that carry an ONNX op's semantics where neither a Keras layer
+nor a composition of Keras operations has them (made by the ONNX importer, README lists them).
+
+Every such layer keeps the ONNX op's attributes as its config and lowers back to the same ONNX
+op. Unlike Keras layers they may act on the batch axis (an ONNX graph has no batch axis of its
+own). Two kinds derive from the base:
+
+* operand ops (`keeps_dtypes = True`, the default) compute `compute(operands)` on numpy arrays,
+  keep every dtype they are given (no cast to the layer's float policy, the output dtype is
+  `output_dtype(operand dtypes)`) and may take constant operands:
+  `constants=[{"index": 1, "shape": [4], "dtype": "float32"}]` says operand 1 is a weight
+  `constant_0` of that shape, saved with the model's weights, and the tensors fill the other
+  places;
+* layers with float math and weights of their own (convolutions, pooling, normalization, resize;
+  `keeps_dtypes = False`) override `call` and compute in the layer's float dtype, as Keras
+  layers do.
+"""
+
+import numpy as np
+
+from ..errors import ConfigError, GraphError
+from ..graph import Layer
+from ..graph.tensor import SymbolicTensor
+from ..graph.weights import Weight
+
+__all__ = ["MAX_RUNTIME_ELEMENTS", "OnnxLayer", "int_list", "is_shape_list", "positive_axis",
+           "runtime_ints", "vector_length"]
+
+# Never allocate more than this from a shape computed at run time.
+MAX_RUNTIME_ELEMENTS = 2**28
+
+
+def int_list(value, name: str, layer_name: str, allow_none: bool = False) -> list[int] | None:
+    """`value` (a list or tuple of ints; None too with `allow_none`) as a list of ints; anything
+    else is a ConfigError naming layer `layer_name` and its argument `name`."""
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, (list, tuple)) or not all(
+            isinstance(item, int) and not isinstance(item, bool) for item in value):
+        raise ConfigError(f"layer '{layer_name}': {name} must be a list of integers, got {value!r}")
+    return [int(item) for item in value]
+
+
+def positive_axis(axis: int, rank: int, layer_name: str) -> int:
+    """`axis` of a rank-`rank` tensor counted from 0; out of range is a ConfigError."""
+    if not -rank <= axis < rank:
+        raise ConfigError(f"layer '{layer_name}': axis {axis} is out of range for rank {rank}")
+    return axis % rank
+
+
+def is_shape_list(value) -> bool:
+    """Whether `value` is a list of shapes (a layer's several inputs), not one shape."""
+    return isinstance(value, list) or (isinstance(value, tuple) and value and all(
+        isinstance(item, (tuple, list)) for item in value))
+
+
+def vector_length(shape, name: str) -> int:
+    """The length of a 1-D run-time parameter of layer `name` (a shape or a list of axes), whose
+    `shape` must be a vector of known length (else a ConfigError)."""
+    if len(shape) != 1 or shape[0] is None:
+        raise ConfigError(f"layer '{name}': a run-time shape or axes operand must be a vector of "
+                          f"known length, got shape {tuple(shape)}")
+    return shape[0]
+
+
+def runtime_ints(value) -> list[int]:
+    """The entries of a run-time integer operand (any shape), as Python ints."""
+    return [int(item) for item in np.asarray(value).reshape(-1)]
+
+
+class OnnxLayer(Layer):
+    """Base of the ONNX-semantics layers (see the module docstring): their `module` is written
+    as "modelio.ops"; files that say "modelio.layers.onnx" (older modelio) load too."""
+
+    _keras_module = "modelio.ops"
+    # True: operand op, dtypes kept (`compute`, `output_dtype`); False: float math in the
+    # layer's compute dtype, with `call` overridden.
+    keeps_dtypes = True
+
+    def __init__(self, constants=None, **kwargs):
+        super().__init__(**kwargs)
+        self.constants = self._checked_constants(constants)
+        # Nothing to build: no constant operands, and no weights of a subclass's own.
+        if not self.constants and type(self).build is OnnxLayer.build:
+            self.built = True
+
+    def _checked_constants(self, constants) -> list:
+        if constants is None:
+            return []
+        if not isinstance(constants, (list, tuple)):
+            raise ConfigError(f"layer '{self.name}': constants must be a list, got {constants!r}")
+        checked = []
+        for spec in constants:
+            if not isinstance(spec, dict) or set(spec) != {"index", "shape", "dtype"}:
+                raise ConfigError(f"layer '{self.name}': each constant is "
+                                  f"{{index, shape, dtype}}, got {spec!r}")
+            shape = int_list(spec["shape"], "a constant's shape", self.name)
+            if any(dim < 0 for dim in shape) or not isinstance(spec["index"], int):
+                raise ConfigError(f"layer '{self.name}': bad constant {spec!r}")
+            try:
+                dtype = np.dtype(spec["dtype"]).name
+            except TypeError as exc:
+                raise ConfigError(f"layer '{self.name}': bad constant dtype {spec['dtype']!r}") from exc
+            checked.append({"index": spec["index"], "shape": shape, "dtype": dtype})
+        return sorted(checked, key=lambda spec: spec["index"])
+
+    def build(self, input_shape):
+        for number, spec in enumerate(self.constants):
+            self.add_weight(f"constant_{number}", spec["shape"], dtype=spec["dtype"],
+                            trainable=False)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        if self.constants:
+            config["constants"] = [dict(spec) for spec in self.constants]
+        return config
+
+    # ----- argument checks of the subclasses -----
+    def _ints(self, value, argument: str, length: int | None = None, minimum: int | None = None):
+        if not isinstance(value, (list, tuple)) or not all(
+                isinstance(item, int) and not isinstance(item, bool) for item in value):
+            raise ConfigError(f"layer '{self.name}' ({type(self).__name__}): {argument} must be a "
+                              f"list of integers, got {value!r}")
+        if length is not None and len(value) != length:
+            raise ConfigError(f"layer '{self.name}' ({type(self).__name__}): {argument} must have "
+                              f"{length} entries, got {list(value)}")
+        if minimum is not None and any(item < minimum for item in value):
+            raise ConfigError(f"layer '{self.name}' ({type(self).__name__}): every {argument} "
+                              f"entry must be >= {minimum}, got {list(value)}")
+        return [int(item) for item in value]
+
+    def _check_rank(self, input_shape, rank: int) -> None:
+        if len(input_shape) != rank:
+            raise ConfigError(f"layer '{self.name}' ({type(self).__name__}) expects inputs of "
+                              f"rank {rank} (N, C, spatial...), got shape {tuple(input_shape)}")
+
+    def _float(self, inputs: np.ndarray) -> np.ndarray:
+        return inputs if inputs.dtype.kind == "f" else inputs.astype(self.compute_dtype)
+
+    # ----- operands: the tensors with the constants put in their places -----
+    @property
+    def constant_weights(self) -> list[Weight]:
+        """The weights holding the constant operands (`constant_0`, ...), in `constants` order;
+        empty before the layer is built."""
+        return self._weights[:len(self.constants)]
+
+    def merge_constants(self, tensors: list, constants: list) -> list:
+        """The operands in ONNX order: `tensors` (one entry per layer input) with `constants`
+        (one entry per `self.constants` item, e.g. arrays or names) inserted at their indices."""
+        operands = list(tensors)
+        for spec, value in zip(self.constants, constants):
+            operands.insert(spec["index"], value)
+        return operands
+
+    def operands(self, inputs) -> list:
+        """The arrays `compute` takes: the layer's `inputs` with the constants in place."""
+        tensors = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        return self.merge_constants(tensors, [weight.value for weight in self.constant_weights])
+
+    def operand_shapes(self, input_shape) -> list:
+        """The shapes of the operands for inputs of `input_shape` (one shape or a list)."""
+        shapes = list(input_shape) if is_shape_list(input_shape) else [input_shape]
+        return self.merge_constants([tuple(shape) for shape in shapes],
+                                    [tuple(spec["shape"]) for spec in self.constants])
+
+    def operand_dtypes(self, inputs) -> list:
+        """The dtypes of the operands for the symbolic `inputs` (one tensor or a list)."""
+        tensors = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        return self.merge_constants([tensor.dtype for tensor in tensors],
+                                    [spec["dtype"] for spec in self.constants])
+
+    # ----- shapes and dtypes -----
+    def compute_output_spec(self, *args, **kwargs):
+        if not self.keeps_dtypes:
+            return super().compute_output_spec(*args, **kwargs)
+        inputs = args[0]
+        tensors = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        input_shape = [tensor.shape for tensor in tensors] if isinstance(inputs, (list, tuple)) \
+            else inputs.shape
+        shape = self._checked_output_shape(input_shape)
+        with self.shape_errors(input_shape):
+            dtype = self.output_dtype(self.operand_dtypes(inputs))
+        return SymbolicTensor(shape, dtype)
+
+    def output_dtype(self, dtypes: list) -> str:
+        """The dtype of the output for operands of `dtypes` (default: the first one's)."""
+        return np.dtype(dtypes[0]).name
+
+    def _sampled_dtype(self, dtypes: list) -> str:
+        """The dtype `compute` gives for one-element operands of `dtypes`."""
+        samples = [np.ones((1,), dtype=dtype) for dtype in dtypes]
+        return np.asarray(self.compute(samples)).dtype.name
+
+    def _to_array(self, value):
+        if not self.keeps_dtypes:
+            return super()._to_array(value)
+        return None if value is None else np.asarray(value)
+
+    def call(self, inputs):
+        operands = self.operands(inputs)
+        try:
+            return self.compute(operands)
+        except (ValueError, TypeError, IndexError) as exc:
+            shapes = [np.shape(operand) for operand in operands]
+            raise GraphError(f"layer '{self.name}' ({type(self).__name__}) cannot compute on "
+                             f"operands of shapes {shapes}: {exc}") from exc
+
+    def compute(self, operands: list) -> np.ndarray:
+        """The op's result for `operands` (numpy arrays, constants in their places)."""
+        raise NotImplementedError
