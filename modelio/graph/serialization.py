@@ -5,6 +5,8 @@ checked, never imported: anything outside Keras's own packages is refused, as ar
 Python code (Lambda and Keras 2's TFOpLambda).
 """
 
+import contextlib
+
 from ..errors import ConfigError, ModelioError, UnsafeContentError, UnsupportedError
 from .registry import LAYER_CLASSES, OPERATION_CLASSES
 
@@ -89,28 +91,32 @@ def deserialize_layer(entry: dict, where: str = ""):
     if not isinstance(config, dict) and not bare_layer_list:
         raise ConfigError(f"{where}layer '{_entry_name(entry)}': config must be a mapping")
     kind = "model" if hasattr(cls, "_init_graph") else "layer"
-    try:
+    name = _entry_name(entry)
+    with _errors_naming(name, f"{where}{kind} '{name}': ",
+                        f"{where}layer '{name}' ({entry['class_name']}): bad config"):
         return cls.from_config(config)
-    except ModelioError as exc:
-        if f"'{_entry_name(entry)}'" in str(exc):
-            raise
-        raise type(exc)(f"{where}{kind} '{_entry_name(entry)}': {exc}") from exc
-    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
-        raise ConfigError(f"{where}layer '{_entry_name(entry)}' ({entry['class_name']}): "
-                          f"bad config: {exc}") from exc
 
 
 def call_layer_in_config(layer, args: tuple, kwargs: dict, where: str = ""):
     """Call `layer` while rebuilding a model; failures become ModelioError naming the layer."""
-    try:
+    with _errors_naming(layer.name, f"{where}layer '{layer.name}': ",
+                        f"{where}layer '{layer.name}' ({type(layer).__name__}) cannot be called "
+                        f"as the config says"):
         return layer(*args, **kwargs)
+
+
+@contextlib.contextmanager
+def _errors_naming(name: str, prefix: str, failure: str):
+    """A ModelioError that does not name layer `name` yet gains `prefix`; a TypeError,
+    ValueError, KeyError, IndexError or AttributeError becomes a ConfigError `failure: ...`."""
+    try:
+        yield
     except ModelioError as exc:
-        if f"'{layer.name}'" in str(exc):
+        if f"'{name}'" in str(exc):
             raise
-        raise type(exc)(f"{where}layer '{layer.name}': {exc}") from exc
+        raise type(exc)(f"{prefix}{exc}") from exc
     except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
-        raise ConfigError(f"{where}layer '{layer.name}' ({type(layer).__name__}) cannot be "
-                          f"called as the config says: {exc}") from exc
+        raise ConfigError(f"{failure}: {exc}") from exc
 
 
 def _entry_name(entry: dict) -> str:

@@ -39,7 +39,6 @@ from .attention import *  # noqa: E402
 from .conv import *  # noqa: E402
 from .embedding import *  # noqa: E402
 from .normalization import *  # noqa: E402
-from .onnx_recurrent import *  # noqa: E402
 from .pooling import *  # noqa: E402
 from .preprocessing import *  # noqa: E402
 from .recurrent import *  # noqa: E402

@@ -201,7 +201,8 @@ class Dot(Layer):
         self.axes = axes
         self.normalize = check_bool(normalize, "normalize", type(self), self.name)
 
-    def _resolved_axes(self, ranks) -> list[int]:
+    def resolved_axes(self, ranks) -> list[int]:
+        """The contracted axis of each input, counted from 0, for inputs of `ranks`."""
         axes = self.axes if isinstance(self.axes, list) else [self.axes, self.axes]
         resolved = [axis % rank if axis < 0 else axis for axis, rank in zip(axes, ranks)]
         if 0 in resolved or any(axis >= rank for axis, rank in zip(resolved, ranks)):
@@ -215,7 +216,7 @@ class Dot(Layer):
         first, second = input_shape
         if len(first) < 2 or len(second) < 2:
             raise ConfigError(f"layer '{self.name}' (Dot) needs inputs of rank >= 2, got {input_shape}")
-        axis_first, axis_second = self._resolved_axes([len(first), len(second)])
+        axis_first, axis_second = self.resolved_axes([len(first), len(second)])
         if None not in (first[axis_first], second[axis_second]) and \
                 first[axis_first] != second[axis_second]:
             raise ConfigError(f"layer '{self.name}' (Dot): sizes differ along the dot axes: "
@@ -226,7 +227,7 @@ class Dot(Layer):
 
     def call(self, inputs):
         first, second = inputs
-        axis_first, axis_second = self._resolved_axes([first.ndim, second.ndim])
+        axis_first, axis_second = self.resolved_axes([first.ndim, second.ndim])
         if self.normalize:
             first, second = _l2_normalize(first, axis_first), _l2_normalize(second, axis_second)
         first = np.moveaxis(first, axis_first, -1)

@@ -47,15 +47,15 @@ def as_float(layer, inputs: np.ndarray) -> np.ndarray:
 class _Pooling(Layer):
     """Shared by Max/AveragePooling: TF-style "valid"/"same" windows over the spatial axes."""
 
-    _dims = 0
-    _mode = ""
+    pool_dimensions = 0  # spatial axes pooled over
+    pool_mode = ""  # "max" or "average"
 
     def __init__(self, pool_size, strides=None, padding="valid", data_format=None, name=None,
                  **kwargs):
         super().__init__(name=name, **kwargs)
-        self.pool_size = int_tuple(pool_size, "pool_size", self, self._dims, minimum=1)
+        self.pool_size = int_tuple(pool_size, "pool_size", self, self.pool_dimensions, minimum=1)
         self.strides = self.pool_size if strides is None else int_tuple(
-            strides, "strides", self, self._dims, minimum=1)
+            strides, "strides", self, self.pool_dimensions, minimum=1)
         if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
             raise ConfigError(f"{layer_label(self)}: padding must be 'valid' or 'same', "
                               f"got {padding!r}")
@@ -64,9 +64,9 @@ class _Pooling(Layer):
         self.built = True
 
     def compute_output_shape(self, input_shape):
-        check_rank(self, input_shape, self._dims + 2)
+        check_rank(self, input_shape, self.pool_dimensions + 2)
         padding = self.padding.lower()
-        axes = spatial_axes(self.data_format, self._dims)
+        axes = spatial_axes(self.data_format, self.pool_dimensions)
         output_shape = list(input_shape)
         for axis, pool, stride in zip(axes, self.pool_size, self.strides):
             size = kernels.pool_output_size(input_shape[axis], pool, stride, padding)
@@ -79,9 +79,9 @@ class _Pooling(Layer):
 
     def call(self, inputs):
         inputs = as_float(self, inputs)
-        pool = kernels.max_pool if self._mode == "max" else kernels.average_pool
+        pool = kernels.max_pool if self.pool_mode == "max" else kernels.average_pool
         return pool(inputs, self.pool_size, self.strides, self.padding.lower(),
-                    spatial_axes(self.data_format, self._dims))
+                    spatial_axes(self.data_format, self.pool_dimensions))
 
     def get_config(self) -> dict:
         return {**super().get_config(), "pool_size": list(self.pool_size),
@@ -93,7 +93,7 @@ class _Pooling(Layer):
 class MaxPooling1D(_Pooling):
     """Max over windows of `pool_size` steps moved by `strides` (default: `pool_size`)."""
 
-    _dims, _mode = 1, "max"
+    pool_dimensions, pool_mode = 1, "max"
 
     def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, name=None,
                  **kwargs):
@@ -104,7 +104,7 @@ class MaxPooling1D(_Pooling):
 class MaxPooling2D(_Pooling):
     """Max over `pool_size` windows of the height and width axes."""
 
-    _dims, _mode = 2, "max"
+    pool_dimensions, pool_mode = 2, "max"
 
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None,
                  name=None, **kwargs):
@@ -115,7 +115,7 @@ class MaxPooling2D(_Pooling):
 class MaxPooling3D(_Pooling):
     """Max over `pool_size` windows of the three spatial axes."""
 
-    _dims, _mode = 3, "max"
+    pool_dimensions, pool_mode = 3, "max"
 
     def __init__(self, pool_size=(2, 2, 2), strides=None, padding="valid", data_format=None,
                  name=None, **kwargs):
@@ -126,40 +126,28 @@ class MaxPooling3D(_Pooling):
 class AveragePooling1D(_Pooling):
     """Mean over windows of steps; "same" padding cells are left out of the mean."""
 
-    _dims, _mode = 1, "average"
-
-    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, name=None,
-                 **kwargs):
-        super().__init__(pool_size, strides, padding, data_format, name=name, **kwargs)
+    pool_dimensions, pool_mode = 1, "average"
 
 
 @register_layer("AvgPool2D")
 class AveragePooling2D(_Pooling):
     """Mean over height-width windows; "same" padding cells are left out of the mean."""
 
-    _dims, _mode = 2, "average"
-
-    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, name=None,
-                 **kwargs):
-        super().__init__(pool_size, strides, padding, data_format, name=name, **kwargs)
+    pool_dimensions, pool_mode = 2, "average"
 
 
 @register_layer("AvgPool3D")
 class AveragePooling3D(_Pooling):
     """Mean over 3D windows; "same" padding cells are left out of the mean."""
 
-    _dims, _mode = 3, "average"
-
-    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, name=None,
-                 **kwargs):
-        super().__init__(pool_size, strides, padding, data_format, name=name, **kwargs)
+    pool_dimensions, pool_mode = 3, "average"
 
 
 class _GlobalPooling(Layer):
     """Max or mean over all spatial axes; `keepdims` keeps them with length 1."""
 
-    _dims = 0
-    _mode = ""
+    pool_dimensions = 0  # spatial axes pooled over
+    pool_mode = ""  # "max" or "average"
 
     def __init__(self, data_format=None, keepdims=False, **kwargs):
         super().__init__(**kwargs)
@@ -168,20 +156,20 @@ class _GlobalPooling(Layer):
         self.built = True
 
     def compute_output_shape(self, input_shape):
-        check_rank(self, input_shape, self._dims + 2)
+        check_rank(self, input_shape, self.pool_dimensions + 2)
         channels_axis = -1 if self.data_format == "channels_last" else 1
         channels = input_shape[channels_axis]
         if not self.keepdims:
             return (input_shape[0], channels)
-        ones = (1,) * self._dims
+        ones = (1,) * self.pool_dimensions
         if self.data_format == "channels_last":
             return (input_shape[0], *ones, channels)
         return (input_shape[0], channels, *ones)
 
     def _reduce(self, inputs):
         inputs = as_float(self, inputs)
-        axes = spatial_axes(self.data_format, self._dims)
-        reduce = np.max if self._mode == "max" else np.mean
+        axes = spatial_axes(self.data_format, self.pool_dimensions)
+        reduce = np.max if self.pool_mode == "max" else np.mean
         return reduce(inputs, axis=axes, keepdims=self.keepdims)
 
     def call(self, inputs):
@@ -200,7 +188,7 @@ class GlobalMaxPooling1D(_GlobalPooling):
     recorded as a call argument that Keras could not pass back when loading the model.
     """
 
-    _dims, _mode = 1, "max"
+    pool_dimensions, pool_mode = 1, "max"
 
 
 @register_layer("GlobalAvgPool1D")
@@ -208,7 +196,7 @@ class GlobalAveragePooling1D(_GlobalPooling):
     """Mean over the steps axis; with a (batch, steps) mask, the mean of the unmasked steps
     (a fully masked sample gives NaN, as in Keras). The mask stops here."""
 
-    _dims, _mode = 1, "average"
+    pool_dimensions, pool_mode = 1, "average"
     supports_masking = True
 
     def call(self, inputs, mask=None):
@@ -232,25 +220,25 @@ class GlobalAveragePooling1D(_GlobalPooling):
 class GlobalMaxPooling2D(_GlobalPooling):
     """Max over the height and width axes."""
 
-    _dims, _mode = 2, "max"
+    pool_dimensions, pool_mode = 2, "max"
 
 
 @register_layer("GlobalAvgPool2D")
 class GlobalAveragePooling2D(_GlobalPooling):
     """Mean over the height and width axes."""
 
-    _dims, _mode = 2, "average"
+    pool_dimensions, pool_mode = 2, "average"
 
 
 @register_layer("GlobalMaxPool3D")
 class GlobalMaxPooling3D(_GlobalPooling):
     """Max over the three spatial axes."""
 
-    _dims, _mode = 3, "max"
+    pool_dimensions, pool_mode = 3, "max"
 
 
 @register_layer("GlobalAvgPool3D")
 class GlobalAveragePooling3D(_GlobalPooling):
     """Mean over the three spatial axes."""
 
-    _dims, _mode = 3, "average"
+    pool_dimensions, pool_mode = 3, "average"

@@ -1,28 +1,35 @@
-"""Image preprocessing layers (Rescaling, Resizing, CenterCrop) and the spatial reshaping layers
-ZeroPadding1D/2D/3D, Cropping1D/2D/3D and UpSampling1D/2D/3D.
-
-(The spatial reshaping layers live here for now because `modelio.layers` star-imports this
-module; they belong with Flatten/Reshape in reshaping.py.)
-"""
+"""Preprocessing layers: Rescaling, Resizing and CenterCrop for images, and Normalization
+(feature-wise standardization, `keras.layers.Normalization`)."""
 
 import numbers
 
 import numpy as np
 
-from ..errors import ConfigError, UnsupportedError
+from ..errors import ConfigError, ModelioError, UnsupportedError
 from ..graph import Layer, register_layer
 from ..graph.dialect import keras2_semantics_active
 from ..kernels import resize as resize_kernels
+from ..kernels.normalization import BACKEND_EPSILON
 from .arguments import check_bool, check_float, check_int, layer_label, standardize_data_format
+from .initializers import get_initializer
+from .normalization.base import (
+    axis_argument,
+    check_built_dims,
+    check_known_dims,
+    is_int,
+    positive_axes,
+)
 
-__all__ = ["CenterCrop", "Rescaling", "Resizing"]
+__all__ = ["CenterCrop", "Normalization", "Rescaling", "Resizing"]
 
 # Interpolations Keras knows that modelio does not compute (the backends disagree on bicubic,
 # PyTorch has no lanczos, and area/gaussian/mitchellcubic are TensorFlow-only).
 _OTHER_INTERPOLATIONS = ("bicubic", "lanczos3", "lanczos5", "area", "gaussian", "mitchellcubic")
 
 
-def _check_interpolation(layer, value) -> str:
+def check_interpolation(layer, value) -> str:
+    """`value` unchanged when it is an interpolation modelio computes ("nearest", "bilinear"),
+    else a ConfigError / UnsupportedError naming `layer`."""
     if not isinstance(value, str):
         raise ConfigError(f"{layer_label(layer)}: interpolation must be a string, got {value!r}")
     if value not in ("nearest", "bilinear"):
@@ -36,7 +43,7 @@ def _image_axes(data_format: str) -> tuple[int, int]:
     return (-3, -2) if data_format == "channels_last" else (-2, -1)
 
 
-def _resize_preserving_dtype(images: np.ndarray, height: int, width: int, data_format: str,
+def resize_preserving_dtype(images: np.ndarray, height: int, width: int, data_format: str,
                              interpolation: str, antialias: bool = False, crop: bool = False,
                              pad: bool = False, fill_value: float = 0.0) -> np.ndarray:
     """`ops.image.resize` as Keras 3's PyTorch backend computes it: non-float32/64 images are
@@ -117,11 +124,12 @@ class Rescaling(Layer):
 
     def __init__(self, scale, offset=0.0, **kwargs):
         super().__init__(**kwargs)
-        self._scale, self.scale = _constant(self, scale, "scale")
-        self._offset, self.offset = _constant(self, offset, "offset")
+        # scale_value / offset_value: the arrays computed with; scale / offset: as configured
+        self.scale_value, self.scale = _constant(self, scale, "scale")
+        self.offset_value, self.offset = _constant(self, offset, "offset")
 
     def compute_output_shape(self, input_shape):
-        for argument, array in (("scale", self._scale), ("offset", self._offset)):
+        for argument, array in (("scale", self.scale_value), ("offset", self.offset_value)):
             dims = list(input_shape)[::-1]
             if array.ndim > len(dims) or any(
                     size != 1 and dim is not None and dim != size
@@ -133,7 +141,7 @@ class Rescaling(Layer):
     def call(self, inputs):
         dtype = self.compute_dtype
         inputs = inputs.astype(dtype, copy=False)
-        return inputs * self._scale.astype(dtype) + self._offset.astype(dtype)
+        return inputs * self.scale_value.astype(dtype) + self.offset_value.astype(dtype)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "scale": self.scale, "offset": self.offset}
@@ -173,7 +181,7 @@ class Resizing(_ImageLayer):
         super().__init__(**kwargs)
         cls = type(self)
         self._check_target(height, width)
-        self.interpolation = _check_interpolation(self, interpolation)
+        self.interpolation = check_interpolation(self, interpolation)
         self.crop_to_aspect_ratio = check_bool(crop_to_aspect_ratio, "crop_to_aspect_ratio",
                                                cls, self.name)
         self.pad_to_aspect_ratio = check_bool(pad_to_aspect_ratio, "pad_to_aspect_ratio", cls,
@@ -188,10 +196,12 @@ class Resizing(_ImageLayer):
         self.fill_value = check_float(fill_value, "fill_value", cls, self.name)
         self.antialias = check_bool(antialias, "antialias", cls, self.name)
         self.data_format = standardize_data_format(data_format, cls, self.name)
-        self._float_outputs = keras2_semantics_active()
+        # Created from a Keras 2 config: integer images come out as float32 (tf-keras), not
+        # rounded back to their own dtype (Keras 3).
+        self.float_outputs = keras2_semantics_active()
 
     def call(self, inputs):
-        if self._float_outputs and inputs.dtype != self.compute_dtype:
+        if self.float_outputs and inputs.dtype != self.compute_dtype:
             # tf-keras: bilinear resizes in float32, nearest in the compute dtype, and the
             # result is cast to the compute dtype.
             work_dtype = self.compute_dtype if self.interpolation == "nearest" else np.float32
@@ -199,7 +209,7 @@ class Resizing(_ImageLayer):
         return self._resize(inputs)
 
     def _resize(self, inputs):
-        return _resize_preserving_dtype(
+        return resize_preserving_dtype(
             inputs, self.height, self.width, self.data_format, self.interpolation,
             antialias=self.antialias, crop=self.crop_to_aspect_ratio,
             pad=self.pad_to_aspect_ratio, fill_value=self.fill_value)
@@ -232,7 +242,7 @@ class CenterCrop(_ImageLayer):
             index[h_axis] = slice(top, top + self.height)
             index[w_axis] = slice(left, left + self.width)
             return inputs[tuple(index)]
-        return _resize_preserving_dtype(inputs, self.height, self.width, self.data_format,
+        return resize_preserving_dtype(inputs, self.height, self.width, self.data_format,
                                         "bilinear", crop=True)
 
     def get_config(self) -> dict:
@@ -240,4 +250,148 @@ class CenterCrop(_ImageLayer):
                 "width": self.width}
 
 
-# ----- ZeroPadding, Cropping ------------------------------------------------------------------
+# ----- Normalization ---------------------------------------------------------------------------
+
+
+@register_layer()
+class Normalization(Layer):
+    """`(x - mean) / max(sqrt(variance), 1e-7)`, or with `invert=True` the reverse
+    `mean + x * max(sqrt(variance), 1e-7)`; one mean/variance per position of the kept `axis`
+    (`axis=None` keeps none: one scalar mean and variance).
+
+    The statistics come either from the `mean`/`variance` arguments (kept in the config, no
+    weights) or from the weights `mean`, `variance`, `count` that Keras's `adapt()` fills. A layer
+    whose weights were never adapted or assigned refuses to compute rather than returning its
+    placeholder statistics (mean 0, variance 1).
+    """
+
+    supports_masking = True
+
+    def __init__(self, axis=-1, mean=None, variance=None, invert=False, **kwargs):
+        super().__init__(**kwargs)
+        if axis is None:
+            axis = []
+        elif is_int(axis):
+            axis = [axis]
+        self.axis = axis_argument(self, axis, allow_empty=True)
+        self.invert = check_bool(invert, "invert", type(self), self.name)
+        if (mean is None) != (variance is None):
+            raise ConfigError(f"{layer_label(self)}: mean and variance must be given together, got "
+                              f"mean={mean!r} and variance={variance!r}")
+        self.input_mean = mean
+        self.input_variance = variance
+        self._given = None
+        if mean is not None:
+            given = [self._statistic(value, name) for value, name in ((mean, "mean"),
+                                                                       (variance, "variance"))]
+            if given[0].shape != given[1].shape:
+                raise ConfigError(f"{layer_label(self)}: mean and variance must have the same shape, "
+                                  f"got {given[0].shape} and {given[1].shape}")
+            if given[0].ndim > len(self.axis):
+                raise ConfigError(f"{layer_label(self)}: mean of shape {given[0].shape} has more "
+                                  f"dimensions than the {len(self.axis)} kept axis/axes "
+                                  f"{self.axis}")
+            self._given = given
+        self.adapt_mean = self.adapt_variance = self.count = None
+        self._placeholders = ()
+        self._broadcast_shape = None
+
+    def _statistic(self, value, name: str) -> np.ndarray:
+        try:
+            array = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{layer_label(self)}: {name} must be a number or a (nested) list of "
+                              f"numbers, got {value!r}") from exc
+        if isinstance(value, (bool, str)) or array.dtype == object:
+            raise ConfigError(f"{layer_label(self)}: {name} must be numeric, got {value!r}")
+        return array
+
+    def _kept_axes(self, input_shape) -> list:
+        return sorted(positive_axes(self, self.axis, len(input_shape)))
+
+    def build(self, input_shape):
+        keep = self._kept_axes(input_shape)
+        check_known_dims(self, input_shape, keep, "kept")
+        rank = len(input_shape)
+        self._broadcast_shape = tuple(input_shape[i] if i in keep else 1 for i in range(rank))
+        shape = tuple(input_shape[i] for i in keep)
+        if self._given is None:
+            self.adapt_mean = self.add_weight("mean", shape, get_initializer("zeros"),
+                                              trainable=False)
+            self.adapt_variance = self.add_weight("variance", shape, get_initializer("ones"),
+                                                  trainable=False)
+            self.count = self.add_weight("count", (), get_initializer("zeros"), dtype="int32",
+                                         trainable=False)
+            # Weight.assign replaces the array: while these are still the arrays, nothing was set.
+            self._placeholders = (self.adapt_mean.value, self.adapt_variance.value)
+            return
+        expanded = [1] * rank
+        for index in range(1, self._given[0].ndim + 1):
+            expanded[keep[-index]] = self._given[0].shape[-index]
+        try:
+            self._given_broadcast = [np.broadcast_to(value.reshape(expanded),
+                                                     self._broadcast_shape)
+                                     for value in self._given]
+        except ValueError as exc:
+            raise ConfigError(f"{layer_label(self)}: mean/variance of shape {self._given[0].shape} do "
+                              f"not fit the kept axes {self.axis} of inputs of shape "
+                              f"{input_shape}") from exc
+
+    def compute_output_shape(self, input_shape):
+        keep = self._kept_axes(input_shape)
+        if self.built and self._broadcast_shape is not None:
+            if len(input_shape) != len(self._broadcast_shape):
+                raise ConfigError(f"{layer_label(self)} was built for inputs of rank "
+                                  f"{len(self._broadcast_shape)}, got {input_shape}")
+            check_built_dims(self, input_shape, keep,
+                              [self._broadcast_shape[axis] for axis in keep])
+        return input_shape
+
+    def adapt(self, data) -> None:
+        """Set the mean and variance from a numpy array of samples, as Keras's `adapt()` does."""
+        data = np.asarray(data)
+        if data.dtype.kind not in "fiu" or data.ndim == 0:
+            raise ConfigError(f"{layer_label(self)}: adapt() needs a numeric array with a batch axis, "
+                              f"got {data.dtype} of shape {data.shape}")
+        if self._given is not None:
+            raise ConfigError(f"{layer_label(self)}: adapt() cannot change a mean and variance given "
+                              f"as arguments")
+        self._maybe_build(data.shape)
+        self._checked_output_shape(data.shape)
+        keep = self._kept_axes(data.shape)
+        reduce = tuple(i for i in range(data.ndim) if i not in keep)
+        values = data.astype(np.float64)
+        self.adapt_mean.assign(np.mean(values, axis=reduce))
+        self.adapt_variance.assign(np.var(values, axis=reduce))
+
+    def statistics(self, dtype) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, variance) in `dtype`, broadcast to the built input shape: the given ones, or
+        the adapted (or loaded) weights; refused while neither was set."""
+        if self._given is not None:
+            mean, variance = self._given_broadcast
+        else:
+            if (self.adapt_mean.value is self._placeholders[0]
+                    and self.adapt_variance.value is self._placeholders[1]):
+                raise ModelioError(f"{layer_label(self)} has no statistics: it was never adapted and "
+                                   f"was given no mean/variance; call adapt(data) or load its "
+                                   f"weights first")
+            mean = self.adapt_mean.value.reshape(self._broadcast_shape)
+            variance = self.adapt_variance.value.reshape(self._broadcast_shape)
+        return mean.astype(dtype), variance.astype(dtype)
+
+    def call(self, inputs):
+        x = inputs.astype(self.compute_dtype, copy=False)
+        mean, variance = self.statistics(x.dtype)
+        std = np.maximum(np.sqrt(variance), BACKEND_EPSILON)
+        if self.invert:
+            return mean + x * std
+        return (x - mean) / std
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "axis": list(self.axis),
+            "invert": self.invert,
+            "mean": np.array(self.input_mean).tolist(),
+            "variance": np.array(self.input_variance).tolist(),
+        }

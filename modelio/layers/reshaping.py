@@ -9,7 +9,7 @@ from ..errors import ConfigError
 from ..graph import Layer, register_layer
 from .arguments import check_int, check_int_tuple, layer_label, standardize_data_format
 from .pooling import check_rank, int_tuple
-from .preprocessing import _check_interpolation, _resize_preserving_dtype
+from .preprocessing import check_interpolation, resize_preserving_dtype
 
 
 @register_layer()
@@ -292,16 +292,17 @@ class _UpSampling(Layer):
     def compute_output_shape(self, input_shape):
         check_rank(self, input_shape, self._dims + 2)
         output_shape = list(input_shape)
-        for axis, factor in zip(self._spatial_axes(), self._factors()):
+        for axis, factor in zip(self._spatial_axes(), self.factors()):
             if output_shape[axis] is not None:
                 output_shape[axis] *= factor
         return tuple(output_shape)
 
-    def _factors(self) -> tuple:
+    def factors(self) -> tuple:
+        """The repeat factor of each spatial axis."""
         return self.size
 
     def call(self, inputs):
-        for axis, factor in zip(self._spatial_axes(), self._factors()):
+        for axis, factor in zip(self._spatial_axes(), self.factors()):
             if factor != 1:
                 inputs = np.repeat(inputs, factor, axis=axis)
         return inputs
@@ -317,7 +318,7 @@ class UpSampling1D(_UpSampling):
         super().__init__(**kwargs)
         self.size = check_int(size, "size", type(self), self.name, minimum=1)
 
-    def _factors(self) -> tuple:
+    def factors(self) -> tuple:
         return (self.size,)
 
     def get_config(self) -> dict:
@@ -338,13 +339,13 @@ class UpSampling2D(_UpSampling):
         if not isinstance(interpolation, str):
             raise ConfigError(f"{layer_label(self)}: interpolation must be a string, got "
                               f"{interpolation!r}")
-        self.interpolation = _check_interpolation(self, interpolation.lower())
+        self.interpolation = check_interpolation(self, interpolation.lower())
 
     def call(self, inputs):
         if self.interpolation == "nearest":
             return super().call(inputs)
         h_axis, w_axis = self._spatial_axes()
-        return _resize_preserving_dtype(
+        return resize_preserving_dtype(
             inputs, inputs.shape[h_axis] * self.size[0], inputs.shape[w_axis] * self.size[1],
             self.data_format, "bilinear")
 

@@ -140,7 +140,7 @@ def _dense_with_bias(context, node, values):
         tensor, bias = values[index], values[1 - index]
         if not is_tensor(tensor) or is_tensor(bias) or context.uses[node.input[index]] != 1:
             continue
-        dense = tensor._keras_history.layer if tensor._keras_history else None
+        dense = tensor.keras_history.layer if tensor.keras_history else None
         if type(dense) is not keras_layers.Dense or dense.use_bias or len(dense.inbound_nodes) != 1:
             continue
         bias = np.asarray(bias)

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import FormatError, UnsupportedError
 from ..graph.tensor import SymbolicTensor
-from ..layers.onnx_recurrent import OnnxRecurrent
+from ..layers.recurrent import OnnxRecurrent
 from .registry import converts
 
 _GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}

@@ -120,7 +120,7 @@ def fold(context: ImportContext, node, function, *arrays):
 
 def producer_of(tensor):
     """(layer, its input tensors, its constant weights) of the layer that made `tensor`."""
-    history = tensor._keras_history
+    history = tensor.keras_history
     if history is None:
         return None, [], []
     layer = history.layer

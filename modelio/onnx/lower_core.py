@@ -227,7 +227,7 @@ def dot(graph, node, args, kwargs):
     first_tensor, second_tensor = node.input_tensors
     first, second = args[0]
     ranks = [len(first_tensor.shape), len(second_tensor.shape)]
-    axis_first, axis_second = layer._resolved_axes(ranks)
+    axis_first, axis_second = layer.resolved_axes(ranks)
     out_shape = node.outputs[0].shape
     if any(dim is None for dim in (*first_tensor.shape[1:], *second_tensor.shape[1:])):
         raise UnsupportedError(f"layer '{layer.name}': Dot export needs known non-batch sizes")

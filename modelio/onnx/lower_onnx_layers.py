@@ -5,7 +5,7 @@ import numpy as np
 
 from .. import ops as onnx_spatial
 from ..errors import UnsupportedError
-from ..layers import onnx_recurrent
+from ..layers.recurrent import onnx_recurrent
 from .registry import lowers
 
 

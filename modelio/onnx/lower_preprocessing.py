@@ -10,7 +10,8 @@ import numpy as np
 
 from ..errors import UnsupportedError
 from ..kernels import resize as resize_kernels
-from ..layers import normalization, preprocessing
+from ..kernels.normalization import BACKEND_EPSILON
+from ..layers import preprocessing
 from .lower_spatial import _channels_first_call, _float_input, float_work, linear_resize, lowers
 
 
@@ -137,7 +138,7 @@ def resizing(graph, node, args, kwargs):
     y = resize_image(graph, node, x, layer.height, layer.width, layer.interpolation,
                      antialias=layer.antialias, crop=layer.crop_to_aspect_ratio,
                      pad=layer.pad_to_aspect_ratio, fill_value=layer.fill_value)
-    return y if layer._float_outputs else restore(y)
+    return y if layer.float_outputs else restore(y)
 
 
 @lowers(preprocessing.CenterCrop)
@@ -154,13 +155,13 @@ def center_crop(graph, node, args, kwargs):
         graph, x, [2, 3], [top, left], [top + layer.height, left + layer.width], layer.name))
 
 
-@lowers(normalization.Normalization)
+@lowers(preprocessing.Normalization)
 def normalization_layer(graph, node, args, kwargs):
     """`(x - mean) / std` (or `mean + x * std` with invert), std = max(sqrt(variance), 1e-7)
     computed here in float32 exactly as the layer computes it."""
     layer, hint = node.layer, node.layer.name
-    mean, variance = layer._statistics(np.float32)
-    std = np.maximum(np.sqrt(variance), np.float32(normalization._BACKEND_EPSILON))
+    mean, variance = layer.statistics(np.float32)
+    std = np.maximum(np.sqrt(variance), np.float32(BACKEND_EPSILON))
     mean_name = graph.constant(np.asarray(mean), f"{hint}/mean", "float32")
     std_name = graph.constant(np.asarray(std), f"{hint}/std", "float32")
     x = _float_input(graph, node, args[0])

@@ -366,7 +366,7 @@ def bidirectional(graph, node, args, kwargs):
     x, states = _sequence_and_states(layer, args, kwargs)
     forward_states = backward_states = None
     if states is not None:
-        forward_states, backward_states = layer._split_states(states)
+        forward_states, backward_states = layer.split_states(states)
     if mask is None and _compatible(forward, backward):
         y, y_h, y_c = _recurrent_op(graph, [forward, backward], x,
                                     [forward_states, backward_states], hint, True)
@@ -532,7 +532,7 @@ def _attention_over_axes(graph, layer, query, key, value, arguments, symbolic, r
         _refuse(layer, f"attention_axes {list(layer.attention_axes)} on inputs of unknown sizes")
     heads = layer.num_heads
     rank = len(shapes["query"]) + 1
-    batch, axes, order = layer._layout(rank)
+    batch, axes, order = layer.layout(rank)
 
     def arranged(x, shape, channels, kernel, bias, scale=None, channels_first=False):
         projected = _projection(graph, layer, x, kernel, bias, scale)
@@ -621,15 +621,15 @@ def multi_head_attention(graph, node, args, kwargs):
     softmax_layer = False
     if mask is not None:
         # The large negative value and masking style of each Keras (see layers/attention.py).
-        if layer._keras2 and not layer._robust_masking:
+        if layer.keras2_semantics and not layer.softmax_robust_masking:
             penalty = graph.node("Sub", [graph.constant(1.0, f"{hint}/one", dtype),
                                          graph.node("Cast", [mask], hint, to=_onnx_type(dtype))],
                                  hint)
             scores = graph.node("Add", [scores, graph.node(
                 "Mul", [penalty, graph.constant(-1e9, f"{hint}/large_negative", dtype)], hint)], hint)
         else:
-            softmax_layer = not layer._keras2 and (layer.dropout != 0.0 or return_scores)
-            negative = -1e9 if layer._keras2 or softmax_layer else -0.7 * 3.38953e38
+            softmax_layer = not layer.keras2_semantics and (layer.dropout != 0.0 or return_scores)
+            negative = -1e9 if layer.keras2_semantics or softmax_layer else -0.7 * 3.38953e38
             scores = graph.node("Where", [mask, scores,
                                           graph.constant(negative, f"{hint}/large_negative", dtype)],
                                 hint)

@@ -177,7 +177,7 @@ def batch_normalization(graph, node, args, kwargs):
     only matters while training (for the batch moments), so it is not needed here."""
     layer = node.layer
     input_rank = len(node.input_tensors[0].shape)
-    axes = normalization._positive_axes(layer, layer._axes, input_rank)
+    axes = normalization.positive_axes(layer, layer.axes, input_rank)
     shape = node.input_tensors[0].shape
     broadcast = [shape[i] if i in axes else 1 for i in range(input_rank)][1:]
     mean = layer.moving_mean.value.astype(np.float64)
@@ -201,7 +201,7 @@ def batch_normalization(graph, node, args, kwargs):
 @lowers(pooling.MaxPooling1D, pooling.MaxPooling2D, pooling.MaxPooling3D,
         pooling.AveragePooling1D, pooling.AveragePooling2D, pooling.AveragePooling3D)
 def pool(graph, node, args, kwargs):
-    layer, rank = node.layer, node.layer._dims
+    layer, rank = node.layer, node.layer.pool_dimensions
     sizes = _spatial_sizes(node, rank, layer.data_format == "channels_first")
     pairs = []
     for size, window, stride in zip(sizes, layer.pool_size, layer.strides):
@@ -214,7 +214,7 @@ def pool(graph, node, args, kwargs):
             pairs.append(pool_kernels.same_padding(size, window, stride))
     pads = _onnx_pads(pairs)
     attributes = dict(kernel_shape=list(layer.pool_size), strides=list(layer.strides), pads=pads)
-    if layer._mode == "max":
+    if layer.pool_mode == "max":
         def body(x):
             return graph.node("MaxPool", [x], layer.name, **attributes)
     else:
@@ -237,8 +237,8 @@ def global_pool(graph, node, args, kwargs):
         return _masked_average_over_steps(graph, node, args, kwargs)
     _refuse_masks(node, kwargs)
     layer = node.layer
-    axes = list(pooling.spatial_axes(layer.data_format, layer._dims))
-    op = "ReduceMax" if layer._mode == "max" else "ReduceMean"
+    axes = list(pooling.spatial_axes(layer.data_format, layer.pool_dimensions))
+    op = "ReduceMax" if layer.pool_mode == "max" else "ReduceMean"
     return _reduce(graph, op, _float_input(graph, node, args[0]), axes, int(layer.keepdims),
                    layer.name)
 
@@ -296,7 +296,7 @@ def up_sampling(graph, node, args, kwargs):
     Bilinear (UpSampling2D): half-pixel linear Resize, integer images rounded back as modelio
     does."""
     layer = node.layer
-    factors = list(layer._factors())
+    factors = list(layer.factors())
     rank = len(factors)
     scales = graph.constant([1.0, 1.0, *map(float, factors)], f"{layer.name}/scales", "float32")
     if getattr(layer, "interpolation", "nearest") == "bilinear":
@@ -364,9 +364,9 @@ def rescaling(graph, node, args, kwargs):
     x = args[0]
     if node.input_tensors[0].dtype != "float32":
         x = graph.node("Cast", [x], layer.name, to=1)
-    y = graph.node("Mul", [x, graph.constant(layer._scale, f"{layer.name}/scale", "float32")],
+    y = graph.node("Mul", [x, graph.constant(layer.scale_value, f"{layer.name}/scale", "float32")],
                    layer.name)
-    return graph.node("Add", [y, graph.constant(layer._offset, f"{layer.name}/offset", "float32")],
+    return graph.node("Add", [y, graph.constant(layer.offset_value, f"{layer.name}/offset", "float32")],
                       layer.name)
 
 
@@ -379,8 +379,8 @@ def layer_normalization(graph, node, args, kwargs):
     if node.input_tensors[0].dtype != "float32":
         raise UnsupportedError(f"layer '{layer.name}': exporting LayerNormalization of "
                                f"{node.input_tensors[0].dtype} inputs is not supported yet")
-    axes = normalization._sorted_axes_after_build(layer.axis)
-    positive = sorted(normalization._positive_axes(layer, axes, len(shape)))
+    axes = normalization.sorted_axes(layer.axis)
+    positive = sorted(normalization.positive_axes(layer, axes, len(shape)))
     hint = layer.name
     trailing = positive == list(range(positive[0], len(shape)))
     if graph.opset >= 17 and not layer.rms_scaling and trailing and None not in shape[positive[0]:]:
@@ -395,7 +395,7 @@ def layer_normalization(graph, node, args, kwargs):
     shape_for_weights = [1 if d is None else d for d in shape]
 
     def weight(w):
-        value = normalization._weight_broadcast(w.value.astype(np.float32), axes,
+        value = normalization.weight_broadcast(w.value.astype(np.float32), axes,
                                                 tuple(shape_for_weights))
         return graph.weight(w, np.ascontiguousarray(value))
 
@@ -429,8 +429,8 @@ def rms_normalization(graph, node, args, kwargs):
     layer, hint = node.layer, node.layer.name
     x = _float_input(graph, node, args[0])
     rank = len(node.input_tensors[0].shape)
-    axes = sorted(normalization._positive_axes(
-        layer, normalization._sorted_axes_after_build(layer.axis), rank))
+    axes = sorted(normalization.positive_axes(
+        layer, normalization.sorted_axes(layer.axis), rank))
     mean_square = _reduce(graph, "ReduceMean", graph.node("Mul", [x, x], hint), axes, 1, hint)
     epsilon = graph.constant(layer.epsilon, f"{hint}/epsilon", "float32")
     inverse = graph.node("Reciprocal", [graph.node("Sqrt", [graph.node(
@@ -446,7 +446,7 @@ def convolution_transpose(graph, node, args, kwargs):
     layer, rank = node.layer, node.layer.rank
     crops = [conv_kernels.conv_transpose_crops(k, s, d, layer.padding, pad)
              for k, s, d, pad in zip(layer.kernel_size, layer.strides, layer.dilation_rate,
-                                     layer._output_paddings())]
+                                     layer.output_paddings())]
     pads = [start for start, _ in crops] + [max(end, 0) for _, end in crops]
     output_padding = [max(-end, 0) for _, end in crops]
     kernel = np.transpose(layer.kernel.value, [rank + 1, rank, *range(rank)])
@@ -470,9 +470,9 @@ def unit_normalization(graph, node, args, kwargs):
         x = graph.node("Cast", [x], hint, to=1)
     axes = layer.axis if isinstance(layer.axis, list) else [layer.axis]
     rank = len(node.input_tensors[0].shape)
-    positive = sorted(normalization._positive_axes(layer, axes, rank))
+    positive = sorted(normalization.positive_axes(layer, axes, rank))
     square_sum = _reduce(graph, "ReduceSumSquare", x, positive, 1, hint)
-    if layer._keras2_epsilon:
+    if layer.keras2_epsilon:
         floor = graph.constant(1e-12, f"{hint}/epsilon", "float32")
         inverse = graph.node("Reciprocal", [graph.node("Sqrt", [graph.node(
             "Max", [square_sum, floor], hint)], hint)], hint)
@@ -488,7 +488,7 @@ def group_normalization(graph, node, args, kwargs):
     """Reshape to (..., groups, channels // groups, ...), normalize over all but batch and group
     axes, reshape back; gamma and beta broadcast in the grouped shape."""
     layer, x, hint = node.layer, args[0], node.layer.name
-    if kwargs.get("mask") is not None and layer._masked_statistics:
+    if kwargs.get("mask") is not None and layer.masked_statistics:
         raise UnsupportedError(f"layer '{hint}': exporting GroupNormalization with a mask "
                                f"(Keras 2 masked statistics) to ONNX is not supported yet")
     if node.input_tensors[0].dtype != "float32":
@@ -496,7 +496,7 @@ def group_normalization(graph, node, args, kwargs):
                                f"{node.input_tensors[0].dtype} inputs is not supported yet")
     shape = node.input_tensors[0].shape
     rank = len(shape)
-    (axis,) = normalization._positive_axes(layer, [layer.axis], rank)
+    (axis,) = normalization.positive_axes(layer, [layer.axis], rank)
     channels, groups = shape[axis], layer.groups
     after = list(shape[axis + 1:])
     if sum(d is None for d in after) > 1:

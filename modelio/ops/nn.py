@@ -118,9 +118,14 @@ class OnnxPool(OnnxLayer):
 
 
 class _OnnxConvBase(OnnxLayer):
-    keeps_dtypes = False
+    """What OnnxConv and OnnxConvTranspose share: the window attributes, `filters` in `group`s,
+    the weights `kernel` (ONNX's layout, `_kernel_weight_shape`) and `bias`, and output sizes
+    (`_output_length` per spatial axis)."""
 
-    def __init__(self, kernel_shape, strides=None, pads=None, dilations=None, group=1,
+    keeps_dtypes = False
+    _no_output = "the kernel leaves"  # what leaves no output when an output length is <= 0
+
+    def __init__(self, filters, kernel_shape, strides=None, pads=None, dilations=None, group=1,
                  use_bias=True, **kwargs):
         super().__init__(**kwargs)
         self.kernel_shape = self._ints(kernel_shape, "kernel_shape", minimum=1)
@@ -133,10 +138,32 @@ class _OnnxConvBase(OnnxLayer):
                               f"positive integer, got {group!r}")
         self.group = group
         self.use_bias = bool(use_bias)
+        if not isinstance(filters, int) or filters < 1 or filters % self.group:
+            raise ConfigError(f"layer '{self.name}' ({type(self).__name__}): filters must be a "
+                              f"positive multiple of group ({self.group}), got {filters!r}")
+        self.filters = filters
 
     @property
     def _rank(self) -> int:
         return len(self.kernel_shape)
+
+    def build(self, input_shape):
+        self._check_rank(input_shape, self._rank + 2)
+        channels = input_shape[1]
+        if channels is None or channels % self.group:
+            raise ConfigError(f"layer '{self.name}' ({type(self).__name__}): the input's channels "
+                              f"({channels}) must be known and divisible by group ({self.group})")
+        self.kernel = self.add_weight("kernel", self._kernel_weight_shape(channels))
+        self.bias = self.add_weight("bias", (self.filters,)) if self.use_bias else None
+
+    def compute_output_shape(self, input_shape):
+        self._check_rank(input_shape, self._rank + 2)
+        sizes = [None if size is None else self._output_length(axis, size)
+                 for axis, size in enumerate(input_shape[2:])]
+        if any(size is not None and size <= 0 for size in sizes):
+            raise ConfigError(f"layer '{self.name}' ({type(self).__name__}): {self._no_output} no "
+                              f"output for inputs of shape {tuple(input_shape)}")
+        return (input_shape[0], self.filters, *sizes)
 
     def _base_config(self) -> dict:
         return {"kernel_shape": self.kernel_shape, "strides": self.strides, "pads": self.pads,
@@ -150,40 +177,17 @@ class OnnxConv(_OnnxConvBase):
 
     def __init__(self, filters, kernel_shape, strides=None, pads=None, dilations=None, group=1,
                  use_bias=True, **kwargs):
-        super().__init__(kernel_shape, strides, pads, dilations, group, use_bias, **kwargs)
-        if not isinstance(filters, int) or filters < 1 or filters % self.group:
-            raise ConfigError(f"layer '{self.name}' (OnnxConv): filters must be a positive "
-                              f"multiple of group ({self.group}), got {filters!r}")
-        self.filters = filters
+        super().__init__(filters, kernel_shape, strides, pads, dilations, group, use_bias, **kwargs)
         if min(self.pads) < 0:
             raise ConfigError(f"layer '{self.name}' (OnnxConv): pads must be >= 0, got {self.pads}")
 
-    def build(self, input_shape):
-        self._check_rank(input_shape, self._rank + 2)
-        channels = input_shape[1]
-        if channels is None or channels % self.group:
-            raise ConfigError(f"layer '{self.name}' (OnnxConv): the input's channels ({channels}) "
-                              f"must be known and divisible by group ({self.group})")
-        self.kernel = self.add_weight("kernel", (self.filters, channels // self.group,
-                                                 *self.kernel_shape))
-        self.bias = self.add_weight("bias", (self.filters,)) if self.use_bias else None
+    def _kernel_weight_shape(self, channels: int) -> tuple:
+        return (self.filters, channels // self.group, *self.kernel_shape)
 
-    def compute_output_shape(self, input_shape):
-        self._check_rank(input_shape, self._rank + 2)
-        rank = self._rank
-        sizes = []
-        for axis, size in enumerate(input_shape[2:]):
-            if size is None:
-                sizes.append(None)
-                continue
-            effective = (self.kernel_shape[axis] - 1) * self.dilations[axis] + 1
-            length = (size + self.pads[axis] + self.pads[axis + rank] - effective) // \
-                self.strides[axis] + 1
-            if length <= 0:
-                raise ConfigError(f"layer '{self.name}' (OnnxConv): the kernel leaves no output "
-                                  f"for inputs of shape {tuple(input_shape)}")
-            sizes.append(length)
-        return (input_shape[0], self.filters, *sizes)
+    def _output_length(self, axis: int, size: int) -> int:
+        effective = (self.kernel_shape[axis] - 1) * self.dilations[axis] + 1
+        return (size + self.pads[axis] + self.pads[axis + self._rank] - effective) // \
+            self.strides[axis] + 1
 
     def call(self, inputs):
         inputs = self._float(inputs)
@@ -204,46 +208,26 @@ class OnnxConvTranspose(_OnnxConvBase):
     effective_kernel + output_padding`, then `pads` (begins then ends) cropped. Weights: `kernel`
     (C, filters / group, *kernel_shape), `bias`."""
 
+    _no_output = "the pads leave"
+
     def __init__(self, filters, kernel_shape, strides=None, pads=None, dilations=None, group=1,
                  use_bias=True, output_padding=None, **kwargs):
-        super().__init__(kernel_shape, strides, pads, dilations, group, use_bias, **kwargs)
-        if not isinstance(filters, int) or filters < 1 or filters % self.group:
-            raise ConfigError(f"layer '{self.name}' (OnnxConvTranspose): filters must be a "
-                              f"positive multiple of group ({self.group}), got {filters!r}")
-        self.filters = filters
+        super().__init__(filters, kernel_shape, strides, pads, dilations, group, use_bias, **kwargs)
         self.output_padding = self._ints(output_padding or [0] * self._rank, "output_padding",
                                          self._rank, minimum=0)
 
-    def build(self, input_shape):
-        self._check_rank(input_shape, self._rank + 2)
-        channels = input_shape[1]
-        if channels is None or channels % self.group:
-            raise ConfigError(f"layer '{self.name}' (OnnxConvTranspose): the input's channels "
-                              f"({channels}) must be known and divisible by group ({self.group})")
-        self.kernel = self.add_weight("kernel", (channels, self.filters // self.group,
-                                                 *self.kernel_shape))
-        self.bias = self.add_weight("bias", (self.filters,)) if self.use_bias else None
+    def _kernel_weight_shape(self, channels: int) -> tuple:
+        return (channels, self.filters // self.group, *self.kernel_shape)
 
     def _crops(self) -> list:
         rank = self._rank
         return [(self.pads[axis], self.pads[axis + rank] - self.output_padding[axis])
                 for axis in range(rank)]
 
-    def compute_output_shape(self, input_shape):
-        self._check_rank(input_shape, self._rank + 2)
-        sizes = []
-        for axis, size in enumerate(input_shape[2:]):
-            if size is None:
-                sizes.append(None)
-                continue
-            effective = (self.kernel_shape[axis] - 1) * self.dilations[axis] + 1
-            start, end = self._crops()[axis]
-            length = (size - 1) * self.strides[axis] + effective - start - end
-            if length <= 0:
-                raise ConfigError(f"layer '{self.name}' (OnnxConvTranspose): the pads leave no "
-                                  f"output for inputs of shape {tuple(input_shape)}")
-            sizes.append(length)
-        return (input_shape[0], self.filters, *sizes)
+    def _output_length(self, axis: int, size: int) -> int:
+        effective = (self.kernel_shape[axis] - 1) * self.dilations[axis] + 1
+        start, end = self._crops()[axis]
+        return (size - 1) * self.strides[axis] + effective - start - end
 
     def call(self, inputs):
         inputs = self._float(inputs)

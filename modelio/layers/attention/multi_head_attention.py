@@ -1,98 +1,32 @@
-"""Attention layers: MultiHeadAttention, Attention (dot-product / Luong) and AdditiveAttention
-(Bahdanau), computed with batched numpy matmuls (no loops over positions or heads).
-
-Masks follow Keras 3: they are graph edges. MultiHeadAttention takes the masks of `query`, `value`
-and `key` as explicit `query_mask` / `value_mask` / `key_mask` call tensors (real MHA call
-parameters), Attention and AdditiveAttention take `mask=[query_mask, value_mask]`.
-
-Where Keras itself computes differently on different code paths, modelio follows the path Keras
-takes (checked against Keras 3.15.1 with the torch backend, and tf-keras 2.21):
-
-* Keras 3 MultiHeadAttention on (batch, length, features) inputs, without dropout and without
-  `return_attention_scores`, runs the fused `dot_product_attention` kernel: masked scores get a
-  huge negative bias, so a query whose every key is masked attends *uniformly* to all keys. On the
-  other path (scores returned, dropout > 0, or inputs of rank 4+) the Softmax layer zeroes masked
-  probabilities, so such a query gets all-zero weights. modelio reproduces both.
-* A model read from a Keras 2 (tf-keras) config keeps tf-keras's masked softmax: `-1e9` *added*
-  to masked scores (or substituted, with `softmax_robust_masking`), never zeroed.
-"""
+"""MultiHeadAttention with batched numpy matmuls (no loops over positions or heads). Masks are
+graph edges (Keras 3): the `query_mask` / `value_mask` / `key_mask` call tensors. Masked scores
+follow the path each Keras takes (scores.py; checked against Keras 3.15.1 with the torch
+backend, and tf-keras 2.21)."""
 
 import inspect
 import math
 
 import numpy as np
 
-from ..errors import ConfigError, ModelioError, UnsupportedError
-from ..graph import Layer, register_layer
-from ..graph.dialect import keras2_semantics_active
-from ..graph.layer import input_mask, shape_to_list
-from ..graph.tensor import SymbolicTensor
-from ..graph.tree import flatten
-from ..kernels.activations import sigmoid
-from .arguments import check_bool, check_choice, check_float, check_int, check_serialized
-from .initializers import get_initializer, serialize_initializer
+from ...errors import ConfigError, ModelioError, UnsupportedError
+from ...graph import Layer, register_layer
+from ...graph.dialect import keras2_semantics_active
+from ...graph.layer import input_mask, shape_to_list
+from ...graph.tensor import SymbolicTensor
+from ...kernels.activations import sigmoid
+from ..arguments import check_bool, check_float, check_int, check_serialized, layer_label
+from ..initializers import get_initializer, serialize_initializer
+from .scores import (
+    KERAS2_ADDITIVE,
+    KERAS2_ROBUST,
+    KERAS3_FUSED,
+    KERAS3_SOFTMAX_LAYER,
+    as_bool_mask,
+    causal_mask,
+    masked_scores,
+)
 
-__all__ = ["AdditiveAttention", "Attention", "MultiHeadAttention"]
-
-# How masked attention scores are turned into probabilities (see the module docstring).
-_KERAS3_SOFTMAX_LAYER = "keras3_softmax_layer"  # where(mask, s, -1e9); softmax; zero masked
-_KERAS3_FUSED = "keras3_fused"                  # where(mask, s, -0.7 * 3.38953e38); softmax
-_KERAS2_ADDITIVE = "keras2_additive"            # s + (1 - mask) * -1e9; softmax
-_KERAS2_ROBUST = "keras2_robust"                # where(mask, s, -1e9); softmax
-
-
-def _large_negative(mode: str, dtype) -> np.ndarray:
-    float16 = np.dtype(dtype) == np.float16
-    if mode == _KERAS3_SOFTMAX_LAYER:
-        value = -3e4 if float16 else -1e9
-    elif mode == _KERAS3_FUSED:  # keras/src/backend/torch/nn.py: _get_large_negative
-        value = (65500.0 if float16 else 3.38953e38) * -0.7
-    else:  # tf-keras: tf.float16.min for float16, else -1e9
-        value = float(np.finfo(np.float16).min) if float16 else -1e9
-    return np.asarray(value, dtype=dtype)
-
-
-def _softmax_last_axis(scores: np.ndarray) -> np.ndarray:
-    """Numerically stable softmax over the last axis, in place on a fresh float array."""
-    scores -= scores.max(axis=-1, keepdims=True)
-    np.exp(scores, out=scores)
-    scores /= scores.sum(axis=-1, keepdims=True)
-    return scores
-
-
-def _masked_scores(scores: np.ndarray, mask, mode: str) -> np.ndarray:
-    """`scores` with masked entries pushed to a large negative value, as `mode` prescribes."""
-    if mask is None:
-        return scores
-    negative = _large_negative(mode, scores.dtype)
-    if mode == _KERAS2_ADDITIVE:
-        return scores + (1.0 - mask.astype(scores.dtype)) * negative
-    return np.where(mask, scores, negative)
-
-
-def _as_bool(mask):
-    if mask is None:
-        return None
-    mask = np.asarray(mask)
-    return mask if mask.dtype == np.bool_ else mask.astype(bool)
-
-
-def _label(layer) -> str:
-    return f"layer '{layer.name}' ({type(layer).__name__})"
-
-
-def _causal_mask(query_length: int, key_length: int) -> np.ndarray:
-    """(1, T, S): query position i may attend to key positions j <= i."""
-    return np.tri(query_length, key_length, dtype=bool)[None]
-
-
-def _known(dim) -> bool:
-    return dim is not None
-
-
-# ------------------------------------------------------------------------------------------------
-# MultiHeadAttention
-# ------------------------------------------------------------------------------------------------
+__all__ = ["MultiHeadAttention"]
 
 
 @register_layer()
@@ -136,7 +70,7 @@ class MultiHeadAttention(Layer):
             check_bool(flash_attention, "flash_attention", cls, self.name)
         self.flash_attention = flash_attention
         if flash_attention and self.dropout > 0.0:
-            raise ConfigError(f"{_label(self)}: flash_attention=True does not allow dropout > 0 "
+            raise ConfigError(f"{layer_label(self)}: flash_attention=True does not allow dropout > 0 "
                               f"(Keras refuses it), got dropout={dropout}")
         self.kernel_initializer = serialize_initializer(kernel_initializer, "kernel_initializer", self)
         self.bias_initializer = serialize_initializer(bias_initializer, "bias_initializer", self)
@@ -149,9 +83,16 @@ class MultiHeadAttention(Layer):
         if seed is not None:
             check_int(seed, "seed", cls, self.name)
         self.seed = seed
-        self._keras2 = keras2_semantics_active()
+        # Created from a Keras 2 config: masked scores are penalized as tf-keras does.
+        self.keras2_semantics = keras2_semantics_active()
         self._robust_masking = False  # tf-keras `softmax_robust_masking`, set by from_config
         self._build_shapes = None
+
+    @property
+    def softmax_robust_masking(self) -> bool:
+        """tf-keras's `softmax_robust_masking` (read from a Keras 2 config, never written):
+        masked scores are replaced by -1e9 rather than -1e9 being added to them."""
+        return self._robust_masking
 
     # ----- arguments ----------------------------------------------------------------------------
     def _check_output_shape(self, output_shape):
@@ -162,7 +103,7 @@ class MultiHeadAttention(Layer):
         if not isinstance(output_shape, (list, tuple)) or not all(
                 isinstance(dim, int) and not isinstance(dim, bool) and dim > 0
                 for dim in output_shape):
-            raise ConfigError(f"{_label(self)}: output_shape must be a positive integer or a list "
+            raise ConfigError(f"{layer_label(self)}: output_shape must be a positive integer or a list "
                               f"of positive integers, got {output_shape!r}")
         return tuple(output_shape)
 
@@ -173,11 +114,11 @@ class MultiHeadAttention(Layer):
             return (attention_axes,)
         if not isinstance(attention_axes, (list, tuple)) or not attention_axes or not all(
                 isinstance(axis, int) and not isinstance(axis, bool) for axis in attention_axes):
-            raise ConfigError(f"{_label(self)}: attention_axes must be null, an integer or a "
+            raise ConfigError(f"{layer_label(self)}: attention_axes must be null, an integer or a "
                               f"non-empty list of integers, got {attention_axes!r}")
         if self._keras2_negative_axes(attention_axes):
             raise UnsupportedError(
-                f"{_label(self)}: negative attention_axes {list(attention_axes)} in a Keras 2 "
+                f"{layer_label(self)}: negative attention_axes {list(attention_axes)} in a Keras 2 "
                 f"config (tf-keras counts them differently from Keras 3) are not supported")
         return attention_axes
 
@@ -286,7 +227,7 @@ class MultiHeadAttention(Layer):
         return self._output_shape if self._output_shape else (query_shape[-1],)
 
     def _check_shapes(self, query_shape, value_shape, key_shape) -> None:
-        label = _label(self)
+        label = layer_label(self)
         key_dims = value_shape if key_shape is None else key_shape
         shapes = {"query": query_shape, "value": value_shape, "key": key_dims}
         for what, shape in shapes.items():
@@ -298,7 +239,8 @@ class MultiHeadAttention(Layer):
         if not len(query_shape) == len(value_shape) == len(key_dims):
             raise ConfigError(f"{label}: query, value and key must have the same rank, got "
                               f"{query_shape}, {value_shape} and {key_dims}")
-        if any(_known(a) and _known(b) and a != b for a, b in zip(value_shape[1:-1], key_dims[1:-1])):
+        if any(a is not None and b is not None and a != b
+               for a, b in zip(value_shape[1:-1], key_dims[1:-1])):
             raise ConfigError(f"{label}: all dimensions of value and key except the last must be "
                               f"equal, got value {value_shape} and key {key_dims}")
 
@@ -311,7 +253,7 @@ class MultiHeadAttention(Layer):
             axes = tuple(axis if axis >= 0 else (rank - 1) + axis for axis in self.attention_axes)
         if len(set(axes)) != len(axes) or any(not 1 <= axis <= rank - 3 for axis in axes):
             raise ConfigError(
-                f"{_label(self)}: attention_axes {list(self.attention_axes)} must name distinct "
+                f"{layer_label(self)}: attention_axes {list(self.attention_axes)} must name distinct "
                 f"axes of the inputs other than batch and features (1..{rank - 3} for inputs of "
                 f"rank {rank - 1})")
         self.attention_axes = axes
@@ -325,10 +267,10 @@ class MultiHeadAttention(Layer):
                                     ("key", key_dims, self.key_kernel),
                                     ("value", value_shape, self.value_kernel)):
             if shape[-1] != kernel.shape[0] or len(shape) != built_rank:
-                raise ConfigError(f"{_label(self)} was built for {what} of rank {built_rank} "
+                raise ConfigError(f"{layer_label(self)} was built for {what} of rank {built_rank} "
                                   f"with {kernel.shape[0]} features, got shape {shape}")
         if not self._output_shape and query_shape[-1] != self.output_kernel.shape[-1]:
-            raise ConfigError(f"{_label(self)} was built for query features "
+            raise ConfigError(f"{layer_label(self)} was built for query features "
                               f"{self.output_kernel.shape[-1]}, got {query_shape}")
 
     def _build_for(self, query_shape, value_shape, key_shape) -> None:
@@ -342,7 +284,7 @@ class MultiHeadAttention(Layer):
         try:
             return inspect.signature(self.call).bind(*args, **kwargs)
         except TypeError as exc:
-            raise ConfigError(f"{_label(self)} cannot be called this way: {exc}") from exc
+            raise ConfigError(f"{layer_label(self)} cannot be called this way: {exc}") from exc
 
     def _implicit_mask_kwargs(self, args: tuple, kwargs: dict) -> dict:
         """Keras 3 passes each tensor argument's mask as `<argument>_mask` when that is unset;
@@ -370,7 +312,7 @@ class MultiHeadAttention(Layer):
         for name in ("query", "value", "key"):
             tensor = arguments.get(name)
             if tensor is not None and not isinstance(tensor, SymbolicTensor):
-                raise ConfigError(f"{_label(self)}: {name} must be a tensor, got {tensor!r}")
+                raise ConfigError(f"{layer_label(self)}: {name} must be a tensor, got {tensor!r}")
             shapes.append(None if tensor is None else tensor.shape)
         self._build_for(*shapes)
         return super()._symbolic_call(args, kwargs)
@@ -400,7 +342,7 @@ class MultiHeadAttention(Layer):
         scores_shape = self._scores_shape(query.shape, value.shape if key is None else key.shape)
         if attention_mask is not None and hasattr(attention_mask, "shape") and (
                 len(attention_mask.shape) > len(scores_shape)):
-            raise ConfigError(f"{_label(self)}: attention_mask of shape {attention_mask.shape} has "
+            raise ConfigError(f"{layer_label(self)}: attention_mask of shape {attention_mask.shape} has "
                               f"more axes than the attention scores {scores_shape}")
         if return_attention_scores:
             # The true shape (Keras 3.15 declares (batch, heads, T, T) even when S != T).
@@ -411,13 +353,14 @@ class MultiHeadAttention(Layer):
         check_bool(return_attention_scores, "return_attention_scores", type(self), self.name)
         check_bool(use_causal_mask, "use_causal_mask", type(self), self.name)
         if return_attention_scores and self.flash_attention:
-            raise ConfigError(f"{_label(self)}: return_attention_scores=True is not supported with "
+            raise ConfigError(f"{layer_label(self)}: return_attention_scores=True is not supported with "
                               f"flash_attention=True (Keras refuses it)")
 
-    def _layout(self, rank: int):
-        """For projected tensors of `rank`: the permutation putting (batch axes, attention axes,
-        channels) in order; batch axes are every axis but the attention axes and channels (the
-        heads axis included), as in Keras's `_build_attention_equation`."""
+    def layout(self, rank: int) -> tuple[tuple, tuple, tuple]:
+        """For projected tensors of `rank`: (batch axes, attention axes, the permutation putting
+        batch axes, attention axes and channels in that order); batch axes are every axis but
+        the attention axes and channels (the heads axis included), as in Keras's
+        `_build_attention_equation`."""
         attention = tuple(self.attention_axes)
         batch = tuple(axis for axis in range(rank - 1) if axis not in attention)
         return batch, attention, (*batch, *attention, rank - 1)
@@ -426,7 +369,7 @@ class MultiHeadAttention(Layer):
         """(batch axes incl. heads, query attention axes, key attention axes)."""
         projected_q = (*query_shape[:-1], self.num_heads, self.key_dim)
         projected_k = (*key_shape[:-1], self.num_heads, self.key_dim)
-        batch, attention, _ = self._layout(len(projected_q))
+        batch, attention, _ = self.layout(len(projected_q))
         return (tuple(projected_q[axis] for axis in batch)
                 + tuple(projected_q[axis] for axis in attention)
                 + tuple(projected_k[axis] for axis in attention))
@@ -446,9 +389,9 @@ class MultiHeadAttention(Layer):
         query = np.asarray(query)
         value = np.asarray(value, dtype=query.dtype)
         key = value if key is None else np.asarray(key, dtype=query.dtype)
-        mask, mode = self._attention_mask(query, value, _as_bool(query_mask),
-                                          _as_bool(value_mask), _as_bool(key_mask),
-                                          _as_bool(attention_mask), use_causal_mask,
+        mask, mode = self._attention_mask(query, value, as_bool_mask(query_mask),
+                                          as_bool_mask(value_mask), as_bool_mask(key_mask),
+                                          as_bool_mask(attention_mask), use_causal_mask,
                                           return_attention_scores)
         gate = None
         if self.use_gate:
@@ -475,12 +418,12 @@ class MultiHeadAttention(Layer):
                         use_causal_mask, return_attention_scores):
         """The boolean mask over the scores and the masked-softmax mode, exactly as Keras
         combines them (`_compute_attention_mask`, and the causal-only shortcut of Keras 3)."""
-        if self._keras2:
-            mode = _KERAS2_ROBUST if self._robust_masking else _KERAS2_ADDITIVE
+        if self.keras2_semantics:
+            mode = KERAS2_ROBUST if self._robust_masking else KERAS2_ADDITIVE
         elif query.ndim == 3 and self.dropout == 0.0 and not return_attention_scores:
-            mode = _KERAS3_FUSED
+            mode = KERAS3_FUSED
         else:
-            mode = _KERAS3_SOFTMAX_LAYER
+            mode = KERAS3_SOFTMAX_LAYER
         auto = None
         if query_mask is not None:
             auto = query_mask[..., None]
@@ -489,7 +432,7 @@ class MultiHeadAttention(Layer):
                 mask = np.expand_dims(mask, -2)
                 auto = mask if auto is None else auto & mask
         if use_causal_mask:
-            causal = _causal_mask(query.shape[1], value.shape[1])
+            causal = causal_mask(query.shape[1], value.shape[1])
             auto = causal if auto is None else auto & causal
         if self.sliding_window is not None:
             rows = np.arange(query.shape[1])[:, None]
@@ -506,14 +449,14 @@ class MultiHeadAttention(Layer):
         Returns the attended values in the projected layout (..., heads, channels) and, when
         `need_weights`, the attention weights of shape (batch axes, query axes, key axes)."""
         rank = q.ndim
-        batch, attention, order = self._layout(rank)
+        batch, attention, order = self.layout(rank)
         qt = q.transpose(order)
         kt = k.transpose((*batch, rank - 1, *attention))  # keys pre-transposed for the matmul
         vt = v.transpose(order)
         nb = len(batch)
         batch_shape, query_dims, key_dims = qt.shape[:nb], qt.shape[nb:-1], kt.shape[nb + 1:]
         if kt.shape[:nb] != batch_shape or vt.shape[:nb] != batch_shape:
-            raise ModelioError(f"{_label(self)}: query, key and value differ outside the attention "
+            raise ModelioError(f"{layer_label(self)}: query, key and value differ outside the attention "
                                f"axes: {q.shape[:-1]}, {k.shape[:-1]} and {v.shape[:-1]}")
         count = math.prod(batch_shape)
         query_length, key_length = math.prod(query_dims), math.prod(key_dims)
@@ -524,13 +467,13 @@ class MultiHeadAttention(Layer):
         full_shape = (*batch_shape, *query_dims, *key_dims)
         if mask is not None:
             mask = self._expanded_mask(mask, full_shape)
-            scores = _masked_scores(scores.reshape(full_shape), mask, mode).reshape(
+            scores = masked_scores(scores.reshape(full_shape), mask, mode).reshape(
                 count, query_length, key_length)
         # Numerically stable softmax over the keys, in place.
         scores -= scores.max(axis=-1, keepdims=True)
         np.exp(scores, out=scores)
         totals = scores @ np.ones((key_length, 1), scores.dtype)
-        zero_masked = mask is not None and mode == _KERAS3_SOFTMAX_LAYER
+        zero_masked = mask is not None and mode == KERAS3_SOFTMAX_LAYER
         weights = None
         if need_weights or zero_masked:
             scores /= totals
@@ -552,177 +495,6 @@ class MultiHeadAttention(Layer):
             mask = np.expand_dims(mask, axis)
         if mask.ndim > len(full_shape) or any(
                 size not in (1, full) for size, full in zip(mask.shape, full_shape)):
-            raise ModelioError(f"{_label(self)}: the attention mask of shape {mask.shape} does not "
+            raise ModelioError(f"{layer_label(self)}: the attention mask of shape {mask.shape} does not "
                                f"broadcast to the attention scores of shape {full_shape}")
         return mask
-
-
-# ------------------------------------------------------------------------------------------------
-# Attention and AdditiveAttention
-# ------------------------------------------------------------------------------------------------
-
-
-@register_layer()
-class Attention(Layer):
-    """Dot-product (Luong) attention on `[query, value]` or `[query, value, key]`:
-    softmax(scores(query, key)) @ value, with `score_mode` "dot" (`q . k`, times the `scale` weight
-    when `use_scale`) or "concat" (`concat_score_weight * sum(tanh(scale * (q + k)))`).
-    `mask=[query_mask, value_mask]`: masked values get no weight, masked queries output zeros."""
-
-    supports_masking = True
-
-    def __init__(self, use_scale=False, score_mode="dot", dropout=0.0, seed=None, **kwargs):
-        causal = kwargs.pop("causal", False)  # tf.keras <= 2.10 wrote `causal`; see from_config
-        super().__init__(**kwargs)
-        cls = type(self)
-        self.use_scale = check_bool(use_scale, "use_scale", cls, self.name)
-        self.score_mode = check_choice(score_mode, "score_mode", ("dot", "concat"), cls, self.name)
-        self.dropout = check_float(dropout, "dropout", cls, self.name, 0.0, 1.0)
-        if seed is not None:
-            check_int(seed, "seed", cls, self.name)
-        self.seed = seed
-        self.causal = check_bool(causal, "causal", cls, self.name)
-        self._keras2 = keras2_semantics_active()
-        self.scale = self.concat_score_weight = None
-
-    def get_config(self) -> dict:
-        config = {**super().get_config(), "use_scale": self.use_scale,
-                  "score_mode": self.score_mode, "dropout": self.dropout, "seed": self.seed}
-        if self.causal:  # a Keras 2 model's always-causal attention; Keras 3 refuses the key
-            config["causal"] = True
-        return config
-
-    # ----- shapes and weights -------------------------------------------------------------------
-    def _split_shapes(self, input_shape):
-        if (not isinstance(input_shape, (list, tuple)) or not 2 <= len(input_shape) <= 3
-                or not all(isinstance(shape, tuple) for shape in input_shape)):
-            raise ConfigError(f"{_label(self)} must be called on a list [query, value] or "
-                              f"[query, value, key], got inputs of shape {input_shape}")
-        query_shape, value_shape = input_shape[0], input_shape[1]
-        key_shape = input_shape[2] if len(input_shape) > 2 else value_shape
-        label = _label(self)
-        for what, shape in (("query", query_shape), ("value", value_shape), ("key", key_shape)):
-            if len(shape) < 3:
-                raise ConfigError(f"{label} needs {what} of rank >= 3 (batch, steps, features), "
-                                  f"got {shape}")
-        if _known(key_shape[-2]) and _known(value_shape[-2]) and key_shape[-2] != value_shape[-2]:
-            raise ConfigError(f"{label}: value and key must have the same number of steps, got "
-                              f"value {value_shape} and key {key_shape}")
-        if _known(query_shape[-1]) and _known(key_shape[-1]) and query_shape[-1] != key_shape[-1]:
-            raise ConfigError(f"{label}: query and key must have the same last dimension, got "
-                              f"query {query_shape} and key {key_shape}")
-        return query_shape, value_shape, key_shape
-
-    def build(self, input_shape):
-        self._split_shapes(input_shape)
-        if self.use_scale:
-            self.scale = self.add_weight("scale", (), get_initializer("ones"))
-        if self.score_mode == "concat":
-            self.concat_score_weight = self.add_weight("concat_score_weight", (),
-                                                       get_initializer("ones"))
-
-    def compute_output_shape(self, input_shape):
-        query_shape, value_shape, _ = self._split_shapes(input_shape)
-        return (*query_shape[:-1], value_shape[-1])
-
-    def compute_output_spec(self, inputs, mask=None, return_attention_scores=False, training=None,
-                            use_causal_mask=False):
-        check_bool(return_attention_scores, "return_attention_scores", type(self), self.name)
-        check_bool(use_causal_mask, "use_causal_mask", type(self), self.name)
-        self._check_mask_argument(mask)
-        shapes = [tensor.shape for tensor in inputs] if isinstance(inputs, (list, tuple)) else inputs
-        query_shape, _, key_shape = self._split_shapes(shapes)
-        output = SymbolicTensor(self._checked_output_shape(shapes), self.compute_dtype)
-        if return_attention_scores:
-            return output, SymbolicTensor((*query_shape[:-1], key_shape[-2]), self.compute_dtype)
-        return output
-
-    def _check_mask_argument(self, mask) -> None:
-        if mask is not None and (not isinstance(mask, (list, tuple)) or not 2 <= len(mask) <= 3):
-            raise ConfigError(f"{_label(self)}: mask must be a list [query_mask, value_mask], got "
-                              f"{mask!r}")
-
-    # ----- masks --------------------------------------------------------------------------------
-    def compute_mask(self, inputs, previous_mask):
-        """The query's mask (Keras: `mask[0]`), or None."""
-        if not isinstance(previous_mask, (list, tuple)) or not previous_mask:
-            return None
-        return previous_mask[0]
-
-    def _attach_output_masks(self, inputs, outputs) -> None:
-        # Keras takes the output mask from an explicit `mask=` argument when there is one.
-        explicit = self._inbound_nodes[-1].call_kwargs.get("mask")
-        masks = explicit if explicit is not None else [input_mask(tensor) for tensor in inputs]
-        output_mask = self.compute_mask(inputs, masks)
-        first = flatten(outputs)[0]
-        if isinstance(output_mask, SymbolicTensor) and first._keras_mask is None:
-            first._keras_mask = output_mask
-
-    # ----- computing ----------------------------------------------------------------------------
-    def _calculate_scores(self, query, key):
-        if self.score_mode == "dot":
-            scores = query @ np.swapaxes(key, -1, -2)
-            if self.scale is not None:
-                scores *= self.value_of(self.scale)
-            return scores
-        pairs = query[..., :, None, :] + key[..., None, :, :]
-        if self.scale is not None:
-            pairs *= self.value_of(self.scale)
-        return self.value_of(self.concat_score_weight) * np.tanh(pairs).sum(axis=-1)
-
-    def call(self, inputs, mask=None, training=False, return_attention_scores=False,
-             use_causal_mask=False):
-        self._check_mask_argument(mask)
-        query_shape, value_shape, key_shape = self._split_shapes(
-            [tuple(np.shape(tensor)) for tensor in inputs])
-        query = np.asarray(inputs[0])
-        value = np.asarray(inputs[1], dtype=query.dtype)
-        key = value if len(inputs) < 3 else np.asarray(inputs[2], dtype=query.dtype)
-        query_mask = _as_bool(mask[0]) if mask else None
-        value_mask = _as_bool(mask[1]) if mask else None
-        scores = self._calculate_scores(query, key)
-        scores_mask = None if value_mask is None else np.expand_dims(value_mask, -2)
-        if use_causal_mask or self.causal:
-            causal = _causal_mask(scores.shape[-2], scores.shape[-1])
-            scores_mask = causal if scores_mask is None else scores_mask & causal
-        if scores_mask is not None:
-            max_value = 65504.0 if scores.dtype == np.float16 else 1.0e9
-            scores = np.where(scores_mask, scores, scores - np.asarray(max_value, scores.dtype))
-        weights = _softmax_last_axis(scores)
-        output = weights @ value
-        if query_mask is not None:
-            output = np.where(query_mask[..., None], output, np.zeros((), output.dtype))
-        if return_attention_scores:
-            return output, weights
-        return output
-
-
-@register_layer()
-class AdditiveAttention(Attention):
-    """Additive (Bahdanau) attention: scores are `sum(scale * tanh(q + k))` over features, with a
-    learned per-feature `scale` when `use_scale` (the default)."""
-
-    def __init__(self, use_scale=True, dropout=0.0, **kwargs):
-        super().__init__(use_scale=use_scale, dropout=dropout, **kwargs)
-
-    def get_config(self) -> dict:
-        config = super().get_config()
-        del config["score_mode"]
-        return config
-
-    def build(self, input_shape):
-        query_shape, value_shape, _ = self._split_shapes(input_shape)
-        # Keras 3 sizes the scale by the query's features; tf-keras by the value's.
-        dim = value_shape[-1] if self._keras2 else query_shape[-1]
-        if dim is None:
-            raise ConfigError(f"{_label(self)} needs a known last input dimension, got "
-                              f"{input_shape}")
-        if self.use_scale:
-            self.scale = self.add_weight("scale", (dim,),
-                                         get_initializer("glorot_uniform"))
-
-    def _calculate_scores(self, query, key):
-        activations = np.tanh(query[..., :, None, :] + key[..., None, :, :])
-        if self.scale is not None:
-            activations *= self.value_of(self.scale)
-        return activations.sum(axis=-1)

@@ -4,9 +4,9 @@ for imported graphs; Keras's recurrent layers are batch-major and cannot hold th
 
 import numpy as np
 
-from ..errors import ConfigError, UnsupportedError
-from ..graph import register_layer
-from ..ops.onnx_layer import OnnxLayer
+from ...errors import ConfigError, UnsupportedError
+from ...graph import register_layer
+from ...ops.onnx_layer import OnnxLayer
 
 __all__ = ["OnnxRecurrent"]
 

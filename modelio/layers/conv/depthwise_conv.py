@@ -1,0 +1,90 @@
+"""DepthwiseConv1D, DepthwiseConv2D: each input channel convolved with its own filters."""
+
+from ...graph import register_layer
+from ...kernels import convolution as kernels
+from ..activations import activation_output_shape
+from ..arguments import check_int, check_serialized
+from ..initializers import get_initializer, serialize_initializer
+from .base import BaseConv
+
+__all__ = ["DepthwiseConv1D", "DepthwiseConv2D"]
+
+
+class _DepthwiseConv(BaseConv):
+    """Each input channel convolved with its own `depth_multiplier` filters; output channel
+    `c * depth_multiplier + m`. The kernel weight is `kernel` (Keras 2 named it
+    `depthwise_kernel`), shaped `(*kernel_size, channels, depth_multiplier)`."""
+
+    _legacy_keys = {"groups": None}
+
+    def __init__(self, kernel_size, strides=1, padding="valid", depth_multiplier=1,
+                 data_format=None, dilation_rate=1, activation=None, use_bias=True,
+                 depthwise_initializer="glorot_uniform", bias_initializer="zeros",
+                 depthwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 depthwise_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        cls = type(self)
+        self.depth_multiplier = check_int(depth_multiplier, "depth_multiplier", cls, self.name,
+                                          minimum=1)
+        self._init_window(kernel_size, strides, padding, data_format, dilation_rate, activation,
+                          use_bias)
+        self.depthwise_initializer = serialize_initializer(depthwise_initializer,
+                                                           "depthwise_initializer", self)
+        self.bias_initializer = serialize_initializer(bias_initializer, "bias_initializer", self)
+        self.depthwise_regularizer = check_serialized(depthwise_regularizer,
+                                                      "depthwise_regularizer", cls, self.name)
+        self.bias_regularizer = check_serialized(bias_regularizer, "bias_regularizer", cls, self.name)
+        self.depthwise_constraint = check_serialized(depthwise_constraint, "depthwise_constraint",
+                                                     cls, self.name)
+        self.bias_constraint = check_serialized(bias_constraint, "bias_constraint", cls, self.name)
+
+    def build(self, input_shape):
+        channels = self._known_channels(input_shape)
+        self.compute_output_shape(input_shape)
+        self.kernel = self.add_weight("kernel", (*self.kernel_size, channels, self.depth_multiplier),
+                                      get_initializer(self.depthwise_initializer))
+        self._add_bias(channels * self.depth_multiplier)
+
+    def compute_output_shape(self, input_shape):
+        batch, spatial, channels = self._split(input_shape)
+        if self.built:
+            self._check_built_channels(channels, self.kernel.shape[-2], input_shape)
+        out_channels = None if channels is None else channels * self.depth_multiplier
+        return activation_output_shape(self, self.activation_name,
+                                       self._join(batch, self._conv_spatial(spatial, input_shape), out_channels))
+
+    def call(self, inputs):
+        inputs = self._float_input(inputs)
+        spatial = self._split(inputs.shape)[1]
+        outputs = kernels.depthwise_conv(inputs, self.value_of(self.kernel), self.strides,
+                                         self._pads(spatial), self.dilation_rate,
+                                         self._bias_value(), channels_first=self._channels_first)
+        return self.activation(outputs)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "depth_multiplier": self.depth_multiplier,
+            **self._common_config(),
+            "depthwise_initializer": self.depthwise_initializer,
+            "bias_initializer": self.bias_initializer,
+            "depthwise_regularizer": self.depthwise_regularizer,
+            "bias_regularizer": self.bias_regularizer,
+            "activity_regularizer": self.activity_regularizer,
+            "depthwise_constraint": self.depthwise_constraint,
+            "bias_constraint": self.bias_constraint,
+        }
+
+
+@register_layer()
+class DepthwiseConv1D(_DepthwiseConv):
+    """Depthwise 1D convolution over (batch, steps, channels)."""
+
+    rank = 1
+
+
+@register_layer()
+class DepthwiseConv2D(_DepthwiseConv):
+    """Depthwise 2D convolution over images (MobileNet's building block)."""
+
+    rank = 2
