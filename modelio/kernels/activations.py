@@ -19,6 +19,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .special import erf
+
 Activation = Callable[[np.ndarray], np.ndarray]
 
 # Keras 3 and tf-keras both use these SELU constants (Klambauer et al., 2017).
@@ -47,119 +49,6 @@ def _float_in_float_out(fn: Callable[..., np.ndarray]) -> Callable[..., np.ndarr
         return np.asarray(fn(x, *args, **kwargs)).astype(x.dtype, copy=False)
 
     return wrapper
-
-
-# ---------------------------------------------------------------------------
-# Error function
-# ---------------------------------------------------------------------------
-
-# W. J. Cody, "Rational Chebyshev approximations for the error function",
-# Math. Comp. 1969 (Netlib specfun CALERF). Each interval gives ~18 digits.
-_ERF_SMALL_NUM = (
-    3.16112374387056560e00,
-    1.13864154151050156e02,
-    3.77485237685302021e02,
-    3.20937758913846947e03,
-    1.85777706184603153e-1,
-)
-_ERF_SMALL_DEN = (
-    2.36012909523441209e01,
-    2.44024637934444173e02,
-    1.28261652607737228e03,
-    2.84423683343917062e03,
-)
-_ERFC_MID_NUM = (
-    5.64188496988670089e-1,
-    8.88314979438837594e00,
-    6.61191906371416295e01,
-    2.98635138197400131e02,
-    8.81952221241769090e02,
-    1.71204761263407058e03,
-    2.05107837782607147e03,
-    1.23033935479799725e03,
-    2.15311535474403846e-8,
-)
-_ERFC_MID_DEN = (
-    1.57449261107098347e01,
-    1.17693950891312499e02,
-    5.37181101862009858e02,
-    1.62138957456669019e03,
-    3.29079923573345963e03,
-    4.36261909014324716e03,
-    3.43936767414372164e03,
-    1.23033935480374942e03,
-)
-_ERFC_BIG_NUM = (
-    3.05326634961232344e-1,
-    3.60344899949804439e-1,
-    1.25781726111229246e-1,
-    1.60837851487422766e-2,
-    6.58749161529837803e-4,
-    1.63153871373020978e-2,
-)
-_ERFC_BIG_DEN = (
-    2.56852019228982242e00,
-    1.87295284992346047e00,
-    5.27905102951428412e-1,
-    6.05183413124413191e-2,
-    2.33520497626869185e-3,
-)
-_ERF_SMALL_LIMIT = 0.46875
-_ERF_MID_LIMIT = 4.0
-_ERFC_UNDERFLOW = 26.543  # erfc(y) < smallest float64 beyond this
-_INV_SQRT_PI = 0.56418958354775628695
-
-
-def _cody_ratio(t: np.ndarray, num: tuple, den: tuple) -> np.ndarray:
-    """Evaluate Cody's rational form: num[-1] is the leading numerator term,
-    the denominator is monic, and num[-2]/den[-1] are the constant terms."""
-    xnum = num[-1] * t
-    xden = t
-    for a, b in zip(num[:-2], den[:-1]):
-        xnum = (xnum + a) * t
-        xden = (xden + b) * t
-    return (xnum + num[-2]) / (xden + den[-1])
-
-
-def _exp_minus_square(y: np.ndarray) -> np.ndarray:
-    """exp(-y*y) computed as Cody does, splitting y to avoid cancellation error."""
-    y_head = np.trunc(y * 16.0) / 16.0
-    return np.exp(-y_head * y_head) * np.exp(-(y - y_head) * (y + y_head))
-
-
-def erf(x: np.ndarray) -> np.ndarray:
-    """Error function, elementwise.
-
-    Takes any float array (or array-like) and returns an array of the same
-    shape and dtype. Internally evaluated in float64 with Cody's rational
-    Chebyshev approximations (absolute error ~1e-16 versus ``math.erf``).
-    """
-    x = _as_float(x)
-    x64 = x.astype(np.float64)
-    y = np.abs(x64)
-    out = np.empty_like(x64)
-
-    small = y <= _ERF_SMALL_LIMIT
-    ys = y[small]
-    out[small] = x64[small] * _cody_ratio(ys * ys, _ERF_SMALL_NUM, _ERF_SMALL_DEN)
-
-    # Beyond the small interval compute erfc(|x|), then erf = sign(x) * (1 - erfc).
-    mid = (y > _ERF_SMALL_LIMIT) & (y <= _ERF_MID_LIMIT)
-    ym = y[mid]
-    erfc_mid = _exp_minus_square(ym) * _cody_ratio(ym, _ERFC_MID_NUM, _ERFC_MID_DEN)
-    out[mid] = np.copysign(1.0 - erfc_mid, x64[mid])
-
-    big = (y > _ERF_MID_LIMIT) & (y < _ERFC_UNDERFLOW)
-    yb = y[big]
-    inv_sq = 1.0 / (yb * yb)
-    tail = inv_sq * _cody_ratio(inv_sq, _ERFC_BIG_NUM, _ERFC_BIG_DEN)
-    erfc_big = _exp_minus_square(yb) * (_INV_SQRT_PI - tail) / yb
-    out[big] = np.copysign(1.0 - erfc_big, x64[big])
-
-    huge = y >= _ERFC_UNDERFLOW  # includes +-inf; NaN fails every comparison
-    out[huge] = np.copysign(1.0, x64[huge])
-    out[np.isnan(y)] = np.nan
-    return out.astype(x.dtype, copy=False)
 
 
 # ---------------------------------------------------------------------------

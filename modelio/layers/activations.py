@@ -7,6 +7,7 @@ import numpy as np
 from ..errors import ConfigError, UnsafeContentError, UnsupportedError
 from ..graph import Layer, register_layer
 from ..graph.dialect import keras2_semantics_active
+from ..graph.serialization import is_trusted_module
 from ..kernels import activations as kernels
 from .arguments import check_float, check_serialized
 from .initializers import get_initializer, serialize_initializer
@@ -81,8 +82,6 @@ def serialize_activation(name: str):
 
 def _function_name(config: dict, where: str) -> str:
     """Keras writes registered functions as `{"class_name": "function", "config": "name"}`."""
-    from ..graph.serialization import is_trusted_module
-
     name = config.get("config")
     class_name = config.get("class_name")
     if class_name == "__lambda__":
