@@ -9,6 +9,7 @@ from ..layers import activations as activation_layers
 from ..layers import core, merge, reshaping
 from ..layers.embedding import Embedding
 from .activations import lower_activation
+from .lower_operations import reduce
 from .registry import lowers
 
 
@@ -125,7 +126,7 @@ def masking(graph, node, args, kwargs):
     differs = graph.node("Not", [graph.node("Equal", [x, graph.constant(
         layer.mask_value, f"{layer.name}/mask_value", dtype)], layer.name)], layer.name)
     kept = graph.node("Cast", [differs], layer.name, to=TensorProto.INT32)
-    keep = graph.node("Cast", [_reduce(graph, "ReduceMax", kept, [-1], layer.name)], layer.name,
+    keep = graph.node("Cast", [reduce(graph, "ReduceMax", kept, [-1], True, layer.name)], layer.name,
                       to=TensorProto.BOOL)
     return graph.node("Where", [keep, x, graph.constant(0.0, f"{layer.name}/zero", dtype)],
                       layer.name)
@@ -207,15 +208,9 @@ def embedding(graph, node, args, kwargs):
 
 
 
-def _reduce(graph, op, x, axes, hint):
-    if graph.opset >= 18:
-        return graph.node(op, [x, graph.ints(axes, f"{hint}/axes")], hint, keepdims=1)
-    return graph.node(op, [x], hint, axes=list(axes), keepdims=1)
-
-
 def _l2_normalized(graph, x, axis, hint):
     """Keras's `x * min(1/sqrt(sum(x**2)), 1/epsilon)` along `axis`."""
-    inverse = graph.node("Reciprocal", [graph.node("Sqrt", [_reduce(graph, "ReduceSumSquare", x, [axis], hint)], hint)], hint)
+    inverse = graph.node("Reciprocal", [graph.node("Sqrt", [reduce(graph, "ReduceSumSquare", x, [axis], True, hint)], hint)], hint)
     capped = graph.node("Min", [inverse, graph.constant(1e7, f"{hint}/cap", "float32")], hint)
     return graph.node("Mul", [x, capped], hint)
 

@@ -1,9 +1,9 @@
-"""ONNX lowerings of the ONNX-semantics layers of modelio/layers/onnx_spatial.py: each becomes the
+"""ONNX lowerings of the ONNX-semantics layers of modelio/layers/ops.py: each becomes the
 ONNX op it was imported from, with its weights in ONNX's own layouts."""
 
 import numpy as np
 
-from .. import ops as onnx_spatial
+from .. import ops
 from ..errors import UnsupportedError
 from ..layers.recurrent import onnx_recurrent
 from .registry import lowers
@@ -14,8 +14,8 @@ def _window_attributes(layer) -> dict:
             "pads": list(layer.pads), "dilations": list(layer.dilations)}
 
 
-@lowers(onnx_spatial.OnnxConv)
-def conv(graph, node, args, kwargs):
+@lowers(ops.OnnxConv)
+def onnx_conv(graph, node, args, kwargs):
     layer = node.layer
     inputs = [args[0], graph.weight(layer.kernel)]
     if layer.bias is not None:
@@ -23,8 +23,8 @@ def conv(graph, node, args, kwargs):
     return graph.node("Conv", inputs, layer.name, group=layer.group, **_window_attributes(layer))
 
 
-@lowers(onnx_spatial.OnnxConvTranspose)
-def conv_transpose(graph, node, args, kwargs):
+@lowers(ops.OnnxConvTranspose)
+def onnx_conv_transpose(graph, node, args, kwargs):
     layer = node.layer
     inputs = [args[0], graph.weight(layer.kernel)]
     if layer.bias is not None:
@@ -41,8 +41,8 @@ def conv_transpose(graph, node, args, kwargs):
                       **{**_window_attributes(layer), "pads": pads})
 
 
-@lowers(onnx_spatial.OnnxPool)
-def pool(graph, node, args, kwargs):
+@lowers(ops.OnnxPool)
+def onnx_pool(graph, node, args, kwargs):
     layer = node.layer
     attributes = {**_window_attributes(layer), "ceil_mode": int(layer.ceil_mode)}
     if layer.mode == "max":
@@ -59,8 +59,8 @@ def pool(graph, node, args, kwargs):
                       count_include_pad=int(layer.count_include_pad), **attributes)
 
 
-@lowers(onnx_spatial.OnnxPad)
-def pad(graph, node, args, kwargs):
+@lowers(ops.OnnxPad)
+def onnx_pad(graph, node, args, kwargs):
     layer = node.layer
     dtype = node.outputs[0].dtype
     inputs = [args[0], graph.ints(layer.pads, f"{layer.name}/pads")]
@@ -73,8 +73,8 @@ def pad(graph, node, args, kwargs):
     return graph.node("Pad", inputs, layer.name, mode=layer.mode)
 
 
-@lowers(onnx_spatial.OnnxResize)
-def resize(graph, node, args, kwargs):
+@lowers(ops.OnnxResize)
+def onnx_resize(graph, node, args, kwargs):
     layer = node.layer
     needs = {"half_pixel_symmetric": layer.coordinate_transformation_mode == "half_pixel_symmetric",
              "antialias": layer.antialias}
@@ -109,15 +109,15 @@ def resize(graph, node, args, kwargs):
     return graph.node("Resize", [args[0], roi, "", sizes], layer.name, **attributes)
 
 
-@lowers(onnx_spatial.OnnxLRN)
-def lrn(graph, node, args, kwargs):
+@lowers(ops.OnnxLRN)
+def onnx_lrn(graph, node, args, kwargs):
     layer = node.layer
     return graph.node("LRN", [args[0]], layer.name, size=layer.size, alpha=layer.alpha,
                       beta=layer.beta, bias=layer.bias)
 
 
-@lowers(onnx_spatial.OnnxLayerNormalization)
-def layer_normalization(graph, node, args, kwargs):
+@lowers(ops.OnnxLayerNormalization)
+def onnx_layer_normalization(graph, node, args, kwargs):
     layer = node.layer
     if graph.opset < 17:
         raise UnsupportedError(f"layer '{layer.name}' (OnnxLayerNormalization): "
@@ -132,7 +132,7 @@ def layer_normalization(graph, node, args, kwargs):
 
 
 @lowers(onnx_recurrent.OnnxRecurrent)
-def recurrent(graph, node, args, kwargs):
+def onnx_recurrent(graph, node, args, kwargs):
     layer = node.layer
     tensors = args[0] if isinstance(args[0], (list, tuple)) else [args[0]]
     inputs = [tensors[0], graph.weight(layer.W), graph.weight(layer.R), graph.weight(layer.B),

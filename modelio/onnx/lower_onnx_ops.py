@@ -1,15 +1,15 @@
-"""ONNX lowerings of the ONNX-semantics core layers of modelio/layers/onnx_ops.py: each becomes
+"""ONNX lowerings of the ONNX-semantics core layers of modelio/layers/ops.py: each becomes
 the ONNX op it was imported from (constants as initializers), so an imported model exports back."""
 
 import numpy as np
 from onnx import helper, numpy_helper
 
-from .. import ops as onnx_ops
+from .. import ops
 from ..errors import UnsupportedError
 from .registry import lowers
 
 
-def _operands(graph, node, args) -> list:
+def onnx_layer_operands(graph, node, args) -> list:
     """The layer's ONNX operands: tensor names with its constant weights in their places."""
     layer = node.layer
     tensors = list(args[0]) if isinstance(args[0], (list, tuple)) else [args[0]]
@@ -17,26 +17,26 @@ def _operands(graph, node, args) -> list:
     return layer.merge_constants(tensors, constants)
 
 
-def _need_opset(graph, layer, opset: int, what: str) -> None:
+def need_opset(graph, layer, opset: int, what: str) -> None:
     if graph.opset < opset:
         raise UnsupportedError(f"layer '{layer.name}' ({type(layer).__name__}): {what} needs "
                                f"opset {opset} or newer, exporting to {graph.opset}")
 
 
-@lowers(onnx_ops.OnnxElementwise)
-def elementwise(graph, node, args, kwargs):
-    return graph.node(node.layer.op, _operands(graph, node, args), node.layer.name)
+@lowers(ops.OnnxElementwise)
+def onnx_elementwise(graph, node, args, kwargs):
+    return graph.node(node.layer.op, onnx_layer_operands(graph, node, args), node.layer.name)
 
 
-@lowers(onnx_ops.OnnxMatMul)
-def matmul(graph, node, args, kwargs):
-    return graph.node("MatMul", _operands(graph, node, args), node.layer.name)
+@lowers(ops.OnnxMatMul)
+def onnx_matmul(graph, node, args, kwargs):
+    return graph.node("MatMul", onnx_layer_operands(graph, node, args), node.layer.name)
 
 
-@lowers(onnx_ops.OnnxGemm)
-def gemm(graph, node, args, kwargs):
+@lowers(ops.OnnxGemm)
+def onnx_gemm(graph, node, args, kwargs):
     layer = node.layer
-    return graph.node("Gemm", _operands(graph, node, args), layer.name, alpha=layer.alpha,
+    return graph.node("Gemm", onnx_layer_operands(graph, node, args), layer.name, alpha=layer.alpha,
                       beta=layer.beta, transA=layer.trans_a, transB=layer.trans_b)
 
 
@@ -45,8 +45,8 @@ UNARY_ATTRIBUTES = {"HardSigmoid": ("alpha", "beta"), "Selu": ("alpha", "gamma")
                     "ThresholdedRelu": ("alpha", None)}
 
 
-@lowers(onnx_ops.OnnxUnary)
-def unary(graph, node, args, kwargs):
+@lowers(ops.OnnxUnary)
+def onnx_unary(graph, node, args, kwargs):
     layer, x = node.layer, args[0]
     dtype = node.input_tensors[0].dtype
     if layer.op == "Clip":
@@ -56,7 +56,7 @@ def unary(graph, node, args, kwargs):
             bounds.pop()
         return graph.node("Clip", [x, *bounds], layer.name)
     if layer.op == "Gelu":
-        _need_opset(graph, layer, 20, "Gelu")
+        need_opset(graph, layer, 20, "Gelu")
         return graph.node("Gelu", [x], layer.name, approximate=layer.alpha)
     names = UNARY_ATTRIBUTES.get(layer.op, (None, None))
     attributes = {name: float(value) for name, value in zip(names, (layer.alpha, layer.beta))
@@ -64,39 +64,39 @@ def unary(graph, node, args, kwargs):
     return graph.node(layer.op, [x], layer.name, **attributes)
 
 
-@lowers(onnx_ops.OnnxCast)
-def cast(graph, node, args, kwargs):
+@lowers(ops.OnnxCast)
+def onnx_cast(graph, node, args, kwargs):
     to = helper.np_dtype_to_tensor_dtype(np.dtype(node.layer.to))
     return graph.node("Cast", [args[0]], node.layer.name, to=to)
 
 
-@lowers(onnx_ops.OnnxTranspose)
-def transpose(graph, node, args, kwargs):
+@lowers(ops.OnnxTranspose)
+def onnx_transpose(graph, node, args, kwargs):
     return graph.node("Transpose", [args[0]], node.layer.name, perm=node.layer.perm)
 
 
-@lowers(onnx_ops.OnnxReshape)
-def reshape(graph, node, args, kwargs):
+@lowers(ops.OnnxReshape)
+def onnx_reshape(graph, node, args, kwargs):
     layer = node.layer
-    operands = _operands(graph, node, args)
+    operands = onnx_layer_operands(graph, node, args)
     shape = operands[1] if layer.shape is None else graph.ints(layer.shape, f"{layer.name}/shape")
     attributes = {}
     if layer.allowzero:
-        _need_opset(graph, layer, 14, "Reshape with allowzero")
+        need_opset(graph, layer, 14, "Reshape with allowzero")
         attributes["allowzero"] = 1
     return graph.node("Reshape", [operands[0], shape], layer.name, **attributes)
 
 
-@lowers(onnx_ops.OnnxFlatten)
-def flatten(graph, node, args, kwargs):
+@lowers(ops.OnnxFlatten)
+def onnx_flatten(graph, node, args, kwargs):
     return graph.node("Flatten", [args[0]], node.layer.name, axis=node.layer.axis)
 
 
 def _axes_op(graph, node, args, op: str):
     layer = node.layer
-    operands = _operands(graph, node, args)
+    operands = onnx_layer_operands(graph, node, args)
     if len(operands) > 1:  # run-time axes
-        _need_opset(graph, layer, 13, f"{op} with run-time axes")
+        need_opset(graph, layer, 13, f"{op} with run-time axes")
         return graph.node(op, operands[:2], layer.name)
     if layer.axes is None:
         return graph.node(op, [operands[0]], layer.name)
@@ -106,42 +106,42 @@ def _axes_op(graph, node, args, op: str):
     return graph.node(op, [operands[0]], layer.name, axes=layer.axes)
 
 
-@lowers(onnx_ops.OnnxSqueeze)
-def squeeze(graph, node, args, kwargs):
+@lowers(ops.OnnxSqueeze)
+def onnx_squeeze(graph, node, args, kwargs):
     return _axes_op(graph, node, args, "Squeeze")
 
 
-@lowers(onnx_ops.OnnxUnsqueeze)
-def unsqueeze(graph, node, args, kwargs):
+@lowers(ops.OnnxUnsqueeze)
+def onnx_unsqueeze(graph, node, args, kwargs):
     return _axes_op(graph, node, args, "Unsqueeze")
 
 
-@lowers(onnx_ops.OnnxConcat)
-def concat(graph, node, args, kwargs):
-    return graph.node("Concat", _operands(graph, node, args), node.layer.name,
+@lowers(ops.OnnxConcat)
+def onnx_concat(graph, node, args, kwargs):
+    return graph.node("Concat", onnx_layer_operands(graph, node, args), node.layer.name,
                       axis=node.layer.axis)
 
 
-@lowers(onnx_ops.OnnxGather)
-def gather(graph, node, args, kwargs):
-    return graph.node("Gather", _operands(graph, node, args), node.layer.name,
+@lowers(ops.OnnxGather)
+def onnx_gather(graph, node, args, kwargs):
+    return graph.node("Gather", onnx_layer_operands(graph, node, args), node.layer.name,
                       axis=node.layer.axis)
 
 
 AXES_INPUT_SINCE = {"ReduceSum": 13}  # the other reductions take axes as an input from 18
 
 
-@lowers(onnx_ops.OnnxReduce)
-def reduce(graph, node, args, kwargs):
+@lowers(ops.OnnxReduce)
+def onnx_reduce(graph, node, args, kwargs):
     layer = node.layer
-    operands = _operands(graph, node, args)
+    operands = onnx_layer_operands(graph, node, args)
     since = AXES_INPUT_SINCE.get(layer.op, 18)
     attributes = {"keepdims": layer.keepdims}
     if layer.noop_with_empty_axes:
-        _need_opset(graph, layer, since, f"{layer.op} with noop_with_empty_axes")
+        need_opset(graph, layer, since, f"{layer.op} with noop_with_empty_axes")
         attributes["noop_with_empty_axes"] = 1
     if len(operands) > 1:
-        _need_opset(graph, layer, since, f"{layer.op} with run-time axes")
+        need_opset(graph, layer, since, f"{layer.op} with run-time axes")
         return graph.node(layer.op, operands[:2], layer.name, **attributes)
     if layer.axes is None:
         return graph.node(layer.op, [operands[0]], layer.name, **attributes)
@@ -151,8 +151,8 @@ def reduce(graph, node, args, kwargs):
     return graph.node(layer.op, [operands[0]], layer.name, axes=layer.axes, **attributes)
 
 
-@lowers(onnx_ops.OnnxSoftmax)
-def softmax(graph, node, args, kwargs):
+@lowers(ops.OnnxSoftmax)
+def onnx_softmax(graph, node, args, kwargs):
     layer, x = node.layer, args[0]
     op = "LogSoftmax" if layer.log else "Softmax"
     rank = len(node.input_tensors[0].shape)
@@ -168,11 +168,11 @@ def softmax(graph, node, args, kwargs):
     return graph.node("Reshape", [y, shape], layer.name)
 
 
-@lowers(onnx_ops.OnnxSlice)
-def slice_(graph, node, args, kwargs):
+@lowers(ops.OnnxSlice)
+def onnx_slice(graph, node, args, kwargs):
     layer = node.layer
-    _need_opset(graph, layer, 10, "Slice with steps")
-    operands = _operands(graph, node, args)
+    need_opset(graph, layer, 10, "Slice with steps")
+    operands = onnx_layer_operands(graph, node, args)
     if layer.starts is None:
         return graph.node("Slice", operands[:5], layer.name)
     parameters = [graph.ints(layer.starts, f"{layer.name}/starts"),
@@ -184,33 +184,33 @@ def slice_(graph, node, args, kwargs):
     return graph.node("Slice", [operands[0], *parameters], layer.name)
 
 
-@lowers(onnx_ops.OnnxShape)
-def shape(graph, node, args, kwargs):
+@lowers(ops.OnnxShape)
+def onnx_shape(graph, node, args, kwargs):
     layer = node.layer
     if layer.start == 0 and layer.end is None:
         return graph.node("Shape", [args[0]], layer.name)
-    _need_opset(graph, layer, 15, "Shape with start/end")
+    need_opset(graph, layer, 15, "Shape with start/end")
     attributes = {"start": layer.start}
     if layer.end is not None:
         attributes["end"] = layer.end
     return graph.node("Shape", [args[0]], layer.name, **attributes)
 
 
-@lowers(onnx_ops.OnnxRange)
-def range_(graph, node, args, kwargs):
-    return graph.node("Range", _operands(graph, node, args), node.layer.name)
+@lowers(ops.OnnxRange)
+def onnx_range(graph, node, args, kwargs):
+    return graph.node("Range", onnx_layer_operands(graph, node, args), node.layer.name)
 
 
-@lowers(onnx_ops.OnnxExpand)
-def expand(graph, node, args, kwargs):
+@lowers(ops.OnnxExpand)
+def onnx_expand(graph, node, args, kwargs):
     layer = node.layer
-    operands = _operands(graph, node, args)
+    operands = onnx_layer_operands(graph, node, args)
     target = operands[1] if layer.shape is None else graph.ints(layer.shape, f"{layer.name}/shape")
     return graph.node("Expand", [operands[0], target], layer.name)
 
 
-@lowers(onnx_ops.OnnxConstantOfShape)
-def constant_of_shape(graph, node, args, kwargs):
+@lowers(ops.OnnxConstantOfShape)
+def onnx_constant_of_shape(graph, node, args, kwargs):
     layer = node.layer
     value = numpy_helper.from_array(np.asarray([layer.value], dtype=layer.to), "value")
     return graph.node("ConstantOfShape", [args[0]], layer.name, value=value)

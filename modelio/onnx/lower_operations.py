@@ -1,4 +1,4 @@
-"""ONNX lowerings of the Keras 3 operation nodes (modelio/layers/operations.py): the mask
+"""ONNX lowerings of the Keras 3 operation nodes (modelio/layers/ops.py): the mask
 computations Keras records (NotEqual, Any, LogicalOr, ExpandDims, ZerosLike, Concatenate, ...) and
 elementwise arithmetic on symbolic tensors.
 
@@ -10,16 +10,16 @@ Add, Mul, Max, Min) run on int32 or on And/Or instead.
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
-from .. import ops as operations
+from .. import ops
 from ..errors import UnsupportedError
 from ..graph.tensor import SymbolicTensor
 from .registry import lowers
 
-_COMPARISONS = {operations.Equal: "Equal", operations.Greater: "Greater",
-                operations.GreaterEqual: "GreaterOrEqual", operations.Less: "Less",
-                operations.LessEqual: "LessOrEqual"}
-_ARITHMETIC = {operations.Add: "Add", operations.Subtract: "Sub", operations.Multiply: "Mul",
-               operations.Maximum: "Max", operations.Minimum: "Min"}
+_COMPARISONS = {ops.Equal: "Equal", ops.Greater: "Greater",
+                ops.GreaterEqual: "GreaterOrEqual", ops.Less: "Less",
+                ops.LessEqual: "LessOrEqual"}
+_ARITHMETIC = {ops.Add: "Add", ops.Subtract: "Sub", ops.Multiply: "Mul",
+               ops.Maximum: "Max", ops.Minimum: "Min"}
 # numpy on bool arrays: + and maximum are a logical or, * and minimum a logical and.
 _BOOL_ARITHMETIC = {"Add": "Or", "Max": "Or", "Mul": "And", "Min": "And"}
 
@@ -62,27 +62,27 @@ def _operands(graph, node, args, dtype) -> list[str]:
     return names
 
 
-@lowers(operations.NotEqual, *_COMPARISONS)
+@lowers(ops.NotEqual, *_COMPARISONS)
 def comparison(graph, node, args, kwargs):
     layer = node.layer
     dtype = _common_dtype(node)
     first, second = _operands(graph, node, args, dtype)
-    if isinstance(layer, operations.NotEqual):
+    if isinstance(layer, ops.NotEqual):
         return graph.node("Not", [graph.node("Equal", [first, second], layer.name)], layer.name)
-    if dtype == np.bool_ and type(layer) is not operations.Equal:
+    if dtype == np.bool_ and type(layer) is not ops.Equal:
         first, second = (graph.node("Cast", [name], layer.name, to=TensorProto.INT32)
                          for name in (first, second))
     return graph.node(_COMPARISONS[type(layer)], [first, second], layer.name)
 
 
-@lowers(operations.LogicalAnd, operations.LogicalOr)
+@lowers(ops.LogicalAnd, ops.LogicalOr)
 def logical_binary(graph, node, args, kwargs):
     first, second = _operands(graph, node, args, np.bool_)
-    op = "And" if isinstance(node.layer, operations.LogicalAnd) else "Or"
+    op = "And" if isinstance(node.layer, ops.LogicalAnd) else "Or"
     return graph.node(op, [first, second], node.layer.name)
 
 
-@lowers(operations.LogicalNot)
+@lowers(ops.LogicalNot)
 def logical_not(graph, node, args, kwargs):
     x = cast_to(graph, args[0], node.input_tensors[0].dtype, np.bool_, node.layer.name)
     return graph.node("Not", [x], node.layer.name)
@@ -117,19 +117,19 @@ def reduce(graph, op: str, x: str, axes: list[int] | None, keepdims: bool, hint:
     return graph.node(op, [x], hint, axes=axes, keepdims=int(keepdims))
 
 
-@lowers(operations.Any, operations.All)
+@lowers(ops.Any, ops.All)
 def any_or_all(graph, node, args, kwargs):
     """Any/All as ReduceMax/ReduceMin of the truth values as int32 (ONNX reductions take no bool)."""
     layer, hint = node.layer, node.layer.name
     truth = cast_to(graph, args[0], node.input_tensors[0].dtype, np.bool_, hint)
     as_int = graph.node("Cast", [truth], hint, to=TensorProto.INT32)
-    op = "ReduceMax" if isinstance(layer, operations.Any) else "ReduceMin"
+    op = "ReduceMax" if isinstance(layer, ops.Any) else "ReduceMin"
     reduced = reduce(graph, op, as_int, _axes(node), layer.keepdims, hint)
     return graph.node("Cast", [reduced], hint, to=TensorProto.BOOL)
 
 
-_REDUCTIONS = {operations.Sum: "ReduceSum", operations.Mean: "ReduceMean",
-               operations.Max: "ReduceMax", operations.Min: "ReduceMin"}
+_REDUCTIONS = {ops.Sum: "ReduceSum", ops.Mean: "ReduceMean",
+               ops.Max: "ReduceMax", ops.Min: "ReduceMin"}
 
 
 @lowers(*_REDUCTIONS)
@@ -153,14 +153,14 @@ def reduction(graph, node, args, kwargs):
     return cast_to(graph, reduced, work_dtype, output_dtype, hint)
 
 
-@lowers(operations.ExpandDims)
+@lowers(ops.ExpandDims)
 def expand_dims(graph, node, args, kwargs):
     layer = node.layer
     return graph.node("Unsqueeze", [args[0], graph.ints([layer.axis], f"{layer.name}/axes")],
                       layer.name)
 
 
-@lowers(operations.Squeeze)
+@lowers(ops.Squeeze)
 def squeeze(graph, node, args, kwargs):
     """The size-1 axes are resolved from the symbolic shape: ONNX's axis-less Squeeze would also
     drop a batch axis that happens to be 1 at run time."""
@@ -174,7 +174,7 @@ def squeeze(graph, node, args, kwargs):
     return graph.node("Squeeze", [args[0], graph.ints(axes, f"{layer.name}/axes")], layer.name)
 
 
-@lowers(operations.ZerosLike, operations.OnesLike)
+@lowers(ops.ZerosLike, ops.OnesLike)
 def filled_like(graph, node, args, kwargs):
     layer = node.layer
     dtype = np.dtype(node.outputs[0].dtype)
@@ -183,7 +183,7 @@ def filled_like(graph, node, args, kwargs):
     return graph.node("ConstantOfShape", [shape], layer.name, value=fill)
 
 
-@lowers(operations.Cast)
+@lowers(ops.Cast)
 def cast(graph, node, args, kwargs):
     result = cast_to(graph, args[0], node.input_tensors[0].dtype, node.outputs[0].dtype,
                      node.layer.name)
@@ -196,13 +196,13 @@ def _joined_inputs(graph, node, args) -> list[str]:
             for tensor, name in zip(node.call_args[0], args[0])]
 
 
-@lowers(operations.Concatenate)
+@lowers(ops.Concatenate)
 def concatenate(graph, node, args, kwargs):
     return graph.node("Concat", _joined_inputs(graph, node, args), node.layer.name,
                       axis=int(node.layer.axis))
 
 
-@lowers(operations.Stack)
+@lowers(ops.Stack)
 def stack(graph, node, args, kwargs):
     layer = node.layer
     axes = graph.ints([layer.axis], f"{layer.name}/axis")

@@ -12,7 +12,8 @@ from ..errors import UnsupportedError
 from ..kernels import resize as resize_kernels
 from ..kernels.normalization import BACKEND_EPSILON
 from ..layers import preprocessing
-from .lower_spatial import _channels_first_call, _float_input, float_work, linear_resize, lowers
+from .lower_spatial import _channels_first_call, _float_input, float_work, linear_resize
+from .registry import lowers_float32
 
 
 def _image_axes(layer, node):
@@ -129,7 +130,7 @@ def resize_image(graph, node, x, height, width, interpolation, antialias=False, 
     return _channels_first_call(graph, layer, x, 2, body)
 
 
-@lowers(preprocessing.Resizing)
+@lowers_float32(preprocessing.Resizing)
 def resizing(graph, node, args, kwargs):
     """Integer images are resized in float32 and rounded back (Keras 3), or kept as float32 when
     the layer came from a Keras 2 config."""
@@ -141,7 +142,7 @@ def resizing(graph, node, args, kwargs):
     return y if layer.float_outputs else restore(y)
 
 
-@lowers(preprocessing.CenterCrop)
+@lowers_float32(preprocessing.CenterCrop)
 def center_crop(graph, node, args, kwargs):
     """A centred Slice; an image smaller than the target on either axis is cropped to the target
     aspect ratio and resized bilinearly instead (decided from the known image size)."""
@@ -155,7 +156,7 @@ def center_crop(graph, node, args, kwargs):
         graph, x, [2, 3], [top, left], [top + layer.height, left + layer.width], layer.name))
 
 
-@lowers(preprocessing.Normalization)
+@lowers_float32(preprocessing.Normalization)
 def normalization_layer(graph, node, args, kwargs):
     """`(x - mean) / std` (or `mean + x * std` with invert), std = max(sqrt(variance), 1e-7)
     computed here in float32 exactly as the layer computes it."""

@@ -29,6 +29,7 @@ from ..layers import attention, recurrent
 from ..layers.core import Dense
 from .activations import lower_activation
 from .lower_core import dense
+from .lower_operations import onnx_type
 from .masks import has_mask, mask_of
 from .registry import lowering_for, lowers
 
@@ -569,10 +570,6 @@ def _attention_over_axes(graph, layer, query, key, value, arguments, symbolic, r
 _INPUT_MASKS = ("query_mask", "value_mask", "key_mask")
 
 
-def _onnx_type(dtype):
-    return {np.dtype(np.float32): 1, np.dtype(np.float64): 11, np.dtype(np.float16): 10}[dtype]
-
-
 @lowers(attention.MultiHeadAttention)
 def multi_head_attention(graph, node, args, kwargs):
     layer, hint = node.layer, node.layer.name
@@ -623,7 +620,7 @@ def multi_head_attention(graph, node, args, kwargs):
         # The large negative value and masking style of each Keras (see layers/attention.py).
         if layer.keras2_semantics and not layer.softmax_robust_masking:
             penalty = graph.node("Sub", [graph.constant(1.0, f"{hint}/one", dtype),
-                                         graph.node("Cast", [mask], hint, to=_onnx_type(dtype))],
+                                         graph.node("Cast", [mask], hint, to=onnx_type(dtype))],
                                  hint)
             scores = graph.node("Add", [scores, graph.node(
                 "Mul", [penalty, graph.constant(-1e9, f"{hint}/large_negative", dtype)], hint)], hint)

@@ -14,8 +14,9 @@ from ..kernels import convolution as conv_kernels
 from ..kernels import pooling as pool_kernels
 from ..layers import conv, normalization, pooling, preprocessing, reshaping
 from .activations import lower_activation
+from .lower_operations import reduce
 from .masks import has_mask, mask_of
-from .registry import lowers_float32 as lowers  # these lowerings write float32 constants
+from .registry import lowers_float32  # these lowerings write float32 constants
 
 
 def _to_channels_first(graph, x, rank, hint):
@@ -119,7 +120,7 @@ def _as_declared(graph, node, y):
     return graph.node("Cast", [y], node.layer.name, to=helper.np_dtype_to_tensor_dtype(declared))
 
 
-@lowers(conv.Conv1D, conv.Conv2D, conv.Conv3D)
+@lowers_float32(conv.Conv1D, conv.Conv2D, conv.Conv3D)
 def convolution(graph, node, args, kwargs):
     layer, rank = node.layer, node.layer.rank
     pads = _conv_pads(layer, _spatial_sizes(node, rank, layer.data_format == "channels_first"))
@@ -141,7 +142,7 @@ def _depthwise_weight(graph, layer, kernel_weight):
     return graph.weight(kernel_weight, onnx_kernel, layout="onnx"), channels
 
 
-@lowers(conv.DepthwiseConv1D, conv.DepthwiseConv2D)
+@lowers_float32(conv.DepthwiseConv1D, conv.DepthwiseConv2D)
 def depthwise_convolution(graph, node, args, kwargs):
     layer, rank = node.layer, node.layer.rank
     pads = _conv_pads(layer, _spatial_sizes(node, rank, layer.data_format == "channels_first"))
@@ -152,7 +153,7 @@ def depthwise_convolution(graph, node, args, kwargs):
     return _conv_activation(graph, node, y)
 
 
-@lowers(conv.SeparableConv1D, conv.SeparableConv2D)
+@lowers_float32(conv.SeparableConv1D, conv.SeparableConv2D)
 def separable_convolution(graph, node, args, kwargs):
     layer, rank = node.layer, node.layer.rank
     pads = _conv_pads(layer, _spatial_sizes(node, rank, layer.data_format == "channels_first"))
@@ -170,7 +171,7 @@ def separable_convolution(graph, node, args, kwargs):
     return _conv_activation(graph, node, y)
 
 
-@lowers(normalization.BatchNormalization)
+@lowers_float32(normalization.BatchNormalization)
 def batch_normalization(graph, node, args, kwargs):
     """Inference: y = x * scale + shift with scale = gamma / sqrt(var + eps) and
     shift = beta - mean * scale, computed here and broadcast along the layer's axes. A mask
@@ -198,7 +199,7 @@ def batch_normalization(graph, node, args, kwargs):
                                                 "float32")], layer.name)
 
 
-@lowers(pooling.MaxPooling1D, pooling.MaxPooling2D, pooling.MaxPooling3D,
+@lowers_float32(pooling.MaxPooling1D, pooling.MaxPooling2D, pooling.MaxPooling3D,
         pooling.AveragePooling1D, pooling.AveragePooling2D, pooling.AveragePooling3D)
 def pool(graph, node, args, kwargs):
     layer, rank = node.layer, node.layer.pool_dimensions
@@ -223,13 +224,7 @@ def pool(graph, node, args, kwargs):
     return _channels_first_call(graph, layer, _float_input(graph, node, args[0]), rank, body)
 
 
-def _reduce(graph, op, x, axes, keepdims, hint):
-    if graph.opset >= 18:
-        return graph.node(op, [x, graph.ints(axes, f"{hint}/axes")], hint, keepdims=keepdims)
-    return graph.node(op, [x], hint, axes=list(axes), keepdims=keepdims)
-
-
-@lowers(pooling.GlobalMaxPooling1D, pooling.GlobalMaxPooling2D, pooling.GlobalMaxPooling3D,
+@lowers_float32(pooling.GlobalMaxPooling1D, pooling.GlobalMaxPooling2D, pooling.GlobalMaxPooling3D,
         pooling.GlobalAveragePooling1D, pooling.GlobalAveragePooling2D,
         pooling.GlobalAveragePooling3D)
 def global_pool(graph, node, args, kwargs):
@@ -239,7 +234,7 @@ def global_pool(graph, node, args, kwargs):
     layer = node.layer
     axes = list(pooling.spatial_axes(layer.data_format, layer.pool_dimensions))
     op = "ReduceMax" if layer.pool_mode == "max" else "ReduceMean"
-    return _reduce(graph, op, _float_input(graph, node, args[0]), axes, int(layer.keepdims),
+    return reduce(graph, op, _float_input(graph, node, args[0]), axes, int(layer.keepdims),
                    layer.name)
 
 
@@ -266,7 +261,7 @@ def _masked_average_over_steps(graph, node, args, kwargs):
     return graph.node("Div", [total, count], hint)
 
 
-@lowers(reshaping.ZeroPadding1D, reshaping.ZeroPadding2D, reshaping.ZeroPadding3D)
+@lowers_float32(reshaping.ZeroPadding1D, reshaping.ZeroPadding2D, reshaping.ZeroPadding3D)
 def zero_padding(graph, node, args, kwargs):
     layer = node.layer
     rank = len(layer.padding)
@@ -276,7 +271,7 @@ def zero_padding(graph, node, args, kwargs):
         graph, layer, args[0], rank, lambda x: graph.node("Pad", [x, pads_name], layer.name)))
 
 
-@lowers(reshaping.Cropping1D, reshaping.Cropping2D, reshaping.Cropping3D)
+@lowers_float32(reshaping.Cropping1D, reshaping.Cropping2D, reshaping.Cropping3D)
 def cropping(graph, node, args, kwargs):
     """Slice in channels-first order (so its layout Transposes cancel between convolutions)."""
     layer = node.layer
@@ -290,7 +285,7 @@ def cropping(graph, node, args, kwargs):
                                                           layer.name)))
 
 
-@lowers(reshaping.UpSampling1D, reshaping.UpSampling2D, reshaping.UpSampling3D)
+@lowers_float32(reshaping.UpSampling1D, reshaping.UpSampling2D, reshaping.UpSampling3D)
 def up_sampling(graph, node, args, kwargs):
     """Nearest: Resize with integer scales, asymmetric floor rounding (exact for integer factors).
     Bilinear (UpSampling2D): half-pixel linear Resize, integer images rounded back as modelio
@@ -358,7 +353,7 @@ def float_work(graph, node, x):
     return graph.node("Cast", [x], hint, to=onnx.TensorProto.FLOAT), restore
 
 
-@lowers(preprocessing.Rescaling)
+@lowers_float32(preprocessing.Rescaling)
 def rescaling(graph, node, args, kwargs):
     layer = node.layer
     x = args[0]
@@ -370,7 +365,7 @@ def rescaling(graph, node, args, kwargs):
                       layer.name)
 
 
-@lowers(normalization.LayerNormalization)
+@lowers_float32(normalization.LayerNormalization)
 def layer_normalization(graph, node, args, kwargs):
     """Keras's formula step by step (any axes, rms_scaling too): biased variance around the mean,
     gamma and beta broadcast as Keras reshapes them."""
@@ -385,9 +380,9 @@ def layer_normalization(graph, node, args, kwargs):
     trailing = positive == list(range(positive[0], len(shape)))
     if graph.opset >= 17 and not layer.rms_scaling and trailing and None not in shape[positive[0]:]:
         return _layer_normalization_op(graph, layer, x, shape, positive[0])
-    mean = _reduce(graph, "ReduceMean", x, positive, 1, hint)
+    mean = reduce(graph, "ReduceMean", x, positive, 1, hint)
     centered = graph.node("Sub", [x, mean], hint)
-    variance = _reduce(graph, "ReduceMean", graph.node("Mul", [centered, centered], hint), positive,
+    variance = reduce(graph, "ReduceMean", graph.node("Mul", [centered, centered], hint), positive,
                        1, hint)
     epsilon = graph.constant(layer.epsilon, f"{hint}/epsilon", "float32")
     inverse = graph.node("Reciprocal", [graph.node("Sqrt", [graph.node("Add", [variance, epsilon],
@@ -422,7 +417,7 @@ def _layer_normalization_op(graph, layer, x, shape, first_axis):
                       layer.name, axis=first_axis, epsilon=float(layer.epsilon))
 
 
-@lowers(normalization.RMSNormalization)
+@lowers_float32(normalization.RMSNormalization)
 def rms_normalization(graph, node, args, kwargs):
     """`x / sqrt(mean(x**2 over the trailing axes) + epsilon) * scale` (scale broadcasts on the
     trailing axes, the only ones the layer accepts)."""
@@ -431,7 +426,7 @@ def rms_normalization(graph, node, args, kwargs):
     rank = len(node.input_tensors[0].shape)
     axes = sorted(normalization.positive_axes(
         layer, normalization.sorted_axes(layer.axis), rank))
-    mean_square = _reduce(graph, "ReduceMean", graph.node("Mul", [x, x], hint), axes, 1, hint)
+    mean_square = reduce(graph, "ReduceMean", graph.node("Mul", [x, x], hint), axes, 1, hint)
     epsilon = graph.constant(layer.epsilon, f"{hint}/epsilon", "float32")
     inverse = graph.node("Reciprocal", [graph.node("Sqrt", [graph.node(
         "Add", [mean_square, epsilon], hint)], hint)], hint)
@@ -439,7 +434,7 @@ def rms_normalization(graph, node, args, kwargs):
     return graph.node("Mul", [graph.node("Mul", [x, inverse], hint), scale], hint)
 
 
-@lowers(conv.Conv1DTranspose, conv.Conv2DTranspose, conv.Conv3DTranspose)
+@lowers_float32(conv.Conv1DTranspose, conv.Conv2DTranspose, conv.Conv3DTranspose)
 def convolution_transpose(graph, node, args, kwargs):
     """ONNX ConvTranspose (same no-flip scatter as modelio's kernel) with Keras's crops as pads;
     a negative crop (zeros appended) becomes `output_padding`."""
@@ -463,7 +458,7 @@ def convolution_transpose(graph, node, args, kwargs):
     return _conv_activation(graph, node, y)
 
 
-@lowers(normalization.UnitNormalization)
+@lowers_float32(normalization.UnitNormalization)
 def unit_normalization(graph, node, args, kwargs):
     layer, x, hint = node.layer, args[0], node.layer.name
     if node.input_tensors[0].dtype != "float32":
@@ -471,7 +466,7 @@ def unit_normalization(graph, node, args, kwargs):
     axes = layer.axis if isinstance(layer.axis, list) else [layer.axis]
     rank = len(node.input_tensors[0].shape)
     positive = sorted(normalization.positive_axes(layer, axes, rank))
-    square_sum = _reduce(graph, "ReduceSumSquare", x, positive, 1, hint)
+    square_sum = reduce(graph, "ReduceSumSquare", x, positive, 1, hint)
     if layer.keras2_epsilon:
         floor = graph.constant(1e-12, f"{hint}/epsilon", "float32")
         inverse = graph.node("Reciprocal", [graph.node("Sqrt", [graph.node(
@@ -483,7 +478,7 @@ def unit_normalization(graph, node, args, kwargs):
     return graph.node("Mul", [x, inverse], hint)
 
 
-@lowers(normalization.GroupNormalization)
+@lowers_float32(normalization.GroupNormalization)
 def group_normalization(graph, node, args, kwargs):
     """Reshape to (..., groups, channels // groups, ...), normalize over all but batch and group
     axes, reshape back; gamma and beta broadcast in the grouped shape."""
@@ -505,10 +500,10 @@ def group_normalization(graph, node, args, kwargs):
     grouped_shape = [0] * axis + [groups, channels // groups] + [-1 if d is None else d
                                                                  for d in after]
     grouped = graph.node("Reshape", [x, graph.ints(grouped_shape, f"{hint}/grouped_shape")], hint)
-    reduce = [i for i in range(1, rank + 1) if i != axis]
-    mean = _reduce(graph, "ReduceMean", grouped, reduce, 1, hint)
+    group_axes = [i for i in range(1, rank + 1) if i != axis]
+    mean = reduce(graph, "ReduceMean", grouped, group_axes, 1, hint)
     centered = graph.node("Sub", [grouped, mean], hint)
-    variance = _reduce(graph, "ReduceMean", graph.node("Mul", [centered, centered], hint), reduce,
+    variance = reduce(graph, "ReduceMean", graph.node("Mul", [centered, centered], hint), group_axes,
                        1, hint)
     epsilon = graph.constant(layer.epsilon, f"{hint}/epsilon", "float32")
     y = graph.node("Mul", [centered, graph.node("Reciprocal", [graph.node(

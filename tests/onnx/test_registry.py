@@ -5,7 +5,7 @@ import pytest
 
 from modelio import layers
 from modelio.errors import UnsupportedError
-from modelio.onnx import registry
+from modelio.onnx import export, importer, registry  # noqa: F401 - export and importer fill the registries
 from modelio.onnx.registry import (
     CONVERTERS,
     LOWERINGS,
