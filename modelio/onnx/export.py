@@ -14,15 +14,7 @@ from ..graph.functional import Functional
 from ..graph.tensor import SymbolicTensor
 from ..graph.tree import flatten, map_structure
 from ..version import __version__
-from . import (
-    lower_core,  # noqa: F401 - registers the lowerings
-    lower_onnx_layers,  # noqa: F401 - the ONNX-semantics spatial/recurrent layers of imports
-    lower_onnx_ops,  # noqa: F401 - the ONNX-semantics core layers of imported models
-    lower_operations,  # noqa: F401 - registers the operation (mask computation) lowerings
-    lower_preprocessing,  # noqa: F401 - registers the preprocessing lowerings
-    lower_sequence,  # noqa: F401 - registers the lowerings
-    lower_spatial,  # noqa: F401 - registers the spatial lowerings
-)
+from . import families  # noqa: F401 - registers every lowering and converter
 from .builder import OnnxGraph, write_model_streaming
 from .passes import (
     cancel_transposes,

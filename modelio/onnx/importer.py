@@ -27,12 +27,7 @@ from ..graph.input_layer import Input
 from ..graph.layer import weights_follow
 from ..graph.tensor import SymbolicTensor
 from ..layers import Identity
-from . import (  # noqa: F401 - the converter families register their converters
-    import_core,
-    import_sequence,
-    import_shape,
-    import_spatial,
-)
+from . import families  # noqa: F401 - registers every lowering and converter
 from .import_context import ImportContext
 from .reader import read_onnx_file
 from .registry import CONVERTERS

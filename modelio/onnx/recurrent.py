@@ -1,46 +1,34 @@
-"""ONNX lowerings of the recurrent layers (SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed)
-and of the attention layers (MultiHeadAttention, Attention, AdditiveAttention).
-
-Recurrent layers become ONNX's RNN/LSTM/GRU ops. Keras's `go_backwards` returns its output
-sequence in processing order (last input step first), so the input is reversed (a Slice with
-step -1) and the op runs forward. Bidirectional layers whose two halves share a type and a
-configuration become one `direction="bidirectional"` op, whose backward half is aligned with the
-input's time steps, as Keras's Bidirectional returns it; other pairs run as two ops. The ops run
-time-major (onnxruntime refuses `layout=1`): one Transpose in, one per returned sequence.
-A layer that receives a mask becomes an ONNX Scan over time instead, whose body runs one cell
-step and, at masked steps, keeps the previous states and output (Keras 3's rule, holes
-mid-sequence included); a masked Bidirectional runs its two halves as two Scans.
-
-Attention is decomposed into MatMul/Reshape/Transpose/Softmax, with masks applied as Keras does
-(Where with Keras's large negative value, or Keras 2's additive penalty), the masks carried by
-the inputs (`query_mask`/`value_mask`/`key_mask`, `mask=[query_mask, value_mask]`) included.
-"""
-
-import inspect
-import math
+"""TODO docstring."""
 
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
-from ..errors import UnsupportedError
+from ..errors import FormatError, UnsupportedError
 from ..graph.layer import call_parameters
 from ..graph.tensor import SymbolicTensor
-from ..layers import attention, recurrent
+from ..layers import recurrent
 from ..layers.core import Dense
+from ..layers.recurrent import OnnxRecurrent, onnx_recurrent
 from .activations import lower_activation
-from .lower_core import dense
-from .lower_operations import onnx_type
-from .masks import has_mask, mask_of
-from .registry import lowering_for, lowers
+from .attention import _InnerNode
+from .core import dense
+from .export_support import has_mask, mask_of
+from .registry import converts, lowering_for, lowers
 
 # ONNX gate order from Keras's: LSTM i, f, c, o -> i, o, f, c; GRU z, r, h in both.
 _GATES = {recurrent.LSTM: [0, 3, 1, 2], recurrent.GRU: [0, 1, 2], recurrent.SimpleRNN: [0]}
+
+
 _OPS = {recurrent.LSTM: "LSTM", recurrent.GRU: "GRU", recurrent.SimpleRNN: "RNN"}
+
+
 # Keras activation name -> (ONNX activation, alpha, beta)
 _RNN_ACTIVATIONS = {"sigmoid": ("Sigmoid", None, None), "tanh": ("Tanh", None, None),
                     "relu": ("Relu", None, None), "linear": ("Affine", 1.0, 0.0),
                     "hard_sigmoid": ("HardSigmoid", 1 / 6, 0.5),
                     "modelio>hard_sigmoid_keras2": ("HardSigmoid", 0.2, 0.5)}
+
+
 _INT64_MIN = -(2 ** 63)
 
 
@@ -450,255 +438,124 @@ def time_distributed(graph, node, args, kwargs):
     return graph.node("Reshape", [result, shape], hint)
 
 
-class _InnerNode:
-    """A wrapped layer seen as a node (its layer, inputs and outputs), for reusing its lowering."""
-
-    def __init__(self, layer, input_tensors=(), call_args=(), outputs=()):
-        self.layer = layer
-        self.input_tensors = list(input_tensors)
-        self.call_args = tuple(call_args)
-        self.call_kwargs = {}
-        self.outputs = list(outputs)
-
-
-# ----- attention ---------------------------------------------------------------------------------
-
-def _projection(graph, layer, x, kernel, bias, scale=None):
-    """x (batch, time, d) @ kernel (d, H, c) + bias (H, c) -> (batch, time, H * c)."""
-    weight = layer.value_of(kernel)
-    matrix = weight.reshape(weight.shape[0], -1)
-    offset = None if bias is None else layer.value_of(bias).reshape(-1)
-    if scale is not None:  # folded into the weights: (x W + b) s = x (W s) + b s
-        matrix = matrix * np.asarray(scale, matrix.dtype)
-        offset = None if offset is None else offset * np.asarray(scale, offset.dtype)
-    y = graph.node("MatMul", [x, graph.weight(kernel, matrix)], layer.name)
-    if offset is not None:
-        y = graph.node("Add", [y, graph.weight(bias, offset)], layer.name)
-    return y
+@lowers(onnx_recurrent.OnnxRecurrent)
+def onnx_recurrent(graph, node, args, kwargs):
+    layer = node.layer
+    tensors = args[0] if isinstance(args[0], (list, tuple)) else [args[0]]
+    inputs = [tensors[0], graph.weight(layer.W), graph.weight(layer.R), graph.weight(layer.B),
+              "", *tensors[1:]]
+    if layer.cell == "LSTM":
+        inputs += [""] * (7 - len(inputs)) + [graph.weight(layer.P)]
+    attributes = {"hidden_size": layer.hidden_size, "direction": layer.direction,
+                  "activations": list(layer.activations)}
+    if layer.activation_alpha is not None:
+        attributes["activation_alpha"] = list(layer.activation_alpha)
+    if layer.activation_beta is not None:
+        attributes["activation_beta"] = list(layer.activation_beta)
+    if layer.clip is not None:
+        attributes["clip"] = layer.clip
+    if layer.cell == "GRU":
+        attributes["linear_before_reset"] = int(layer.linear_before_reset)
+    if layer.layout:
+        attributes["layout"] = 1
+    return graph.node(layer.cell, inputs, layer.name, outputs=3 if layer.cell == "LSTM" else 2,
+                      **attributes)
 
 
-def _heads(graph, layer, x, channels, perm):
-    """(batch, time, H * c) -> (batch, H, time, c) (perm [0, 2, 1, 3]) or (batch, H, c, time)."""
-    split = graph.node("Reshape", [x, graph.ints([0, 0, layer.num_heads, channels],
-                                                 f"{layer.name}/heads_shape")], layer.name)
-    return graph.node("Transpose", [split], layer.name, perm=perm)
+_GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
 
 
-def _causal(graph, query, key, hint, window=None):
-    """(query time, key time) booleans: query step i sees key steps j <= i, or with `window`
-    the steps with |i - j| < window."""
-    def positions(x):
-        length = graph.node("Gather", [graph.node("Shape", [x], hint),
-                                       graph.constant(np.int64(1), f"{hint}/time_axis")], hint, axis=0)
-        return graph.node("Range", [graph.constant(np.int64(0), f"{hint}/zero"), length,
-                                    graph.constant(np.int64(1), f"{hint}/one")], hint)
-
-    rows = graph.node("Unsqueeze", [positions(query), graph.ints([1], f"{hint}/axis")], hint)
-    if window is not None:
-        distance = graph.node("Abs", [graph.node("Sub", [rows, positions(key)], hint)], hint)
-        return graph.node("Less", [distance, graph.constant(np.int64(window), f"{hint}/window")], hint)
-    return graph.node("LessOrEqual", [positions(key), rows], hint)
-
-
-def _attention_output(graph, layer, query, attended, position_dims):
-    """Gate, then the output projection of (batch, positions..., H * v) attended values."""
-    hint = layer.name
-    if layer.use_gate:
-        gate = _projection(graph, layer, query, layer.gate_kernel, layer.gate_bias)
-        attended = graph.node("Mul", [attended, graph.node("Sigmoid", [gate], hint)], hint)
-    output_weight = layer.value_of(layer.output_kernel)
-    output_dims = output_weight.shape[2:]
-    matrix = output_weight.reshape(-1, math.prod(output_dims))
-    y = graph.node("MatMul", [attended, graph.weight(layer.output_kernel, matrix)], hint)
-    if layer.output_bias is not None:
-        y = graph.node("Add", [y, graph.weight(layer.output_bias,
-                                                layer.value_of(layer.output_bias).reshape(-1))], hint)
-    if len(output_dims) > 1:
-        y = graph.node("Reshape", [y, graph.ints([0, *position_dims, *output_dims],
-                                                 f"{hint}/output_shape")], hint)
-    return y
-
-
-def _attention_over_axes(graph, layer, query, key, value, arguments, symbolic, return_scores):
-    """MultiHeadAttention over any `attention_axes` (inputs of known non-batch sizes, no masks):
-    the projected tensors are put in (batch axes, attention axes, channels) order and flattened
-    to one batch of (positions, channels) matrices, as Keras's einsum equations do."""
-    hint = layer.name
-    if (arguments.get("attention_mask") is not None or arguments.get("use_causal_mask")
-            or layer.sliding_window is not None):
-        _refuse(layer, f"masks (attention_mask, use_causal_mask, sliding_window) with attention_axes {list(layer.attention_axes)}")
-    shapes = {name: symbolic[name].shape for name in ("query", "value")}
-    shapes["key"] = symbolic["key"].shape if symbolic.get("key") is not None else shapes["value"]
-    if any(dim is None for shape in shapes.values() for dim in shape[1:]):
-        _refuse(layer, f"attention_axes {list(layer.attention_axes)} on inputs of unknown sizes")
-    heads = layer.num_heads
-    rank = len(shapes["query"]) + 1
-    batch, axes, order = layer.layout(rank)
-
-    def arranged(x, shape, channels, kernel, bias, scale=None, channels_first=False):
-        projected = _projection(graph, layer, x, kernel, bias, scale)
-        dims = (*shape[:-1], heads, channels)
-        split = graph.node("Reshape", [projected, graph.ints([0, *dims[1:]], f"{hint}/heads_shape")],
-                           hint)
-        perm = (*batch, rank - 1, *axes) if channels_first else order
-        moved = graph.node("Transpose", [split], hint, perm=list(perm))
-        rest = [dims[axis] for axis in batch[1:]]
-        positions = math.prod(dims[axis] for axis in axes)
-        flat = [channels, positions] if channels_first else [positions, channels]
-        return graph.node("Reshape", [moved, graph.ints([0, *rest, *flat], f"{hint}/flat_shape")],
-                          hint), rest, [dims[axis] for axis in axes]
-
-    q, rest, query_positions = arranged(query, shapes["query"], layer.key_dim, layer.query_kernel,
-                                        layer.query_bias, 1.0 / math.sqrt(float(layer.key_dim)))
-    k, _, key_positions = arranged(key, shapes["key"], layer.key_dim, layer.key_kernel,
-                                   layer.key_bias, channels_first=True)
-    v, _, _ = arranged(value, shapes["value"], layer.value_dim, layer.value_kernel, layer.value_bias)
-    weights = graph.node("Softmax", [graph.node("MatMul", [q, k], hint)], hint, axis=-1)
-    attended = graph.node("Reshape", [graph.node("MatMul", [weights, v], hint), graph.ints(
-        [0, *rest, *query_positions, layer.value_dim], f"{hint}/positions_shape")], hint)
-    attended = graph.node("Transpose", [attended], hint, perm=[int(i) for i in np.argsort(order)])
-    query_dims = list(shapes["query"][1:-1])
-    attended = graph.node("Reshape", [attended, graph.ints(
-        [0, *query_dims, heads * layer.value_dim], f"{hint}/merge_shape")], hint)
-    y = _attention_output(graph, layer, query, attended, query_dims)
-    if return_scores:  # (batch axes incl. heads, query attention axes, key attention axes)
-        return [y, graph.node("Reshape", [weights, graph.ints(
-            [0, *rest, *query_positions, *key_positions], f"{hint}/scores_shape")], hint)]
-    return y
+@converts("LSTM", "GRU", "RNN")
+def convert_recurrent(context, node) -> list:
+    cell = node.op_type
+    where = context.where(node)
+    x = context.tensor(node, 0)
+    if len(x.shape) != 3:
+        raise FormatError(f"{where}: X must have rank 3, got shape {tuple(x.shape)}")
+    layout = int(context.attribute(node, "layout", 0))
+    hidden = context.attribute(node, "hidden_size", None)
+    if hidden is None or int(hidden) < 1:
+        raise FormatError(f"{where}: attribute hidden_size is missing or not positive")
+    hidden = int(hidden)
+    direction = context.attribute(node, "direction", "forward")
+    directions = 2 if direction == "bidirectional" else 1
+    gates = _GATES[cell]
+    weights = context.constant(node, 1)
+    recurrent = context.constant(node, 2)
+    input_size = x.shape[2] if x.shape[2] is not None else weights.shape[-1]
+    seq = x.shape[1] if layout else x.shape[0]
+    if weights.shape != (directions, gates * hidden, input_size):
+        raise FormatError(f"{where}: W must have shape {(directions, gates * hidden, input_size)}, "
+                          f"got {weights.shape}")
+    if recurrent.shape != (directions, gates * hidden, hidden):
+        raise FormatError(f"{where}: R must have shape {(directions, gates * hidden, hidden)}, "
+                          f"got {recurrent.shape}")
+    bias = context.constant(node, 3, required=False)
+    if bias is None:
+        bias = np.zeros((directions, 2 * gates * hidden), weights.dtype)
+    if bias.shape != (directions, 2 * gates * hidden):
+        raise FormatError(f"{where}: B must have shape {(directions, 2 * gates * hidden)}, got "
+                          f"{bias.shape}")
+    _check_sequence_lens(context, node, seq)
+    states = _initial_states(context, node, cell)
+    peepholes = None
+    if cell == "LSTM":
+        peepholes = context.constant(node, 7, required=False)
+        if peepholes is None:
+            peepholes = np.zeros((directions, 3 * hidden), weights.dtype)
+        if peepholes.shape != (directions, 3 * hidden):
+            raise FormatError(f"{where}: P must have shape {(directions, 3 * hidden)}, got "
+                              f"{peepholes.shape}")
+    try:
+        layer = OnnxRecurrent(
+            cell, hidden, direction=direction,
+            activations=_names(context.attribute(node, "activations", None)),
+            activation_alpha=context.attribute(node, "activation_alpha", None),
+            activation_beta=context.attribute(node, "activation_beta", None),
+            clip=context.attribute(node, "clip", None),
+            linear_before_reset=bool(context.attribute(node, "linear_before_reset", 0)),
+            input_forget=bool(context.attribute(node, "input_forget", 0)),
+            initial_states=len(states), layout=layout, input_size=input_size,
+            name=context.layer_name(node))
+    except (UnsupportedError, FormatError) as exc:
+        raise type(exc)(f"{where}: {exc}") from exc
+    outputs = layer([x, *states] if states else x)
+    arrays = [array for array in (weights, recurrent, bias, peepholes) if array is not None]
+    for weight, array in zip(layer.weights, arrays):  # adopted: the weights are held once
+        weight.assign(array.astype(np.float32, copy=False), copy=False)
+    return outputs[:len(node.output)]
 
 
-_INPUT_MASKS = ("query_mask", "value_mask", "key_mask")
+def _names(values):
+    """A strings attribute (bytes from protobuf) as str, or None."""
+    if values is None:
+        return None
+    return [value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+            for value in values]
 
 
-@lowers(attention.MultiHeadAttention)
-def multi_head_attention(graph, node, args, kwargs):
-    layer, hint = node.layer, node.layer.name
-    arguments = inspect.signature(layer.call).bind(*args, **kwargs).arguments
-    return_scores = bool(arguments.get("return_attention_scores"))
-    query, value = arguments["query"], arguments["value"]
-    key = arguments.get("key") or value
-    symbolic = inspect.signature(layer.call).bind(*node.call_args, **node.call_kwargs).arguments
-    input_masks = [name for name in _INPUT_MASKS if arguments.get(name) is not None]
-    if len(symbolic["query"].shape) != 3 or tuple(layer.attention_axes) != (1,):
-        if input_masks:
-            _refuse(layer, f"{', '.join(input_masks)} (masks carried by the inputs) with "
-                           f"attention_axes {list(layer.attention_axes)} or inputs of rank "
-                           f"{len(symbolic['query'].shape)}")
-        return _attention_over_axes(graph, layer, query, key, value, arguments, symbolic,
-                                    return_scores)
-    q = _projection(graph, layer, query, layer.query_kernel, layer.query_bias,
-                    1.0 / math.sqrt(float(layer.key_dim)))
-    k = _projection(graph, layer, key, layer.key_kernel, layer.key_bias)
-    v = _projection(graph, layer, value, layer.value_kernel, layer.value_bias)
-    q = _heads(graph, layer, q, layer.key_dim, [0, 2, 1, 3])      # (B, H, T, k)
-    k = _heads(graph, layer, k, layer.key_dim, [0, 2, 3, 1])      # (B, H, k, S)
-    v = _heads(graph, layer, v, layer.value_dim, [0, 2, 1, 3])    # (B, H, S, v)
-    scores = graph.node("MatMul", [q, k], hint)                   # (B, H, T, S)
-    mask = None
-    if arguments.get("attention_mask") is not None:
-        rank = len(symbolic["attention_mask"].shape)
-        if rank not in (2, 3):
-            _refuse(layer, f"an attention_mask of rank {rank}")
-        axes = graph.ints([1] if rank == 3 else [0, 1], f"{hint}/mask_axes")
-        mask = graph.node("Unsqueeze", [graph.node("Cast", [arguments["attention_mask"]], hint, to=9),
-                                        axes], hint)              # (B or 1, 1, T, S)
-    # Keras's masks of the inputs: query steps (B, 1, T, 1), value and key steps (B, 1, 1, S).
-    for name in input_masks:
-        axes = [1, 3] if name == "query_mask" else [1, 2]
-        carried = graph.node("Unsqueeze", [graph.node("Cast", [arguments[name]], hint, to=9),
-                                           graph.ints(axes, f"{hint}/{name}_axes")], hint)
-        mask = carried if mask is None else graph.node("And", [mask, carried], hint)
-    if arguments.get("use_causal_mask"):
-        causal = _causal(graph, query, value, hint)
-        mask = causal if mask is None else graph.node("And", [mask, causal], hint)
-    if layer.sliding_window is not None:
-        window = _causal(graph, query, value, hint, int(layer.sliding_window))
-        mask = window if mask is None else graph.node("And", [mask, window], hint)
-    dtype = np.dtype(layer.compute_dtype)
-    softmax_layer = False
-    if mask is not None:
-        # The large negative value and masking style of each Keras (see layers/attention.py).
-        if layer.keras2_semantics and not layer.softmax_robust_masking:
-            penalty = graph.node("Sub", [graph.constant(1.0, f"{hint}/one", dtype),
-                                         graph.node("Cast", [mask], hint, to=onnx_type(dtype))],
-                                 hint)
-            scores = graph.node("Add", [scores, graph.node(
-                "Mul", [penalty, graph.constant(-1e9, f"{hint}/large_negative", dtype)], hint)], hint)
-        else:
-            softmax_layer = not layer.keras2_semantics and (layer.dropout != 0.0 or return_scores)
-            negative = -1e9 if layer.keras2_semantics or softmax_layer else -0.7 * 3.38953e38
-            scores = graph.node("Where", [mask, scores,
-                                          graph.constant(negative, f"{hint}/large_negative", dtype)],
-                                hint)
-    weights = graph.node("Softmax", [scores], hint, axis=-1)
-    if softmax_layer:  # Keras 3's Softmax layer zeroes the masked weights afterwards
-        weights = graph.node("Where", [mask, weights, graph.constant(0.0, f"{hint}/zero", dtype)],
-                             hint)
-    attended = graph.node("Transpose", [graph.node("MatMul", [weights, v], hint)], hint,
-                          perm=[0, 2, 1, 3])                       # (B, T, H, v)
-    attended = graph.node("Reshape", [attended, graph.ints([0, 0, layer.num_heads * layer.value_dim],
-                                                           f"{hint}/merge_shape")], hint)
-    y = _attention_output(graph, layer, query, attended, [0])
-    if return_scores:  # (batch, heads, query time, key time), as Keras returns them
-        return [y, graph.node("Identity", [weights], hint)]
-    return y
+def _check_sequence_lens(context, node, seq) -> None:
+    """`sequence_lens` is accepted only when it is a constant equal to the full length."""
+    if len(node.input) <= 4 or not node.input[4]:
+        return
+    lengths = context.value(node.input[4])
+    if isinstance(lengths, SymbolicTensor) or seq is None or np.any(np.asarray(lengths) != seq):
+        raise UnsupportedError(f"{context.where(node)}: sequence_lens shorter than the sequence "
+                               f"(or given at run time) is not supported")
 
 
-@lowers(attention.Attention, attention.AdditiveAttention)
-def dot_or_additive_attention(graph, node, args, kwargs):
-    """softmax(scores(query, key)) @ value; scores by `score_mode` (dot, concat) or additive."""
-    layer, hint = node.layer, node.layer.name
-    query_mask = value_mask = None
-    if kwargs.get("mask") is not None:
-        masks = list(kwargs["mask"]) + [None, None]
-        query_mask, value_mask = (None if item is None else graph.node("Cast", [item], hint, to=9)
-                                  for item in masks[:2])
-    inputs = list(args[0] if args else kwargs["inputs"])
-    query, value = inputs[0], inputs[1]
-    key = inputs[2] if len(inputs) > 2 else value
-    rank = len(node.input_tensors[0].shape)
-    causal = bool(kwargs.get("use_causal_mask")) or layer.causal
-    if causal and rank != 3:
-        _refuse(layer, f"a causal mask on inputs of rank {rank}")
-    dtype = np.dtype(layer.compute_dtype)
-    if isinstance(layer, attention.AdditiveAttention) or layer.score_mode == "concat":
-        pairs = graph.node("Add", [
-            graph.node("Unsqueeze", [query, graph.ints([-2], f"{hint}/query_axis")], hint),
-            graph.node("Unsqueeze", [key, graph.ints([-3], f"{hint}/key_axis")], hint)], hint)
-        additive = isinstance(layer, attention.AdditiveAttention)
-        if layer.scale is not None and not additive:
-            pairs = graph.node("Mul", [pairs, graph.weight(layer.scale)], hint)
-        pairs = graph.node("Tanh", [pairs], hint)
-        if layer.scale is not None and additive:
-            pairs = graph.node("Mul", [pairs, graph.weight(layer.scale)], hint)
-        scores = graph.node("ReduceSum", [pairs, graph.ints([-1], f"{hint}/feature_axis")], hint,
-                            keepdims=0)
-        if not additive:
-            scores = graph.node("Mul", [scores, graph.weight(layer.concat_score_weight)], hint)
-    else:
-        perm = [*range(rank - 2), rank - 1, rank - 2]
-        scores = graph.node("MatMul", [query, graph.node("Transpose", [key], hint, perm=perm)], hint)
-        if layer.scale is not None:
-            scores = graph.node("Mul", [scores, graph.weight(layer.scale)], hint)
-    scores_mask = None
-    if value_mask is not None:  # (..., 1, value steps)
-        scores_mask = graph.node("Unsqueeze", [value_mask, graph.ints([-2], f"{hint}/value_axis")],
-                                 hint)
-    if causal:
-        causal_mask = _causal(graph, query, key, hint)
-        scores_mask = causal_mask if scores_mask is None else graph.node(
-            "And", [scores_mask, causal_mask], hint)
-    if scores_mask is not None:
-        max_value = 65504.0 if dtype == np.float16 else 1e9
-        lowered = graph.node("Sub", [scores, graph.constant(max_value, f"{hint}/max_value", dtype)],
-                             hint)
-        scores = graph.node("Where", [scores_mask, scores, lowered], hint)
-    weights = graph.node("Softmax", [scores], hint, axis=-1)
-    output = graph.node("MatMul", [weights, value], hint)
-    if query_mask is not None:  # masked query steps output zeros
-        keep = graph.node("Unsqueeze", [query_mask, graph.ints([-1], f"{hint}/query_axis")], hint)
-        output = graph.node("Where", [keep, output, graph.constant(0.0, f"{hint}/zero", dtype)],
-                            hint)
-    if kwargs.get("return_attention_scores"):
-        return [output, graph.node("Identity", [weights], hint)]
-    return output
+def _initial_states(context, node, cell: str) -> list:
+    """The run-time initial states to pass to the layer; constant zero states are dropped."""
+    indices = [5, 6] if cell == "LSTM" else [5]
+    values = [context.value(node.input[index]) if index < len(node.input) else None
+              for index in indices]
+    if all(value is None or (not isinstance(value, SymbolicTensor) and not np.any(value))
+           for value in values):
+        return []
+    if cell == "LSTM" and (values[0] is None) != (values[1] is None):
+        raise UnsupportedError(f"{context.where(node)}: give both initial_h and initial_c, or "
+                               f"neither")
+    if any(not isinstance(value, SymbolicTensor) for value in values if value is not None):
+        raise UnsupportedError(f"{context.where(node)}: non-zero constant initial states are "
+                               f"not supported (pass them as graph inputs)")
+    return [value for value in values if value is not None]

@@ -1,10 +1,4 @@
-"""ONNX lowerings of the preprocessing layers Resizing, CenterCrop and Normalization.
-
-Resizing follows modelio's kernels (modelio/kernels/resize.py) exactly rather than trusting an
-ONNX rounding mode: "nearest" is a Gather of the input cells `floor((2i + 1) * m / 2n)` computed
-in integers (onnxruntime's float coordinates round some of those cells the other way), bilinear
-is a half-pixel linear Resize, and an antialiased downscale (whose ONNX `antialias` filter is not
-the one Keras uses) multiplies by the same triangle-filter matrix the kernel builds."""
+"""TODO docstring."""
 
 import numpy as np
 
@@ -12,8 +6,20 @@ from ..errors import UnsupportedError
 from ..kernels import resize as resize_kernels
 from ..kernels.normalization import BACKEND_EPSILON
 from ..layers import preprocessing
-from .lower_spatial import _channels_first_call, _float_input, float_work, linear_resize
-from .registry import lowers_float32
+from .export_support import _channels_first_call, _float_input, float_work, linear_resize
+from .registry import lowers_float32  # these lowerings write float32 constants
+
+
+@lowers_float32(preprocessing.Rescaling)
+def rescaling(graph, node, args, kwargs):
+    layer = node.layer
+    x = args[0]
+    if node.input_tensors[0].dtype != "float32":
+        x = graph.node("Cast", [x], layer.name, to=1)
+    y = graph.node("Mul", [x, graph.constant(layer.scale_value, f"{layer.name}/scale", "float32")],
+                   layer.name)
+    return graph.node("Add", [y, graph.constant(layer.offset_value, f"{layer.name}/offset", "float32")],
+                      layer.name)
 
 
 def _image_axes(layer, node):

@@ -1,0 +1,161 @@
+"""TODO docstring."""
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper
+
+from ..errors import UnsupportedError
+from ..graph.tensor import SymbolicTensor
+
+
+def _to_channels_first(graph, x, rank, hint):
+    return graph.node("Transpose", [x], hint, perm=[0, rank + 1, *range(1, rank + 1)])
+
+
+def _to_channels_last(graph, x, rank, hint):
+    return graph.node("Transpose", [x], hint, perm=[0, *range(2, rank + 2), 1])
+
+
+def _spatial_sizes(node, rank, channels_first):
+    shape = node.input_tensors[0].shape
+    return list(shape[2:]) if channels_first else list(shape[1:rank + 1])
+
+
+def _onnx_pads(pairs):
+    return [before for before, _ in pairs] + [after for _, after in pairs]
+
+
+def _channels_first_call(graph, layer, x, rank, body):
+    """Run `body(x_nchw) -> y_nchw` in the layer's layout."""
+    if layer.data_format == "channels_first":
+        return body(x)
+    return _to_channels_last(graph, body(_to_channels_first(graph, x, rank, layer.name)), rank,
+                             layer.name)
+
+
+def _float_input(graph, node, x):
+    """Integer and bool inputs are cast to float32 as the layers do; other float widths are
+    refused (the weights are exported as float32)."""
+    dtype = node.input_tensors[0].dtype
+    if dtype == "float32":
+        return x
+    if dtype.startswith("float"):
+        raise UnsupportedError(f"layer '{node.layer.name}': exporting {dtype} inputs of "
+                               f"{type(node.layer).__name__} to ONNX is not supported yet")
+    return graph.node("Cast", [x], node.layer.name, to=1)
+
+
+def _refuse_masks(node, kwargs):
+    if kwargs.get("mask") is not None:
+        raise UnsupportedError(f"layer '{node.layer.name}': exporting masks to ONNX is not "
+                               f"supported yet")
+
+
+def _as_declared(graph, node, y):
+    """`y`, which keeps the input's dtype, cast to the dtype modelio's symbolic output declares
+    (Keras's rule: the compute dtype, float32, even where the numpy call keeps an integer
+    dtype); the values are the same."""
+    declared = np.dtype(node.outputs[0].dtype)
+    if np.dtype(node.input_tensors[0].dtype) == declared:
+        return y
+    return graph.node("Cast", [y], node.layer.name, to=helper.np_dtype_to_tensor_dtype(declared))
+
+
+def linear_resize(graph, x, hint, sizes=None, scales=None):
+    """Half-pixel bilinear Resize of NCHW `x` to spatial `sizes` (H, W) or by `scales` (a
+    4-value constant name): modelio's taps, with the coordinate clamped at both edges."""
+    attributes = dict(mode="linear", coordinate_transformation_mode="half_pixel")
+    if scales is not None:
+        return graph.node("Resize", [x, "", scales], hint, **attributes)
+    # Full-rank sizes even at opset 18+: onnxruntime rejects Resize's `axes` with `sizes` when
+    # it loads the model ("Number of elements of input 'sizes' (0) does not match ...").
+    leading = graph.node("Slice", [graph.node("Shape", [x], hint), graph.ints([0], f"{hint}/zero"),
+                                   graph.ints([2], f"{hint}/two")], hint)
+    full_sizes = graph.node("Concat", [leading, graph.ints(sizes, f"{hint}/sizes")], hint, axis=0)
+    return graph.node("Resize", [x, "", "", full_sizes], hint, **attributes)
+
+
+def float_work(graph, node, x):
+    """(float32 `x`, restore) for a layer that resizes in float32 and gives integer images back
+    rounded and saturated to their own dtype's range, as `_resize_preserving_dtype` does.
+
+    modelio's symbolic output (like Keras's) says float32 even where the numpy call returns the
+    integer dtype; `restore` gives the dtype the graph declares, holding the same values."""
+    dtype = node.input_tensors[0].dtype
+    if dtype == "float32":
+        return x, lambda y: y
+    if dtype.startswith("float") or dtype == "bool":
+        raise UnsupportedError(f"layer '{node.layer.name}': exporting {dtype} inputs of "
+                               f"{type(node.layer).__name__} to ONNX is not supported yet")
+    hint = node.layer.name
+    info = np.iinfo(np.dtype(dtype))
+    declared = np.dtype(node.outputs[0].dtype)
+
+    def restore(y):
+        y = graph.node("Clip", [graph.node("Round", [y], hint),
+                                graph.constant(float(info.min), f"{hint}/min", "float32"),
+                                graph.constant(float(info.max), f"{hint}/max", "float32")], hint)
+        if declared == np.float32:
+            return y
+        return graph.node("Cast", [y], hint, to=helper.np_dtype_to_tensor_dtype(declared))
+
+    return graph.node("Cast", [x], hint, to=onnx.TensorProto.FLOAT), restore
+
+
+def onnx_type(dtype) -> int:
+    """The ONNX element type of a numpy dtype (name)."""
+    return helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+
+
+def cast_to(graph, name: str, from_dtype, to_dtype, hint: str) -> str:
+    """`name` cast to `to_dtype` (no node when it already has that dtype)."""
+    if np.dtype(from_dtype) == np.dtype(to_dtype):
+        return name
+    return graph.node("Cast", [name], hint, to=onnx_type(to_dtype))
+
+
+def reduce(graph, op: str, x: str, axes: list[int] | None, keepdims: bool, hint: str) -> str:
+    """`op` (ReduceSum, ReduceMax, ...) over `axes` (all axes when None), at any opset >= 13."""
+    if axes is None:
+        return graph.node(op, [x], hint, keepdims=int(keepdims))
+    if op == "ReduceSum" or graph.opset >= 18:
+        return graph.node(op, [x, graph.ints(axes, f"{hint}/axes")], hint, keepdims=int(keepdims))
+    return graph.node(op, [x], hint, axes=axes, keepdims=int(keepdims))
+
+
+def onnx_layer_operands(graph, node, args) -> list:
+    """The layer's ONNX operands: tensor names with its constant weights in their places."""
+    layer = node.layer
+    tensors = list(args[0]) if isinstance(args[0], (list, tuple)) else [args[0]]
+    constants = [graph.weight(weight) for weight in layer.constant_weights]
+    return layer.merge_constants(tensors, constants)
+
+
+def need_opset(graph, layer, opset: int, what: str) -> None:
+    if graph.opset < opset:
+        raise UnsupportedError(f"layer '{layer.name}' ({type(layer).__name__}): {what} needs "
+                               f"opset {opset} or newer, exporting to {graph.opset}")
+
+
+def mask_of(graph, node, kwargs):
+    """The node's (batch, time) mask as a bool ONNX name, or None (Keras: the first mask)."""
+    mask, symbolic = kwargs.get("mask"), node.call_kwargs.get("mask")
+    while isinstance(mask, (list, tuple)):
+        pairs = [(item, sym) for item, sym in zip(mask, symbolic) if item is not None]
+        mask, symbolic = pairs[0] if pairs else (None, None)
+    if mask is None:
+        return None
+    if not isinstance(symbolic, SymbolicTensor):
+        symbolic = np.asarray(symbolic)
+        mask = graph.constant(symbolic, f"{node.layer.name}/mask")
+    if np.dtype(symbolic.dtype) != np.bool_:
+        mask = graph.node("Cast", [mask], node.layer.name, to=TensorProto.BOOL)
+    return mask
+
+
+def has_mask(kwargs) -> bool:
+    """Whether the call received a mask (a list of masks counts when one is not None)."""
+    mask = kwargs.get("mask")
+    while isinstance(mask, (list, tuple)):
+        mask = next((item for item in mask if item is not None), None)
+    return mask is not None

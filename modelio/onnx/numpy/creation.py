@@ -1,0 +1,68 @@
+"""TODO docstring."""
+
+
+import numpy as np
+from onnx import NodeProto, numpy_helper
+
+from ... import ops
+from ...errors import FormatError
+from ..export_support import onnx_layer_operands
+from ..import_context import ImportContext
+from ..import_support import (
+    MAX_FOLDED_ELEMENTS,
+    check_fold_shape,
+    inputs_of,
+    is_tensor,
+    onnx_layer,
+)
+from ..registry import converts, lowers
+
+
+@lowers(ops.ZerosLike, ops.OnesLike)
+def filled_like(graph, node, args, kwargs):
+    layer = node.layer
+    dtype = np.dtype(node.outputs[0].dtype)
+    fill = numpy_helper.from_array(np.full((1,), type(layer).fill, dtype=dtype), "value")
+    shape = graph.node("Shape", [args[0]], layer.name)
+    return graph.node("ConstantOfShape", [shape], layer.name, value=fill)
+
+
+@lowers(ops.OnnxRange)
+def onnx_range(graph, node, args, kwargs):
+    return graph.node("Range", onnx_layer_operands(graph, node, args), node.layer.name)
+
+
+@lowers(ops.OnnxConstantOfShape)
+def onnx_constant_of_shape(graph, node, args, kwargs):
+    layer = node.layer
+    value = numpy_helper.from_array(np.asarray([layer.value], dtype=layer.to), "value")
+    return graph.node("ConstantOfShape", [args[0]], layer.name, value=value)
+
+
+@converts("ConstantOfShape")
+def convert_constant_of_shape(context: ImportContext, node: NodeProto) -> list:
+    (shape,) = inputs_of(context, node, 1, 1)
+    value = context.attribute(node, "value")
+    value = np.zeros(1, np.float32) if value is None else np.asarray(value).reshape(-1)
+    if value.size != 1:
+        raise FormatError(f"{context.where(node)}: value must hold one element")
+    if is_tensor(shape):
+        return [onnx_layer(context, node, ops.OnnxConstantOfShape, [shape],
+                           value=value.item(), to=value.dtype.name)]
+    return [np.full(check_fold_shape(context, node, shape), value[0], dtype=value.dtype)]
+
+
+@converts("Range")
+def convert_range(context: ImportContext, node: NodeProto) -> list:
+    values = inputs_of(context, node, 3, 3)
+    if any(is_tensor(value) for value in values):
+        return [onnx_layer(context, node, ops.OnnxRange, values)]
+    start, limit, delta = values
+    start, limit, delta = (np.asarray(value).reshape(()) for value in (start, limit, delta))
+    if delta == 0:
+        raise FormatError(f"{context.where(node)}: delta is 0")
+    count = max(int(np.ceil((limit - start) / delta)), 0)
+    if count > MAX_FOLDED_ELEMENTS:
+        raise FormatError(f"{context.where(node)}: a range of {count} elements is too large")
+    dtype = np.result_type(start, limit, delta)
+    return [(start + np.arange(count, dtype=dtype) * delta).astype(dtype)]

@@ -1,0 +1,161 @@
+"""TODO docstring."""
+
+import numpy as np
+from onnx import helper
+
+from ..errors import FormatError, UnsupportedError
+from ..kernels import pooling as pool_kernels
+from ..kernels.pooling import pool_window_count
+from ..layers import pooling
+from ..ops import (
+    OnnxPool,
+)
+from .export_support import (
+    _channels_first_call,
+    _float_input,
+    _onnx_pads,
+    _refuse_masks,
+    _spatial_sizes,
+    has_mask,
+    mask_of,
+    reduce,
+)
+from .import_support import _explicit_pads, _image_input, _keras_padding, _window
+from .registry import (
+    converts,
+    lowers_float32,  # these lowerings write float32 constants
+)
+
+
+@lowers_float32(pooling.MaxPooling1D, pooling.MaxPooling2D, pooling.MaxPooling3D,
+        pooling.AveragePooling1D, pooling.AveragePooling2D, pooling.AveragePooling3D)
+def pool(graph, node, args, kwargs):
+    layer, rank = node.layer, node.layer.pool_dimensions
+    sizes = _spatial_sizes(node, rank, layer.data_format == "channels_first")
+    pairs = []
+    for size, window, stride in zip(sizes, layer.pool_size, layer.strides):
+        if layer.padding.lower() == "valid":
+            pairs.append((0, 0))
+        elif size is None:
+            raise UnsupportedError(f"layer '{layer.name}': exporting padding='same' pooling "
+                                   f"needs known spatial sizes")
+        else:
+            pairs.append(pool_kernels.same_padding(size, window, stride))
+    pads = _onnx_pads(pairs)
+    attributes = dict(kernel_shape=list(layer.pool_size), strides=list(layer.strides), pads=pads)
+    if layer.pool_mode == "max":
+        def body(x):
+            return graph.node("MaxPool", [x], layer.name, **attributes)
+    else:
+        def body(x):
+            return graph.node("AveragePool", [x], layer.name, count_include_pad=0, **attributes)
+    return _channels_first_call(graph, layer, _float_input(graph, node, args[0]), rank, body)
+
+
+@lowers_float32(pooling.GlobalMaxPooling1D, pooling.GlobalMaxPooling2D, pooling.GlobalMaxPooling3D,
+        pooling.GlobalAveragePooling1D, pooling.GlobalAveragePooling2D,
+        pooling.GlobalAveragePooling3D)
+def global_pool(graph, node, args, kwargs):
+    if isinstance(node.layer, pooling.GlobalAveragePooling1D) and has_mask(kwargs):
+        return _masked_average_over_steps(graph, node, args, kwargs)
+    _refuse_masks(node, kwargs)
+    layer = node.layer
+    axes = list(pooling.spatial_axes(layer.data_format, layer.pool_dimensions))
+    op = "ReduceMax" if layer.pool_mode == "max" else "ReduceMean"
+    return reduce(graph, op, _float_input(graph, node, args[0]), axes, int(layer.keepdims),
+                   layer.name)
+
+
+def _masked_average_over_steps(graph, node, args, kwargs):
+    """GlobalAveragePooling1D with a (batch, steps) mask: the mean of the kept steps (a sample
+    with every step masked gives NaN, as in Keras)."""
+    mask = mask_of(graph, node, kwargs)
+    layer, hint = node.layer, node.layer.name
+    dtype = np.dtype(layer.compute_dtype)
+    x = args[0]
+    if np.dtype(node.input_tensors[0].dtype) != dtype:
+        x = graph.node("Cast", [x], hint, to=helper.np_dtype_to_tensor_dtype(dtype))
+    channels_last = layer.data_format == "channels_last"
+    steps_axis = 1 if channels_last else 2
+    keep = graph.node("Unsqueeze", [mask, graph.ints([2 if channels_last else 1],
+                                                     f"{hint}/mask_axis")], hint)
+    kept = graph.node("Where", [keep, x, graph.constant(np.zeros((), dtype), f"{hint}/zero")], hint)
+    axes = graph.ints([steps_axis], f"{hint}/steps_axis")
+    keepdims = int(layer.keepdims)
+    total = graph.node("ReduceSum", [kept, axes], hint, keepdims=keepdims)
+    count = graph.node("ReduceSum", [graph.node("Cast", [keep], hint,
+                                                to=helper.np_dtype_to_tensor_dtype(dtype)), axes],
+                       hint, keepdims=keepdims)
+    return graph.node("Div", [total, count], hint)
+
+
+_MAX_POOL = {1: pooling.MaxPooling1D, 2: pooling.MaxPooling2D, 3: pooling.MaxPooling3D}
+
+
+_AVERAGE_POOL = {1: pooling.AveragePooling1D, 2: pooling.AveragePooling2D,
+                 3: pooling.AveragePooling3D}
+
+
+_GLOBAL_AVERAGE = {1: pooling.GlobalAveragePooling1D, 2: pooling.GlobalAveragePooling2D,
+                   3: pooling.GlobalAveragePooling3D}
+
+
+_GLOBAL_MAX = {1: pooling.GlobalMaxPooling1D, 2: pooling.GlobalMaxPooling2D,
+               3: pooling.GlobalMaxPooling3D}
+
+
+@converts("MaxPool", "AveragePool")
+def convert_pool(context, node) -> list:
+    x = _image_input(context, node)
+    indices = len(node.output) > 1 and bool(node.output[1])
+    rank = len(x.shape) - 2
+    kernel_shape = context.attribute(node, "kernel_shape", None)
+    if kernel_shape is None or len(kernel_shape) != rank:
+        raise FormatError(f"{context.where(node)}: kernel_shape must list {rank} sizes, got "
+                          f"{kernel_shape}")
+    kernel_shape = [int(size) for size in kernel_shape]
+    strides, dilations = _window(context, node, rank, kernel_shape)
+    storage_order = int(context.attribute(node, "storage_order", 0))
+    ceil_mode = bool(context.attribute(node, "ceil_mode", 0))
+    count_include_pad = bool(context.attribute(node, "count_include_pad", 0))
+    mode = "max" if node.op_type == "MaxPool" else "average"
+    sizes = x.shape[2:]
+    pads = _explicit_pads(context, node, sizes, kernel_shape, strides, dilations)
+    padding = _keras_padding(pads, sizes, kernel_shape, strides, dilations)
+    if padding == "same" and mode == "average" and count_include_pad:
+        padding = None
+    if padding == "same" and pads != "same" and ceil_mode:
+        padding = None  # the explicit pads ceil_mode would change are checked below
+    if padding == "valid" and ceil_mode and not _ceil_mode_changes_nothing(
+            sizes, kernel_shape, strides, dilations):
+        padding = None
+    integer_max = mode == "max" and np.dtype(x.dtype).kind in "iu"
+    if padding is not None and max(dilations) == 1 and not integer_max and not indices:
+        layers = _MAX_POOL if mode == "max" else _AVERAGE_POOL
+        return [layers[rank](pool_size=kernel_shape, strides=strides, padding=padding,
+                             data_format="channels_first", name=context.layer_name(node))(x)]
+    if pads == "same":
+        raise UnsupportedError(f"{context.where(node)}: auto_pad SAME with these options needs "
+                               f"known spatial sizes")
+    # Keras pools compute in float; an integer MaxPool keeps its dtype in OnnxPool.
+    dtype = {"dtype": x.dtype} if integer_max else {}
+    layer = OnnxPool(mode, kernel_shape, strides, pads, dilations, ceil_mode, count_include_pad,
+                     return_indices=indices, storage_order=storage_order if indices else 0,
+                     name=context.layer_name(node), **dtype)
+    outputs = layer(x)
+    return outputs if indices else [outputs]
+
+
+def _ceil_mode_changes_nothing(sizes, kernel_shape, strides, dilations) -> bool:
+    """Whether ceil_mode gives the floor output sizes (unpadded windows, known sizes)."""
+    return all(size is not None and pool_window_count(size, kernel, stride, dilation, 0, 0, True)
+               == pool_window_count(size, kernel, stride, dilation, 0, 0, False)
+               for size, kernel, stride, dilation in zip(sizes, kernel_shape, strides, dilations))
+
+
+@converts("GlobalAveragePool", "GlobalMaxPool")
+def convert_global_pool(context, node) -> list:
+    x = _image_input(context, node)
+    layers = _GLOBAL_AVERAGE if node.op_type == "GlobalAveragePool" else _GLOBAL_MAX
+    return [layers[len(x.shape) - 2](data_format="channels_first", keepdims=True,
+                                     name=context.layer_name(node))(x)]
