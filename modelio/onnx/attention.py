@@ -6,20 +6,8 @@ import math
 import numpy as np
 
 from ..layers import attention
-from .export_support import onnx_type
-from .recurrent import _refuse
+from .export_support import _refuse, onnx_type
 from .registry import lowers
-
-
-class _InnerNode:
-    """A wrapped layer seen as a node (its layer, inputs and outputs), for reusing its lowering."""
-
-    def __init__(self, layer, input_tensors=(), call_args=(), outputs=()):
-        self.layer = layer
-        self.input_tensors = list(input_tensors)
-        self.call_args = tuple(call_args)
-        self.call_kwargs = {}
-        self.outputs = list(outputs)
 
 
 def _projection(graph, layer, x, kernel, bias, scale=None):

@@ -9,7 +9,7 @@ from ..ops import (
     OnnxConv,
     OnnxConvTranspose,
 )
-from .activations import lower_activation
+from .activation_functions import lower_activation
 from .export_support import _channels_first_call, _float_input, _onnx_pads, _spatial_sizes
 from .import_support import (
     _bounded,

@@ -8,9 +8,8 @@ from onnx import NodeProto, TensorProto, helper
 from .. import layers as keras_layers
 from .. import ops
 from ..errors import FormatError, UnsupportedError
-from ..graph.tensor import SymbolicTensor
 from ..layers import core
-from .activations import lower_activation
+from .activation_functions import lower_activation
 from .export_support import cast_to, need_opset, reduce
 from .import_context import ImportContext
 from .import_support import (
@@ -38,17 +37,6 @@ def dense(graph, node, args, kwargs):
 @lowers(core.InferenceIdentity, core.Identity)
 def identity(graph, node, args, kwargs):
     return graph.node("Identity", [args[0]], node.layer.name)
-
-
-def _bool_mask(graph, mask, symbolic, hint: str) -> str:
-    """A mask (ONNX name, or a constant array) as bool: Keras reads a non-bool mask as
-    `mask > 0.5`."""
-    if not isinstance(symbolic, SymbolicTensor):
-        mask = graph.constant(np.asarray(symbolic), f"{hint}/mask")
-    dtype = np.asarray(symbolic).dtype if not isinstance(symbolic, SymbolicTensor) else symbolic.dtype
-    if np.dtype(dtype) == np.bool_:
-        return mask
-    return graph.node("Greater", [mask, graph.constant(0.5, f"{hint}/half", dtype)], hint)
 
 
 @lowers(core.Masking)

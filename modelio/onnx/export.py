@@ -16,17 +16,10 @@ from ..graph.tree import flatten, map_structure
 from ..version import __version__
 from . import families  # noqa: F401 - registers every lowering and converter
 from .builder import OnnxGraph, write_model_streaming
-from .passes import (
-    cancel_transposes,
-    drop_identities,
-    drop_transposes_before_reshape,
-    fold_affine,
-    fold_pads_into_convolutions,
-    guard_zero_pads_before_max_pool,
-    matmul_add_to_gemm,
-    names_read,
-    static_shapes,
-)
+from .passes.cleanup import drop_identities, guard_zero_pads_before_max_pool
+from .passes.folding import fold_affine, fold_pads_into_convolutions, matmul_add_to_gemm
+from .passes.graph_facts import names_read, static_shapes
+from .passes.transposes import cancel_transposes, drop_transposes_before_reshape
 from .registry import lowering_for
 
 DEFAULT_OPSET = 17

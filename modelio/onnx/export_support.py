@@ -1,5 +1,6 @@
 """TODO docstring."""
 
+
 import numpy as np
 import onnx
 from onnx import TensorProto, helper
@@ -159,3 +160,29 @@ def has_mask(kwargs) -> bool:
     while isinstance(mask, (list, tuple)):
         mask = next((item for item in mask if item is not None), None)
     return mask is not None
+
+
+def _bool_mask(graph, mask, symbolic, hint: str) -> str:
+    """A mask (ONNX name, or a constant array) as bool: Keras reads a non-bool mask as
+    `mask > 0.5`."""
+    if not isinstance(symbolic, SymbolicTensor):
+        mask = graph.constant(np.asarray(symbolic), f"{hint}/mask")
+    dtype = np.asarray(symbolic).dtype if not isinstance(symbolic, SymbolicTensor) else symbolic.dtype
+    if np.dtype(dtype) == np.bool_:
+        return mask
+    return graph.node("Greater", [mask, graph.constant(0.5, f"{hint}/half", dtype)], hint)
+
+
+class _InnerNode:
+    """A wrapped layer seen as a node (its layer, inputs and outputs), for reusing its lowering."""
+
+    def __init__(self, layer, input_tensors=(), call_args=(), outputs=()):
+        self.layer = layer
+        self.input_tensors = list(input_tensors)
+        self.call_args = tuple(call_args)
+        self.call_kwargs = {}
+        self.outputs = list(outputs)
+
+
+def _refuse(layer, what):
+    raise UnsupportedError(f"layer '{layer.name}': exporting {what} to ONNX is not supported")

@@ -8,7 +8,7 @@ from ..layers import reshaping
 from ..ops import (
     OnnxResize,
 )
-from .import_support import MAX_CONSTANT_ELEMENTS, _bounded
+from .import_support import MAX_FOLDED_ELEMENTS, _bounded
 from .registry import converts, lowers
 
 
@@ -142,7 +142,7 @@ def _resize_targets(context, node, shape):
     if any(size is None for size in full_sizes[1:]) or min(full_sizes[1:]) < 1:
         raise UnsupportedError(f"{context.where(node)}: sizes {target.tolist()} on axes {axes} "
                                f"of inputs of shape {tuple(shape)} need known positive sizes")
-    if int(np.prod(full_sizes[1:], dtype=np.float64)) > MAX_CONSTANT_ELEMENTS:
+    if int(np.prod(full_sizes[1:], dtype=np.float64)) > MAX_FOLDED_ELEMENTS:
         raise FormatError(f"{context.where(node)}: sizes {full_sizes} are too large")
     full_sizes[0] = 1  # the batch keeps its size
     policy = context.attribute(node, "keep_aspect_ratio_policy", "stretch")

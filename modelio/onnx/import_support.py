@@ -133,9 +133,6 @@ def producer_of(tensor):
     return layer, inputs, [weight.value for weight in layer.weights]
 
 
-MAX_CONSTANT_ELEMENTS = 2**28
-
-
 MAX_SAMPLE_ELEMENTS = 2**28
 
 

@@ -9,10 +9,9 @@ from ..graph.tensor import SymbolicTensor
 from ..layers import recurrent
 from ..layers.core import Dense
 from ..layers.recurrent import OnnxRecurrent, onnx_recurrent
-from .activations import lower_activation
-from .attention import _InnerNode
+from .activation_functions import lower_activation
 from .core import dense
-from .export_support import has_mask, mask_of
+from .export_support import _InnerNode, _refuse, has_mask, mask_of
 from .registry import converts, lowering_for, lowers
 
 # ONNX gate order from Keras's: LSTM i, f, c, o -> i, o, f, c; GRU z, r, h in both.
@@ -30,10 +29,6 @@ _RNN_ACTIVATIONS = {"sigmoid": ("Sigmoid", None, None), "tanh": ("Tanh", None, N
 
 
 _INT64_MIN = -(2 ** 63)
-
-
-def _refuse(layer, what):
-    raise UnsupportedError(f"layer '{layer.name}': exporting {what} to ONNX is not supported")
 
 
 def _refuse_mask(layer, kwargs):
@@ -462,7 +457,7 @@ def onnx_recurrent(graph, node, args, kwargs):
                       **attributes)
 
 
-_GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
+_GATE_COUNTS = {"LSTM": 4, "GRU": 3, "RNN": 1}
 
 
 @converts("LSTM", "GRU", "RNN")
@@ -479,7 +474,7 @@ def convert_recurrent(context, node) -> list:
     hidden = int(hidden)
     direction = context.attribute(node, "direction", "forward")
     directions = 2 if direction == "bidirectional" else 1
-    gates = _GATES[cell]
+    gates = _GATE_COUNTS[cell]
     weights = context.constant(node, 1)
     recurrent = context.constant(node, 2)
     input_size = x.shape[2] if x.shape[2] is not None else weights.shape[-1]

@@ -25,7 +25,7 @@ from .export_support import (
 )
 from .import_context import ImportContext
 from .import_support import (
-    MAX_CONSTANT_ELEMENTS,
+    MAX_FOLDED_ELEMENTS,
     _bounded,
     fold,
     inputs_of,
@@ -263,7 +263,7 @@ def _pad_constant(context, node, value: np.ndarray, pads, mode, constant_value) 
     rank = value.ndim
     out_size = float(np.prod([size + pads[axis] + pads[axis + rank]
                               for axis, size in enumerate(value.shape)], dtype=np.float64))
-    if out_size > MAX_CONSTANT_ELEMENTS:
+    if out_size > MAX_FOLDED_ELEMENTS:
         raise FormatError(f"{context.where(node)}: the padded constant would hold "
                           f"{out_size:.3g} elements")
     if mode not in OnnxPad.MODES:

@@ -21,7 +21,7 @@ from onnx_session import run_onnx
 import modelio
 from modelio import layers
 from modelio.graph.layer import Layer
-from modelio.onnx.activations import ACTIVATIONS
+from modelio.onnx.activation_functions import ACTIVATIONS
 from modelio.onnx.export import MAX_OPSET, ir_version_for
 
 OPSETS = [13, 17, MAX_OPSET]

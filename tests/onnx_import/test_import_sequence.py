@@ -11,8 +11,7 @@ from onnx import TensorProto, helper, numpy_helper
 import modelio
 from modelio.errors import ModelioError, UnsupportedError
 from modelio.onnx import (
-    import_sequence,  # noqa: F401 - registers the converters
-    lower_onnx_layers,  # noqa: F401 - registers the lowerings
+    families,  # noqa: F401 - registers the converters and lowerings
 )
 from modelio.onnx.importer import import_onnx
 

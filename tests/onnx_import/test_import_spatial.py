@@ -13,8 +13,7 @@ import modelio
 from modelio import ops as onnx_spatial
 from modelio.errors import FormatError, ModelioError, UnsupportedError
 from modelio.onnx import (
-    import_spatial,  # noqa: F401 - registers the converters
-    lower_onnx_layers,  # noqa: F401 - registers the lowerings
+    families,  # noqa: F401 - registers the converters
 )
 from modelio.onnx.importer import import_onnx
 
