@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""Keras activation functions as ONNX nodes (`lower_activation`), for every layer with an
+`activation` argument; mirrors modelio/kernels/activations.py."""
 
 import math
 

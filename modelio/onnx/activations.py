@@ -1,4 +1,7 @@
-"""Keras activation functions as ONNX nodes."""
+"""Both ONNX directions for the activations family (modelio/layers/activations.py): Activation,
+ReLU, LeakyReLU, ELU, PReLU and Softmax as ONNX nodes; ONNX's unary activations, Softmax and
+LogSoftmax imported as Keras activation layers where their semantics match, otherwise OnnxUnary /
+OnnxSoftmax. (The activation functions themselves: activation_functions.py.)"""
 
 import math
 
@@ -10,7 +13,7 @@ from .. import ops
 from ..errors import FormatError, UnsupportedError
 from ..layers import activations as activation_layers
 from .activation_functions import lower_activation
-from .export_support import _bool_mask
+from .export_support import bool_mask
 from .import_context import ImportContext
 from .import_support import (
     fold,
@@ -82,7 +85,7 @@ def softmax(graph, node, args, kwargs):
     mask = kwargs.get("mask")
     dtype = np.dtype(node.input_tensors[0].dtype)
     if mask is not None:
-        mask = _bool_mask(graph, mask, node.call_kwargs["mask"], layer.name)
+        mask = bool_mask(graph, mask, node.call_kwargs["mask"], layer.name)
         large_negative = graph.constant(-3e4 if dtype == np.float16 else -1e9,
                                         f"{layer.name}/large_negative", dtype)
         x = graph.node("Where", [mask, x, large_negative], layer.name)

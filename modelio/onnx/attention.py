@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""ONNX lowerings of the attention family (modelio/layers/attention/): MultiHeadAttention (masks,
+causal, attention_axes), Attention and AdditiveAttention as MatMul/Softmax graphs."""
 
 import inspect
 import math
@@ -6,7 +7,7 @@ import math
 import numpy as np
 
 from ..layers import attention
-from .export_support import _refuse, onnx_type
+from .export_support import onnx_type, refuse_export
 from .registry import lowers
 
 
@@ -73,11 +74,11 @@ def _attention_over_axes(graph, layer, query, key, value, arguments, symbolic, r
     hint = layer.name
     if (arguments.get("attention_mask") is not None or arguments.get("use_causal_mask")
             or layer.sliding_window is not None):
-        _refuse(layer, f"masks (attention_mask, use_causal_mask, sliding_window) with attention_axes {list(layer.attention_axes)}")
+        refuse_export(layer, f"masks (attention_mask, use_causal_mask, sliding_window) with attention_axes {list(layer.attention_axes)}")
     shapes = {name: symbolic[name].shape for name in ("query", "value")}
     shapes["key"] = symbolic["key"].shape if symbolic.get("key") is not None else shapes["value"]
     if any(dim is None for shape in shapes.values() for dim in shape[1:]):
-        _refuse(layer, f"attention_axes {list(layer.attention_axes)} on inputs of unknown sizes")
+        refuse_export(layer, f"attention_axes {list(layer.attention_axes)} on inputs of unknown sizes")
     heads = layer.num_heads
     rank = len(shapes["query"]) + 1
     batch, axes, order = layer.layout(rank)
@@ -128,7 +129,7 @@ def multi_head_attention(graph, node, args, kwargs):
     input_masks = [name for name in _INPUT_MASKS if arguments.get(name) is not None]
     if len(symbolic["query"].shape) != 3 or tuple(layer.attention_axes) != (1,):
         if input_masks:
-            _refuse(layer, f"{', '.join(input_masks)} (masks carried by the inputs) with "
+            refuse_export(layer, f"{', '.join(input_masks)} (masks carried by the inputs) with "
                            f"attention_axes {list(layer.attention_axes)} or inputs of rank "
                            f"{len(symbolic['query'].shape)}")
         return _attention_over_axes(graph, layer, query, key, value, arguments, symbolic,
@@ -145,7 +146,7 @@ def multi_head_attention(graph, node, args, kwargs):
     if arguments.get("attention_mask") is not None:
         rank = len(symbolic["attention_mask"].shape)
         if rank not in (2, 3):
-            _refuse(layer, f"an attention_mask of rank {rank}")
+            refuse_export(layer, f"an attention_mask of rank {rank}")
         axes = graph.ints([1] if rank == 3 else [0, 1], f"{hint}/mask_axes")
         mask = graph.node("Unsqueeze", [graph.node("Cast", [arguments["attention_mask"]], hint, to=9),
                                         axes], hint)              # (B or 1, 1, T, S)
@@ -153,7 +154,7 @@ def multi_head_attention(graph, node, args, kwargs):
     for name in input_masks:
         axes = [1, 3] if name == "query_mask" else [1, 2]
         carried = graph.node("Unsqueeze", [graph.node("Cast", [arguments[name]], hint, to=9),
-                                           graph.ints(axes, f"{hint}/{name}_axes")], hint)
+                                           graph.ints(axes, f"{hint}/{name}operation_axes")], hint)
         mask = carried if mask is None else graph.node("And", [mask, carried], hint)
     if arguments.get("use_causal_mask"):
         causal = _causal(graph, query, value, hint)
@@ -206,7 +207,7 @@ def dot_or_additive_attention(graph, node, args, kwargs):
     rank = len(node.input_tensors[0].shape)
     causal = bool(kwargs.get("use_causal_mask")) or layer.causal
     if causal and rank != 3:
-        _refuse(layer, f"a causal mask on inputs of rank {rank}")
+        refuse_export(layer, f"a causal mask on inputs of rank {rank}")
     dtype = np.dtype(layer.compute_dtype)
     if isinstance(layer, attention.AdditiveAttention) or layer.score_mode == "concat":
         pairs = graph.node("Add", [

@@ -1,4 +1,8 @@
-"""TODO docstring."""
+"""Both ONNX directions for the convolution family (modelio/layers/conv/): Conv, DepthwiseConv,
+SeparableConv and ConvTranspose layers as ONNX Conv/ConvTranspose nodes (channels-last layers
+wrapped in layout Transposes that passes.cancel_transposes removes between layers; padding always
+explicit, from modelio's own same/causal rules); ONNX's Conv and ConvTranspose imported as
+channels_first Keras layers, or as OnnxConv/OnnxConvTranspose where no Keras layer fits."""
 
 import numpy as np
 
@@ -10,22 +14,22 @@ from ..ops import (
     OnnxConvTranspose,
 )
 from .activation_functions import lower_activation
-from .export_support import _channels_first_call, _float_input, _onnx_pads, _spatial_sizes
+from .export_support import channels_first_call, float_input, onnx_pads, spatial_sizes
 from .import_support import (
-    _bounded,
-    _explicit_pads,
-    _extra_name,
-    _image_input,
-    _ints_attribute,
-    _keras_padding,
-    _set_weights,
-    _window,
+    bounded_tensor,
+    explicit_pads,
+    extra_name,
+    image_input,
+    ints_attribute,
+    keras_padding,
+    set_layer_weights,
+    strides_and_dilations,
 )
 from .registry import (
     converts,
     lowers_float32,  # these lowerings write float32 constants
 )
-from .reshaping import _CROPPING, _ZERO_PADDING
+from .reshaping import CROPPING_BY_RANK, ZERO_PADDING_BY_RANK
 
 
 def _conv_pads(layer, sizes):
@@ -38,7 +42,7 @@ def _conv_pads(layer, sizes):
                                        f"strides > 1 needs known spatial sizes")
             size = 1  # the amounts of valid, causal and stride-1 same do not depend on it
         pairs.append(conv_kernels.padding_amounts(size, k, s, d, layer.padding))
-    return _onnx_pads(pairs)
+    return onnx_pads(pairs)
 
 
 def _conv_node(graph, layer, x, weight, bias, pads, group, kernel_shape=None, strides=None,
@@ -79,11 +83,11 @@ def _conv_activation(graph, node, y):
 @lowers_float32(conv.Conv1D, conv.Conv2D, conv.Conv3D)
 def convolution(graph, node, args, kwargs):
     layer, rank = node.layer, node.layer.rank
-    pads = _conv_pads(layer, _spatial_sizes(node, rank, layer.data_format == "channels_first"))
+    pads = _conv_pads(layer, spatial_sizes(node, rank, layer.data_format == "channels_first"))
     kernel = np.transpose(layer.kernel.value, [rank + 1, rank, *range(rank)])
     weight = graph.weight(layer.kernel, kernel, layout="onnx")
     bias = graph.weight(layer.bias) if layer.bias is not None else None
-    y = _channels_first_call(graph, layer, _float_input(graph, node, args[0]), rank,
+    y = channels_first_call(graph, layer, float_input(graph, node, args[0]), rank,
                              lambda x: _conv_node(graph, layer, x, weight, bias, pads, layer.groups))
     return _conv_activation(graph, node, y)
 
@@ -101,10 +105,10 @@ def _depthwise_weight(graph, layer, kernel_weight):
 @lowers_float32(conv.DepthwiseConv1D, conv.DepthwiseConv2D)
 def depthwise_convolution(graph, node, args, kwargs):
     layer, rank = node.layer, node.layer.rank
-    pads = _conv_pads(layer, _spatial_sizes(node, rank, layer.data_format == "channels_first"))
+    pads = _conv_pads(layer, spatial_sizes(node, rank, layer.data_format == "channels_first"))
     weight, channels = _depthwise_weight(graph, layer, layer.kernel)
     bias = graph.weight(layer.bias) if layer.bias is not None else None
-    y = _channels_first_call(graph, layer, _float_input(graph, node, args[0]), rank,
+    y = channels_first_call(graph, layer, float_input(graph, node, args[0]), rank,
                              lambda x: _conv_node(graph, layer, x, weight, bias, pads, channels))
     return _conv_activation(graph, node, y)
 
@@ -112,7 +116,7 @@ def depthwise_convolution(graph, node, args, kwargs):
 @lowers_float32(conv.SeparableConv1D, conv.SeparableConv2D)
 def separable_convolution(graph, node, args, kwargs):
     layer, rank = node.layer, node.layer.rank
-    pads = _conv_pads(layer, _spatial_sizes(node, rank, layer.data_format == "channels_first"))
+    pads = _conv_pads(layer, spatial_sizes(node, rank, layer.data_format == "channels_first"))
     depthwise, channels = _depthwise_weight(graph, layer, layer.depthwise_kernel)
     pointwise_kernel = np.transpose(layer.pointwise_kernel.value, [rank + 1, rank, *range(rank)])
     pointwise = graph.weight(layer.pointwise_kernel, pointwise_kernel, layout="onnx")
@@ -123,7 +127,7 @@ def separable_convolution(graph, node, args, kwargs):
         hidden = _conv_node(graph, layer, x, depthwise, None, pads, channels)
         return _conv_node(graph, layer, hidden, pointwise, bias, [0] * (2 * rank), 1, ones, ones, ones)
 
-    y = _channels_first_call(graph, layer, _float_input(graph, node, args[0]), rank, body)
+    y = channels_first_call(graph, layer, float_input(graph, node, args[0]), rank, body)
     return _conv_activation(graph, node, y)
 
 
@@ -147,7 +151,7 @@ def convolution_transpose(graph, node, args, kwargs):
                           dilations=list(layer.dilation_rate), pads=pads,
                           output_padding=output_padding)
 
-    y = _channels_first_call(graph, layer, _float_input(graph, node, args[0]), rank, body)
+    y = channels_first_call(graph, layer, float_input(graph, node, args[0]), rank, body)
     return _conv_activation(graph, node, y)
 
 
@@ -173,7 +177,7 @@ def _kernel(context, node, rank_of_x: int):
     if weights.ndim != rank_of_x:
         raise FormatError(f"{context.where(node)}: W must have rank {rank_of_x}, got shape "
                           f"{weights.shape}")
-    kernel_shape = _ints_attribute(context, node, "kernel_shape", rank_of_x - 2, 0)
+    kernel_shape = ints_attribute(context, node, "kernel_shape", rank_of_x - 2, 0)
     if kernel_shape != [0] * (rank_of_x - 2) and kernel_shape != list(weights.shape[2:]):
         raise FormatError(f"{context.where(node)}: kernel_shape {kernel_shape} does not match W's "
                           f"shape {weights.shape}")
@@ -182,10 +186,10 @@ def _kernel(context, node, rank_of_x: int):
 
 @converts("Conv")
 def convert_conv(context, node) -> list:
-    x = _image_input(context, node)
+    x = image_input(context, node)
     weights, kernel_shape = _kernel(context, node, len(x.shape))
     rank = len(kernel_shape)
-    strides, dilations = _window(context, node, rank, kernel_shape)
+    strides, dilations = strides_and_dilations(context, node, rank, kernel_shape)
     group = int(context.attribute(node, "group", 1))
     filters, channels = weights.shape[0], x.shape[1]
     if group < 1 or filters % group or (channels is not None and channels != weights.shape[1] * group):
@@ -193,7 +197,7 @@ def convert_conv(context, node) -> list:
                           f"does not fit inputs of shape {tuple(x.shape)}")
     bias = _bias(context, node, 2, filters)
     sizes = x.shape[2:]
-    pads = _explicit_pads(context, node, sizes, kernel_shape, strides, dilations)
+    pads = explicit_pads(context, node, sizes, kernel_shape, strides, dilations)
     if max(strides) > 1 and max(dilations) > 1:
         if pads == "same":
             raise UnsupportedError(f"{context.where(node)}: SAME padding with strides and "
@@ -201,14 +205,14 @@ def convert_conv(context, node) -> list:
         layer = OnnxConv(filters, kernel_shape, strides, pads, dilations, group,
                          use_bias=bias is not None, name=context.layer_name(node))
         y = layer(x)
-        _set_weights(layer, [weights] + ([bias] if bias is not None else []))
+        set_layer_weights(layer, [weights] + ([bias] if bias is not None else []))
         return [y]
-    padding = _keras_padding(pads, sizes, kernel_shape, strides, dilations)
+    padding = keras_padding(pads, sizes, kernel_shape, strides, dilations)
     if padding is None:
-        x = _ZERO_PADDING[rank](
+        x = ZERO_PADDING_BY_RANK[rank](
             [(pads[axis], pads[axis + rank]) for axis in range(rank)] if rank > 1
             else (pads[0], pads[1]),
-            data_format="channels_first", name=_extra_name(context, node, "pad"))(x)
+            data_format="channels_first", name=extra_name(context, node, "pad"))(x)
         padding = "valid"
     common = dict(kernel_size=kernel_shape, strides=strides, padding=padding,
                   data_format="channels_first", dilation_rate=dilations,
@@ -223,16 +227,16 @@ def convert_conv(context, node) -> list:
         layer = _CONV[rank](filters=filters, groups=group, **common)
         kernel = np.moveaxis(weights, (0, 1), (-1, -2))
     y = layer(x)
-    _set_weights(layer, [kernel] + ([bias] if bias is not None else []))
+    set_layer_weights(layer, [kernel] + ([bias] if bias is not None else []))
     return [y]
 
 
 @converts("ConvTranspose")
 def convert_conv_transpose(context, node) -> list:
-    x = _image_input(context, node)
+    x = image_input(context, node)
     weights, kernel_shape = _kernel(context, node, len(x.shape))
     rank = len(kernel_shape)
-    strides, dilations = _window(context, node, rank, kernel_shape)
+    strides, dilations = strides_and_dilations(context, node, rank, kernel_shape)
     group = int(context.attribute(node, "group", 1))
     channels = x.shape[1]
     if group < 1 or weights.shape[0] % group or (channels is not None and channels != weights.shape[0]):
@@ -240,30 +244,30 @@ def convert_conv_transpose(context, node) -> list:
                           f"does not fit inputs of shape {tuple(x.shape)}")
     filters = weights.shape[1] * group
     bias = _bias(context, node, 2, filters)
-    output_padding = _ints_attribute(context, node, "output_padding", rank, 0)
+    output_padding = ints_attribute(context, node, "output_padding", rank, 0)
     pads = _transpose_pads(context, node, x.shape[2:], kernel_shape, strides, dilations,
                            output_padding)
     keras_ok = (group == 1 and not (max(strides) > 1 and max(dilations) > 1)
                 and all(pad < stride for pad, stride in zip(output_padding, strides))
-                and (not any(pads) or (rank in _CROPPING and min(pads) >= 0)))
+                and (not any(pads) or (rank in CROPPING_BY_RANK and min(pads) >= 0)))
     if not keras_ok:
         layer = OnnxConvTranspose(filters, kernel_shape, strides, pads, dilations, group,
                                   use_bias=bias is not None, output_padding=output_padding,
                                   name=context.layer_name(node))
-        y = _bounded(context, node, layer(x))
-        _set_weights(layer, [weights] + ([bias] if bias is not None else []))
+        y = bounded_tensor(context, node, layer(x))
+        set_layer_weights(layer, [weights] + ([bias] if bias is not None else []))
         return [y]
     layer = _CONV_TRANSPOSE[rank](
         filters=filters, kernel_size=kernel_shape, strides=strides, padding="valid",
         output_padding=output_padding, data_format="channels_first", dilation_rate=dilations,
         use_bias=bias is not None, name=context.layer_name(node))
-    y = _bounded(context, node, layer(x))
-    _set_weights(layer, [np.moveaxis(weights, (0, 1), (-1, -2))]
+    y = bounded_tensor(context, node, layer(x))
+    set_layer_weights(layer, [np.moveaxis(weights, (0, 1), (-1, -2))]
                  + ([bias] if bias is not None else []))
     if any(pads):
-        y = _CROPPING[rank]([(pads[axis], pads[axis + rank]) for axis in range(rank)],
+        y = CROPPING_BY_RANK[rank]([(pads[axis], pads[axis + rank]) for axis in range(rank)],
                             data_format="channels_first",
-                            name=_extra_name(context, node, "crop"))(y)
+                            name=extra_name(context, node, "crop"))(y)
     return [y]
 
 
@@ -275,7 +279,7 @@ def _transpose_pads(context, node, sizes, kernel_shape, strides, dilations, outp
     output_shape = context.attribute(node, "output_shape", None)
     explicit = context.attribute(node, "pads", None)
     if explicit is not None and auto_pad in ("NOTSET", "VALID"):
-        pads = _ints_attribute(context, node, "pads", 2 * rank, 0)
+        pads = ints_attribute(context, node, "pads", 2 * rank, 0)
     elif output_shape is None and auto_pad not in ("SAME_UPPER", "SAME_LOWER"):
         pads = [0] * (2 * rank)
     else:

@@ -1,4 +1,6 @@
-"""TODO docstring."""
+"""Both ONNX directions for the core family (modelio/layers/core.py) and keras.ops's core
+(modelio/ops/core.py): Dense, Identity, Masking and the Cast/Shape twins as ONNX nodes; ONNX's
+Constant, Identity, Dropout, Cast, Shape, Size, Gemm and MatMul imported as Dense or core layers."""
 
 import math
 

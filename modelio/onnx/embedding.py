@@ -1,4 +1,4 @@
-"""TODO docstring."""
+"""ONNX lowering of the embedding family (modelio/layers/embedding.py): Embedding as a Gather."""
 
 from ..layers.embedding import Embedding
 from .registry import lowers

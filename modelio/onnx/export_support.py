@@ -1,4 +1,6 @@
-"""TODO docstring."""
+"""What several lowering families share: layout Transposes around channels-first ONNX ops,
+explicit pads, float32 inputs, dtype casts, reductions at any opset, masks, and the operands of
+the Onnx* twins. Family modules import from here; this module imports no family."""
 
 
 import numpy as np
@@ -9,32 +11,32 @@ from ..errors import UnsupportedError
 from ..graph.tensor import SymbolicTensor
 
 
-def _to_channels_first(graph, x, rank, hint):
+def to_channels_first(graph, x, rank, hint):
     return graph.node("Transpose", [x], hint, perm=[0, rank + 1, *range(1, rank + 1)])
 
 
-def _to_channels_last(graph, x, rank, hint):
+def to_channels_last(graph, x, rank, hint):
     return graph.node("Transpose", [x], hint, perm=[0, *range(2, rank + 2), 1])
 
 
-def _spatial_sizes(node, rank, channels_first):
+def spatial_sizes(node, rank, channels_first):
     shape = node.input_tensors[0].shape
     return list(shape[2:]) if channels_first else list(shape[1:rank + 1])
 
 
-def _onnx_pads(pairs):
+def onnx_pads(pairs):
     return [before for before, _ in pairs] + [after for _, after in pairs]
 
 
-def _channels_first_call(graph, layer, x, rank, body):
+def channels_first_call(graph, layer, x, rank, body):
     """Run `body(x_nchw) -> y_nchw` in the layer's layout."""
     if layer.data_format == "channels_first":
         return body(x)
-    return _to_channels_last(graph, body(_to_channels_first(graph, x, rank, layer.name)), rank,
+    return to_channels_last(graph, body(to_channels_first(graph, x, rank, layer.name)), rank,
                              layer.name)
 
 
-def _float_input(graph, node, x):
+def float_input(graph, node, x):
     """Integer and bool inputs are cast to float32 as the layers do; other float widths are
     refused (the weights are exported as float32)."""
     dtype = node.input_tensors[0].dtype
@@ -46,13 +48,13 @@ def _float_input(graph, node, x):
     return graph.node("Cast", [x], node.layer.name, to=1)
 
 
-def _refuse_masks(node, kwargs):
+def refuse_masks(node, kwargs):
     if kwargs.get("mask") is not None:
         raise UnsupportedError(f"layer '{node.layer.name}': exporting masks to ONNX is not "
                                f"supported yet")
 
 
-def _as_declared(graph, node, y):
+def as_declared(graph, node, y):
     """`y`, which keeps the input's dtype, cast to the dtype modelio's symbolic output declares
     (Keras's rule: the compute dtype, float32, even where the numpy call keeps an integer
     dtype); the values are the same."""
@@ -162,7 +164,7 @@ def has_mask(kwargs) -> bool:
     return mask is not None
 
 
-def _bool_mask(graph, mask, symbolic, hint: str) -> str:
+def bool_mask(graph, mask, symbolic, hint: str) -> str:
     """A mask (ONNX name, or a constant array) as bool: Keras reads a non-bool mask as
     `mask > 0.5`."""
     if not isinstance(symbolic, SymbolicTensor):
@@ -173,7 +175,7 @@ def _bool_mask(graph, mask, symbolic, hint: str) -> str:
     return graph.node("Greater", [mask, graph.constant(0.5, f"{hint}/half", dtype)], hint)
 
 
-class _InnerNode:
+class InnerNode:
     """A wrapped layer seen as a node (its layer, inputs and outputs), for reusing its lowering."""
 
     def __init__(self, layer, input_tensors=(), call_args=(), outputs=()):
@@ -184,5 +186,5 @@ class _InnerNode:
         self.outputs = list(outputs)
 
 
-def _refuse(layer, what):
+def refuse_export(layer, what):
     raise UnsupportedError(f"layer '{layer.name}': exporting {what} to ONNX is not supported")

@@ -1,4 +1,6 @@
-"""TODO docstring."""
+"""Both ONNX directions for keras.ops's image family (modelio/ops/image.py): OnnxResize back to
+Resize, and ONNX's Resize/Upsample imported as UpSampling layers where they match Keras's
+semantics, otherwise as OnnxResize."""
 
 import numpy as np
 
@@ -8,7 +10,7 @@ from ..layers import reshaping
 from ..ops import (
     OnnxResize,
 )
-from .import_support import MAX_FOLDED_ELEMENTS, _bounded
+from .import_support import MAX_FOLDED_ELEMENTS, bounded_tensor
 from .registry import converts, lowers
 
 
@@ -66,7 +68,7 @@ def convert_resize(context, node) -> list:
         roi = _resize_roi(context, node, len(x.shape))
     upsampling = _upsampling_size(x, scales, sizes, mode, coordinate_mode, nearest_mode)
     if upsampling is not None:
-        return [_bounded(context, node, reshaping.UpSampling2D(
+        return [bounded_tensor(context, node, reshaping.UpSampling2D(
             size=upsampling, data_format="channels_first", interpolation="nearest",
             name=context.layer_name(node))(x))]
     try:
@@ -80,7 +82,7 @@ def convert_resize(context, node) -> list:
             name=context.layer_name(node))
     except ModelioError as exc:
         raise type(exc)(f"{context.where(node)}: {exc}") from exc
-    return [_bounded(context, node, layer(x))]
+    return [bounded_tensor(context, node, layer(x))]
 
 
 def _resize_roi(context, node, rank: int) -> list:

@@ -136,13 +136,13 @@ def producer_of(tensor):
 MAX_SAMPLE_ELEMENTS = 2**28
 
 
-def _extra_name(context, node, suffix: str) -> str:
+def extra_name(context, node, suffix: str) -> str:
     """A unique layer name for a second layer made from `node`."""
     base = f"{node.name or node.output[0]}_{suffix}"
     return context.layer_name(onnx.NodeProto(name=base, op_type=node.op_type))
 
 
-def _image_input(context, node, what: str = "X") -> SymbolicTensor:
+def image_input(context, node, what: str = "X") -> SymbolicTensor:
     x = context.tensor(node, 0)
     if len(x.shape) < 3 or len(x.shape) > 5:
         raise UnsupportedError(f"{context.where(node)}: {what} must have rank 3 to 5 (N, C, "
@@ -150,7 +150,7 @@ def _image_input(context, node, what: str = "X") -> SymbolicTensor:
     return x
 
 
-def _ints_attribute(context, node, name: str, length: int, default: int) -> list:
+def ints_attribute(context, node, name: str, length: int, default: int) -> list:
     value = context.attribute(node, name, None)
     if value is None:
         return [default] * length
@@ -161,10 +161,10 @@ def _ints_attribute(context, node, name: str, length: int, default: int) -> list
     return value
 
 
-def _window(context, node, rank: int, kernel_shape) -> tuple:
+def strides_and_dilations(context, node, rank: int, kernel_shape) -> tuple:
     """(strides, dilations) of a windowed op, checked."""
-    strides = _ints_attribute(context, node, "strides", rank, 1)
-    dilations = _ints_attribute(context, node, "dilations", rank, 1)
+    strides = ints_attribute(context, node, "strides", rank, 1)
+    dilations = ints_attribute(context, node, "dilations", rank, 1)
     if min(strides) < 1 or min(dilations) < 1 or min(kernel_shape) < 1:
         raise FormatError(f"{context.where(node)}: kernel_shape, strides and dilations must be "
                           f"positive, got {list(kernel_shape)}, {strides}, {dilations}")
@@ -185,7 +185,7 @@ def _same_pads(sizes, kernel_shape, strides, dilations, lower: bool) -> list | N
     return begins + ends
 
 
-def _explicit_pads(context, node, sizes, kernel_shape, strides, dilations) -> list | str:
+def explicit_pads(context, node, sizes, kernel_shape, strides, dilations) -> list | str:
     """The pads of a Conv/Pool node as a list, or "same" for SAME_UPPER on unknown sizes."""
     rank = len(kernel_shape)
     auto_pad = context.attribute(node, "auto_pad", "NOTSET")
@@ -201,13 +201,13 @@ def _explicit_pads(context, node, sizes, kernel_shape, strides, dilations) -> li
         return pads
     if auto_pad != "NOTSET":
         raise FormatError(f"{context.where(node)}: unknown auto_pad {auto_pad!r}")
-    pads = _ints_attribute(context, node, "pads", 2 * rank, 0)
+    pads = ints_attribute(context, node, "pads", 2 * rank, 0)
     if min(pads) < 0:
         raise FormatError(f"{context.where(node)}: pads must be >= 0, got {pads}")
     return pads
 
 
-def _keras_padding(pads, sizes, kernel_shape, strides, dilations) -> str | None:
+def keras_padding(pads, sizes, kernel_shape, strides, dilations) -> str | None:
     """"valid" or "same" when Keras's padding is exactly `pads`, else None."""
     if pads == "same":
         return "same"
@@ -218,7 +218,7 @@ def _keras_padding(pads, sizes, kernel_shape, strides, dilations) -> str | None:
     return None
 
 
-def _bounded(context, node, tensor):
+def bounded_tensor(context, node, tensor):
     """`tensor`, refused when one sample would hold more than MAX_SAMPLE_ELEMENTS values (a
     hostile Resize / Pad / ConvTranspose must fail here, not when the model first runs)."""
     size = float(np.prod([dim for dim in tensor.shape[1:] if dim is not None], dtype=np.float64))
@@ -229,7 +229,7 @@ def _bounded(context, node, tensor):
     return tensor
 
 
-def _set_weights(layer, arrays) -> None:
+def set_layer_weights(layer, arrays) -> None:
     """Give `layer` the arrays (views of the initializers where they only rearrange them: the
     weights are adopted, not copied, so an imported model holds its weights once)."""
     if len(arrays) != len(layer.weights):

@@ -1,7 +1,7 @@
 """ONNX import: an ONNX graph becomes a modelio functional model.
 
-Each ONNX op has a converter registered with `@converts("OpType", ...)` (registry.py) beside its
-family (import_core.py, import_shape.py, import_spatial.py, import_sequence.py). A converter is
+Each ONNX op has a converter registered with `@converts("OpType", ...)` (registry.py) in the
+family module of what it builds (conv.py, numpy/shape.py, ...; families.py lists them). A converter is
 `function(context, node) -> list` (context: import_context.ImportContext) giving one value per
 ONNX output of `node`; a value is either a modelio SymbolicTensor (the output of a layer the
 converter called) or a numpy array (a constant: initializers, Constant nodes and everything
@@ -9,7 +9,7 @@ computed only from constants — shape arithmetic folds to arrays this way, so n
 for it).
 
 NCHW stays NCHW: image ops become `channels_first` layers. Where no Keras layer has the op's
-semantics, a small modelio layer carries them (modelio/layers/onnx_ops.py), serialized like any
+semantics, a small modelio layer carries them (modelio/ops/), serialized like any
 other layer. An op without a converter is refused before anything is built, all listed at once.
 """
 

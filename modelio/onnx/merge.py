@@ -1,4 +1,6 @@
-"""TODO docstring."""
+"""ONNX lowerings of the merge family (modelio/layers/merge.py): Add, Subtract, Multiply,
+Average, Maximum, Minimum, Concatenate and Dot. (ONNX's elementwise ops import in
+numpy/elementwise.py, which builds these merge layers where their semantics match.)"""
 
 from ..errors import UnsupportedError
 from ..layers import merge

@@ -1,11 +1,13 @@
-"""TODO docstring."""
+"""Both ONNX directions for keras.ops's nn family (modelio/ops/nn.py): the OnnxSoftmax, OnnxConv,
+OnnxConvTranspose, OnnxPool, OnnxLRN and OnnxLayerNormalization twins back to the ONNX ops
+they came from, and ONNX's LRN imported."""
 
 from .. import ops
 from ..errors import FormatError, UnsupportedError
 from ..ops import (
     OnnxLRN,
 )
-from .import_support import _image_input
+from .import_support import image_input
 from .registry import converts, lowers
 
 
@@ -100,7 +102,7 @@ def onnx_layer_normalization(graph, node, args, kwargs):
 
 @converts("LRN")
 def convert_lrn(context, node) -> list:
-    x = _image_input(context, node)
+    x = image_input(context, node)
     size = context.attribute(node, "size", None)
     if size is None:
         raise FormatError(f"{context.where(node)}: attribute size is missing")

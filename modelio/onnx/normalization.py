@@ -1,4 +1,6 @@
-"""TODO docstring."""
+"""Both ONNX directions for the normalization family (modelio/layers/normalization/): Batch,
+Layer, RMS, Unit and Group normalization as ONNX nodes; ONNX's BatchNormalization,
+LayerNormalization and InstanceNormalization imported as Keras normalization layers."""
 
 import numpy as np
 
@@ -7,8 +9,8 @@ from ..layers import normalization
 from ..ops import (
     OnnxLayerNormalization,
 )
-from .export_support import _float_input, reduce
-from .import_support import _image_input, _set_weights
+from .export_support import float_input, reduce
+from .import_support import image_input, set_layer_weights
 from .registry import (
     converts,
     lowers_float32,  # these lowerings write float32 constants
@@ -36,7 +38,7 @@ def batch_normalization(graph, node, args, kwargs):
     # leading ones dropped: numpy-style broadcasting aligns trailing axes
     while broadcast and broadcast[0] == 1:
         broadcast = broadcast[1:]
-    x = _float_input(graph, node, args[0])
+    x = float_input(graph, node, args[0])
     y = graph.node("Mul", [x, graph.constant(scale.reshape(broadcast), f"{layer.name}/scale",
                                              "float32")], layer.name)
     return graph.node("Add", [y, graph.constant(shift.reshape(broadcast), f"{layer.name}/shift",
@@ -100,7 +102,7 @@ def rms_normalization(graph, node, args, kwargs):
     """`x / sqrt(mean(x**2 over the trailing axes) + epsilon) * scale` (scale broadcasts on the
     trailing axes, the only ones the layer accepts)."""
     layer, hint = node.layer, node.layer.name
-    x = _float_input(graph, node, args[0])
+    x = float_input(graph, node, args[0])
     rank = len(node.input_tensors[0].shape)
     axes = sorted(normalization.positive_axes(
         layer, normalization.sorted_axes(layer.axis), rank))
@@ -194,7 +196,7 @@ def convert_batch_normalization(context, node) -> list:
         axis=1, epsilon=float(context.attribute(node, "epsilon", 1e-5)),
         momentum=float(context.attribute(node, "momentum", 0.9)), name=context.layer_name(node))
     y = layer(x)
-    _set_weights(layer, [scale, offset, mean, variance])
+    set_layer_weights(layer, [scale, offset, mean, variance])
     return [y]
 
 
@@ -224,19 +226,19 @@ def convert_layer_normalization(context, node) -> list:
         layer = OnnxLayerNormalization(axis=axis, epsilon=epsilon, center=offset is not None,
                                        return_statistics=statistics, name=context.layer_name(node))
         outputs = layer(x)
-        _set_weights(layer, arrays)
+        set_layer_weights(layer, arrays)
         return outputs if statistics else [outputs]
     layer = normalization.LayerNormalization(
         axis=list(range(axis, rank)), epsilon=epsilon, center=offset is not None,
         name=context.layer_name(node))
     y = layer(x)
-    _set_weights(layer, arrays)
+    set_layer_weights(layer, arrays)
     return [y]
 
 
 @converts("InstanceNormalization")
 def convert_instance_normalization(context, node) -> list:
-    x = _image_input(context, node)
+    x = image_input(context, node)
     channels = x.shape[1]
     scale, offset = context.constant(node, 1), context.constant(node, 2)
     if channels is None or scale.shape != (channels,) or offset.shape != (channels,):
@@ -246,5 +248,5 @@ def convert_instance_normalization(context, node) -> list:
         groups=channels, axis=1, epsilon=float(context.attribute(node, "epsilon", 1e-5)),
         name=context.layer_name(node))
     y = layer(x)
-    _set_weights(layer, [scale, offset])
+    set_layer_weights(layer, [scale, offset])
     return [y]

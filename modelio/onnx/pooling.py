@@ -1,4 +1,6 @@
-"""TODO docstring."""
+"""Both ONNX directions for the pooling family (modelio/layers/pooling.py): Max/Average and
+Global pooling layers as ONNX pools and reductions; ONNX's MaxPool, AveragePool and Global pools
+imported as channels_first Keras pooling layers, or OnnxPool where no Keras layer fits."""
 
 import numpy as np
 from onnx import helper
@@ -11,16 +13,16 @@ from ..ops import (
     OnnxPool,
 )
 from .export_support import (
-    _channels_first_call,
-    _float_input,
-    _onnx_pads,
-    _refuse_masks,
-    _spatial_sizes,
+    channels_first_call,
+    float_input,
     has_mask,
     mask_of,
+    onnx_pads,
     reduce,
+    refuse_masks,
+    spatial_sizes,
 )
-from .import_support import _explicit_pads, _image_input, _keras_padding, _window
+from .import_support import explicit_pads, image_input, keras_padding, strides_and_dilations
 from .registry import (
     converts,
     lowers_float32,  # these lowerings write float32 constants
@@ -31,7 +33,7 @@ from .registry import (
         pooling.AveragePooling1D, pooling.AveragePooling2D, pooling.AveragePooling3D)
 def pool(graph, node, args, kwargs):
     layer, rank = node.layer, node.layer.pool_dimensions
-    sizes = _spatial_sizes(node, rank, layer.data_format == "channels_first")
+    sizes = spatial_sizes(node, rank, layer.data_format == "channels_first")
     pairs = []
     for size, window, stride in zip(sizes, layer.pool_size, layer.strides):
         if layer.padding.lower() == "valid":
@@ -41,7 +43,7 @@ def pool(graph, node, args, kwargs):
                                    f"needs known spatial sizes")
         else:
             pairs.append(pool_kernels.same_padding(size, window, stride))
-    pads = _onnx_pads(pairs)
+    pads = onnx_pads(pairs)
     attributes = dict(kernel_shape=list(layer.pool_size), strides=list(layer.strides), pads=pads)
     if layer.pool_mode == "max":
         def body(x):
@@ -49,7 +51,7 @@ def pool(graph, node, args, kwargs):
     else:
         def body(x):
             return graph.node("AveragePool", [x], layer.name, count_include_pad=0, **attributes)
-    return _channels_first_call(graph, layer, _float_input(graph, node, args[0]), rank, body)
+    return channels_first_call(graph, layer, float_input(graph, node, args[0]), rank, body)
 
 
 @lowers_float32(pooling.GlobalMaxPooling1D, pooling.GlobalMaxPooling2D, pooling.GlobalMaxPooling3D,
@@ -58,11 +60,11 @@ def pool(graph, node, args, kwargs):
 def global_pool(graph, node, args, kwargs):
     if isinstance(node.layer, pooling.GlobalAveragePooling1D) and has_mask(kwargs):
         return _masked_average_over_steps(graph, node, args, kwargs)
-    _refuse_masks(node, kwargs)
+    refuse_masks(node, kwargs)
     layer = node.layer
     axes = list(pooling.spatial_axes(layer.data_format, layer.pool_dimensions))
     op = "ReduceMax" if layer.pool_mode == "max" else "ReduceMean"
-    return reduce(graph, op, _float_input(graph, node, args[0]), axes, int(layer.keepdims),
+    return reduce(graph, op, float_input(graph, node, args[0]), axes, int(layer.keepdims),
                    layer.name)
 
 
@@ -106,7 +108,7 @@ _GLOBAL_MAX = {1: pooling.GlobalMaxPooling1D, 2: pooling.GlobalMaxPooling2D,
 
 @converts("MaxPool", "AveragePool")
 def convert_pool(context, node) -> list:
-    x = _image_input(context, node)
+    x = image_input(context, node)
     indices = len(node.output) > 1 and bool(node.output[1])
     rank = len(x.shape) - 2
     kernel_shape = context.attribute(node, "kernel_shape", None)
@@ -114,14 +116,14 @@ def convert_pool(context, node) -> list:
         raise FormatError(f"{context.where(node)}: kernel_shape must list {rank} sizes, got "
                           f"{kernel_shape}")
     kernel_shape = [int(size) for size in kernel_shape]
-    strides, dilations = _window(context, node, rank, kernel_shape)
+    strides, dilations = strides_and_dilations(context, node, rank, kernel_shape)
     storage_order = int(context.attribute(node, "storage_order", 0))
     ceil_mode = bool(context.attribute(node, "ceil_mode", 0))
     count_include_pad = bool(context.attribute(node, "count_include_pad", 0))
     mode = "max" if node.op_type == "MaxPool" else "average"
     sizes = x.shape[2:]
-    pads = _explicit_pads(context, node, sizes, kernel_shape, strides, dilations)
-    padding = _keras_padding(pads, sizes, kernel_shape, strides, dilations)
+    pads = explicit_pads(context, node, sizes, kernel_shape, strides, dilations)
+    padding = keras_padding(pads, sizes, kernel_shape, strides, dilations)
     if padding == "same" and mode == "average" and count_include_pad:
         padding = None
     if padding == "same" and pads != "same" and ceil_mode:
@@ -155,7 +157,7 @@ def _ceil_mode_changes_nothing(sizes, kernel_shape, strides, dilations) -> bool:
 
 @converts("GlobalAveragePool", "GlobalMaxPool")
 def convert_global_pool(context, node) -> list:
-    x = _image_input(context, node)
+    x = image_input(context, node)
     layers = _GLOBAL_AVERAGE if node.op_type == "GlobalAveragePool" else _GLOBAL_MAX
     return [layers[len(x.shape) - 2](data_format="channels_first", keepdims=True,
                                      name=context.layer_name(node))(x)]

@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""ONNX lowerings of the preprocessing family (modelio/layers/preprocessing.py): Rescaling,
+Normalization, Resizing (nearest as an exact Gather, bilinear, antialiased) and CenterCrop."""
 
 import numpy as np
 
@@ -6,7 +7,7 @@ from ..errors import UnsupportedError
 from ..kernels import resize as resize_kernels
 from ..kernels.normalization import BACKEND_EPSILON
 from ..layers import preprocessing
-from .export_support import _channels_first_call, _float_input, float_work, linear_resize
+from .export_support import channels_first_call, float_input, float_work, linear_resize
 from .registry import lowers_float32  # these lowerings write float32 constants
 
 
@@ -133,7 +134,7 @@ def resize_image(graph, node, x, height, width, interpolation, antialias=False, 
             x = step(x)
         return x
 
-    return _channels_first_call(graph, layer, x, 2, body)
+    return channels_first_call(graph, layer, x, 2, body)
 
 
 @lowers_float32(preprocessing.Resizing)
@@ -154,11 +155,11 @@ def center_crop(graph, node, args, kwargs):
     aspect ratio and resized bilinearly instead (decided from the known image size)."""
     layer = node.layer
     in_height, in_width = _known_image_size(layer, node, "CenterCrop")
-    x = _float_input(graph, node, args[0])
+    x = float_input(graph, node, args[0])
     if in_height < layer.height or in_width < layer.width:
         return resize_image(graph, node, x, layer.height, layer.width, "bilinear", crop=True)
     top, left = (in_height - layer.height) // 2, (in_width - layer.width) // 2
-    return _channels_first_call(graph, layer, x, 2, lambda x: _slice(
+    return channels_first_call(graph, layer, x, 2, lambda x: _slice(
         graph, x, [2, 3], [top, left], [top + layer.height, left + layer.width], layer.name))
 
 
@@ -171,7 +172,7 @@ def normalization_layer(graph, node, args, kwargs):
     std = np.maximum(np.sqrt(variance), np.float32(BACKEND_EPSILON))
     mean_name = graph.constant(np.asarray(mean), f"{hint}/mean", "float32")
     std_name = graph.constant(np.asarray(std), f"{hint}/std", "float32")
-    x = _float_input(graph, node, args[0])
+    x = float_input(graph, node, args[0])
     if layer.invert:
         return graph.node("Add", [mean_name, graph.node("Mul", [x, std_name], hint)], hint)
     return graph.node("Div", [graph.node("Sub", [x, mean_name], hint), std_name], hint)

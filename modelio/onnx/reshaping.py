@@ -1,4 +1,6 @@
-"""TODO docstring."""
+"""Both ONNX directions for the reshaping family (modelio/layers/reshaping.py): Flatten, Reshape,
+Permute, RepeatVector, ZeroPadding/Cropping/UpSampling as ONNX nodes; ONNX's Flatten, Reshape and
+Pad imported as those layers where their semantics match."""
 
 import math
 
@@ -15,18 +17,18 @@ from ..ops import (
     OnnxPad,
 )
 from .export_support import (
-    _as_declared,
-    _channels_first_call,
-    _onnx_pads,
-    _to_channels_first,
-    _to_channels_last,
+    as_declared,
+    channels_first_call,
     float_work,
     linear_resize,
+    onnx_pads,
+    to_channels_first,
+    to_channels_last,
 )
 from .import_context import ImportContext
 from .import_support import (
     MAX_FOLDED_ELEMENTS,
-    _bounded,
+    bounded_tensor,
     fold,
     inputs_of,
     is_tensor,
@@ -73,9 +75,9 @@ def repeat_vector(graph, node, args, kwargs):
 def zero_padding(graph, node, args, kwargs):
     layer = node.layer
     rank = len(layer.padding)
-    pads = _onnx_pads([(0, 0), (0, 0), *[tuple(pair) for pair in layer.padding]])
+    pads = onnx_pads([(0, 0), (0, 0), *[tuple(pair) for pair in layer.padding]])
     pads_name = graph.ints(pads, f"{layer.name}/pads")
-    return _as_declared(graph, node, _channels_first_call(
+    return as_declared(graph, node, channels_first_call(
         graph, layer, args[0], rank, lambda x: graph.node("Pad", [x, pads_name], layer.name)))
 
 
@@ -88,7 +90,7 @@ def cropping(graph, node, args, kwargs):
     starts = graph.ints([before for before, _ in layer.cropping], f"{layer.name}/starts")
     ends = graph.ints([-after if after else big for _, after in layer.cropping], f"{layer.name}/ends")
     axes = graph.ints(list(range(2, rank + 2)), f"{layer.name}/axes")
-    return _as_declared(graph, node, _channels_first_call(
+    return as_declared(graph, node, channels_first_call(
         graph, layer, args[0], rank, lambda x: graph.node("Slice", [x, starts, ends, axes],
                                                           layer.name)))
 
@@ -104,7 +106,7 @@ def up_sampling(graph, node, args, kwargs):
     scales = graph.constant([1.0, 1.0, *map(float, factors)], f"{layer.name}/scales", "float32")
     if getattr(layer, "interpolation", "nearest") == "bilinear":
         x, restore = float_work(graph, node, args[0])
-        y = _channels_first_call(graph, layer, x, rank,
+        y = channels_first_call(graph, layer, x, rank,
                                  lambda x: linear_resize(graph, x, layer.name, scales=scales))
         return restore(y)
 
@@ -113,9 +115,9 @@ def up_sampling(graph, node, args, kwargs):
                           coordinate_transformation_mode="asymmetric", nearest_mode="floor")
 
     if not hasattr(layer, "data_format"):  # UpSampling1D: always channels last
-        x = _to_channels_first(graph, args[0], rank, layer.name)
-        return _as_declared(graph, node, _to_channels_last(graph, body(x), rank, layer.name))
-    return _as_declared(graph, node, _channels_first_call(graph, layer, args[0], rank, body))
+        x = to_channels_first(graph, args[0], rank, layer.name)
+        return as_declared(graph, node, to_channels_last(graph, body(x), rank, layer.name))
+    return as_declared(graph, node, channels_first_call(graph, layer, args[0], rank, body))
 
 
 @converts("Flatten")
@@ -208,10 +210,10 @@ def _keras_reshape_target(x, shape, allowzero):
     return rest if keeps_batch else None
 
 
-_ZERO_PADDING = {1: reshaping.ZeroPadding1D, 2: reshaping.ZeroPadding2D, 3: reshaping.ZeroPadding3D}
+ZERO_PADDING_BY_RANK = {1: reshaping.ZeroPadding1D, 2: reshaping.ZeroPadding2D, 3: reshaping.ZeroPadding3D}
 
 
-_CROPPING = {2: reshaping.Cropping2D, 3: reshaping.Cropping3D}
+CROPPING_BY_RANK = {2: reshaping.Cropping2D, 3: reshaping.Cropping3D}
 
 
 @converts("Pad")
@@ -239,13 +241,13 @@ def convert_pad(context, node) -> list:
     if not isinstance(value, SymbolicTensor):
         return [_pad_constant(context, node, value, pads, mode, constant_value)]
     spatial = rank - 2
-    if (mode == "constant" and constant_value == 0.0 and min(pads) >= 0 and spatial in _ZERO_PADDING
+    if (mode == "constant" and constant_value == 0.0 and min(pads) >= 0 and spatial in ZERO_PADDING_BY_RANK
             and not any(pads[axis] or pads[axis + rank] for axis in (0, 1))):
         widths = [(pads[axis], pads[axis + rank]) for axis in range(2, rank)]
-        return [_bounded(context, node, _ZERO_PADDING[spatial](
+        return [bounded_tensor(context, node, ZERO_PADDING_BY_RANK[spatial](
             widths if spatial > 1 else widths[0], data_format="channels_first",
             name=context.layer_name(node))(value))]
-    return [_bounded(context, node, OnnxPad(pads, mode=mode, constant_value=constant_value,
+    return [bounded_tensor(context, node, OnnxPad(pads, mode=mode, constant_value=constant_value,
                                             name=context.layer_name(node))(value))]
 
 

@@ -304,7 +304,7 @@ def _layer_normalization_registered() -> bool:
 @pytest.mark.parametrize("dialect", ["keras3", "keras2"])
 def test_transformer_block_fixture_matches_keras_in_onnxruntime(dialect, opset):
     if not _layer_normalization_registered():
-        pytest.skip("LayerNormalization has no ONNX lowering yet (being written in lower_spatial.py)")
+        pytest.skip("LayerNormalization has no ONNX lowering yet (onnx/normalization.py)")
     arrays = fixture_arrays(dialect, "transformer_block")
     model = load_fixture_model(dialect, "transformer_block")
     assert_exports_like_numpy(model, recorded_inputs(arrays), opset, recorded_outputs(arrays))

@@ -1,4 +1,6 @@
-"""TODO docstring."""
+"""Both ONNX directions for keras.ops.numpy's array creation (modelio/ops/numpy/creation.py):
+ZerosLike/OnesLike, OnnxRange and OnnxConstantOfShape; ONNX's Range and ConstantOfShape imported
+(folded to constants when their inputs are known)."""
 
 
 import numpy as np

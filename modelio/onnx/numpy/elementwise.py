@@ -1,4 +1,7 @@
-"""TODO docstring."""
+"""Both ONNX directions for keras.ops.numpy's elementwise operations (modelio/ops/numpy/
+elementwise.py): comparisons, logic and arithmetic ops and the OnnxElementwise/OnnxUnary twins
+as ONNX nodes; ONNX's elementwise ops imported as Keras merges, Dense bias, gelu, PReLU or
+OnnxElementwise."""
 
 import math
 

@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""Both ONNX directions for keras.ops.numpy's indexing (modelio/ops/numpy/indexing.py):
+OnnxGather and OnnxSlice as ONNX nodes; ONNX's Gather and Slice imported."""
 
 
 import numpy as np

@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""ONNX lowerings of keras.ops.numpy's linear algebra twins (modelio/ops/numpy/linear.py):
+OnnxMatMul and OnnxGemm. (ONNX's MatMul and Gemm import in core.py, as Dense where they can.)"""
 
 from ... import ops
 from ..export_support import onnx_layer_operands

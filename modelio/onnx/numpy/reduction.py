@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""Both ONNX directions for keras.ops.numpy's reductions (modelio/ops/numpy/reduction.py):
+Any/All/Sum/Mean/Max/Min and OnnxReduce as ONNX Reduce* nodes; ONNX's Reduce* imported."""
 
 
 import numpy as np
@@ -18,7 +19,7 @@ from ..import_support import (
 from ..registry import converts, lowers
 
 
-def _axes(node) -> list[int] | None:
+def operation_axes(node) -> list[int] | None:
     axis = node.layer.axis
     if axis is None:
         return None
@@ -32,7 +33,7 @@ def any_or_all(graph, node, args, kwargs):
     truth = cast_to(graph, args[0], node.input_tensors[0].dtype, np.bool_, hint)
     as_int = graph.node("Cast", [truth], hint, to=TensorProto.INT32)
     op = "ReduceMax" if isinstance(layer, ops.Any) else "ReduceMin"
-    reduced = reduce(graph, op, as_int, _axes(node), layer.keepdims, hint)
+    reduced = reduce(graph, op, as_int, operation_axes(node), layer.keepdims, hint)
     return graph.node("Cast", [reduced], hint, to=TensorProto.BOOL)
 
 
@@ -57,7 +58,7 @@ def reduction(graph, node, args, kwargs):
                                f"{computed}; exporting it to ONNX is not supported")
     work_dtype = np.dtype(np.int32) if input_dtype == np.bool_ else input_dtype
     x = cast_to(graph, args[0], input_dtype, work_dtype, hint)
-    reduced = reduce(graph, op, x, _axes(node), layer.keepdims, hint)
+    reduced = reduce(graph, op, x, operation_axes(node), layer.keepdims, hint)
     return cast_to(graph, reduced, work_dtype, output_dtype, hint)
 
 

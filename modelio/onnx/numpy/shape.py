@@ -1,4 +1,6 @@
-"""TODO docstring."""
+"""Both ONNX directions for keras.ops.numpy's shape operations (modelio/ops/numpy/shape.py):
+ExpandDims, Squeeze, Concatenate, Stack and the transpose/reshape/squeeze/concat/expand/pad twins;
+ONNX's Concat, Transpose, Squeeze/Unsqueeze, Expand and Split imported."""
 
 
 import numpy as np
@@ -20,7 +22,7 @@ from ..import_support import (
     positive_axis,
 )
 from ..registry import converts, lowers
-from .reduction import _axes
+from .reduction import operation_axes
 
 
 @lowers(ops.ExpandDims)
@@ -38,7 +40,7 @@ def squeeze(graph, node, args, kwargs):
     if layer.axis is None:
         axes = [index for index, dim in enumerate(shape) if dim == 1]
     else:
-        axes = [axis % len(shape) for axis in _axes(node)]
+        axes = [axis % len(shape) for axis in operation_axes(node)]
     if not axes:
         return graph.node("Identity", [args[0]], layer.name)
     return graph.node("Squeeze", [args[0], graph.ints(axes, f"{layer.name}/axes")], layer.name)
