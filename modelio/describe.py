@@ -32,17 +32,17 @@ def summary_document(model, metadata: dict) -> dict:
 
 def summary_record(model) -> dict:
     """The summary as plain data: one entry per layer, totals, inputs and outputs."""
-    network_nodes = getattr(model, "_network_nodes", set())
+    network_nodes = model.network_nodes
     layers = []
     for layer in model.layers:
-        nodes = [node for node in layer._inbound_nodes if node in network_nodes]
+        nodes = [node for node in layer.inbound_nodes if node in network_nodes]
         layers.append({
             "name": layer.name,
             "class_name": type(layer).__name__,
             "output_shapes": [list(tensor.shape) for node in nodes for tensor in node.outputs],
             "params": layer.count_params() if layer.built else 0,
-            "inbound": [f"{tensor._keras_history.layer.name}[{tensor._keras_history.node_index}]"
-                        f"[{tensor._keras_history.tensor_index}]"
+            "inbound": [f"{tensor.keras_history.layer.name}[{tensor.keras_history.node_index}]"
+                        f"[{tensor.keras_history.tensor_index}]"
                         for node in nodes for tensor in node.input_tensors],
         })
     trainable = sum(weight.value.size for weight in model.trainable_weights)

@@ -70,7 +70,7 @@ def _layer_table(model, prefix: str = "") -> dict[str, tuple]:
     pending = [(model, prefix)]
     while pending:
         current, where = pending.pop(0)
-        for layer in getattr(current, "_operations", None) or current.layers:
+        for layer in getattr(current, "operations", None) or current.layers:
             path = where + layer.name
             if path in table:
                 continue
@@ -145,16 +145,16 @@ def _largest_difference(value_a: np.ndarray, value_b: np.ndarray) -> float:
 def _inbound(model, layer) -> list[list[tuple]]:
     """Per call of `layer` in `model`: (source layer, which of its calls, which output) per input.
     Calls are numbered among those inside `model`, so files that number nodes differently agree."""
-    network = getattr(model, "_network_nodes", set())
+    network = model.network_nodes
     calls = []
-    for node in layer._inbound_nodes:
+    for node in layer.inbound_nodes:
         if node not in network:
             continue
         sources = []
         for tensor in node.input_tensors:
-            history = tensor._keras_history
-            own_nodes = [each for each in history.layer._inbound_nodes if each in network]
-            source_node = history.layer._inbound_nodes[history.node_index]
+            history = tensor.keras_history
+            own_nodes = [each for each in history.layer.inbound_nodes if each in network]
+            source_node = history.layer.inbound_nodes[history.node_index]
             position = own_nodes.index(source_node) if source_node in own_nodes else -1
             sources.append((history.layer.name, position, history.tensor_index))
         calls.append(sources)

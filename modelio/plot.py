@@ -101,7 +101,7 @@ class _DotWriter:
             if id(current) in visited:
                 continue
             visited.add(id(current))
-            for node in _network_nodes_in_order(current):
+            for node in current.nodes_in_order:
                 targets = self._targets(node)
                 for position, tensor in enumerate(node.input_tensors):
                     source = self._source(tensor)
@@ -115,10 +115,10 @@ class _DotWriter:
         return lines
 
     def _source(self, tensor) -> str:
-        history = tensor._keras_history
+        history = tensor.keras_history
         layer, tensor_index = history.layer, history.tensor_index
         while _is_expanded(layer):  # follow into the nested model to the layer that made it
-            inner = layer.outputs[tensor_index]._keras_history
+            inner = layer.outputs[tensor_index].keras_history
             layer, tensor_index = inner.layer, inner.tensor_index
         return self.ids[id(layer)]
 
@@ -128,7 +128,7 @@ class _DotWriter:
             return [self.ids[id(layer)]]
         targets = []
         for tensor in layer.inputs:
-            entry = tensor._keras_history.layer
+            entry = tensor.keras_history.layer
             targets.append(self.ids[id(entry)])
         return targets
 
@@ -139,17 +139,14 @@ def _is_expanded(layer) -> bool:
 
 def _graph_layers(model) -> list:
     """Every layer and operation of `model` (InputLayers included), in graph order."""
-    return list(getattr(model, "_operations", None) or model.layers)
+    return list(getattr(model, "operations", None) or model.layers)
 
-
-def _network_nodes_in_order(model) -> list:
-    return list(getattr(model, "_nodes_in_order", []))
 
 
 def _shapes_text(model, layer) -> str:
-    network = getattr(model, "_network_nodes", set())
+    network = model.network_nodes
     shapes = []
-    for node in layer._inbound_nodes:
+    for node in layer.inbound_nodes:
         if node in network:
             for tensor in node.outputs:
                 text = "(" + ", ".join("None" if dim is None else str(dim) for dim in tensor.shape) + ")"

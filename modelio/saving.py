@@ -117,9 +117,9 @@ def convert_to_onnx(source: str | os.PathLike, path: str | os.PathLike, opset: i
     """Read the model file `source` (any format `load_model` reads) and write its ONNX export to
     `path`, with the options of `export_onnx`. The model is released as soon as it is lowered,
     so the peak memory stays near one copy of the weights (what `modelio convert` uses)."""
-    from .onnx.export import _export
+    from .onnx.export import export_from_holder
 
-    _export([load_model(source)], path, opset, batch_size, external_data, nchw, release=True)
+    export_from_holder([load_model(source)], path, opset, batch_size, external_data, nchw, release=True)
 
 
 # ----- weights ------------------------------------------------------------------------------------

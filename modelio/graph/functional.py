@@ -66,6 +66,12 @@ class Functional(Layer):
         return list(self._layers)
 
     @property
+    def network_nodes(self) -> frozenset:
+        """The nodes of this model's own graph. A layer shared with another model also has
+        nodes of that model in its `inbound_nodes`; these are the ones that belong here."""
+        return frozenset(getattr(self, "_network_nodes", ()))
+
+    @property
     def operations(self) -> list[Layer]:
         """Layers and Keras operations (such as mask computations) in graph order."""
         return list(self._operations)
@@ -222,8 +228,6 @@ class Functional(Layer):
             raise ModelioError(f"model '{self.name}' expects {len(self.inputs)} input(s) "
                                f"({', '.join(names)}), got {len(values)}")
         return values
-
-    _flatten_inputs = flatten_inputs  # the name onnx/export.py still calls
 
     def _has_free_batch_axis(self) -> bool:
         """True when every input is at least 1-D with an unfixed first axis, as in Keras."""

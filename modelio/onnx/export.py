@@ -12,7 +12,7 @@ from ..atomic import atomic_path
 from ..errors import ConfigError, UnsupportedError
 from ..graph.functional import Functional
 from ..graph.tensor import SymbolicTensor
-from ..graph.tree import flatten, map_structure
+from ..graph.tree import flatten
 from ..version import __version__
 from . import families  # noqa: F401 - registers every lowering and converter
 from .builder import OnnxGraph, write_model_streaming
@@ -48,13 +48,15 @@ def export_onnx(model, path: str | os.PathLike | None = None, opset: int | None 
     and output of rank 3 to 5 is channels-first, (batch, channels, *spatial), for runtimes that
     want NCHW (the model itself must be channels-last, Keras's default). A layer with no ONNX
     lowering is refused (all listed at once)."""
-    return _export([model], path, opset, batch_size, external_data, nchw)
+    return export_from_holder([model], path, opset, batch_size, external_data, nchw)
 
 
-def _export(holder: list, path, opset, batch_size, external_data, nchw, release=False):
-    """`export_onnx` on the model in `holder`, which is emptied once the graph is built: from
-    then on only the graph is needed, and a model nobody else keeps (convert_to_onnx's) is freed
-    before the file is written and checked (`release` runs the collector for that)."""
+def export_from_holder(holder: list, path, opset, batch_size, external_data, nchw,
+                       release: bool = False) -> onnx.ModelProto | None:
+    """`export_onnx` on the model in the one-element list `holder`, which is emptied once the
+    graph is built: from then on only the graph is needed, and a model nobody else keeps
+    (`modelio.convert_to_onnx`'s) is freed before the file is written and checked (`release`
+    runs the collector for that). Returns what `export_onnx` returns."""
     opset = DEFAULT_OPSET if opset is None else opset
     if isinstance(opset, bool) or not isinstance(opset, int) or not MIN_OPSET <= opset <= MAX_OPSET:
         raise ConfigError(f"opset must be an integer from {MIN_OPSET} to {MAX_OPSET}, got {opset!r}")
@@ -119,20 +121,19 @@ def _lowered_graph(model, opset: int, batch_size, nchw: bool):
     if nchw:
         _check_channels_last(model)
     graph = OnnxGraph(opset)
-    names: dict[int, str] = {}
-    inputs = []
+    input_values, inputs = [], []
     for tensor, name in zip(model.inputs, model.input_names):
         graph.reserve(name)
         if nchw and _is_spatial(tensor):
-            names[id(tensor)] = graph.node("Transpose", [name], name, perm=_to_last(len(tensor.shape)))
+            input_values.append(graph.node("Transpose", [name], name,
+                                           perm=_to_last(len(tensor.shape))))
         else:
-            names[id(tensor)] = name
+            input_values.append(name)
         inputs.append(_value_info(name, tensor, batch_size, nchw))
-    _lower_model(graph, model, names)
+    output_values = _lower_model(graph, model, input_values)
     outputs = []
-    for tensor, name in zip(model.outputs, model.output_names):
+    for tensor, name, value in zip(model.outputs, model.output_names, output_values):
         output_name = graph.fresh(name)
-        value = names[id(tensor)]
         if nchw and _is_spatial(tensor):
             value = graph.node("Transpose", [value], name, perm=_to_first(len(tensor.shape)))
         graph.nodes.append(helper.make_node("Identity", [value], [output_name],
@@ -166,29 +167,23 @@ def ir_version_for(opset: int) -> int:
     return min(ir for _, ir, default_opset, *_ in helper.VERSION_TABLE if default_opset >= opset)
 
 
-def _lower_model(graph: OnnxGraph, model, names: dict) -> None:
-    for node in model._nodes_in_order:
-        def name_of(leaf):
-            return names[id(leaf)] if isinstance(leaf, SymbolicTensor) else leaf
-        args = map_structure(name_of, node.call_args)
-        kwargs = map_structure(name_of, node.call_kwargs)
+def _lower_model(graph: OnnxGraph, model, input_names: list) -> list[str]:
+    """Lower `model`'s nodes in the model's one walk (`Functional.run_graph`, with ONNX value
+    names as the values), nested models inlined; returns the names of the model's outputs."""
+    def lower_node(node, args, kwargs):
         layer = node.layer
         if isinstance(layer, Functional):
-            produced = _lower_nested(graph, layer, args, kwargs)
-        else:
-            produced = lowering_for(layer)(graph, node, args, kwargs)
-        produced = flatten(produced)
-        for tensor, name in zip(node.outputs, produced):
-            names[id(tensor)] = name
+            return _lower_nested(graph, layer, args, kwargs)
+        return lowering_for(layer)(graph, node, args, kwargs)
+
+    return model.run_graph(input_names, lower_node)
 
 
 def _lower_nested(graph: OnnxGraph, inner, args, kwargs) -> list[str]:
     """Inline a nested model's graph, its inputs bound to the names it is called with."""
     if any(leaf is not None for leaf in flatten(kwargs.get("mask"))):
         raise UnsupportedError(f"model '{inner.name}': exporting masks to ONNX is not supported yet")
-    names = dict(zip((id(tensor) for tensor in inner.inputs), inner._flatten_inputs(args[0])))
-    _lower_model(graph, inner, names)
-    return [names[id(tensor)] for tensor in inner.outputs]
+    return _lower_model(graph, inner, inner.flatten_inputs(args[0]))
 
 
 def _leaf_layers(model):
@@ -197,7 +192,7 @@ def _leaf_layers(model):
     stack, seen = [model], set()
     while stack:
         current = stack.pop()
-        for node in current._nodes_in_order:
+        for node in current.nodes_in_order:
             layer = node.layer
             if id(layer) in seen:
                 continue
