@@ -55,9 +55,6 @@ KERAS2_FILE_VERSION = "2.21.0"
 BACKEND_NAME = "numpy"
 DIALECTS = ("keras2", "keras3")
 TOP_LEVEL_GROUP = "top_level_model_weights"
-# Weights Keras 2 named differently from Keras 3 (a layer class may instead define
-# `_keras2_weight_names`). Only names change; loading is by order.
-KERAS2_WEIGHT_NAMES = {"DepthwiseConv2D": {"kernel": "depthwise_kernel"}}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -340,8 +337,7 @@ def _keras2_renames(layers) -> dict:
         if hasattr(layer, "_layers"):
             stack.extend(layer.layers)
             continue
-        table = getattr(type(layer), "_keras2_weight_names", None) or \
-            KERAS2_WEIGHT_NAMES.get(type(layer).__name__, {})
+        table = layer.keras2_weight_names
         for weight in layer.weights:
             if weight.name in table:
                 renames[id(weight)] = table[weight.name]

@@ -69,6 +69,9 @@ class Layer:
     """
 
     _keras_module = "keras.layers"
+    # Weights that tf-keras names differently from Keras 3, `{Keras 3 name: Keras 2 name}`: the
+    # names a Keras 2 `.h5` file stores (reading goes by order, so only writing uses them).
+    keras2_weight_names: dict[str, str] = {}
 
     def __init_subclass__(cls, **kwargs):
         """Wrap each subclass's `build` so that calling it directly (as Keras users do) marks the

@@ -88,3 +88,4 @@ class DepthwiseConv2D(_DepthwiseConv):
     """Depthwise 2D convolution over images (MobileNet's building block)."""
 
     rank = 2
+    keras2_weight_names = {"kernel": "depthwise_kernel"}
