@@ -1,13 +1,15 @@
 """Attention layers: MultiHeadAttention, Attention and AdditiveAttention (how each Keras masks
 attention scores: scores.py)."""
 
-from .attention import AdditiveAttention, Attention
-from .multi_head_attention import MultiHeadAttention
+from . import attention, multi_head_attention
+from .attention import *
+from .multi_head_attention import *
 
-__all__ = ["AdditiveAttention", "Attention", "MultiHeadAttention"]
+# Each module lists its public classes in its own __all__; the family exports them all.
+__all__ = [name for module in (attention, multi_head_attention) for name in module.__all__]
 
-# The classes' public home is this package (`modelio.layers.attention.AdditiveAttention`): their `__module__` says
+# The classes' public home is this package (`modelio.layers.attention.X`): their `__module__` says
 # so, as numpy's set_module does, whichever module of the package defines them.
-for _cls in (AdditiveAttention, Attention, MultiHeadAttention):
-    _cls.__module__ = __name__
-del _cls
+for _name in __all__:
+    globals()[_name].__module__ = __name__
+del _name

@@ -20,7 +20,7 @@ from .base import (
     work_dtype,
 )
 
-__all__ = ["LayerNormalization", "weight_broadcast"]
+__all__ = ["LayerNormalization"]
 
 
 def weight_broadcast(weight_value: np.ndarray, axes: list, x_shape: tuple) -> np.ndarray:

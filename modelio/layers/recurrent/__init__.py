@@ -1,16 +1,18 @@
 """Recurrent layers: SimpleRNN, LSTM, GRU (their shared base in rnn.py), the wrappers
 Bidirectional and TimeDistributed, and OnnxRecurrent (ONNX's LSTM / GRU / RNN ops as they are)."""
 
-from .gru import GRU
-from .lstm import LSTM
-from .onnx_recurrent import OnnxRecurrent
-from .simple_rnn import SimpleRNN
-from .wrappers import Bidirectional, TimeDistributed
+from . import gru, lstm, onnx_recurrent, simple_rnn, wrappers
+from .gru import *
+from .lstm import *
+from .onnx_recurrent import *
+from .simple_rnn import *
+from .wrappers import *
 
-__all__ = ["GRU", "LSTM", "Bidirectional", "OnnxRecurrent", "SimpleRNN", "TimeDistributed"]
+# Each module lists its public classes in its own __all__; the family exports them all.
+__all__ = [name for module in (gru, lstm, onnx_recurrent, simple_rnn, wrappers) for name in module.__all__]
 
-# The classes' public home is this package (`modelio.layers.recurrent.GRU`): their `__module__` says
+# The classes' public home is this package (`modelio.layers.recurrent.X`): their `__module__` says
 # so, as numpy's set_module does, whichever module of the package defines them.
-for _cls in (GRU, LSTM, Bidirectional, OnnxRecurrent, SimpleRNN, TimeDistributed):
-    _cls.__module__ = __name__
-del _cls
+for _name in __all__:
+    globals()[_name].__module__ = __name__
+del _name
