@@ -3,7 +3,7 @@ position, `.npz` archives by name, Keras recordings (`input:<name>` / `output:<i
 fixtures/keras2_files/*.h5.npz), or random values of the inputs' shapes.
 
 Every array is checked against its input's shape and cast to its dtype; a problem is a
-FormatError naming the input and the file. Files are read without pickle.
+FormatError naming the input and the file. Files are read with allow_pickle=False (object arrays refused).
 """
 
 import zipfile
