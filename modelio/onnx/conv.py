@@ -184,17 +184,26 @@ def _kernel(context, node, rank_of_x: int):
     return weights, list(weights.shape[2:])
 
 
-@converts("Conv")
-def convert_conv(context, node) -> list:
+def _conv_operands(context, node) -> tuple:
+    """(x, W, kernel_shape, strides, dilations, group) of an ONNX Conv or ConvTranspose, checked."""
     x = image_input(context, node)
     weights, kernel_shape = _kernel(context, node, len(x.shape))
+    strides, dilations = strides_and_dilations(context, node, len(kernel_shape), kernel_shape)
+    return x, weights, kernel_shape, strides, dilations, int(context.attribute(node, "group", 1))
+
+
+def _refuse_group(context, node, weights, group: int, x):
+    raise FormatError(f"{context.where(node)}: W of shape {weights.shape} with group={group} "
+                      f"does not fit inputs of shape {tuple(x.shape)}")
+
+
+@converts("Conv")
+def convert_conv(context, node) -> list:
+    x, weights, kernel_shape, strides, dilations, group = _conv_operands(context, node)
     rank = len(kernel_shape)
-    strides, dilations = strides_and_dilations(context, node, rank, kernel_shape)
-    group = int(context.attribute(node, "group", 1))
     filters, channels = weights.shape[0], x.shape[1]
     if group < 1 or filters % group or (channels is not None and channels != weights.shape[1] * group):
-        raise FormatError(f"{context.where(node)}: W of shape {weights.shape} with group={group} "
-                          f"does not fit inputs of shape {tuple(x.shape)}")
+        _refuse_group(context, node, weights, group, x)
     bias = _bias(context, node, 2, filters)
     sizes = x.shape[2:]
     pads = explicit_pads(context, node, sizes, kernel_shape, strides, dilations)
@@ -233,15 +242,11 @@ def convert_conv(context, node) -> list:
 
 @converts("ConvTranspose")
 def convert_conv_transpose(context, node) -> list:
-    x = image_input(context, node)
-    weights, kernel_shape = _kernel(context, node, len(x.shape))
+    x, weights, kernel_shape, strides, dilations, group = _conv_operands(context, node)
     rank = len(kernel_shape)
-    strides, dilations = strides_and_dilations(context, node, rank, kernel_shape)
-    group = int(context.attribute(node, "group", 1))
     channels = x.shape[1]
     if group < 1 or weights.shape[0] % group or (channels is not None and channels != weights.shape[0]):
-        raise FormatError(f"{context.where(node)}: W of shape {weights.shape} with group={group} "
-                          f"does not fit inputs of shape {tuple(x.shape)}")
+        _refuse_group(context, node, weights, group, x)
     filters = weights.shape[1] * group
     bias = _bias(context, node, 2, filters)
     output_padding = ints_attribute(context, node, "output_padding", rank, 0)

@@ -135,23 +135,22 @@ def convert_cast(context: ImportContext, node: NodeProto) -> list:
     to = context.attribute(node, "to")
     if to is None:
         raise FormatError(f"{context.where(node)}: the 'to' attribute is missing")
-    dtype = numpy_dtype(context, node, to)
-    if not is_tensor(x):
-        return [fold(context, node, lambda array: np.asarray(array).astype(dtype), x)]
-    if x.dtype == dtype:
-        return [x]
-    return [onnx_layer(context, node, ops.OnnxCast, [x], to=dtype)]
+    return [_cast(context, node, x, numpy_dtype(context, node, to))]
 
 
 @converts("CastLike")
 def convert_cast_like(context: ImportContext, node: NodeProto) -> list:
     x, like = inputs_of(context, node, 2, 2)
-    dtype = like.dtype if is_tensor(like) else np.asarray(like).dtype.name
+    return [_cast(context, node, x, like.dtype if is_tensor(like) else np.asarray(like).dtype.name)]
+
+
+def _cast(context, node, x, dtype: str):
+    """`x` as `dtype`: folded when constant, unchanged when it already is, else an OnnxCast."""
     if not is_tensor(x):
-        return [fold(context, node, lambda array: np.asarray(array).astype(dtype), x)]
+        return fold(context, node, lambda array: np.asarray(array).astype(dtype), x)
     if x.dtype == dtype:
-        return [x]
-    return [onnx_layer(context, node, ops.OnnxCast, [x], to=dtype)]
+        return x
+    return onnx_layer(context, node, ops.OnnxCast, [x], to=dtype)
 
 
 @converts("Gemm")

@@ -33,21 +33,23 @@ def _window_attributes(layer) -> dict:
             "pads": list(layer.pads), "dilations": list(layer.dilations)}
 
 
+def _conv_inputs(graph, layer, x) -> list:
+    """x, the kernel and (when the layer has one) the bias, as ONNX names."""
+    weights = [layer.kernel] + ([layer.bias] if layer.bias is not None else [])
+    return [x] + [graph.weight(weight) for weight in weights]
+
+
 @lowers(ops.OnnxConv)
 def onnx_conv(graph, node, args, kwargs):
     layer = node.layer
-    inputs = [args[0], graph.weight(layer.kernel)]
-    if layer.bias is not None:
-        inputs.append(graph.weight(layer.bias))
-    return graph.node("Conv", inputs, layer.name, group=layer.group, **_window_attributes(layer))
+    return graph.node("Conv", _conv_inputs(graph, layer, args[0]), layer.name, group=layer.group,
+                      **_window_attributes(layer))
 
 
 @lowers(ops.OnnxConvTranspose)
 def onnx_conv_transpose(graph, node, args, kwargs):
     layer = node.layer
-    inputs = [args[0], graph.weight(layer.kernel)]
-    if layer.bias is not None:
-        inputs.append(graph.weight(layer.bias))
+    inputs = _conv_inputs(graph, layer, args[0])
     pads = list(layer.pads)
     rank = len(layer.kernel_shape)
     if min(pads) < 0:  # zeros appended at the end: ONNX spells that with output_padding

@@ -8,6 +8,7 @@ from onnx import NodeProto, numpy_helper
 
 from ... import ops
 from ...errors import FormatError
+from ...kernels.ranges import range_length, range_values
 from ..export_support import onnx_layer_operands
 from ..import_context import ImportContext
 from ..import_support import (
@@ -63,8 +64,7 @@ def convert_range(context: ImportContext, node: NodeProto) -> list:
     start, limit, delta = (np.asarray(value).reshape(()) for value in (start, limit, delta))
     if delta == 0:
         raise FormatError(f"{context.where(node)}: delta is 0")
-    count = max(int(np.ceil((limit - start) / delta)), 0)
+    count = range_length(start, limit, delta)
     if count > MAX_FOLDED_ELEMENTS:
         raise FormatError(f"{context.where(node)}: a range of {count} elements is too large")
-    dtype = np.result_type(start, limit, delta)
-    return [(start + np.arange(count, dtype=dtype) * delta).astype(dtype)]
+    return [range_values(start, limit, delta)]

@@ -12,6 +12,7 @@ from ...graph import register_layer
 from ...graph.dtypes import standardize_dtype
 from ...graph.operation import Operation, spec_of
 from ...graph.registry import register_operation
+from ...kernels.ranges import range_length, range_values
 from ..onnx_layer import (
     MAX_RUNTIME_ELEMENTS,
     OnnxLayer,
@@ -75,11 +76,10 @@ class OnnxRange(OnnxLayer):
         start, limit, delta = (np.asarray(value).reshape(()) for value in operands)
         if delta == 0:
             raise ConfigError(f"layer '{self.name}' (OnnxRange): delta is 0")
-        count = max(int(np.ceil((limit - start) / delta)), 0)
+        count = range_length(start, limit, delta)
         if count > MAX_RUNTIME_ELEMENTS:
             raise ConfigError(f"layer '{self.name}' (OnnxRange): {count} elements is too many")
-        dtype = np.result_type(start, limit, delta)
-        return (start + np.arange(count, dtype=dtype) * delta).astype(dtype)
+        return range_values(start, limit, delta)
 
     def output_dtype(self, dtypes):
         return np.result_type(*dtypes).name
