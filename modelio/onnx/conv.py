@@ -184,17 +184,26 @@ def _kernel(context, node, rank_of_x: int):
     return weights, list(weights.shape[2:])
 
 
-@converts("Conv")
-def convert_conv(context, node) -> list:
+def _conv_operands(context, node, transposed: bool) -> tuple:
+    """X, W, kernel shape, strides, dilations and group of a Conv (or ConvTranspose) node, with W
+    checked against X's channels: W is (filters, channels / group, ...) for a Conv and
+    (channels, filters / group, ...) for a ConvTranspose."""
     x = image_input(context, node)
     weights, kernel_shape = _kernel(context, node, len(x.shape))
-    rank = len(kernel_shape)
-    strides, dilations = strides_and_dilations(context, node, rank, kernel_shape)
+    strides, dilations = strides_and_dilations(context, node, len(kernel_shape), kernel_shape)
     group = int(context.attribute(node, "group", 1))
-    filters, channels = weights.shape[0], x.shape[1]
-    if group < 1 or filters % group or (channels is not None and channels != weights.shape[1] * group):
+    channels, expected = x.shape[1], weights.shape[0] if transposed else weights.shape[1] * group
+    if group < 1 or weights.shape[0] % group or (channels is not None and channels != expected):
         raise FormatError(f"{context.where(node)}: W of shape {weights.shape} with group={group} "
                           f"does not fit inputs of shape {tuple(x.shape)}")
+    return x, weights, kernel_shape, strides, dilations, group
+
+
+@converts("Conv")
+def convert_conv(context, node) -> list:
+    x, weights, kernel_shape, strides, dilations, group = _conv_operands(context, node, False)
+    rank = len(kernel_shape)
+    filters, channels = weights.shape[0], x.shape[1]
     bias = _bias(context, node, 2, filters)
     sizes = x.shape[2:]
     pads = explicit_pads(context, node, sizes, kernel_shape, strides, dilations)
@@ -233,15 +242,8 @@ def convert_conv(context, node) -> list:
 
 @converts("ConvTranspose")
 def convert_conv_transpose(context, node) -> list:
-    x = image_input(context, node)
-    weights, kernel_shape = _kernel(context, node, len(x.shape))
+    x, weights, kernel_shape, strides, dilations, group = _conv_operands(context, node, True)
     rank = len(kernel_shape)
-    strides, dilations = strides_and_dilations(context, node, rank, kernel_shape)
-    group = int(context.attribute(node, "group", 1))
-    channels = x.shape[1]
-    if group < 1 or weights.shape[0] % group or (channels is not None and channels != weights.shape[0]):
-        raise FormatError(f"{context.where(node)}: W of shape {weights.shape} with group={group} "
-                          f"does not fit inputs of shape {tuple(x.shape)}")
     filters = weights.shape[1] * group
     bias = _bias(context, node, 2, filters)
     output_padding = ints_attribute(context, node, "output_padding", rank, 0)

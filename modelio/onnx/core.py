@@ -129,6 +129,16 @@ def _dropout_mask(context, node, x):
                       to="bool")
 
 
+def _cast(context: ImportContext, node: NodeProto, x, dtype: str):
+    """`x` in `dtype`: folded for a constant, itself when it has that dtype already, else an
+    OnnxCast."""
+    if not is_tensor(x):
+        return fold(context, node, lambda array: np.asarray(array).astype(dtype), x)
+    if x.dtype == dtype:
+        return x
+    return onnx_layer(context, node, ops.OnnxCast, [x], to=dtype)
+
+
 @converts("Cast")
 def convert_cast(context: ImportContext, node: NodeProto) -> list:
     (x,) = inputs_of(context, node, 1, 1)
@@ -136,22 +146,14 @@ def convert_cast(context: ImportContext, node: NodeProto) -> list:
     if to is None:
         raise FormatError(f"{context.where(node)}: the 'to' attribute is missing")
     dtype = numpy_dtype(context, node, to)
-    if not is_tensor(x):
-        return [fold(context, node, lambda array: np.asarray(array).astype(dtype), x)]
-    if x.dtype == dtype:
-        return [x]
-    return [onnx_layer(context, node, ops.OnnxCast, [x], to=dtype)]
+    return [_cast(context, node, x, dtype)]
 
 
 @converts("CastLike")
 def convert_cast_like(context: ImportContext, node: NodeProto) -> list:
     x, like = inputs_of(context, node, 2, 2)
     dtype = like.dtype if is_tensor(like) else np.asarray(like).dtype.name
-    if not is_tensor(x):
-        return [fold(context, node, lambda array: np.asarray(array).astype(dtype), x)]
-    if x.dtype == dtype:
-        return [x]
-    return [onnx_layer(context, node, ops.OnnxCast, [x], to=dtype)]
+    return [_cast(context, node, x, dtype)]
 
 
 @converts("Gemm")

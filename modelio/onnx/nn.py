@@ -33,21 +33,24 @@ def _window_attributes(layer) -> dict:
             "pads": list(layer.pads), "dilations": list(layer.dilations)}
 
 
+def _conv_inputs(graph, layer, x) -> list:
+    """X, W and (when the layer has one) B of an ONNX Conv or ConvTranspose."""
+    inputs = [x, graph.weight(layer.kernel)]
+    if layer.bias is not None:
+        inputs.append(graph.weight(layer.bias))
+    return inputs
+
+
 @lowers(ops.OnnxConv)
 def onnx_conv(graph, node, args, kwargs):
     layer = node.layer
-    inputs = [args[0], graph.weight(layer.kernel)]
-    if layer.bias is not None:
-        inputs.append(graph.weight(layer.bias))
-    return graph.node("Conv", inputs, layer.name, group=layer.group, **_window_attributes(layer))
+    return graph.node("Conv", _conv_inputs(graph, layer, args[0]), layer.name, group=layer.group,
+                      **_window_attributes(layer))
 
 
 @lowers(ops.OnnxConvTranspose)
 def onnx_conv_transpose(graph, node, args, kwargs):
     layer = node.layer
-    inputs = [args[0], graph.weight(layer.kernel)]
-    if layer.bias is not None:
-        inputs.append(graph.weight(layer.bias))
     pads = list(layer.pads)
     rank = len(layer.kernel_shape)
     if min(pads) < 0:  # zeros appended at the end: ONNX spells that with output_padding
@@ -55,8 +58,8 @@ def onnx_conv_transpose(graph, node, args, kwargs):
         pads = pads[:rank] + [max(end, 0) for end in pads[rank:]]
     else:
         output_padding = list(layer.output_padding)
-    return graph.node("ConvTranspose", inputs, layer.name, group=layer.group,
-                      output_padding=output_padding,
+    return graph.node("ConvTranspose", _conv_inputs(graph, layer, args[0]), layer.name,
+                      group=layer.group, output_padding=output_padding,
                       **{**_window_attributes(layer), "pads": pads})
 
 
