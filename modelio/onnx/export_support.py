@@ -9,6 +9,7 @@ from onnx import TensorProto, helper
 
 from ..errors import UnsupportedError
 from ..graph.tensor import SymbolicTensor
+from .registry import lowers
 
 
 def to_channels_first(graph, x, rank, hint):
@@ -132,6 +133,21 @@ def onnx_layer_operands(graph, node, args) -> list:
     tensors = list(args[0]) if isinstance(args[0], (list, tuple)) else [args[0]]
     constants = [graph.weight(weight) for weight in layer.constant_weights]
     return layer.merge_constants(tensors, constants)
+
+
+def lowers_as(layer_class: type, op_type: str, **attribute_names: str) -> None:
+    """Register the lowering of `layer_class` (an Onnx* twin) as one ONNX `op_type` node over its
+    operands, named after the layer. `attribute_names` maps each ONNX attribute to the layer
+    attribute that holds its value (`transA="trans_a"`)."""
+
+    def lower(graph, node, args, kwargs):
+        layer = node.layer
+        attributes = {name: getattr(layer, held_in) for name, held_in in attribute_names.items()}
+        return graph.node(op_type, onnx_layer_operands(graph, node, args), layer.name,
+                          **attributes)
+
+    lower.__qualname__ = f"lowers_as({layer_class.__name__}, {op_type!r})"
+    lowers(layer_class)(lower)
 
 
 def need_opset(graph, layer, opset: int, what: str) -> None:

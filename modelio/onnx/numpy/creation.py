@@ -9,7 +9,7 @@ from onnx import NodeProto, numpy_helper
 from ... import ops
 from ...errors import FormatError
 from ...kernels.ranges import range_length, range_values
-from ..export_support import onnx_layer_operands
+from ..export_support import lowers_as
 from ..import_context import ImportContext
 from ..import_support import (
     MAX_FOLDED_ELEMENTS,
@@ -30,9 +30,7 @@ def filled_like(graph, node, args, kwargs):
     return graph.node("ConstantOfShape", [shape], layer.name, value=fill)
 
 
-@lowers(ops.OnnxRange)
-def onnx_range(graph, node, args, kwargs):
-    return graph.node("Range", onnx_layer_operands(graph, node, args), node.layer.name)
+lowers_as(ops.OnnxRange, "Range")
 
 
 @lowers(ops.OnnxConstantOfShape)

@@ -8,7 +8,7 @@ from onnx import NodeProto
 from ... import layers as keras_layers
 from ... import ops
 from ...errors import FormatError, UnsupportedError
-from ..export_support import need_opset, onnx_layer_operands
+from ..export_support import lowers_as, need_opset, onnx_layer_operands
 from ..import_context import ImportContext
 from ..import_support import (
     call_layer,
@@ -19,11 +19,7 @@ from ..import_support import (
 )
 from ..registry import converts, lowers
 
-
-@lowers(ops.OnnxGather)
-def onnx_gather(graph, node, args, kwargs):
-    return graph.node("Gather", onnx_layer_operands(graph, node, args), node.layer.name,
-                      axis=node.layer.axis)
+lowers_as(ops.OnnxGather, "Gather", axis="axis")
 
 
 @lowers(ops.OnnxSlice)

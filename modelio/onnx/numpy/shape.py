@@ -9,7 +9,7 @@ from onnx import NodeProto
 from ... import layers as keras_layers
 from ... import ops
 from ...errors import FormatError, UnsupportedError
-from ..export_support import cast_to, need_opset, onnx_layer_operands
+from ..export_support import cast_to, lowers_as, need_opset, onnx_layer_operands
 from ..import_context import ImportContext
 from ..import_support import (
     check_fold_shape,
@@ -113,10 +113,7 @@ def onnx_unsqueeze(graph, node, args, kwargs):
     return _axes_op(graph, node, args, "Unsqueeze")
 
 
-@lowers(ops.OnnxConcat)
-def onnx_concat(graph, node, args, kwargs):
-    return graph.node("Concat", onnx_layer_operands(graph, node, args), node.layer.name,
-                      axis=node.layer.axis)
+lowers_as(ops.OnnxConcat, "Concat", axis="axis")
 
 
 @lowers(ops.OnnxExpand)
