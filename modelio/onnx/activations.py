@@ -15,14 +15,9 @@ from ..layers import activations as activation_layers
 from .activation_functions import lower_activation
 from .export_support import bool_mask
 from .import_context import ImportContext
-from .import_support import (
-    fold,
-    inputs_of,
-    is_tensor,
-    keras_float,
-    onnx_layer,
-    positive_axis,
-)
+from .import_support.constants import fold, is_tensor
+from .import_support.layer_calls import keras_float, onnx_layer
+from .import_support.node_inputs import inputs_of, positive_axis
 from .registry import converts, lowers
 
 

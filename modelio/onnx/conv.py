@@ -15,14 +15,13 @@ from ..ops import (
 )
 from .activation_functions import lower_activation
 from .export_support import channels_first_call, float_input, onnx_pads, spatial_sizes
-from .import_support import (
-    bounded_tensor,
+from .import_support.constants import bounded_tensor
+from .import_support.layer_calls import extra_name, set_layer_weights
+from .import_support.windows import (
     explicit_pads,
-    extra_name,
     image_input,
     ints_attribute,
     keras_padding,
-    set_layer_weights,
     strides_and_dilations,
 )
 from .registry import (

@@ -14,16 +14,9 @@ from ..layers import core
 from .activation_functions import lower_activation
 from .export_support import cast_to, need_opset, reduce
 from .import_context import ImportContext
-from .import_support import (
-    call_layer,
-    checked_constant,
-    fold,
-    inputs_of,
-    is_tensor,
-    keras_float,
-    numpy_dtype,
-    onnx_layer,
-)
+from .import_support.constants import checked_constant, fold, is_tensor
+from .import_support.layer_calls import call_layer, keras_float, onnx_layer
+from .import_support.node_inputs import inputs_of, numpy_dtype
 from .registry import converts, lowers
 
 

@@ -10,7 +10,7 @@ from ..layers import reshaping
 from ..ops import (
     OnnxResize,
 )
-from .import_support import MAX_FOLDED_ELEMENTS, bounded_tensor
+from .import_support.constants import MAX_FOLDED_ELEMENTS, bounded_tensor
 from .registry import converts, lowers
 
 

@@ -7,7 +7,7 @@ from ..errors import FormatError, UnsupportedError
 from ..ops import (
     OnnxLRN,
 )
-from .import_support import image_input
+from .import_support.windows import image_input
 from .registry import converts, lowers
 
 

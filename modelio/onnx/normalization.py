@@ -10,7 +10,8 @@ from ..ops import (
     OnnxLayerNormalization,
 )
 from .export_support import float_input, reduce
-from .import_support import image_input, set_layer_weights
+from .import_support.layer_calls import set_layer_weights
+from .import_support.windows import image_input
 from .registry import (
     converts,
     lowers_float32,  # these lowerings write float32 constants

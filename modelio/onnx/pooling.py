@@ -22,7 +22,7 @@ from .export_support import (
     refuse_masks,
     spatial_sizes,
 )
-from .import_support import explicit_pads, image_input, keras_padding, strides_and_dilations
+from .import_support.windows import explicit_pads, image_input, keras_padding, strides_and_dilations
 from .registry import (
     converts,
     lowers_float32,  # these lowerings write float32 constants

@@ -26,16 +26,9 @@ from .export_support import (
     to_channels_last,
 )
 from .import_context import ImportContext
-from .import_support import (
-    MAX_FOLDED_ELEMENTS,
-    bounded_tensor,
-    fold,
-    inputs_of,
-    is_tensor,
-    keras_float,
-    onnx_layer,
-    producer_of,
-)
+from .import_support.constants import MAX_FOLDED_ELEMENTS, bounded_tensor, fold, is_tensor
+from .import_support.layer_calls import keras_float, onnx_layer, producer_of
+from .import_support.node_inputs import inputs_of
 from .registry import (
     converts,
     lowers,

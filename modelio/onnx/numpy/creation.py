@@ -11,13 +11,9 @@ from ...errors import FormatError
 from ...kernels.ranges import range_length, range_values
 from ..export_support import lowers_as
 from ..import_context import ImportContext
-from ..import_support import (
-    MAX_FOLDED_ELEMENTS,
-    check_fold_shape,
-    inputs_of,
-    is_tensor,
-    onnx_layer,
-)
+from ..import_support.constants import MAX_FOLDED_ELEMENTS, check_fold_shape, is_tensor
+from ..import_support.layer_calls import onnx_layer
+from ..import_support.node_inputs import inputs_of
 from ..registry import converts, lowers
 
 

@@ -14,16 +14,9 @@ from ...errors import UnsupportedError
 from ...graph.tensor import SymbolicTensor
 from ..export_support import cast_to, need_opset, onnx_layer_operands
 from ..import_context import ImportContext
-from ..import_support import (
-    call_layer,
-    fold,
-    inputs_of,
-    is_tensor,
-    keras_float,
-    onnx_layer,
-    positive_axis,
-    producer_of,
-)
+from ..import_support.constants import fold, is_tensor
+from ..import_support.layer_calls import call_layer, keras_float, onnx_layer, producer_of
+from ..import_support.node_inputs import inputs_of, positive_axis
 from ..registry import converts, lowers
 
 _COMPARISONS = {ops.Equal: "Equal", ops.Greater: "Greater",

@@ -10,13 +10,9 @@ from ... import ops
 from ...errors import FormatError, UnsupportedError
 from ..export_support import lowers_as, need_opset, onnx_layer_operands
 from ..import_context import ImportContext
-from ..import_support import (
-    call_layer,
-    fold,
-    inputs_of,
-    is_tensor,
-    onnx_layer,
-)
+from ..import_support.constants import fold, is_tensor
+from ..import_support.layer_calls import call_layer, onnx_layer
+from ..import_support.node_inputs import inputs_of
 from ..registry import converts, lowers
 
 lowers_as(ops.OnnxGather, "Gather", axis="axis")

@@ -9,13 +9,9 @@ from ... import ops
 from ...errors import UnsupportedError
 from ..export_support import cast_to, need_opset, onnx_layer_operands, reduce
 from ..import_context import ImportContext
-from ..import_support import (
-    fold,
-    inputs_of,
-    ints_input_or_attribute,
-    is_tensor,
-    onnx_layer,
-)
+from ..import_support.constants import fold, is_tensor
+from ..import_support.layer_calls import onnx_layer
+from ..import_support.node_inputs import inputs_of, ints_input_or_attribute
 from ..registry import converts, lowers
 
 

@@ -11,16 +11,9 @@ from ... import ops
 from ...errors import FormatError, UnsupportedError
 from ..export_support import cast_to, lowers_as, need_opset, onnx_layer_operands
 from ..import_context import ImportContext
-from ..import_support import (
-    check_fold_shape,
-    fold,
-    inputs_of,
-    ints_input_or_attribute,
-    is_tensor,
-    keras_float,
-    onnx_layer,
-    positive_axis,
-)
+from ..import_support.constants import check_fold_shape, fold, is_tensor
+from ..import_support.layer_calls import keras_float, onnx_layer
+from ..import_support.node_inputs import inputs_of, ints_input_or_attribute, positive_axis
 from ..registry import converts, lowers
 from .reduction import operation_axes
 
