@@ -14,7 +14,15 @@ from ...graph.dialect import keras2_semantics_active
 from ...graph.layer import input_mask, shape_to_list
 from ...graph.tensor import SymbolicTensor
 from ...kernels.activations import sigmoid
-from ..arguments import check_bool, check_float, check_int, check_serialized, layer_label
+from ..arguments import (
+    KERNEL_BIAS_ARGUMENTS,
+    check_bool,
+    check_float,
+    check_int,
+    check_serialized,
+    config_entries,
+    layer_label,
+)
 from ..initializers import get_initializer, serialize_initializer
 from .scores import (
     KERAS2_ADDITIVE,
@@ -148,13 +156,7 @@ class MultiHeadAttention(Layer):
             "output_shape": self._output_shape,
             "attention_axes": self.attention_axes,
             "sliding_window": self.sliding_window,
-            "kernel_initializer": self.kernel_initializer,
-            "bias_initializer": self.bias_initializer,
-            "kernel_regularizer": self.kernel_regularizer,
-            "bias_regularizer": self.bias_regularizer,
-            "activity_regularizer": self.activity_regularizer,
-            "kernel_constraint": self.kernel_constraint,
-            "bias_constraint": self.bias_constraint,
+            **config_entries(self, KERNEL_BIAS_ARGUMENTS),
             "seed": self.seed,
         }
 

@@ -12,7 +12,13 @@ from ...errors import ConfigError, UnsupportedError
 from ...graph import Layer
 from ...kernels import convolution as kernels
 from ..activations import resolve_activation, serialize_activation
-from ..arguments import check_bool, check_serialized, standardize_data_format
+from ..arguments import (
+    KERNEL_BIAS_ARGUMENTS,
+    check_bool,
+    check_serialized,
+    config_entries,
+    standardize_data_format,
+)
 from ..initializers import get_initializer, serialize_initializer
 
 __all__ = ["BaseConv", "standardize_tuple"]
@@ -160,15 +166,7 @@ class BaseConv(Layer):
 
     def _kernel_config(self) -> dict:
         """The kernel/bias initializer, regularizer and constraint arguments, as Keras writes them."""
-        return {
-            "kernel_initializer": self.kernel_initializer,
-            "bias_initializer": self.bias_initializer,
-            "kernel_regularizer": self.kernel_regularizer,
-            "bias_regularizer": self.bias_regularizer,
-            "activity_regularizer": self.activity_regularizer,
-            "kernel_constraint": self.kernel_constraint,
-            "bias_constraint": self.bias_constraint,
-        }
+        return config_entries(self, KERNEL_BIAS_ARGUMENTS)
 
 
 def _check_groups_is_one(cls, config: dict) -> None:
