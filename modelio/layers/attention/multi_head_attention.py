@@ -147,17 +147,11 @@ class MultiHeadAttention(Layer):
     def get_config(self) -> dict:
         return {
             **super().get_config(),
-            "num_heads": self.num_heads,
-            "key_dim": self.key_dim,
-            "value_dim": self.value_dim,
-            "dropout": self.dropout,
-            "use_bias": self.use_bias,
-            "use_gate": self.use_gate,
+            **config_entries(self, ("num_heads", "key_dim", "value_dim", "dropout", "use_bias",
+                                    "use_gate")),
             "output_shape": self._output_shape,
-            "attention_axes": self.attention_axes,
-            "sliding_window": self.sliding_window,
-            **config_entries(self, KERNEL_BIAS_ARGUMENTS),
-            "seed": self.seed,
+            **config_entries(self, ("attention_axes", "sliding_window", *KERNEL_BIAS_ARGUMENTS,
+                                    "seed")),
         }
 
     def get_build_config(self) -> dict | None:
