@@ -56,13 +56,8 @@ def _float_in_float_out(fn: Callable[..., np.ndarray]) -> Callable[..., np.ndarr
 # ---------------------------------------------------------------------------
 
 
-def _relu_core(
-    x: np.ndarray,
-    negative_slope: float,
-    max_value: float | None,
-    threshold: float,
-    mask_by_multiplying: bool,
-) -> np.ndarray:
+def _relu_core(x: np.ndarray, negative_slope: float, max_value: float | None, threshold: float,
+               mask_by_multiplying: bool) -> np.ndarray:
     """Shared ReLU algorithm of Keras 3 ``ReLU.static_call`` and tf-keras ``backend.relu``.
 
     The dialects only differ in how values at/below a non-zero threshold are
@@ -91,24 +86,16 @@ def _relu_core(
 
 
 @_float_in_float_out
-def relu(
-    x: np.ndarray,
-    negative_slope: float = 0.0,
-    max_value: float | None = None,
-    threshold: float = 0.0,
-) -> np.ndarray:
+def relu(x: np.ndarray, negative_slope: float = 0.0, max_value: float | None = None,
+         threshold: float = 0.0) -> np.ndarray:
     """Keras 3 ReLU: ``x`` above ``threshold`` (capped at ``max_value``),
     ``negative_slope * (x - threshold)`` below it."""
     return _relu_core(x, negative_slope, max_value, threshold, mask_by_multiplying=False)
 
 
 @_float_in_float_out
-def relu_keras2(
-    x: np.ndarray,
-    alpha: float = 0.0,
-    max_value: float | None = None,
-    threshold: float = 0.0,
-) -> np.ndarray:
+def relu_keras2(x: np.ndarray, alpha: float = 0.0, max_value: float | None = None,
+                threshold: float = 0.0) -> np.ndarray:
     """tf-keras ReLU: same as :func:`relu` but the slope is called ``alpha`` and
     thresholding multiplies by the mask (``-inf`` below threshold gives NaN)."""
     return _relu_core(x, alpha, max_value, threshold, mask_by_multiplying=True)

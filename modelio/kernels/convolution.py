@@ -141,6 +141,13 @@ def _restore_layout(y: np.ndarray, channels_first: bool) -> np.ndarray:
     return np.ascontiguousarray(np.moveaxis(y, -1, 1)) if channels_first else y
 
 
+def _finish(out: np.ndarray, bias: np.ndarray | None, channels_first: bool) -> np.ndarray:
+    """Channels-last ``out`` plus ``bias`` (if any, in ``out``'s dtype), in the caller's layout."""
+    if bias is not None:
+        out += bias.astype(out.dtype, copy=False)
+    return _restore_layout(out, channels_first)
+
+
 def _pad(x: np.ndarray, pads) -> np.ndarray:
     """Zero-pad the spatial axes of channels-last ``x`` (``pads``: one (before, after) per axis)."""
     if not any(before or after for before, after in pads):
@@ -284,9 +291,7 @@ def conv(x: np.ndarray, kernel: np.ndarray, strides, pads, dilation, groups: int
             else:
                 target = target.reshape(rows, groups, group_filters).transpose(1, 0, 2)
                 np.matmul(columns.reshape(groups, rows, depth), grouped_kernel, out=target)
-    if bias is not None:
-        out += bias.astype(x.dtype, copy=False)
-    return _restore_layout(out, channels_first)
+    return _finish(out, bias, channels_first)
 
 
 def depthwise_conv(x: np.ndarray, kernel: np.ndarray, strides, pads, dilation,
@@ -336,9 +341,7 @@ def depthwise_conv(x: np.ndarray, kernel: np.ndarray, strides, pads, dilation,
             if multiplier > 1:
                 np.copyto(target, np.swapaxes(total, -1, -2))
     out = out.reshape(*out.shape[:-2], channels * multiplier)
-    if bias is not None:
-        out += bias.astype(x.dtype, copy=False)
-    return _restore_layout(out, channels_first)
+    return _finish(out, bias, channels_first)
 
 
 def conv_transpose(x: np.ndarray, kernel: np.ndarray, strides, dilation, crops,
@@ -387,6 +390,4 @@ def conv_transpose(x: np.ndarray, kernel: np.ndarray, strides, dilation, crops,
             offsets = [a + p * d for a, p, d in zip(lead, position, dilation)]
             full[_position_slices(offsets, in_sizes, strides)] += columns[..., index, :]
         out[first:first + count] = full[keep]
-    if bias is not None:
-        out += bias.astype(x.dtype, copy=False)
-    return _restore_layout(out, channels_first)
+    return _finish(out, bias, channels_first)

@@ -101,3 +101,16 @@ def standardize_data_format(value, cls: type, name=None) -> str:
         return "channels_last"
     value = value.lower() if isinstance(value, str) else value
     return check_choice(value, "data_format", ("channels_last", "channels_first"), cls, name)
+
+
+KERNEL_BIAS_ARGUMENTS = ("kernel_initializer", "bias_initializer", "kernel_regularizer",
+                         "bias_regularizer", "activity_regularizer", "kernel_constraint",
+                         "bias_constraint")
+"""The kernel/bias initializer, regularizer and constraint arguments, in the order Keras writes
+them into a Dense-, convolution- or attention-style layer's config."""
+
+
+def config_entries(layer, names: tuple) -> dict:
+    """The config entries `{name: layer.<name>}` for each of `names` (attribute names equal to
+    the constructor argument names), in that order."""
+    return {name: getattr(layer, name) for name in names}

@@ -5,7 +5,7 @@ import numpy as np
 from .. import ops
 from ..errors import ModelioError, UnsupportedError
 from ..graph import Layer, register_layer
-from .arguments import check_bool, check_int, check_serialized
+from .arguments import check_bool, check_int, check_serialized, config_entries
 from .initializers import get_initializer, serialize_initializer
 
 __all__ = ["Embedding"]
@@ -67,12 +67,8 @@ class Embedding(Layer):
     def get_config(self) -> dict:
         return {
             **super().get_config(),
-            "input_dim": self.input_dim,
-            "output_dim": self.output_dim,
-            "embeddings_initializer": self.embeddings_initializer,
-            "embeddings_regularizer": self.embeddings_regularizer,
-            "activity_regularizer": self.activity_regularizer,
-            "embeddings_constraint": self.embeddings_constraint,
-            "mask_zero": self.mask_zero,
+            **config_entries(self, ("input_dim", "output_dim", "embeddings_initializer",
+                                    "embeddings_regularizer", "activity_regularizer",
+                                    "embeddings_constraint", "mask_zero")),
             "quantization_config": None,
         }

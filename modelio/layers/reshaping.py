@@ -145,9 +145,27 @@ class _SpatialEdges(Layer):
     _argument = ""
     _has_data_format = True
 
+    def __init__(self, amounts, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        if self._dims == 1:
+            amounts = (int_tuple(amounts, self._argument, self, 2, 0),)
+        else:
+            amounts = _pairs(self, amounts, self._argument, self._dims)
+        setattr(self, self._argument, amounts)
+        self.data_format = standardize_data_format(data_format, type(self), self.name)
+
     def _spatial_axes(self) -> tuple:
         first = 1 if self.data_format == "channels_last" else 2
         return tuple(range(first, first + self._dims))
+
+    def _resized_shape(self, input_shape, growth: int) -> tuple:
+        """`input_shape` with each known spatial size grown (+1) or shrunk (-1) by its amounts."""
+        check_rank(self, input_shape, self._dims + 2)
+        output_shape = list(input_shape)
+        for axis, (before, after) in zip(self._spatial_axes(), self._amounts()):
+            if output_shape[axis] is not None:
+                output_shape[axis] += growth * (before + after)
+        return tuple(output_shape)
 
     def _amounts(self):
         return getattr(self, self._argument)
@@ -167,20 +185,10 @@ class _ZeroPadding(_SpatialEdges):
     _argument = "padding"
 
     def __init__(self, padding, data_format=None, **kwargs):
-        super().__init__(**kwargs)
-        if self._dims == 1:
-            self.padding = (int_tuple(padding, "padding", self, 2, 0),)
-        else:
-            self.padding = _pairs(self, padding, "padding", self._dims)
-        self.data_format = standardize_data_format(data_format, type(self), self.name)
+        super().__init__(padding, data_format, **kwargs)
 
     def compute_output_shape(self, input_shape):
-        check_rank(self, input_shape, self._dims + 2)
-        output_shape = list(input_shape)
-        for axis, (before, after) in zip(self._spatial_axes(), self.padding):
-            if output_shape[axis] is not None:
-                output_shape[axis] += before + after
-        return tuple(output_shape)
+        return self._resized_shape(input_shape, growth=1)
 
     def call(self, inputs):
         widths = [(0, 0)] * inputs.ndim
@@ -223,24 +231,16 @@ class _Cropping(_SpatialEdges):
     _argument = "cropping"
 
     def __init__(self, cropping, data_format=None, **kwargs):
-        super().__init__(**kwargs)
-        if self._dims == 1:
-            self.cropping = (int_tuple(cropping, "cropping", self, 2, 0),)
-        else:
-            self.cropping = _pairs(self, cropping, "cropping", self._dims)
-        self.data_format = standardize_data_format(data_format, type(self), self.name)
+        super().__init__(cropping, data_format, **kwargs)
 
     def compute_output_shape(self, input_shape):
-        check_rank(self, input_shape, self._dims + 2)
-        output_shape = list(input_shape)
-        for axis, (before, after) in zip(self._spatial_axes(), self.cropping):
-            if output_shape[axis] is not None:
-                output_shape[axis] -= before + after
-                if output_shape[axis] <= 0:
-                    raise ConfigError(f"{layer_label(self)}: cropping {self._config_amounts()} "
-                                      f"must be smaller than the inputs' spatial size, got "
-                                      f"shape {tuple(input_shape)}")
-        return tuple(output_shape)
+        output_shape = self._resized_shape(input_shape, growth=-1)
+        for axis in self._spatial_axes():
+            if output_shape[axis] is not None and output_shape[axis] <= 0:
+                raise ConfigError(f"{layer_label(self)}: cropping {self._config_amounts()} "
+                                  f"must be smaller than the inputs' spatial size, got "
+                                  f"shape {tuple(input_shape)}")
+        return output_shape
 
     def call(self, inputs):
         index = [slice(None)] * inputs.ndim

@@ -14,7 +14,15 @@ from ...graph.dialect import keras2_semantics_active
 from ...graph.layer import input_mask, shape_to_list
 from ...graph.tensor import SymbolicTensor
 from ...kernels.activations import sigmoid
-from ..arguments import check_bool, check_float, check_int, check_serialized, layer_label
+from ..arguments import (
+    KERNEL_BIAS_ARGUMENTS,
+    check_bool,
+    check_float,
+    check_int,
+    check_serialized,
+    config_entries,
+    layer_label,
+)
 from ..initializers import get_initializer, serialize_initializer
 from .scores import (
     KERAS2_ADDITIVE,
@@ -139,23 +147,11 @@ class MultiHeadAttention(Layer):
     def get_config(self) -> dict:
         return {
             **super().get_config(),
-            "num_heads": self.num_heads,
-            "key_dim": self.key_dim,
-            "value_dim": self.value_dim,
-            "dropout": self.dropout,
-            "use_bias": self.use_bias,
-            "use_gate": self.use_gate,
+            **config_entries(self, ("num_heads", "key_dim", "value_dim", "dropout", "use_bias",
+                                    "use_gate")),
             "output_shape": self._output_shape,
-            "attention_axes": self.attention_axes,
-            "sliding_window": self.sliding_window,
-            "kernel_initializer": self.kernel_initializer,
-            "bias_initializer": self.bias_initializer,
-            "kernel_regularizer": self.kernel_regularizer,
-            "bias_regularizer": self.bias_regularizer,
-            "activity_regularizer": self.activity_regularizer,
-            "kernel_constraint": self.kernel_constraint,
-            "bias_constraint": self.bias_constraint,
-            "seed": self.seed,
+            **config_entries(self, ("attention_axes", "sliding_window", *KERNEL_BIAS_ARGUMENTS,
+                                    "seed")),
         }
 
     def get_build_config(self) -> dict | None:

@@ -12,7 +12,12 @@ from ...errors import ConfigError, UnsupportedError
 from ...graph import Layer
 from ...kernels import convolution as kernels
 from ..activations import resolve_activation, serialize_activation
-from ..arguments import check_bool, check_serialized, standardize_data_format
+from ..arguments import (
+    check_bool,
+    check_serialized,
+    config_entries,
+    standardize_data_format,
+)
 from ..initializers import get_initializer, serialize_initializer
 
 __all__ = ["BaseConv", "standardize_tuple"]
@@ -41,6 +46,9 @@ class BaseConv(Layer):
     """What every convolution layer shares: window arguments, data format, bias, activation."""
 
     rank = 0
+    # get_config's keys around the window arguments, in Keras's order (attribute names)
+    _config_leading_arguments: tuple = ()
+    _config_trailing_arguments: tuple = ()
 
     @property
     def _label(self) -> str:
@@ -134,7 +142,14 @@ class BaseConv(Layer):
     def _bias_value(self):
         return self.value_of(self.bias) if self.bias is not None else None
 
-    def _common_config(self) -> dict:
+    def get_config(self) -> dict:
+        """Keras's key order: the layer's own leading arguments, the window arguments, then the
+        trailing ones (weights' initializers, regularizers and constraints)."""
+        return {**super().get_config(), **config_entries(self, self._config_leading_arguments),
+                **self._window_config(),
+                **config_entries(self, self._config_trailing_arguments)}
+
+    def _window_config(self) -> dict:
         return {
             "kernel_size": self.kernel_size,
             "strides": self.strides,
@@ -147,28 +162,20 @@ class BaseConv(Layer):
 
     def _init_kernel_arguments(self, kernel_initializer, bias_initializer, kernel_regularizer,
                                bias_regularizer, kernel_constraint, bias_constraint) -> None:
-        """Check and keep the arguments `_kernel_config` writes back."""
-        cls = type(self)
-        self.kernel_initializer = serialize_initializer(kernel_initializer, "kernel_initializer",
-                                                        self)
-        self.bias_initializer = serialize_initializer(bias_initializer, "bias_initializer", self)
-        for argument, value in (("kernel_regularizer", kernel_regularizer),
-                                ("bias_regularizer", bias_regularizer),
-                                ("kernel_constraint", kernel_constraint),
-                                ("bias_constraint", bias_constraint)):
-            setattr(self, argument, check_serialized(value, argument, cls, self.name))
+        """Check and keep the kernel/bias arguments `get_config` writes back."""
+        self._keep_weight_arguments(
+            kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
 
-    def _kernel_config(self) -> dict:
-        """The kernel/bias initializer, regularizer and constraint arguments, as Keras writes them."""
-        return {
-            "kernel_initializer": self.kernel_initializer,
-            "bias_initializer": self.bias_initializer,
-            "kernel_regularizer": self.kernel_regularizer,
-            "bias_regularizer": self.bias_regularizer,
-            "activity_regularizer": self.activity_regularizer,
-            "kernel_constraint": self.kernel_constraint,
-            "bias_constraint": self.bias_constraint,
-        }
+    def _keep_weight_arguments(self, **arguments) -> None:
+        """Check and keep, in the order given, the weights' `*_initializer` arguments (as Keras
+        serializes them) and their regularizers and constraints (serialized already)."""
+        for argument, value in arguments.items():
+            if argument.endswith("_initializer"):
+                setattr(self, argument, serialize_initializer(value, argument, self))
+            else:
+                setattr(self, argument, check_serialized(value, argument, type(self), self.name))
 
 
 def _check_groups_is_one(cls, config: dict) -> None:

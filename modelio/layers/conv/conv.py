@@ -4,7 +4,7 @@ from ...errors import ConfigError, UnsupportedError
 from ...graph import register_layer
 from ...kernels import convolution as kernels
 from ..activations import activation_output_shape
-from ..arguments import check_int
+from ..arguments import KERNEL_BIAS_ARGUMENTS, check_int
 from ..initializers import get_initializer
 from .base import BaseConv
 
@@ -13,6 +13,9 @@ __all__ = ["Conv1D", "Conv2D", "Conv3D"]
 
 class _Conv(BaseConv):
     """Convolution (cross-correlation) with `filters` outputs, optionally in `groups`."""
+
+    _config_leading_arguments = ("filters",)
+    _config_trailing_arguments = ("groups", *KERNEL_BIAS_ARGUMENTS)
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
                  dilation_rate=1, groups=1, activation=None, use_bias=True,
@@ -61,15 +64,6 @@ class _Conv(BaseConv):
                                self.dilation_rate, self.groups, self._bias_value(),
                                channels_first=self._channels_first)
         return self.activation(outputs)
-
-    def get_config(self) -> dict:
-        return {
-            **super().get_config(),
-            "filters": self.filters,
-            **self._common_config(),
-            "groups": self.groups,
-            **self._kernel_config(),
-        }
 
 
 @register_layer("Convolution1D")

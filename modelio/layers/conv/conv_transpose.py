@@ -4,7 +4,7 @@ from ...errors import ConfigError
 from ...graph import register_layer
 from ...kernels import convolution as kernels
 from ..activations import activation_output_shape
-from ..arguments import check_int
+from ..arguments import KERNEL_BIAS_ARGUMENTS, check_int
 from ..initializers import get_initializer
 from .base import BaseConv, standardize_tuple
 
@@ -17,6 +17,8 @@ class _ConvTranspose(BaseConv):
     fixed by `output_padding` (Keras's `compute_conv_transpose_output_shape`)."""
 
     _legacy_keys = {"groups": None}
+    _config_leading_arguments = ("filters",)
+    _config_trailing_arguments = ("output_padding", *KERNEL_BIAS_ARGUMENTS)
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", output_padding=None,
                  data_format=None, dilation_rate=1, activation=None, use_bias=True,
@@ -74,15 +76,6 @@ class _ConvTranspose(BaseConv):
                                          self.dilation_rate, crops, self._bias_value(),
                                          channels_first=self._channels_first)
         return self.activation(outputs)
-
-    def get_config(self) -> dict:
-        return {
-            **super().get_config(),
-            "filters": self.filters,
-            **self._common_config(),
-            "output_padding": self.output_padding,
-            **self._kernel_config(),
-        }
 
 
 @register_layer("Convolution1DTranspose")

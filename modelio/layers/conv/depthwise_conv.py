@@ -3,8 +3,8 @@
 from ...graph import register_layer
 from ...kernels import convolution as kernels
 from ..activations import activation_output_shape
-from ..arguments import check_int, check_serialized
-from ..initializers import get_initializer, serialize_initializer
+from ..arguments import check_int
+from ..initializers import get_initializer
 from .base import BaseConv
 
 __all__ = ["DepthwiseConv1D", "DepthwiseConv2D"]
@@ -16,6 +16,10 @@ class _DepthwiseConv(BaseConv):
     `depthwise_kernel`), shaped `(*kernel_size, channels, depth_multiplier)`."""
 
     _legacy_keys = {"groups": None}
+    _config_leading_arguments = ("depth_multiplier",)
+    _config_trailing_arguments = (
+        "depthwise_initializer", "bias_initializer", "depthwise_regularizer", "bias_regularizer",
+        "activity_regularizer", "depthwise_constraint", "bias_constraint")
 
     def __init__(self, kernel_size, strides=1, padding="valid", depth_multiplier=1,
                  data_format=None, dilation_rate=1, activation=None, use_bias=True,
@@ -28,15 +32,10 @@ class _DepthwiseConv(BaseConv):
                                           minimum=1)
         self._init_window(kernel_size, strides, padding, data_format, dilation_rate, activation,
                           use_bias)
-        self.depthwise_initializer = serialize_initializer(depthwise_initializer,
-                                                           "depthwise_initializer", self)
-        self.bias_initializer = serialize_initializer(bias_initializer, "bias_initializer", self)
-        self.depthwise_regularizer = check_serialized(depthwise_regularizer,
-                                                      "depthwise_regularizer", cls, self.name)
-        self.bias_regularizer = check_serialized(bias_regularizer, "bias_regularizer", cls, self.name)
-        self.depthwise_constraint = check_serialized(depthwise_constraint, "depthwise_constraint",
-                                                     cls, self.name)
-        self.bias_constraint = check_serialized(bias_constraint, "bias_constraint", cls, self.name)
+        self._keep_weight_arguments(
+            depthwise_initializer=depthwise_initializer, bias_initializer=bias_initializer,
+            depthwise_regularizer=depthwise_regularizer, bias_regularizer=bias_regularizer,
+            depthwise_constraint=depthwise_constraint, bias_constraint=bias_constraint)
 
     def build(self, input_shape):
         channels = self._known_channels(input_shape)
@@ -60,20 +59,6 @@ class _DepthwiseConv(BaseConv):
                                          self._pads(spatial), self.dilation_rate,
                                          self._bias_value(), channels_first=self._channels_first)
         return self.activation(outputs)
-
-    def get_config(self) -> dict:
-        return {
-            **super().get_config(),
-            "depth_multiplier": self.depth_multiplier,
-            **self._common_config(),
-            "depthwise_initializer": self.depthwise_initializer,
-            "bias_initializer": self.bias_initializer,
-            "depthwise_regularizer": self.depthwise_regularizer,
-            "bias_regularizer": self.bias_regularizer,
-            "activity_regularizer": self.activity_regularizer,
-            "depthwise_constraint": self.depthwise_constraint,
-            "bias_constraint": self.bias_constraint,
-        }
 
 
 @register_layer()

@@ -6,8 +6,8 @@ from ...graph import register_layer
 from ...graph.dialect import keras2_semantics_active
 from ...kernels import convolution as kernels
 from ..activations import activation_output_shape
-from ..arguments import check_int, check_serialized
-from ..initializers import get_initializer, serialize_initializer
+from ..arguments import check_int
+from ..initializers import get_initializer
 from .base import BaseConv
 
 __all__ = ["SeparableConv1D", "SeparableConv2D"]
@@ -20,6 +20,11 @@ class _SeparableConv(BaseConv):
 
     _legacy_keys = {"groups": None, "kernel_initializer": None, "kernel_regularizer": None,
                     "kernel_constraint": None}
+    _config_leading_arguments = ("depth_multiplier", "filters")
+    _config_trailing_arguments = (
+        "depthwise_initializer", "pointwise_initializer", "bias_initializer",
+        "depthwise_regularizer", "pointwise_regularizer", "bias_regularizer",
+        "activity_regularizer", "depthwise_constraint", "pointwise_constraint", "bias_constraint")
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
                  dilation_rate=1, depth_multiplier=1, activation=None, use_bias=True,
@@ -35,21 +40,13 @@ class _SeparableConv(BaseConv):
         # tf-keras's SeparableConv1D also took causal padding; Keras 3 refuses it.
         self._init_window(kernel_size, strides, padding, data_format, dilation_rate, activation,
                           use_bias, allow_causal=self.rank == 1 and keras2_semantics_active())
-        self.depthwise_initializer = serialize_initializer(depthwise_initializer,
-                                                           "depthwise_initializer", self)
-        self.pointwise_initializer = serialize_initializer(pointwise_initializer,
-                                                           "pointwise_initializer", self)
-        self.bias_initializer = serialize_initializer(bias_initializer, "bias_initializer", self)
-        self.depthwise_regularizer = check_serialized(depthwise_regularizer,
-                                                      "depthwise_regularizer", cls, self.name)
-        self.pointwise_regularizer = check_serialized(pointwise_regularizer,
-                                                      "pointwise_regularizer", cls, self.name)
-        self.bias_regularizer = check_serialized(bias_regularizer, "bias_regularizer", cls, self.name)
-        self.depthwise_constraint = check_serialized(depthwise_constraint, "depthwise_constraint",
-                                                     cls, self.name)
-        self.pointwise_constraint = check_serialized(pointwise_constraint, "pointwise_constraint",
-                                                     cls, self.name)
-        self.bias_constraint = check_serialized(bias_constraint, "bias_constraint", cls, self.name)
+        self._keep_weight_arguments(
+            depthwise_initializer=depthwise_initializer,
+            pointwise_initializer=pointwise_initializer, bias_initializer=bias_initializer,
+            depthwise_regularizer=depthwise_regularizer,
+            pointwise_regularizer=pointwise_regularizer, bias_regularizer=bias_regularizer,
+            depthwise_constraint=depthwise_constraint, pointwise_constraint=pointwise_constraint,
+            bias_constraint=bias_constraint)
 
     def build(self, input_shape):
         channels = self._known_channels(input_shape)
@@ -82,24 +79,6 @@ class _SeparableConv(BaseConv):
         if self._channels_first:
             outputs = np.ascontiguousarray(np.moveaxis(outputs, -1, 1))
         return self.activation(outputs)
-
-    def get_config(self) -> dict:
-        return {
-            **super().get_config(),
-            "depth_multiplier": self.depth_multiplier,
-            "filters": self.filters,
-            **self._common_config(),
-            "depthwise_initializer": self.depthwise_initializer,
-            "pointwise_initializer": self.pointwise_initializer,
-            "bias_initializer": self.bias_initializer,
-            "depthwise_regularizer": self.depthwise_regularizer,
-            "pointwise_regularizer": self.pointwise_regularizer,
-            "bias_regularizer": self.bias_regularizer,
-            "activity_regularizer": self.activity_regularizer,
-            "depthwise_constraint": self.depthwise_constraint,
-            "pointwise_constraint": self.pointwise_constraint,
-            "bias_constraint": self.bias_constraint,
-        }
 
 
 @register_layer("SeparableConvolution1D")

@@ -12,7 +12,13 @@ import numpy as np
 
 from ...errors import ConfigError
 from ...graph import Layer
-from ..arguments import check_bool, check_float, check_serialized, layer_label
+from ..arguments import (
+    check_bool,
+    check_float,
+    check_serialized,
+    config_entries,
+    layer_label,
+)
 from ..initializers import serialize_initializer
 
 __all__ = [
@@ -87,8 +93,15 @@ def check_axes_in_range(layer, axes: list, input_shape) -> None:
                               f"{input_shape}")
 
 
+GAMMA_BETA_ARGUMENTS = ("beta_initializer", "gamma_initializer", "beta_regularizer",
+                        "gamma_regularizer", "beta_constraint", "gamma_constraint")
+"""The gamma/beta initializer, regularizer and constraint arguments, in Keras's config order."""
+
+
 class GammaBetaLayer(Layer):
     """Shared arguments of the layers with optional `gamma` (scale) and `beta` (center) weights."""
+
+    _config_arguments: tuple = ()  # get_config's keys (attribute names), in Keras's order
 
     def _gamma_beta_arguments(self, epsilon, center, scale, beta_initializer, gamma_initializer,
                               beta_regularizer, gamma_regularizer, beta_constraint,
@@ -109,15 +122,8 @@ class GammaBetaLayer(Layer):
         self.gamma = None
         self.beta = None
 
-    def _gamma_beta_config(self) -> dict:
-        return {
-            "beta_initializer": self.beta_initializer,
-            "gamma_initializer": self.gamma_initializer,
-            "beta_regularizer": self.beta_regularizer,
-            "gamma_regularizer": self.gamma_regularizer,
-            "beta_constraint": self.beta_constraint,
-            "gamma_constraint": self.gamma_constraint,
-        }
+    def get_config(self) -> dict:
+        return {**super().get_config(), **config_entries(self, self._config_arguments)}
 
 
 def sorted_axes(axis) -> list:

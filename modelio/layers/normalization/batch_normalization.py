@@ -40,6 +40,11 @@ class BatchNormalization(GammaBetaLayer):
     """
 
     supports_masking = True
+    _config_arguments = (
+        "axis", "momentum", "epsilon", "center", "scale", "beta_initializer", "gamma_initializer",
+        "moving_mean_initializer", "moving_variance_initializer", "beta_regularizer",
+        "gamma_regularizer", "beta_constraint", "gamma_constraint", "synchronized", "renorm",
+        "renorm_clipping", "renorm_momentum")
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones",
@@ -183,24 +188,3 @@ class BatchNormalization(GammaBetaLayer):
             outputs = outputs + in_dtype(self.beta.value, dtype).reshape(broadcast)
         return outputs.astype(self.compute_dtype, copy=False)
 
-    def get_config(self) -> dict:
-        return {
-            **super().get_config(),
-            "axis": self.axis,
-            "momentum": self.momentum,
-            "epsilon": self.epsilon,
-            "center": self.center,
-            "scale": self.scale,
-            "beta_initializer": self.beta_initializer,
-            "gamma_initializer": self.gamma_initializer,
-            "moving_mean_initializer": self.moving_mean_initializer,
-            "moving_variance_initializer": self.moving_variance_initializer,
-            "beta_regularizer": self.beta_regularizer,
-            "gamma_regularizer": self.gamma_regularizer,
-            "beta_constraint": self.beta_constraint,
-            "gamma_constraint": self.gamma_constraint,
-            "synchronized": self.synchronized,
-            "renorm": self.renorm,
-            "renorm_clipping": self.renorm_clipping,
-            "renorm_momentum": self.renorm_momentum,
-        }

@@ -11,6 +11,7 @@ from ...kernels.normalization import moments
 from ..arguments import layer_label
 from ..initializers import get_initializer
 from .base import (
+    GAMMA_BETA_ARGUMENTS,
     GammaBetaLayer,
     axis_argument,
     check_axes_in_range,
@@ -37,6 +38,7 @@ class GroupNormalization(GammaBetaLayer):
     """
 
     supports_masking = True
+    _config_arguments = ("groups", "axis", "epsilon", "center", "scale", *GAMMA_BETA_ARGUMENTS)
 
     def __init__(self, groups=32, axis=-1, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,
@@ -120,13 +122,3 @@ class GroupNormalization(GammaBetaLayer):
             outputs = outputs + in_dtype(self.beta.value, dtype).reshape(broadcast)
         return outputs.reshape(x.shape).astype(self.compute_dtype, copy=False)
 
-    def get_config(self) -> dict:
-        return {
-            **super().get_config(),
-            "groups": self.groups,
-            "axis": self.axis,
-            "epsilon": self.epsilon,
-            "center": self.center,
-            "scale": self.scale,
-            **self._gamma_beta_config(),
-        }

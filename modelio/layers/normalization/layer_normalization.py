@@ -9,6 +9,7 @@ from ...kernels.normalization import moments
 from ..arguments import check_bool
 from ..initializers import get_initializer
 from .base import (
+    GAMMA_BETA_ARGUMENTS,
     GammaBetaLayer,
     axis_argument,
     check_axes_in_range,
@@ -49,6 +50,9 @@ class LayerNormalization(GammaBetaLayer):
     tf-keras and Keras 3's TensorFlow/JAX/numpy backends compute (Keras 3.15's torch backend
     hands such axes to `F.layer_norm`, which normalizes the trailing axes instead).
     """
+
+    _config_arguments = ("axis", "epsilon", "center", "scale", "rms_scaling",
+                         *GAMMA_BETA_ARGUMENTS)
 
     supports_masking = True
 
@@ -104,13 +108,3 @@ class LayerNormalization(GammaBetaLayer):
                                                       x.shape)
         return outputs.astype(self.compute_dtype, copy=False)
 
-    def get_config(self) -> dict:
-        return {
-            **super().get_config(),
-            "axis": self.axis,
-            "epsilon": self.epsilon,
-            "center": self.center,
-            "scale": self.scale,
-            "rms_scaling": self.rms_scaling,
-            **self._gamma_beta_config(),
-        }

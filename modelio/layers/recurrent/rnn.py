@@ -26,7 +26,19 @@ from ..initializers import get_initializer, serialize_initializer
 _USE_CUDNN_CHOICES = ("auto", True, False)
 
 
-class _RNN(Layer):
+class RecordsInitialStates:
+    """Mixin for the layers a graph may call with `initial_state` (the RNNs, Bidirectional): it
+    keeps the states' shapes and writes them into the build config, as Keras 3 does."""
+
+    def __call__(self, *args, **kwargs):
+        record_state_shapes(self, kwargs)
+        return super().__call__(*args, **kwargs)
+
+    def get_build_config(self) -> dict | None:
+        return build_config_with_states(self, super().get_build_config())
+
+
+class _RNN(RecordsInitialStates, Layer):
     """What SimpleRNN, LSTM and GRU share: the RNN arguments, masks, states and shapes."""
 
     supports_masking = True
@@ -164,13 +176,6 @@ class _RNN(Layer):
         if self.return_state:
             return [output_mask] + [None] * self._state_count
         return output_mask
-
-    def __call__(self, *args, **kwargs):
-        record_state_shapes(self, kwargs)
-        return super().__call__(*args, **kwargs)
-
-    def get_build_config(self) -> dict | None:
-        return build_config_with_states(self, super().get_build_config())
 
     # ----- computing ------------------------------------------------------------------------------
     def call(self, sequences, initial_state=None, mask=None, training=None, constants=None):

@@ -13,9 +13,8 @@ from ...graph.tensor import SymbolicTensor
 from ..arguments import layer_label
 from .rnn import (
     _RNN,
-    build_config_with_states,
+    RecordsInitialStates,
     first_mask,
-    record_state_shapes,
     refuse_constants,
     split_sequence_and_states,
 )
@@ -101,7 +100,7 @@ _MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
 
 @register_layer()
-class Bidirectional(_Wrapper):
+class Bidirectional(RecordsInitialStates, _Wrapper):
     """Runs a recurrent layer forwards and a copy (or `backward_layer`) backwards, and merges
     the two outputs by `merge_mode`: "concat", "sum", "mul", "ave", or None (both returned)."""
 
@@ -160,13 +159,6 @@ class Bidirectional(_Wrapper):
             groups += [(f"{attribute}/{path}".rstrip("/"), weights, name)
                        for path, weights, name in layer.keras3_weight_groups()]
         return groups
-
-    def __call__(self, *args, **kwargs):
-        record_state_shapes(self, kwargs)
-        return super().__call__(*args, **kwargs)
-
-    def get_build_config(self) -> dict | None:
-        return build_config_with_states(self, super().get_build_config())
 
 
     def build(self, sequences_shape, initial_state_shape=None):

@@ -225,13 +225,21 @@ class OnnxFlatten(OnnxLayer):
         return {**super().get_config(), "axis": self.axis}
 
 
-@register_layer()
-class OnnxSqueeze(OnnxLayer):
-    """ONNX Squeeze: drop the size-1 `axes` (every size-1 axis when `axes` is None)."""
+class _OnnxAxes(OnnxLayer):
+    """Shared by ONNX Squeeze and Unsqueeze: an optional `axes` attribute (else a run-time
+    operand, or for Squeeze every size-1 axis)."""
 
     def __init__(self, axes=None, **kwargs):
         super().__init__(**kwargs)
         self.axes = int_list(axes, "axes", self.name, allow_none=True)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "axes": self.axes}
+
+
+@register_layer()
+class OnnxSqueeze(_OnnxAxes):
+    """ONNX Squeeze: drop the size-1 `axes` (every size-1 axis when `axes` is None)."""
 
     def _axes(self, shape):
         if self.axes is None:
@@ -257,17 +265,10 @@ class OnnxSqueeze(OnnxLayer):
             return np.squeeze(x, axis=tuple(axes))
         return np.squeeze(x, axis=tuple(self._axes(x.shape)))
 
-    def get_config(self) -> dict:
-        return {**super().get_config(), "axes": self.axes}
-
 
 @register_layer()
-class OnnxUnsqueeze(OnnxLayer):
+class OnnxUnsqueeze(_OnnxAxes):
     """ONNX Unsqueeze: insert size-1 `axes` (positions in the output)."""
-
-    def __init__(self, axes=None, **kwargs):
-        super().__init__(**kwargs)
-        self.axes = int_list(axes, "axes", self.name, allow_none=True)
 
     def _output_axes(self, rank, axes):
         out_rank = rank + len(axes)
@@ -294,9 +295,6 @@ class OnnxUnsqueeze(OnnxLayer):
         x = operands[0]
         axes = runtime_ints(operands[1]) if len(operands) > 1 else self.axes
         return np.reshape(x, self._unsqueezed(x.shape, axes))
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "axes": self.axes}
 
 
 @register_layer()
