@@ -122,6 +122,15 @@ class GammaBetaLayer(Layer):
         self.gamma = None
         self.beta = None
 
+    def _check_input_axes(self, axes: list, input_shape) -> None:
+        """`axes` exist in `input_shape` and, once built, have the sizes of the gamma (or beta)
+        weight."""
+        check_axes_in_range(self, axes, input_shape)
+        weight = self.gamma if self.gamma is not None else self.beta
+        if self.built and weight is not None:
+            check_built_dims(self, input_shape, positive_axes(self, axes, len(input_shape)),
+                              list(weight.shape))
+
     def get_config(self) -> dict:
         return {**super().get_config(), **config_entries(self, self._config_arguments)}
 

@@ -12,8 +12,6 @@ from .base import (
     GAMMA_BETA_ARGUMENTS,
     GammaBetaLayer,
     axis_argument,
-    check_axes_in_range,
-    check_built_dims,
     check_known_dims,
     in_dtype,
     positive_axes,
@@ -78,12 +76,7 @@ class LayerNormalization(GammaBetaLayer):
             self.beta = self.add_weight("beta", shape, get_initializer(self.beta_initializer))
 
     def compute_output_shape(self, input_shape):
-        axes = sorted_axes(self.axis)
-        check_axes_in_range(self, axes, input_shape)
-        weight = self.gamma if self.gamma is not None else self.beta
-        if self.built and weight is not None:
-            check_built_dims(self, input_shape, positive_axes(self, axes, len(input_shape)),
-                              list(weight.shape))
+        self._check_input_axes(sorted_axes(self.axis), input_shape)
         return input_shape
 
     def call(self, inputs):
