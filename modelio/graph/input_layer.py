@@ -15,20 +15,9 @@ MAX_DIMENSION = 2**31
 class InputLayer(Layer):
     """The layer behind `Input()`: it holds the model input's batch shape and dtype."""
 
-    def __init__(
-        self,
-        shape=None,
-        batch_size=None,
-        dtype=None,
-        sparse=None,
-        ragged=None,
-        batch_shape=None,
-        input_tensor=None,
-        optional=False,
-        name=None,
-        batch_input_shape=None,
-        **kwargs,
-    ):
+    def __init__(self, shape=None, batch_size=None, dtype=None, sparse=None, ragged=None,
+                 batch_shape=None, input_tensor=None, optional=False, name=None,
+                 batch_input_shape=None, **kwargs):
         label = name if isinstance(name, str) else "InputLayer"
         if batch_shape is None:
             batch_shape = batch_input_shape

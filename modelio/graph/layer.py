@@ -99,18 +99,9 @@ class Layer:
     # Keras 2 config keys this layer renames (old -> new) or drops (old -> None) when loading.
     _legacy_keys: dict[str, str | None] = {}
 
-    def __init__(
-        self,
-        name: str | None = None,
-        trainable: bool = True,
-        dtype=None,
-        activity_regularizer=None,
-        input_shape=None,
-        input_dim=None,
-        batch_input_shape=None,
-        batch_size=None,
-        **kwargs,
-    ):
+    def __init__(self, name: str | None = None, trainable: bool = True, dtype=None,
+                 activity_regularizer=None, input_shape=None, input_dim=None,
+                 batch_input_shape=None, batch_size=None, **kwargs):
         label = name if isinstance(name, str) else type(self).__name__
         if kwargs:
             names = ", ".join(sorted(kwargs))

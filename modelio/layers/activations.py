@@ -9,7 +9,7 @@ from ..graph import Layer, register_layer
 from ..graph.dialect import keras2_semantics_active
 from ..graph.serialization import is_trusted_module
 from ..kernels import activations as kernels
-from .arguments import check_float, check_serialized
+from .arguments import check_float, check_serialized, config_entries
 from .initializers import get_initializer, serialize_initializer
 
 # Keras 2 meanings whose Keras 3 namesake computes something else. Written back as a custom
@@ -123,66 +123,65 @@ class Activation(Layer):
         return {**super().get_config(), "activation": serialize_activation(self.activation_name)}
 
 
-@register_layer()
-class ReLU(Layer):
-    """`max(x, threshold)` capped at `max_value`, with `negative_slope` below the threshold."""
+class _ScalarArgumentsActivation(Layer):
+    """An activation that one kernel computes from the layer's number arguments: `_bounds` maps
+    each argument (in Keras's config order) to its (minimum, allow None) check."""
 
     supports_masking = True
+    _bounds: dict = {}
+    kernel = None  # a staticmethod taking the inputs and the arguments by name
 
-    def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
+    def __init__(self, **kwargs):
+        arguments = {name: kwargs.pop(name) for name in self._bounds}
         super().__init__(**kwargs)
-        cls = type(self)
-        self.max_value = check_float(max_value, "max_value", cls, self.name, 0.0, allow_none=True)
-        self.negative_slope = check_float(negative_slope, "negative_slope", cls, self.name, 0.0)
-        self.threshold = check_float(threshold, "threshold", cls, self.name, 0.0)
+        for name, (minimum, allow_none) in self._bounds.items():
+            setattr(self, name, check_float(arguments[name], name, type(self), self.name,
+                                            minimum, allow_none=allow_none))
         self.built = True
 
     def call(self, inputs):
-        return kernels.relu(inputs, negative_slope=self.negative_slope, max_value=self.max_value,
-                            threshold=self.threshold)
+        return self.kernel(inputs, **config_entries(self, tuple(self._bounds)))
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "max_value": self.max_value,
-                "negative_slope": self.negative_slope, "threshold": self.threshold}
+        return {**super().get_config(), **config_entries(self, tuple(self._bounds))}
 
 
 @register_layer()
-class LeakyReLU(Layer):
+class ReLU(_ScalarArgumentsActivation):
+    """`max(x, threshold)` capped at `max_value`, with `negative_slope` below the threshold."""
+
+    _bounds = {"max_value": (0.0, True), "negative_slope": (0.0, False),
+               "threshold": (0.0, False)}
+    kernel = staticmethod(kernels.relu)
+
+    def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
+        super().__init__(max_value=max_value, negative_slope=negative_slope, threshold=threshold,
+                         **kwargs)
+
+
+@register_layer()
+class LeakyReLU(_ScalarArgumentsActivation):
     """`x` for x >= 0, `negative_slope * x` below (Keras 2 called the slope `alpha`)."""
 
     _legacy_keys = {"alpha": "negative_slope"}
-    supports_masking = True
+    _bounds = {"negative_slope": (0.0, False)}
+    kernel = staticmethod(kernels.leaky_relu)
 
     def __init__(self, negative_slope=0.3, **kwargs):
         if "alpha" in kwargs:
             negative_slope = kwargs.pop("alpha")
-        super().__init__(**kwargs)
-        self.negative_slope = check_float(negative_slope, "negative_slope", type(self), self.name, 0.0)
-        self.built = True
-
-    def call(self, inputs):
-        return kernels.leaky_relu(inputs, negative_slope=self.negative_slope)
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "negative_slope": self.negative_slope}
+        super().__init__(negative_slope=negative_slope, **kwargs)
 
 
 @register_layer()
-class ELU(Layer):
+class ELU(_ScalarArgumentsActivation):
     """`x` for x > 0, `alpha * (exp(x) - 1)` below."""
 
-    supports_masking = True
+    _bounds = {"alpha": (None, False)}
+    kernel = staticmethod(kernels.elu)
 
     def __init__(self, alpha=1.0, **kwargs):
-        super().__init__(**kwargs)
-        self.alpha = check_float(alpha, "alpha", type(self), self.name)
-        self.built = True
-
-    def call(self, inputs):
-        return kernels.elu(inputs, alpha=self.alpha)
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "alpha": self.alpha}
+        super().__init__(alpha=alpha, **kwargs)
 
 
 @register_layer()

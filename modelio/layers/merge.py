@@ -57,28 +57,27 @@ class _Merge(Layer):
                    for value in inputs]
         return self._merge(aligned)
 
+    merge_function = None  # the binary numpy ufunc folded over the inputs
+
     def _merge(self, inputs: list):
-        raise NotImplementedError
-
-
-def _reduce(function, inputs):
-    result = inputs[0]
-    for value in inputs[1:]:
-        result = function(result, value)
-    return result
+        result = inputs[0]
+        for value in inputs[1:]:
+            result = self.merge_function(result, value)
+        return result
 
 
 @register_layer()
 class Add(_Merge):
     """Sum of the inputs."""
 
-    def _merge(self, inputs):
-        return _reduce(np.add, inputs)
+    merge_function = np.add
 
 
 @register_layer()
 class Subtract(_Merge):
     """First input minus the second."""
+
+    merge_function = np.subtract
 
     def build(self, input_shape):
         self._check_list(input_shape, 2)
@@ -86,40 +85,36 @@ class Subtract(_Merge):
             raise ConfigError(f"layer '{self.name}' (Subtract) takes exactly 2 inputs, "
                               f"got {len(input_shape)}")
 
-    def _merge(self, inputs):
-        return inputs[0] - inputs[1]
-
 
 @register_layer()
 class Multiply(_Merge):
     """Product of the inputs."""
 
-    def _merge(self, inputs):
-        return _reduce(np.multiply, inputs)
+    merge_function = np.multiply
 
 
 @register_layer()
 class Average(_Merge):
     """Mean of the inputs."""
 
+    merge_function = np.add
+
     def _merge(self, inputs):
-        return _reduce(np.add, inputs) / np.asarray(len(inputs), dtype=inputs[0].dtype)
+        return super()._merge(inputs) / np.asarray(len(inputs), dtype=inputs[0].dtype)
 
 
 @register_layer()
 class Maximum(_Merge):
     """Elementwise maximum of the inputs."""
 
-    def _merge(self, inputs):
-        return _reduce(np.maximum, inputs)
+    merge_function = np.maximum
 
 
 @register_layer()
 class Minimum(_Merge):
     """Elementwise minimum of the inputs."""
 
-    def _merge(self, inputs):
-        return _reduce(np.minimum, inputs)
+    merge_function = np.minimum
 
 
 @register_layer()

@@ -23,7 +23,7 @@ from ..graph import Layer
 from ..graph.tensor import SymbolicTensor
 from ..graph.weights import Weight
 
-__all__ = ["MAX_RUNTIME_ELEMENTS", "OnnxLayer", "int_list", "is_shape_list", "positive_axis",
+__all__ = ["MAX_RUNTIME_ELEMENTS", "OnnxAxesLayer", "OnnxLayer", "int_list", "is_shape_list", "positive_axis",
            "runtime_ints", "vector_length"]
 
 # Never allocate more than this from a shape computed at run time.
@@ -208,3 +208,29 @@ class OnnxLayer(Layer):
     def compute(self, operands: list) -> np.ndarray:
         """The op's result for `operands` (numpy arrays, constants in their places)."""
         raise NotImplementedError
+
+
+class OnnxAxesLayer(OnnxLayer):
+    """Base of the ONNX ops whose `axes` is an optional attribute or, from opset 13 (Reduce*
+    from 18), an optional second operand given at run time: Reduce*, Squeeze, Unsqueeze."""
+
+    def __init__(self, axes=None, **kwargs):
+        super().__init__(**kwargs)
+        self.axes = int_list(axes, "axes", self.name, allow_none=True)
+
+    def runtime_axes_count(self, input_shape) -> tuple | None:
+        """For a call whose axes are a run-time operand: (the data's shape, how many axes it
+        names); None for a call on the data alone."""
+        if not is_shape_list(input_shape):
+            return None
+        data_shape, axes_shape = input_shape
+        return tuple(data_shape), vector_length(axes_shape, self.name)
+
+    @staticmethod
+    def runtime_axes(operands: list) -> list[int] | None:
+        """The axes operand of a call as Python ints, or None when the call has none."""
+        return runtime_ints(operands[1]) if len(operands) > 1 else None
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "axes": self.axes}
+

@@ -11,7 +11,7 @@ SeparableConv1D also takes tf-keras's `padding="causal"`.
 from ...errors import ConfigError, UnsupportedError
 from ...graph import Layer
 from ...kernels import convolution as kernels
-from ..activations import resolve_activation, serialize_activation
+from ..activations import activation_output_shape, resolve_activation, serialize_activation
 from ..arguments import (
     check_bool,
     check_serialized,
@@ -123,6 +123,32 @@ class BaseConv(Layer):
                               f"than the dilated kernel {list(self.kernel_size)} (dilation "
                               f"{list(self.dilation_rate)}), so the output would be empty")
         return sizes
+
+    def compute_output_shape(self, input_shape):
+        batch, spatial, channels = self._split(input_shape)
+        if self.built:
+            self._check_built_channels(channels, self._built_channels(), input_shape)
+        output_shape = self._join(batch, self._output_spatial(spatial, input_shape),
+                                  self._output_channels(channels))
+        return activation_output_shape(self, self.activation_name, output_shape)
+
+    def call(self, inputs):
+        return self.activation(self._convolve(self._float_input(inputs)))
+
+    # What each convolution defines for compute_output_shape and call:
+    def _built_channels(self) -> int:
+        """The input channels the built weights expect."""
+        raise NotImplementedError
+
+    def _output_spatial(self, spatial, input_shape) -> tuple:
+        return self._conv_spatial(spatial, input_shape)
+
+    def _output_channels(self, channels):
+        return self.filters
+
+    def _convolve(self, inputs):
+        """The convolution of float `inputs`, with the bias, before the activation."""
+        raise NotImplementedError
 
     def _pads(self, spatial) -> list:
         return [kernels.padding_amounts(size, k, s, d, self.padding)

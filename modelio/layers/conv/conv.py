@@ -3,7 +3,6 @@
 from ...errors import ConfigError, UnsupportedError
 from ...graph import register_layer
 from ...kernels import convolution as kernels
-from ..activations import activation_output_shape
 from ..arguments import KERNEL_BIAS_ARGUMENTS, check_int
 from ..initializers import get_initializer
 from .base import BaseConv
@@ -50,20 +49,14 @@ class _Conv(BaseConv):
             get_initializer(self.kernel_initializer))
         self._add_bias(self.filters)
 
-    def compute_output_shape(self, input_shape):
-        batch, spatial, channels = self._split(input_shape)
-        if self.built:
-            self._check_built_channels(channels, self.kernel.shape[-2] * self.groups, input_shape)
-        return activation_output_shape(self, self.activation_name,
-                                       self._join(batch, self._conv_spatial(spatial, input_shape), self.filters))
+    def _built_channels(self) -> int:
+        return self.kernel.shape[-2] * self.groups
 
-    def call(self, inputs):
-        inputs = self._float_input(inputs)
+    def _convolve(self, inputs):
         spatial = self._split(inputs.shape)[1]
-        outputs = kernels.conv(inputs, self.value_of(self.kernel), self.strides, self._pads(spatial),
-                               self.dilation_rate, self.groups, self._bias_value(),
-                               channels_first=self._channels_first)
-        return self.activation(outputs)
+        return kernels.conv(inputs, self.value_of(self.kernel), self.strides, self._pads(spatial),
+                            self.dilation_rate, self.groups, self._bias_value(),
+                            channels_first=self._channels_first)
 
 
 @register_layer("Convolution1D")

@@ -3,7 +3,6 @@
 from ...errors import ConfigError
 from ...graph import register_layer
 from ...kernels import convolution as kernels
-from ..activations import activation_output_shape
 from ..arguments import KERNEL_BIAS_ARGUMENTS, check_int
 from ..initializers import get_initializer
 from .base import BaseConv, standardize_tuple
@@ -53,29 +52,25 @@ class _ConvTranspose(BaseConv):
                                       get_initializer(self.kernel_initializer))
         self._add_bias(self.filters)
 
-    def compute_output_shape(self, input_shape):
-        batch, spatial, channels = self._split(input_shape)
-        if self.built:
-            self._check_built_channels(channels, self.kernel.shape[-1], input_shape)
+    def _built_channels(self) -> int:
+        return self.kernel.shape[-1]
+
+    def _output_spatial(self, spatial, input_shape) -> tuple:
         if 0 in spatial:
             raise ConfigError(f"{self._label} cannot take inputs with an empty spatial "
                               f"dimension, got shape {tuple(input_shape)}")
-        sizes = tuple(
+        return tuple(
             kernels.conv_transpose_output_length(size, k, s, d, self.padding, pad)
             for size, k, s, d, pad in zip(spatial, self.kernel_size, self.strides,
                                           self.dilation_rate, self.output_paddings()))
-        return activation_output_shape(self, self.activation_name,
-                                       self._join(batch, sizes, self.filters))
 
-    def call(self, inputs):
-        inputs = self._float_input(inputs)
+    def _convolve(self, inputs):
         crops = [kernels.conv_transpose_crops(k, s, d, self.padding, pad)
                  for k, s, d, pad in zip(self.kernel_size, self.strides, self.dilation_rate,
                                          self.output_paddings())]
-        outputs = kernels.conv_transpose(inputs, self.value_of(self.kernel), self.strides,
-                                         self.dilation_rate, crops, self._bias_value(),
-                                         channels_first=self._channels_first)
-        return self.activation(outputs)
+        return kernels.conv_transpose(inputs, self.value_of(self.kernel), self.strides,
+                                      self.dilation_rate, crops, self._bias_value(),
+                                      channels_first=self._channels_first)
 
 
 @register_layer("Convolution1DTranspose")

@@ -2,7 +2,6 @@
 
 from ...graph import register_layer
 from ...kernels import convolution as kernels
-from ..activations import activation_output_shape
 from ..arguments import check_int
 from ..initializers import get_initializer
 from .base import BaseConv
@@ -44,21 +43,17 @@ class _DepthwiseConv(BaseConv):
                                       get_initializer(self.depthwise_initializer))
         self._add_bias(channels * self.depth_multiplier)
 
-    def compute_output_shape(self, input_shape):
-        batch, spatial, channels = self._split(input_shape)
-        if self.built:
-            self._check_built_channels(channels, self.kernel.shape[-2], input_shape)
-        out_channels = None if channels is None else channels * self.depth_multiplier
-        return activation_output_shape(self, self.activation_name,
-                                       self._join(batch, self._conv_spatial(spatial, input_shape), out_channels))
+    def _built_channels(self) -> int:
+        return self.kernel.shape[-2]
 
-    def call(self, inputs):
-        inputs = self._float_input(inputs)
+    def _output_channels(self, channels):
+        return None if channels is None else channels * self.depth_multiplier
+
+    def _convolve(self, inputs):
         spatial = self._split(inputs.shape)[1]
-        outputs = kernels.depthwise_conv(inputs, self.value_of(self.kernel), self.strides,
-                                         self._pads(spatial), self.dilation_rate,
-                                         self._bias_value(), channels_first=self._channels_first)
-        return self.activation(outputs)
+        return kernels.depthwise_conv(inputs, self.value_of(self.kernel), self.strides,
+                                      self._pads(spatial), self.dilation_rate, self._bias_value(),
+                                      channels_first=self._channels_first)
 
 
 @register_layer()

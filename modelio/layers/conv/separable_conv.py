@@ -5,7 +5,6 @@ import numpy as np
 from ...graph import register_layer
 from ...graph.dialect import keras2_semantics_active
 from ...kernels import convolution as kernels
-from ..activations import activation_output_shape
 from ..arguments import check_int
 from ..initializers import get_initializer
 from .base import BaseConv
@@ -59,15 +58,10 @@ class _SeparableConv(BaseConv):
             get_initializer(self.pointwise_initializer))
         self._add_bias(self.filters)
 
-    def compute_output_shape(self, input_shape):
-        batch, spatial, channels = self._split(input_shape)
-        if self.built:
-            self._check_built_channels(channels, self.depthwise_kernel.shape[-2], input_shape)
-        return activation_output_shape(self, self.activation_name,
-                                       self._join(batch, self._conv_spatial(spatial, input_shape), self.filters))
+    def _built_channels(self) -> int:
+        return self.depthwise_kernel.shape[-2]
 
-    def call(self, inputs):
-        inputs = self._float_input(inputs)
+    def _convolve(self, inputs):
         spatial = self._split(inputs.shape)[1]
         if self._channels_first:  # both steps in channels-last, one transpose each way
             inputs = np.moveaxis(inputs, 1, -1)
@@ -78,7 +72,7 @@ class _SeparableConv(BaseConv):
                                [(0, 0)] * self.rank, ones, bias=self._bias_value())
         if self._channels_first:
             outputs = np.ascontiguousarray(np.moveaxis(outputs, -1, 1))
-        return self.activation(outputs)
+        return outputs
 
 
 @register_layer("SeparableConvolution1D")

@@ -131,6 +131,18 @@ class GammaBetaLayer(Layer):
             check_built_dims(self, input_shape, positive_axes(self, axes, len(input_shape)),
                               list(weight.shape))
 
+    def _standardize(self, centered: np.ndarray, variance: np.ndarray, broadcast: list,
+                     dtype) -> np.ndarray:
+        """`centered / sqrt(variance + epsilon)`, scaled by gamma and shifted by beta where the
+        layer has them, each weight reshaped to `broadcast` in `dtype`."""
+        inverse = 1.0 / np.sqrt(variance + self.epsilon)
+        if self.gamma is not None:
+            inverse = inverse * in_dtype(self.gamma.value, dtype).reshape(broadcast)
+        outputs = centered * inverse
+        if self.beta is not None:
+            outputs = outputs + in_dtype(self.beta.value, dtype).reshape(broadcast)
+        return outputs
+
     def get_config(self) -> dict:
         return {**super().get_config(), **config_entries(self, self._config_arguments)}
 

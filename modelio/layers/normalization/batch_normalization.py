@@ -180,11 +180,6 @@ class BatchNormalization(GammaBetaLayer):
         else:
             mean = in_dtype(self.moving_mean.value, dtype).reshape(broadcast)
             variance = in_dtype(self.moving_variance.value, dtype).reshape(broadcast)
-        inv = 1.0 / np.sqrt(variance + self.epsilon)
-        if self.gamma is not None:
-            inv = inv * in_dtype(self.gamma.value, dtype).reshape(broadcast)
-        outputs = (x - mean) * inv
-        if self.beta is not None:
-            outputs = outputs + in_dtype(self.beta.value, dtype).reshape(broadcast)
+        outputs = self._standardize(x - mean, variance, broadcast, dtype)
         return outputs.astype(self.compute_dtype, copy=False)
 

@@ -15,7 +15,6 @@ from .base import (
     GammaBetaLayer,
     axis_argument,
     check_known_dims,
-    in_dtype,
     is_int,
     positive_axes,
     work_dtype,
@@ -108,11 +107,6 @@ class GroupNormalization(GammaBetaLayer):
                                                       axis=reduce, keepdims=True) / safe, 0)
         broadcast = [1] * grouped.ndim
         broadcast[axis], broadcast[axis + 1] = self.groups, channels // self.groups
-        inv = 1.0 / np.sqrt(variance + self.epsilon)
-        if self.gamma is not None:
-            inv = inv * in_dtype(self.gamma.value, dtype).reshape(broadcast)
-        outputs = (grouped - mean) * inv
-        if self.beta is not None:
-            outputs = outputs + in_dtype(self.beta.value, dtype).reshape(broadcast)
+        outputs = self._standardize(grouped - mean, variance, broadcast, dtype)
         return outputs.reshape(x.shape).astype(self.compute_dtype, copy=False)
 

@@ -10,14 +10,7 @@ from ...errors import ConfigError
 from ...graph import register_layer
 from ...graph.operation import Operation, spec_of
 from ...graph.registry import register_operation
-from ..onnx_layer import (
-    OnnxLayer,
-    int_list,
-    is_shape_list,
-    positive_axis,
-    runtime_ints,
-    vector_length,
-)
+from ..onnx_layer import OnnxAxesLayer, positive_axis
 
 __all__ = [
     "REDUCTIONS", "All", "Any", "Max", "Mean", "Min", "OnnxReduce", "Sum", "all", "any",
@@ -111,31 +104,30 @@ REDUCTIONS = {
 
 
 @register_layer()
-class OnnxReduce(OnnxLayer):
+class OnnxReduce(OnnxAxesLayer):
     """ONNX Reduce* over `axes` (None: every axis, or none at all with `noop_with_empty_axes`)."""
 
     def __init__(self, op, axes=None, keepdims=1, noop_with_empty_axes=0, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(axes=axes, **kwargs)
         if op not in REDUCTIONS:
             raise ConfigError(f"layer '{self.name}' (OnnxReduce): unknown op {op!r}")
         self.op = op
-        self.axes = int_list(axes, "axes", self.name, allow_none=True)
         self.keepdims = int(keepdims)
         self.noop_with_empty_axes = int(noop_with_empty_axes)
 
-    def _axes(self, rank):
-        if not self.axes:
+    def _axes(self, rank, axes):
+        if not axes:
             return None if not self.noop_with_empty_axes else ()
-        return tuple(sorted({positive_axis(axis, rank, self.name) for axis in self.axes}))
+        return tuple(sorted({positive_axis(axis, rank, self.name) for axis in axes}))
 
     def compute_output_shape(self, input_shape):
-        if is_shape_list(input_shape):  # the axes are a run-time operand
-            x_shape, axes_shape = input_shape
-            count = vector_length(axes_shape, self.name)
+        runtime = self.runtime_axes_count(input_shape)
+        if runtime is not None:
+            x_shape, count = runtime
             if self.keepdims or (count == 0 and self.noop_with_empty_axes):
                 return (None,) * len(x_shape)
             return (None,) * (len(x_shape) - count) if count else ()
-        axes = self._axes(len(input_shape))
+        axes = self._axes(len(input_shape), self.axes)
         if axes == ():
             return tuple(input_shape)
         axes = range(len(input_shape)) if axes is None else axes
@@ -145,12 +137,8 @@ class OnnxReduce(OnnxLayer):
 
     def compute(self, operands):
         x = operands[0]
-        if len(operands) > 1:
-            runtime = runtime_ints(operands[1])
-            axes = tuple(sorted({positive_axis(axis, x.ndim, self.name) for axis in runtime}))
-            axes = axes or (() if self.noop_with_empty_axes else None)
-        else:
-            axes = self._axes(x.ndim)
+        runtime = self.runtime_axes(operands)
+        axes = self._axes(x.ndim, self.axes if runtime is None else runtime)
         if axes == ():
             return x
         if x.size == 0 and self.op in ("ReduceMax", "ReduceMin"):
@@ -165,8 +153,8 @@ class OnnxReduce(OnnxLayer):
         return np.dtype(dtypes[0]).name
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "op": self.op, "axes": self.axes,
-                "keepdims": self.keepdims, "noop_with_empty_axes": self.noop_with_empty_axes}
+        return {**super().get_config(), "op": self.op, "keepdims": self.keepdims,
+                "noop_with_empty_axes": self.noop_with_empty_axes}
 
 
 def _empty_extreme(dtype, maximum: bool):

@@ -15,9 +15,9 @@ from ...graph.registry import register_operation
 from ...kernels.padding import PAD_MODES, onnx_pad
 from ..onnx_layer import (
     MAX_RUNTIME_ELEMENTS,
+    OnnxAxesLayer,
     OnnxLayer,
     int_list,
-    is_shape_list,
     positive_axis,
     runtime_ints,
     vector_length,
@@ -225,20 +225,8 @@ class OnnxFlatten(OnnxLayer):
         return {**super().get_config(), "axis": self.axis}
 
 
-class _OnnxAxes(OnnxLayer):
-    """Shared by ONNX Squeeze and Unsqueeze: an optional `axes` attribute (else a run-time
-    operand, or for Squeeze every size-1 axis)."""
-
-    def __init__(self, axes=None, **kwargs):
-        super().__init__(**kwargs)
-        self.axes = int_list(axes, "axes", self.name, allow_none=True)
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "axes": self.axes}
-
-
 @register_layer()
-class OnnxSqueeze(_OnnxAxes):
+class OnnxSqueeze(OnnxAxesLayer):
     """ONNX Squeeze: drop the size-1 `axes` (every size-1 axis when `axes` is None)."""
 
     def _axes(self, shape):
@@ -252,22 +240,22 @@ class OnnxSqueeze(_OnnxAxes):
         return axes
 
     def compute_output_shape(self, input_shape):
-        if is_shape_list(input_shape):  # the axes are a run-time operand
-            x_shape, axes_shape = input_shape
-            return (None,) * (len(x_shape) - vector_length(axes_shape, self.name))
+        runtime = self.runtime_axes_count(input_shape)
+        if runtime is not None:
+            x_shape, count = runtime
+            return (None,) * (len(x_shape) - count)
         axes = self._axes(tuple(input_shape))
         return tuple(dim for axis, dim in enumerate(input_shape) if axis not in axes)
 
     def compute(self, operands):
-        x = operands[0]
-        if len(operands) > 1:
-            axes = [axis % x.ndim for axis in runtime_ints(operands[1])]
-            return np.squeeze(x, axis=tuple(axes))
+        x, runtime = operands[0], self.runtime_axes(operands)
+        if runtime is not None:
+            return np.squeeze(x, axis=tuple(axis % x.ndim for axis in runtime))
         return np.squeeze(x, axis=tuple(self._axes(x.shape)))
 
 
 @register_layer()
-class OnnxUnsqueeze(_OnnxAxes):
+class OnnxUnsqueeze(OnnxAxesLayer):
     """ONNX Unsqueeze: insert size-1 `axes` (positions in the output)."""
 
     def _output_axes(self, rank, axes):
@@ -284,17 +272,18 @@ class OnnxUnsqueeze(_OnnxAxes):
         return tuple(dims)
 
     def compute_output_shape(self, input_shape):
-        if is_shape_list(input_shape):  # the axes are a run-time operand
-            x_shape, axes_shape = input_shape
-            return (None,) * (len(x_shape) + vector_length(axes_shape, self.name))
+        runtime = self.runtime_axes_count(input_shape)
+        if runtime is not None:
+            x_shape, count = runtime
+            return (None,) * (len(x_shape) + count)
         if self.axes is None:
             raise ConfigError(f"layer '{self.name}' (OnnxUnsqueeze) needs axes")
         return self._unsqueezed(input_shape, self.axes)
 
     def compute(self, operands):
         x = operands[0]
-        axes = runtime_ints(operands[1]) if len(operands) > 1 else self.axes
-        return np.reshape(x, self._unsqueezed(x.shape, axes))
+        axes = self.runtime_axes(operands)
+        return np.reshape(x, self._unsqueezed(x.shape, self.axes if axes is None else axes))
 
 
 @register_layer()
