@@ -146,7 +146,7 @@ def load_weights(model, path: str | os.PathLike, by_name: bool = False,
         expect_zip(path)
         load_archive_weights(model, path)
         return
-    with open_hdf5(path) as handle:  # refuses a file that is not HDF5
+    with open_hdf5(path, read_data=False) as handle:  # refuses a file that is not HDF5
         layout = weights_layout(handle)
     if layout == LEGACY_LAYOUT:
         load_h5_weights(model, path, by_name=by_name, skip_mismatch=skip_mismatch)

@@ -209,6 +209,10 @@ request = json.load(sys.stdin)
 try:
     if request["kind"] == "path":
         modelio.load_model(request["path"])
+    elif request["kind"] == "hdf5_tree":
+        from modelio.formats import hdf5_isolated
+        hdf5_isolated.BASE_SECONDS = request.get("seconds", hdf5_isolated.BASE_SECONDS)
+        hdf5_isolated.read_hdf5_tree(request["path"])
     else:
         model = modelio.model_from_config(request["document"])
         if request.get("predict_shape"):

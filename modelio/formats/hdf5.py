@@ -6,7 +6,6 @@ h5py errors never reach a user: each becomes a FormatError naming the file and t
 """
 
 import contextlib
-import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import FormatError, WeightMismatchError
-from .probe import HDF5_MAGIC, check_regular_file, expect_hdf5
+from .hdf5_isolated import read_hdf5_tree
+from .hdf5_tree import StoredDataset, StoredFile, StoredGroup, StoredLink
+from .probe import check_regular_file, expect_hdf5
 
 # What `weights_layout` tells apart.
 LEGACY_LAYOUT = "legacy"
@@ -23,63 +24,25 @@ KERAS3_LAYOUT = "keras3"
 KERAS3_ROOTS = ("layers", "vars", "_layer_checkpoint_dependencies")
 
 
-class ByteRange(io.RawIOBase):
-    """A read-only, seekable view of `size` bytes starting at `start` in an open binary file:
-    an HDF5 file stored uncompressed inside a zip archive is read where it lies."""
-
-    def __init__(self, handle, start: int, size: int):
-        super().__init__()
-        self._handle, self._start, self._size, self._position = handle, start, size, 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
-        self._position = max(0, base + offset)
-        return self._position
-
-    def readinto(self, buffer) -> int:
-        count = max(0, min(len(buffer), self._size - self._position))
-        self._handle.seek(self._start + self._position)
-        got = self._handle.readinto(memoryview(buffer).cast("B")[:count])
-        self._position += got
-        return got
-
-
 @contextlib.contextmanager
-def open_hdf5(path: str | os.PathLike, mode: str = "r", fileobj=None) -> Iterator:
-    """Open an HDF5 file (or, with `fileobj`, the HDF5 bytes of that file object, `path` naming
-    it in messages); a missing, unreadable, truncated or non-HDF5 file is a FormatError."""
-    import h5py
-
-    path = Path(path) if fileobj is None else path
-    if fileobj is not None:
-        fileobj.seek(0)
-        if fileobj.read(len(HDF5_MAGIC)) != HDF5_MAGIC:
-            raise FormatError(f"{path}: not an HDF5 file (the HDF5 signature is missing)")
-        fileobj.seek(0)
-    elif mode == "r":
-        check_regular_file(path, "an HDF5 file")
-        expect_hdf5(path)
-    try:
-        handle = h5py.File(path if fileobj is None else fileobj, mode)
-    except OSError as exc:
-        raise FormatError(f"{path}: cannot open as HDF5 ({_h5_message(exc)})") from exc
+def open_hdf5(path: str | os.PathLike, name: str | None = None,
+              byte_range: tuple[int, int] | None = None,
+              read_data: bool = True) -> Iterator[StoredFile]:
+    """The HDF5 file at `path` (or the HDF5 bytes at `byte_range=(start, size)` in it, `name`
+    naming them in messages), parsed in an isolated child process (`hdf5_isolated`) and handed
+    over as a `StoredFile`; `read_data=False` skips the datasets' data. A missing, truncated,
+    non-HDF5, damaged or hostile file is a FormatError, whatever libhdf5 does with it."""
+    name = str(path) if name is None else name
+    if byte_range is None:
+        check_regular_file(Path(path), "an HDF5 file")
+        expect_hdf5(Path(path))
+    handle = read_hdf5_tree(path, name, byte_range, read_data)
     try:
         yield handle
-    except (KeyError, OSError, RuntimeError, ValueError, TypeError) as exc:
+    except (KeyError, RuntimeError, ValueError, TypeError) as exc:
         if isinstance(exc, FormatError):
             raise
-        raise FormatError(f"{path}: damaged or unexpected HDF5 content ({_h5_message(exc)})") from exc
-    finally:
-        handle.close()
+        raise FormatError(f"{name}: damaged or unexpected HDF5 content ({_h5_message(exc)})") from exc
 
 
 def holds_layer_names(group) -> bool:
@@ -111,17 +74,12 @@ def child_dataset(group, path: str, where):
     """The dataset at `path` below `group`, refusing links, data kept in external files and
     virtual datasets. `where` names the file in messages."""
     dataset = _child(group, path, "dataset", where, required=True)
-    if dataset.external:
-        raise FormatError(f"{where}: refusing dataset '{dataset.name}' stored in external "
-                          f"file(s); weights must be stored in the file itself")
-    if dataset.is_virtual:
-        raise FormatError(f"{where}: refusing virtual dataset '{dataset.name}'")
+    if dataset.refusal:
+        raise FormatError(f"{where}: refusing dataset '{dataset.name}' {dataset.refusal}")
     return dataset
 
 
 def _child(group, path: str, kind: str, where, required: bool):
-    import h5py
-
     if not isinstance(path, str) or not path:
         raise FormatError(f"{where}: empty name in '{group.name}'")
     current = group
@@ -129,21 +87,21 @@ def _child(group, path: str, kind: str, where, required: bool):
     for index, part in enumerate(parts):
         if part in ("", ".", ".."):
             raise FormatError(f"{where}: invalid path {path!r} in '{group.name}'")
-        link = current.get(part, getlink=True) if isinstance(current, h5py.Group) else None
-        if link is None:
+        member = current.link(part) if isinstance(current, StoredGroup) else None
+        if member is None:
             if not required:
                 return None
             raise FormatError(f"{where}: '{group.name}' has no {kind} {path!r}")
-        if not isinstance(link, h5py.HardLink):
-            raise FormatError(f"{where}: refusing {type(link).__name__} {path!r} in "
+        if isinstance(member, StoredLink):
+            raise FormatError(f"{where}: refusing {member.link_type} {path!r} in "
                               f"'{group.name}'; weights must be stored in the file itself")
-        current = current[part]
-        if index < len(parts) - 1 and not isinstance(current, h5py.Group):
+        current = member
+        if index < len(parts) - 1 and not isinstance(current, StoredGroup):
             raise FormatError(f"{where}: '{group.name}/{path}' is not a path of groups")
-    expected = h5py.Group if kind == "group" else h5py.Dataset
+    expected = StoredGroup if kind == "group" else StoredDataset
     if not isinstance(current, expected):
-        raise FormatError(f"{where}: '{group.name}/{path}' should be a {kind}, it is a "
-                          f"{type(current).__name__}")
+        found = "group" if isinstance(current, StoredGroup) else "dataset"
+        raise FormatError(f"{where}: '{group.name}/{path}' should be a {kind}, it is a {found}")
     return current
 
 

@@ -34,7 +34,7 @@ from ..errors import FormatError, ModelioError, UnsupportedError
 from ..graph.layer import weights_follow
 from . import weights_h5
 from .config import config_from_json, model_from_config, model_to_config
-from .hdf5 import ByteRange, open_hdf5
+from .hdf5 import open_hdf5
 from .probe import check_regular_file, expect_zip
 
 CONFIG_MEMBER = "config.json"
@@ -208,7 +208,7 @@ def _read_archive_weights(model, archive: zipfile.ZipFile, members: dict, path: 
             raise FormatError(f"{source}: the member holds {copied} bytes, the archive's "
                               f"directory says {info.file_size}")
         try:
-            with open_hdf5(temporary) as h5file:
+            with open_hdf5(temporary, source) as h5file:
                 weights_h5.read_keras3_weights(model, h5file, source)
         except ModelioError as exc:
             message = str(exc).replace(str(temporary), source)
@@ -242,8 +242,8 @@ def _read_stored_weights(model, path: Path, info: zipfile.ZipInfo, source: str) 
                 crc, left = zlib.crc32(chunk, crc), left - len(chunk)
             if crc != info.CRC:
                 raise FormatError(f"{source}: the weights fail their CRC check (damaged archive)")
-            with open_hdf5(source, fileobj=ByteRange(handle, start, info.file_size)) as h5file:
-                weights_h5.read_keras3_weights(model, h5file, source)
+        with open_hdf5(path, source, byte_range=(start, info.file_size)) as h5file:
+            weights_h5.read_keras3_weights(model, h5file, source)
     except ModelioError:
         raise
     except (OSError, ValueError, struct.error) as exc:

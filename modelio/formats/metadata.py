@@ -43,7 +43,7 @@ def archive_metadata(path: Path) -> dict:
 
 def hdf5_metadata(path: Path) -> dict:
     """`keras_version`, `backend` from an HDF5 file's root attributes."""
-    with open_hdf5(path) as handle:
+    with open_hdf5(path, read_data=False) as handle:
         recorded = {}
         for key in ("keras_version", "backend"):
             if key in handle.attrs:

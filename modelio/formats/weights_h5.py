@@ -47,6 +47,7 @@ from ..graph.functional import Functional
 from ..graph.naming import keras3_snake_case
 from ..graph.weights import Weight
 from .hdf5 import LEGACY_LAYOUT, child_dataset, child_group, open_hdf5, weights_layout
+from .hdf5_tree import StoredGroup
 
 WEIGHTS_SUFFIX = ".weights.h5"
 # Top-level groups that hold layer weights. Anything else (optimizer/, metrics) is not read.
@@ -285,20 +286,13 @@ def _read_values(dataset) -> np.ndarray:
 
 def _check_nothing_left_over(root, found: list, source: str) -> None:
     """Weights the file holds for layers the model does not have mean another architecture."""
-    import h5py
-
     used = {stored.name for _, stored in found if stored is not None}
-    stack = [root[name] for name in _LAYER_ROOTS
-             if isinstance(root.get(name, getlink=True), h5py.HardLink)
-             and isinstance(root[name], h5py.Group)]
+    stack = [root.link(name) for name in _LAYER_ROOTS if isinstance(root.link(name), StoredGroup)]
     while stack:
         group = stack.pop()
         for name in group:
-            link = group.get(name, getlink=True)
-            if not isinstance(link, h5py.HardLink):
-                continue
-            child = group[name]
-            if not isinstance(child, h5py.Group):
+            child = group.link(name)
+            if not isinstance(child, StoredGroup):
                 continue
             if name == "vars":
                 if child.name not in used and len(child):
