@@ -412,6 +412,8 @@ class _Walker:
             description["refusal"] = "that is virtual (its data lies in other files)"
         elif not plain:
             description["unread_reason"] = f"unsupported stored dtype {dtype}"
+        elif not self.request["read_data"]:
+            description["unread_reason"] = "only the file's structure was asked for"
         elif skip_data:
             description["unread_reason"] = "optimizer state is not read"
         else:
