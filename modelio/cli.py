@@ -347,8 +347,14 @@ def main(argv: list[str] | None = None) -> int:
 def _fail(args, message: str) -> int:
     if args.debug:
         traceback.print_exc()
-    print(f"modelio: error: {message}", file=sys.stderr)
+    # One line whatever the message holds (a library's multi-line text quoted in it, a file name
+    # with a newline): scripts read the error from the first line of stderr.
+    print(f"modelio: error: {_one_line(message)}", file=sys.stderr)
     return 2
+
+
+def _one_line(message: str) -> str:
+    return " ".join(line.strip() for line in message.splitlines() if line.strip())
 
 
 if __name__ == "__main__":

@@ -1,9 +1,18 @@
 """Whole-model configs: Keras 3 and Keras 2 dialects, JSON and YAML text.
 
-Text is parsed into plain dicts (YAML with a safe loader that also refuses aliases); the dialect is
-detected; the graph core rebuilds the model from the dict with its own layer registry.
+Text is parsed into plain dicts (YAML with a safe loader that also refuses anchors, aliases and
+tags); the dialect is detected; the graph core rebuilds the model from the dict with its own layer
+registry.
+
+Text from a file is bounded before it is parsed, so that no text makes the parse take unbounded
+memory or time or crash the process: by size, and by the number of values it can hold (JSON: an
+upper bound counted from its punctuation; YAML: a pre-scan of libyaml's event stream, which also
+bounds nesting, scalar length, anchors, aliases and tags before anything is composed). A refusal is
+a FormatError (UnsafeContentError for anchors, aliases and tags) naming the source, the place
+(`file:line:column` where the parser knows it) and the limit.
 """
 
+import itertools
 import json
 from typing import Any
 
@@ -13,9 +22,25 @@ from .. import layers as _register_layers  # noqa: F401  (fills the layer regist
 from ..errors import ConfigError, FormatError, UnsafeContentError
 from ..graph.dialect import keras2_semantics
 from ..graph.serialization import deserialize_layer, serialize_layer
+from .probe import MAX_CONFIG_BYTES
 
 # Documents deeper than this are refused before walking them (a real model nests a few levels).
 MAX_NESTING = 200
+# Measured: a 1000-layer model (Conv2D/BatchNormalization/ReLU/Add blocks) is 1.9 MB of indented
+# JSON (0.9 MB compact), 1.1 MB of YAML and about 100,000 values and keys; the largest Keras
+# applications have around a thousand layers. The limits leave room above that and keep the worst
+# text each accepts (a flat list of empty containers or short strings) within ~300 MB and a few
+# seconds.
+MAX_JSON_BYTES = MAX_CONFIG_BYTES
+MAX_JSON_NODES = 4_000_000
+# PyYAML builds ~700 bytes per node (nodes with marks, then values) and its constructor is Python
+# even with libyaml, several times slower than json: a lower limit, lower again without libyaml.
+MAX_YAML_BYTES = 16 * 1024 * 1024
+YAML_HAS_C_LOADER = hasattr(yaml, "CSafeLoader")
+MAX_YAML_NODES = 250_000 if YAML_HAS_C_LOADER else 120_000
+# No name, class or argument of a real config comes near this; it keeps error messages and
+# summaries that quote a string readable.
+MAX_STRING_CHARS = 1024 * 1024
 
 
 def model_to_config(model) -> dict:
@@ -27,7 +52,7 @@ def model_from_config(document: dict, source: str = "config"):
     """Rebuild a model (or layer) from a Keras 3 or Keras 2 document dict."""
     if not isinstance(document, dict):
         raise ConfigError(f"{source}: a model config must be a mapping, got {type(document).__name__}")
-    _check_depth(document, source)
+    _check_structure(document, source)
     try:
         with keras2_semantics(is_keras2_document(document)):
             return deserialize_layer(document)
@@ -49,12 +74,41 @@ def _check_text(text, source: str) -> None:
         raise FormatError(f"{source}: expected text, got {type(text).__name__}")
 
 
+def _check_size(text: str | bytes, limit: int, language: str, source: str) -> None:
+    if len(text) > limit:
+        raise FormatError(f"{source}: {len(text):,} characters of {language}, more than the "
+                          f"{limit:,} modelio reads for a model config")
+
+
 def config_from_json(text: str | bytes, source: str = "JSON") -> Any:
+    """The document in JSON `text`, after checking its size and the number of values it holds
+    (`source` names the text in errors)."""
     _check_text(text, source)
+    _check_size(text, MAX_JSON_BYTES, "JSON", source)
+    _check_json_node_bound(text, source)
     try:
         return json.loads(text)
-    except (ValueError, TypeError, RecursionError) as exc:
-        raise FormatError(f"{source}: not valid JSON ({exc})") from exc
+    except json.JSONDecodeError as exc:
+        raise FormatError(f"{source}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})") from exc
+    except RecursionError as exc:  # Python's parser guards its own recursion
+        raise FormatError(f"{source}: not valid JSON: it nests deeper than the parser allows (more "
+                          f"than {MAX_NESTING} levels is refused)") from exc
+    except (ValueError, TypeError) as exc:  # e.g. bytes that are not UTF-8
+        raise FormatError(f"{source}: not valid JSON ({_one_line(str(exc))})") from exc
+
+
+def _check_json_node_bound(text: str | bytes, source: str) -> None:
+    """Refuse JSON that may hold more than MAX_JSON_NODES values and keys, before parsing it.
+
+    A container of k values has k - 1 commas and each key one colon, so 1 + commas + colons +
+    opening brackets bounds the count from above (punctuation inside strings only raises it). The
+    counts are C loops over the text: no parse, no allocation."""
+    marks = (",", ":", "[", "{") if isinstance(text, str) else (b",", b":", b"[", b"{")
+    bound = 1 + sum(text.count(mark) for mark in marks)
+    if bound > MAX_JSON_NODES:
+        raise FormatError(f"{source}: the JSON may hold up to {bound:,} values and keys, more than "
+                          f"the {MAX_JSON_NODES:,} modelio reads (a 1000-layer model has about "
+                          f"100,000)")
 
 
 class _PlainYamlDumper(yaml.SafeDumper):
@@ -74,32 +128,104 @@ def model_from_yaml(text: str | bytes, source: str = "YAML"):
     return model_from_config(config_from_yaml(text, source), source)
 
 
-class _PlainYamlLoader(yaml.SafeLoader):
-    """The safe loader, minus anchors/aliases (which can blow a small file up exponentially)."""
-
-    def compose_node(self, parent, index):
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise UnsafeContentError(f"YAML aliases are not allowed (alias at {event.start_mark})")
-        return super().compose_node(parent, index)
+_YamlBase = yaml.CSafeLoader if YAML_HAS_C_LOADER else yaml.SafeLoader
+# Explicit tags allowed: the JSON types (and "!", which means "no tag"); any other tag, Python's
+# above all, is refused before anything is composed.
+_PLAIN_TAGS = frozenset({"!", *(f"tag:yaml.org,2002:{name}"
+                                for name in ("str", "int", "float", "bool", "null", "seq", "map"))})
+# What SafeConstructor raises on values it cannot build (`2001-13-45`, `!!int abc`, `!!bool x`).
+_YAML_VALUE_ERRORS = (ValueError, TypeError, KeyError, AttributeError, OverflowError)
+_NODE_EVENTS = (yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent, yaml.AliasEvent)
+_COLLECTION_END_EVENTS = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
 
 
 def config_from_yaml(text: str | bytes, source: str = "YAML") -> Any:
+    """The document in YAML `text`, read with a safe loader (libyaml's when installed) after a
+    pre-scan of its events bounds its size, node count, nesting and scalar length and refuses
+    anchors, aliases and tags other than the plain YAML ones (`source` names the text in errors)."""
     _check_text(text, source)
+    _check_size(text, MAX_YAML_BYTES, "YAML", source)
     try:
-        loader = _PlainYamlLoader(text)  # a SafeLoader: plain YAML types only
+        _check_yaml_events(text, source)
+        loader = _YamlBase(text)  # a SafeLoader: plain YAML types only
         try:
             return loader.get_single_data()
+        except _YAML_VALUE_ERRORS as exc:
+            raise FormatError(f"{source}: not valid YAML (a value cannot be read: "
+                              f"{_one_line(str(exc))})") from exc
         finally:
             loader.dispose()
-    except UnsafeContentError as exc:
-        raise UnsafeContentError(f"{source}: {exc}") from exc
-    except yaml.constructor.ConstructorError as exc:
-        raise UnsafeContentError(
-            f"{source}: refusing YAML tag {exc.problem or ''}".strip() +
-            "; modelio reads plain YAML only and never constructs Python objects") from exc
+    except yaml.MarkedYAMLError as exc:
+        problem = ": ".join(part for part in (exc.context, exc.problem) if part)
+        raise FormatError(f"{_yaml_place(source, exc.problem_mark or exc.context_mark)}: not valid "
+                          f"YAML ({_one_line(problem)})") from exc
     except (yaml.YAMLError, RecursionError) as exc:
-        raise FormatError(f"{source}: not valid YAML ({exc})") from exc
+        raise FormatError(f"{source}: not valid YAML ({_one_line(str(exc))})") from exc
+
+
+def _check_yaml_events(text: str | bytes, source: str) -> None:
+    """Walk the YAML event stream once, without composing it, and refuse what the loader must
+    never see: more than MAX_YAML_NODES nodes, nesting deeper than MAX_NESTING (libyaml's C
+    composer recurses without a guard: 100,000 levels crash the process), scalars longer than
+    MAX_STRING_CHARS, anchors, aliases and tags that are not plain YAML. libyaml's parser is a
+    state machine and only looks ahead within one simple key (1024 characters), so stopping at the
+    first excess also keeps its per-level work (quadratic in the depth of flow mappings) small."""
+    parser = _YamlBase(text)
+    nodes = depth = 0
+    try:
+        while parser.check_event():
+            event = parser.get_event()
+            if isinstance(event, _COLLECTION_END_EVENTS):
+                depth -= 1
+            elif isinstance(event, _NODE_EVENTS):
+                nodes += 1
+                depth += not isinstance(event, yaml.ScalarEvent)
+                refusal = _yaml_node_refusal(event, nodes, depth)
+                if refusal is not None:
+                    error_type, message = refusal
+                    raise error_type(f"{_yaml_place(source, event.start_mark)}: {message}")
+    finally:
+        parser.dispose()
+
+
+def _yaml_node_refusal(event, nodes: int, depth: int) -> tuple[type, str] | None:
+    """The error type and message refusing the node `event` (the `nodes`-th, `depth` collections
+    deep), or None when it may be loaded."""
+    plain_only = "modelio reads plain YAML only"
+    if isinstance(event, yaml.AliasEvent):
+        return UnsafeContentError, (f"YAML anchors and aliases are not allowed (alias "
+                                    f"*{_clip(event.anchor)}; {plain_only})")
+    if event.anchor is not None:
+        return UnsafeContentError, (f"YAML anchors and aliases are not allowed (anchor "
+                                    f"&{_clip(event.anchor)}; {plain_only})")
+    if event.tag is not None and event.tag not in _PLAIN_TAGS:
+        return UnsafeContentError, (f"refusing YAML tag {_clip(event.tag)}; {plain_only} and never "
+                                    f"constructs Python objects")
+    if nodes > MAX_YAML_NODES:
+        return FormatError, (f"more than {MAX_YAML_NODES:,} YAML nodes (values and keys), the most "
+                             f"modelio reads (a 1000-layer model has about 100,000)")
+    if depth > MAX_NESTING:
+        return FormatError, f"the YAML nests deeper than {MAX_NESTING} levels"
+    if isinstance(event, yaml.ScalarEvent) and len(event.value) > MAX_STRING_CHARS:
+        return FormatError, (f"a scalar of {len(event.value):,} characters, more than the "
+                             f"{MAX_STRING_CHARS:,} allowed")
+    return None
+
+
+def _yaml_place(source: str, mark) -> str:
+    """`source:line:column` (1-based) for a PyYAML mark, or `source` when there is none."""
+    if mark is None:
+        return source
+    return f"{source}:{mark.line + 1}:{mark.column + 1}"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _clip(text: str, length: int = 80) -> str:
+    """`text` cut to `length` characters, for quoting a piece of a file in a message."""
+    return text if len(text) <= length else text[:length] + "..."
 
 
 def is_keras2_document(document: dict) -> bool:
@@ -129,13 +255,32 @@ def is_keras2_document(document: dict) -> bool:
     return False
 
 
-def _check_depth(document, source: str) -> None:
-    stack = [(document, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > MAX_NESTING:
-            raise ConfigError(f"{source}: the config nests deeper than {MAX_NESTING} levels")
-        if isinstance(item, dict):
-            stack.extend((value, depth + 1) for value in item.values())
-        elif isinstance(item, list):
-            stack.extend((value, depth + 1) for value in item)
+def _check_structure(document, source: str) -> None:
+    """Refuse a document nesting deeper than MAX_NESTING or holding a string (key or value)
+    longer than MAX_STRING_CHARS. The walk keeps one iterator per open container, so its memory
+    follows the depth, not the size."""
+    open_containers = [_members(document)]
+    while open_containers:
+        item = next(open_containers[-1], _END)
+        if item is _END:
+            open_containers.pop()
+        elif isinstance(item, str):
+            if len(item) > MAX_STRING_CHARS:
+                raise ConfigError(f"{source}: a string of {len(item):,} characters ({_clip(item, 40)!r}), "
+                                  f"more than the {MAX_STRING_CHARS:,} allowed")
+        elif isinstance(item, (dict, list, tuple)):
+            if len(open_containers) > MAX_NESTING:
+                raise ConfigError(f"{source}: the config nests deeper than {MAX_NESTING} levels")
+            open_containers.append(_members(item))
+
+
+_END = object()
+
+
+def _members(item):
+    """An iterator over a container's keys and values (nothing for anything else)."""
+    if isinstance(item, dict):
+        return itertools.chain.from_iterable(item.items())
+    if isinstance(item, (list, tuple)):
+        return iter(item)
+    return iter(())

@@ -10,9 +10,8 @@ import json
 import zipfile
 from pathlib import Path
 
-import yaml
-
 from ..errors import FormatError
+from .config import config_from_json, config_from_yaml
 from .hdf5 import open_hdf5, read_string
 from .probe import expect_zip, read_text
 
@@ -54,28 +53,15 @@ def hdf5_metadata(path: Path) -> dict:
         return recorded
 
 
-def _parse_json(path: Path):
-    try:
-        return json.loads(read_text(path))
-    except ValueError as exc:
-        raise FormatError(f"{path}: not valid JSON ({exc})") from exc
-
-
-def _parse_yaml(path: Path):
-    try:
-        return yaml.safe_load(read_text(path))
-    except yaml.YAMLError as exc:
-        raise FormatError(f"{path}: not valid plain YAML ({str(exc).splitlines()[0]})") from exc
-
-
 def json_metadata(path: Path) -> dict:
     """`keras_version`, `backend` from the top level of a JSON architecture file."""
-    return _document_metadata(path, _parse_json(path))
+    return _document_metadata(path, config_from_json(read_text(path), str(path)))
 
 
 def yaml_metadata(path: Path) -> dict:
-    """`keras_version`, `backend` from the top level of a YAML architecture file."""
-    return _document_metadata(path, _parse_yaml(path))
+    """`keras_version`, `backend` from the top level of a YAML architecture file (read with the
+    same bounds and refusals as the model itself)."""
+    return _document_metadata(path, config_from_yaml(read_text(path), str(path)))
 
 
 def _document_metadata(path: Path, document) -> dict:

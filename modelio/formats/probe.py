@@ -14,8 +14,9 @@ from ..errors import FormatError
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 # Architecture files larger than this are refused before reading: a config is text describing
-# layers, never the weights, and no real one comes near this size.
-MAX_CONFIG_BYTES = 256 * 1024 * 1024
+# layers, never the weights, and no real one comes near this size (a 1000-layer model's is 2 MB).
+# It is the JSON limit; YAML's is lower (see formats/config.py).
+MAX_CONFIG_BYTES = 64 * 1024 * 1024
 
 
 def check_regular_file(path: Path, kind: str = "a model file") -> None:
@@ -64,12 +65,19 @@ def read_text(path: Path) -> str:
     try:
         with open(path, "rb") as handle:
             size = os.fstat(handle.fileno()).st_size  # read() of a maximum pre-allocates it all
-            data = handle.read(min(size, MAX_CONFIG_BYTES) + 1)
+            if size > MAX_CONFIG_BYTES:
+                _refuse_size(path, size)
+            data = handle.read(size + 1)  # + 1: a file that grew since is noticed
     except OSError as exc:
         raise FormatError(f"{path}: cannot read ({exc.strerror or exc})") from exc
     if len(data) > MAX_CONFIG_BYTES:
-        raise FormatError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes, too large for a model config")
+        _refuse_size(path, len(data))
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise FormatError(f"{path}: not UTF-8 text (is it a binary file?)") from exc
+
+
+def _refuse_size(path: Path, size: int):
+    raise FormatError(f"{path}: {size:,} bytes or more, larger than the {MAX_CONFIG_BYTES:,} bytes "
+                      f"modelio reads for a model config")
