@@ -199,13 +199,19 @@ def load_and_predict(document, batch=2):
     return model.predict(arrays if len(arrays) > 1 else arrays[0])
 
 
+# Kinds of request: "path" (load_model(path)), "hdf5_tree" (the isolated HDF5 reader on `path`),
+# "text" (the function `loader` of modelio, e.g. model_from_yaml, on the text of `path`), "cli"
+# (modelio's command line with `argv`: the outcome is {"result": "exit", "type": exit status,
+# "message": stderr}), else "config" (model_from_config of `document`, then a predict on zeros of
+# `predict_shape` when given).
 _CHILD_SCRIPT = r"""
-import json, resource, sys
+import contextlib, io, json, resource, sys
 import numpy as np
 import modelio
 limit = int(sys.argv[1])
 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 request = json.load(sys.stdin)
+outcome = None
 try:
     if request["kind"] == "path":
         modelio.load_model(request["path"])
@@ -213,6 +219,15 @@ try:
         from modelio.formats import hdf5_isolated
         hdf5_isolated.BASE_SECONDS = request.get("seconds", hdf5_isolated.BASE_SECONDS)
         hdf5_isolated.read_hdf5_tree(request["path"])
+    elif request["kind"] == "text":
+        with open(request["path"], encoding="utf-8") as handle:
+            getattr(modelio, request["loader"])(handle.read(), source=request["path"])
+    elif request["kind"] == "cli":
+        from modelio.cli import main
+        errors = io.StringIO()
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(errors):
+            status = main(request["argv"])
+        outcome = {"result": "exit", "type": str(status), "message": errors.getvalue()}
     else:
         model = modelio.model_from_config(request["document"])
         if request.get("predict_shape"):
@@ -222,7 +237,7 @@ except modelio.ModelioError as exc:
 except BaseException as exc:
     outcome = {"result": "other", "type": type(exc).__name__, "message": str(exc)[:300]}
 else:
-    outcome = {"result": "ok", "type": "", "message": ""}
+    outcome = outcome or {"result": "ok", "type": "", "message": ""}
 print(json.dumps(outcome))
 """
 
