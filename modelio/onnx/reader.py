@@ -8,7 +8,9 @@ everything except the initializers' `raw_data` is parsed by protobuf as usual, a
 numpy array. The ModelProto returned has initializers without data; the arrays come beside it.
 """
 
+import math
 import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +29,18 @@ _TENSOR_EXTERNAL_DATA = 13
 # Nothing but the initializers' payloads is read into memory whole; the rest of a model (nodes,
 # names, small constants) above this size is refused as hostile rather than parsed.
 MAX_STRUCTURE_BYTES = 512 * 2**20
+
+# The field holding an initializer's values when it has no raw_data, for the element types
+# that store one entry per element there (onnx.proto); other types are checked after parsing.
+_TYPED_FIELDS = {
+    onnx.TensorProto.FLOAT: "float_data", onnx.TensorProto.DOUBLE: "double_data",
+    onnx.TensorProto.INT64: "int64_data", onnx.TensorProto.UINT64: "uint64_data",
+    onnx.TensorProto.UINT32: "uint64_data", onnx.TensorProto.STRING: "string_data",
+    **{data_type: "int32_data" for data_type in (
+        onnx.TensorProto.INT32, onnx.TensorProto.INT16, onnx.TensorProto.INT8,
+        onnx.TensorProto.UINT16, onnx.TensorProto.UINT8, onnx.TensorProto.BOOL,
+        onnx.TensorProto.FLOAT16, onnx.TensorProto.BFLOAT16)},
+}
 
 
 class _Reader:
@@ -89,10 +103,48 @@ class _Reader:
 
 
 def _opened(path: Path):
+    """`path` opened for reading; it must be a regular file (a FIFO would block, a device
+    never end)."""
+    return _open_regular(path, path, "the model")
+
+
+def _open_regular(target: Path, path: Path, what: str, follow: bool = True):
+    """`target` opened for reading, checked to be a regular file before it is opened (so
+    that opening a FIFO or a device never happens) and again on the open descriptor, which
+    must be the very file checked. `path` (the model) and `what` name it in errors."""
     try:
-        return open(path, "rb")
+        checked = os.stat(target)
+    except (OSError, ValueError) as exc:
+        raise FormatError(f"{path}: cannot open {what} ({_reason(exc)})") from exc
+    _refuse_irregular(checked, path, what)
+    flags = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+             | getattr(os, "O_BINARY", 0) | (0 if follow else getattr(os, "O_NOFOLLOW", 0)))
+    try:
+        descriptor = os.open(target, flags)
     except OSError as exc:
-        raise FormatError(f"{path}: cannot open ({exc.strerror or exc})") from exc
+        raise FormatError(f"{path}: cannot open {what} ({_reason(exc)})") from exc
+    try:
+        opened = os.fstat(descriptor)
+        _refuse_irregular(opened, path, what)
+        if (opened.st_dev, opened.st_ino) != (checked.st_dev, checked.st_ino):
+            raise FormatError(f"{path}: {what} was replaced while it was being opened")
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+
+def _refuse_irregular(status: os.stat_result, path: Path, what: str) -> None:
+    if not stat.S_ISREG(status.st_mode):
+        kind = ("a FIFO" if stat.S_ISFIFO(status.st_mode) else
+                "a directory" if stat.S_ISDIR(status.st_mode) else
+                "a device" if stat.S_ISCHR(status.st_mode) or stat.S_ISBLK(status.st_mode)
+                else "a socket" if stat.S_ISSOCK(status.st_mode) else "not a file")
+        raise FormatError(f"{path}: {what} is {kind}, not a regular file; refusing to read it")
+
+
+def _reason(exc: Exception) -> str:
+    return getattr(exc, "strerror", None) or str(exc)
 
 
 def _key(number: int) -> bytes:
@@ -112,8 +164,9 @@ def read_onnx_file(path: str | os.PathLike) -> tuple[onnx.ModelProto, dict[str, 
     """(the model with data-less initializers, {initializer name: array}) read from `path`.
 
     Raw initializer data is read directly into each array; tensors stored as ONNX external data
-    are read from their files, which must lie inside the model's folder. Malformed files are a
-    FormatError naming the file."""
+    are read from their files, which must be regular files inside the model's folder. Every
+    declared size is checked against the stored bytes before anything is allocated. Malformed
+    files are a FormatError naming the file and the part."""
     path = Path(path)
     with _opened(path) as handle:
         size = os.fstat(handle.fileno()).st_size
@@ -134,11 +187,50 @@ def read_onnx_file(path: str | os.PathLike) -> tuple[onnx.ModelProto, dict[str, 
                                                + _varint_bytes(len(graph_bytes)) + graph_bytes)
         except Exception as exc:  # protobuf's DecodeError
             raise FormatError(f"{path}: not a valid ONNX file ({type(exc).__name__})") from exc
+        for header, _ in tensors:
+            model.graph.initializer.append(header)
+        check_text_fields(model, str(path))
         arrays = {}
         for header, raw_range in tensors:
-            model.graph.initializer.append(header)
+            if header.name in arrays:
+                raise FormatError(f"{path}: two initializers are named '{header.name}'")
             arrays[header.name] = _tensor_array(header, raw_range, handle, path)
     return model, arrays
+
+
+def check_text_fields(message, source: str) -> None:
+    """Refuse `message` (a ModelProto, or any part of one) when one of its text fields (names,
+    op types, domains, keys...) is not UTF-8: protobuf hands such a field back as bytes, which
+    no name comparison or message expects. The FormatError names `source` and the field."""
+    # entries: (message, the entry of its parent, its field name and index); the path of a
+    # field is only spelled out for an error
+    pending = [(message, None, "model", None)]
+    while pending:
+        entry = pending.pop()
+        for field, value in entry[0].ListFields():
+            if field.type == field.TYPE_STRING:
+                texts = [value] if isinstance(value, (str, bytes)) else value
+                for index, text in enumerate(texts):
+                    if isinstance(text, bytes):
+                        place = _field_path(entry) + f".{field.name}" + (
+                            "" if texts is not value else f"[{index}]")
+                        raise FormatError(f"{source}: {place} is not UTF-8 text ({text[:60]!r})")
+            elif field.type == field.TYPE_MESSAGE:
+                if hasattr(value, "__len__"):  # a repeated field
+                    pending.extend((item, entry, field.name, index)
+                                   for index, item in enumerate(value))
+                else:
+                    pending.append((value, entry, field.name, None))
+
+
+def _field_path(entry) -> str:
+    """`model.graph.node[3]`: the path to the message of a check_text_fields entry."""
+    parts = []
+    while entry is not None:
+        _, parent, name, index = entry
+        parts.append(name if index is None else f"{name}[{index}]")
+        entry = parent
+    return ".".join(reversed(parts))
 
 
 def _read_tensor_header(reader: _Reader, start: int, end: int):
@@ -164,13 +256,11 @@ def _tensor_array(tensor, raw_range, handle, path: Path) -> np.ndarray:
         raise UnsupportedError(f"{path}: initializer '{name}' has ONNX element type "
                                f"{tensor.data_type}, which modelio does not read") from exc
     shape = tuple(int(dim) for dim in tensor.dims)
-    if any(dim < 0 for dim in shape):
-        raise FormatError(f"{path}: initializer '{name}' has a negative dimension {shape}")
-    count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    count = _element_count(shape, dtype, name, path)
     if tensor.data_location == onnx.TensorProto.EXTERNAL:
         return _external_array(tensor, dtype, shape, count, path)
     if raw_range is None:
-        return numpy_helper.to_array(tensor)  # typed fields (float_data, ...): small, parsed
+        return _typed_array(tensor, shape, count, path)
     start, end = raw_range
     if dtype.kind in "OUS" or end - start != count * dtype.itemsize:
         raise FormatError(f"{path}: initializer '{name}' holds {end - start} bytes of data; "
@@ -182,32 +272,84 @@ def _tensor_array(tensor, raw_range, handle, path: Path) -> np.ndarray:
     return array.astype(dtype, copy=False)
 
 
+def _element_count(shape: tuple, dtype: np.dtype, name: str, path: Path) -> int:
+    """How many elements `shape` holds; negative dims, and shapes whose size in bytes numpy
+    cannot represent (their product overflows int64), are a FormatError."""
+    if any(dim < 0 for dim in shape):
+        raise FormatError(f"{path}: initializer '{name}' has a negative dimension {shape}")
+    if math.prod(max(dim, 1) for dim in shape) * max(dtype.itemsize, 1) >= 2**63:
+        raise FormatError(f"{path}: initializer '{name}' declares the shape {shape}, whose "
+                          f"size overflows int64")
+    return math.prod(shape)
+
+
+def _typed_array(tensor, shape: tuple, count: int, path: Path) -> np.ndarray:
+    """An initializer kept in the typed fields (float_data, int64_data, ...): their length is
+    checked against the shape before numpy_helper turns them into an array."""
+    field = _TYPED_FIELDS.get(tensor.data_type)
+    if field is not None and len(getattr(tensor, field)) != count:
+        raise FormatError(f"{path}: initializer '{tensor.name}' holds "
+                          f"{len(getattr(tensor, field))} {field} values; shape {shape} needs "
+                          f"{count}")
+    try:
+        array = numpy_helper.to_array(tensor)
+    except Exception as exc:  # counts of the packed and complex types, string payloads
+        raise FormatError(f"{path}: initializer '{tensor.name}' of shape {shape} cannot be "
+                          f"read ({type(exc).__name__}: {exc})") from exc
+    if array.shape != shape:
+        raise FormatError(f"{path}: initializer '{tensor.name}' holds {array.size} values; "
+                          f"shape {shape} needs {count}")
+    return array
+
+
 def _external_array(tensor, dtype, shape, count: int, path: Path) -> np.ndarray:
     info = {entry.key: entry.value for entry in tensor.external_data}
-    folder = path.resolve().parent
-    location = (folder / info.get("location", "")).resolve()
-    if folder not in location.parents:
-        raise FormatError(f"{path}: initializer '{tensor.name}' points outside the model's "
-                          f"folder ({info.get('location')!r})")
+    name, location = tensor.name, info.get("location", "")
+    if dtype.kind in "OUS":
+        raise UnsupportedError(f"{path}: initializer '{name}' keeps {dtype.name} values in "
+                               f"external data, which modelio does not read")
     try:
         offset = int(info.get("offset", 0))
         length = int(info.get("length", count * dtype.itemsize))
     except ValueError as exc:
-        raise FormatError(f"{path}: initializer '{tensor.name}' has a bad offset or length") from exc
+        raise FormatError(f"{path}: initializer '{name}' has a bad offset or length") from exc
     if length != count * dtype.itemsize or offset < 0:
-        raise FormatError(f"{path}: initializer '{tensor.name}' declares {length} bytes at "
+        raise FormatError(f"{path}: initializer '{name}' declares {length} bytes at "
                           f"{offset}; shape {shape} of {dtype.name} needs {count * dtype.itemsize}")
-    array = np.empty(shape, dtype.newbyteorder("<"))
-    try:
-        with open(location, "rb") as data:
+    what = f"the external data of '{name}' ({location!r})"
+    with _open_regular(_external_location(path, name, location), path, what,
+                       follow=False) as data:
+        stored = os.fstat(data.fileno()).st_size
+        if offset + length > stored:
+            raise FormatError(f"{path}: initializer '{name}' declares {length} bytes at "
+                              f"offset {offset} of {location!r}, which holds {stored} bytes")
+        array = np.empty(shape, dtype.newbyteorder("<"))
+        try:
             data.seek(offset)
             got = data.readinto(memoryview(array.reshape(-1)).cast("B"))
-    except OSError as exc:
-        raise FormatError(f"{path}: cannot read external data for '{tensor.name}' from "
-                          f"{info.get('location')!r} ({exc.strerror or exc})") from exc
+        except OSError as exc:
+            raise FormatError(f"{path}: cannot read {what} ({_reason(exc)})") from exc
     if got != length:
-        raise FormatError(f"{path}: external data for '{tensor.name}' ends early")
+        raise FormatError(f"{path}: external data for '{name}' ends early")
     return array.astype(dtype, copy=False)
+
+
+def _external_location(path: Path, name: str, location: str) -> Path:
+    """The file external data `location` names, symlinks resolved; it must lie inside the
+    model's folder."""
+    if not location or "\0" in location:
+        raise FormatError(f"{path}: initializer '{name}' has the external data location "
+                          f"{location!r}, which is not a file name")
+    folder = path.resolve().parent
+    try:
+        target = (folder / location).resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop
+        raise FormatError(f"{path}: the external data location {location!r} of '{name}' does "
+                          f"not resolve ({_reason(exc)})") from exc
+    if folder not in target.parents:
+        raise FormatError(f"{path}: initializer '{name}' points outside the model's "
+                          f"folder ({location!r})")
+    return target
 
 
 def read_onnx_header(path: str | os.PathLike) -> onnx.ModelProto:
@@ -220,6 +362,8 @@ def read_onnx_header(path: str | os.PathLike) -> onnx.ModelProto:
         parts = [reader.bytes(record, end) for number, _, _, end, record in reader.fields(0, size)
                  if number != _MODEL_GRAPH]
     try:
-        return onnx.ModelProto.FromString(b"".join(parts))
+        header = onnx.ModelProto.FromString(b"".join(parts))
     except Exception as exc:
         raise FormatError(f"{path}: not a valid ONNX file ({type(exc).__name__})") from exc
+    check_text_fields(header, str(path))
+    return header
