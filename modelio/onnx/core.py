@@ -14,7 +14,13 @@ from ..layers import core
 from .activation_functions import lower_activation
 from .export_support import cast_to, need_opset, reduce
 from .import_context import ImportContext
-from .import_support.constants import checked_constant, fold, is_tensor
+from .import_support.constants import (
+    check_fold_shape,
+    checked_constant,
+    fold,
+    is_tensor,
+    widest_dtype,
+)
 from .import_support.layer_calls import call_layer, keras_float, onnx_layer
 from .import_support.node_inputs import inputs_of, numpy_dtype
 from .registry import converts, lowers
@@ -116,7 +122,7 @@ def convert_dropout(context: ImportContext, node: NodeProto) -> list:
 def _dropout_mask(context, node, x):
     """The all-true mask of inference-mode Dropout, shaped like `x`."""
     if not is_tensor(x):
-        return np.ones(np.shape(x), dtype=bool)
+        return np.ones(check_fold_shape(context, node, np.shape(x), bool), dtype=bool)
     shape = onnx_layer(context, node, ops.OnnxShape, [x])
     return onnx_layer(context, node, ops.OnnxConstantOfShape, [shape], value=True,
                       to="bool")
@@ -140,7 +146,8 @@ def convert_cast_like(context: ImportContext, node: NodeProto) -> list:
 def _cast(context, node, x, dtype: str):
     """`x` as `dtype`: folded when constant, unchanged when it already is, else an OnnxCast."""
     if not is_tensor(x):
-        return fold(context, node, lambda array: np.asarray(array).astype(dtype), x)
+        return fold(context, node, lambda array: np.asarray(array).astype(dtype), x,
+                    shape=np.shape(x), dtype=dtype)
     if x.dtype == dtype:
         return x
     return onnx_layer(context, node, ops.OnnxCast, [x], to=dtype)
@@ -159,7 +166,10 @@ def convert_gemm(context: ImportContext, node: NodeProto) -> list:
     operands = [a, b] if c is None else [a, b, c]
     if not any(is_tensor(value) for value in operands):
         layer = ops.OnnxGemm(**config)
-        return [fold(context, node, lambda *arrays: layer.compute(list(arrays)), *operands)]
+        rows = np.shape(a)[1 if trans_a else 0] if np.ndim(a) == 2 else 0
+        columns = np.shape(b)[0 if trans_b else 1] if np.ndim(b) == 2 else 0
+        return [fold(context, node, lambda *arrays: layer.compute(list(arrays)), *operands,
+                     shape=(rows, columns), dtype=widest_dtype(operands))]
     dense = _gemm_as_dense(context, node, a, b, c if beta else None, alpha, beta, trans_a,
                            trans_b)
     if dense is not None:
@@ -190,7 +200,8 @@ def _gemm_as_dense(context, node, a, b, c, alpha, beta, trans_a, trans_b):
 def convert_matmul(context: ImportContext, node: NodeProto) -> list:
     a, b = inputs_of(context, node, 2, 2)
     if not is_tensor(a) and not is_tensor(b):
-        return [fold(context, node, np.matmul, a, b)]
+        return [fold(context, node, np.matmul, a, b, shape=_matmul_shape(context, node, a, b),
+                     dtype=widest_dtype([a, b]))]
     if keras_float(a) and a.ndim >= 2 and not is_tensor(b) and np.ndim(b) == 2 \
             and a.shape[-1] in (None, np.shape(b)[0]) and np.shape(b)[1] > 0:
         kernel = np.asarray(b, dtype=np.float32)
@@ -198,6 +209,21 @@ def convert_matmul(context: ImportContext, node: NodeProto) -> list:
                                    name=context.layer_name(node))
         return [call_layer(layer, a, [kernel])]
     return [onnx_layer(context, node, ops.OnnxMatMul, [a, b])]
+
+
+def _matmul_shape(context, node, a, b) -> tuple:
+    """The shape of matmul(a, b) for constants `a` and `b` (numpy's rules, as ONNX's)."""
+    a_shape, b_shape = np.shape(a), np.shape(b)
+    if not a_shape or not b_shape:
+        raise FormatError(f"{context.where(node)}: MatMul of a scalar")
+    rows = a_shape[-2:-1] if len(a_shape) > 1 else ()
+    columns = b_shape[-1:] if len(b_shape) > 1 else ()
+    try:
+        batch = np.broadcast_shapes(a_shape[:-2], b_shape[:-2])
+    except ValueError as exc:
+        raise FormatError(f"{context.where(node)}: inputs of shapes {a_shape} and {b_shape} "
+                          f"do not broadcast") from exc
+    return (*batch, *rows, *columns)
 
 
 @converts("Shape")

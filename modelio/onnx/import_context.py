@@ -1,7 +1,8 @@
 """What an ONNX converter works with: the `ImportContext` of one import (the values computed so
-far, attribute and input readers, a layer name maker), and `ConstantInputNeeded`, raised when an
-op needs a graph input as a constant."""
+far, attribute and input readers, a layer name maker, the budget of folded constants), and
+`ConstantInputNeeded`, raised when an op needs a graph input as a constant."""
 
+import math
 from collections import Counter
 
 import numpy as np
@@ -23,11 +24,55 @@ class ConstantInputNeeded(UnsupportedError):
         self.input_name = input_name
 
 
+# Constants folded while importing (ConstantOfShape, Expand, Range, arithmetic on constants...)
+# are budgeted in bytes, so that a few hundred bytes of graph cannot take gigabytes. One folded
+# constant may take MIN_FOLD_BYTES_PER_CONSTANT, all of an import's together MIN_FOLD_BYTES_TOTAL,
+# or, for larger models, FOLD_BYTES_PER_STORED_BYTE times the bytes the model stores (its
+# file and external data): a real model folds shape arithmetic (bytes), masks and position
+# tables (megabytes) and at most a widened copy of its weights (float16 -> float32 doubles
+# them), which 4x its size and these minimums leave room for.
+MIN_FOLD_BYTES_PER_CONSTANT = 256 * 2**20
+MIN_FOLD_BYTES_TOTAL = 2**30
+FOLD_BYTES_PER_STORED_BYTE = 4
+
+
+class FoldBudget:
+    """The bytes constants folded during one import may take: `per_constant` for each, `total`
+    for all of them together (`spent` so far)."""
+
+    def __init__(self, stored_bytes: int = 0):
+        """The budget of a model storing `stored_bytes` (its file and external data)."""
+        scaled = FOLD_BYTES_PER_STORED_BYTE * stored_bytes
+        self.per_constant = max(MIN_FOLD_BYTES_PER_CONSTANT, scaled)
+        self.total = max(MIN_FOLD_BYTES_TOTAL, scaled)
+        self.spent = 0
+
+    def check(self, where: str, shape, dtype) -> None:
+        """Refuse (a FormatError starting with `where`) a constant of `shape` and `dtype` that
+        would not fit: call it before allocating the constant."""
+        dims = tuple(int(dim) for dim in shape)
+        size = math.prod(dims) * np.dtype(dtype).itemsize
+        if size > self.per_constant:
+            raise FormatError(f"{where}: folding it would build a constant of shape {dims} "
+                              f"({size} bytes of {np.dtype(dtype).name}); one folded constant "
+                              f"may take at most {self.per_constant} bytes")
+        if self.spent + size > self.total:
+            raise FormatError(f"{where}: folding it would bring the constants folded by this "
+                              f"import to {self.spent + size} bytes, past its budget of "
+                              f"{self.total} bytes")
+
+    def charge(self, where: str, array: np.ndarray) -> None:
+        """Count the new constant `array` (checked as `check` does)."""
+        self.check(where, array.shape, array.dtype)
+        self.spent += array.nbytes
+
+
 class ImportContext:
     """What a converter sees: the opset, the values computed so far (SymbolicTensors or numpy
     constants, by ONNX name), helpers to read attributes and inputs, and a name maker."""
 
-    def __init__(self, opset: int, source: str):
+    def __init__(self, opset: int, source: str, fold_budget: FoldBudget | None = None):
+        self.fold_budget = fold_budget or FoldBudget()
         self.graph_inputs: set[str] = set()
         self.opset = opset
         self.source = source

@@ -19,7 +19,7 @@ from collections import Counter
 
 import numpy as np
 import onnx
-from onnx import helper, numpy_helper
+from onnx import defs, helper, numpy_helper
 
 from ..errors import FormatError, ModelioError, UnsupportedError
 from ..graph.functional import Functional
@@ -28,8 +28,8 @@ from ..graph.layer import weights_follow
 from ..graph.tensor import SymbolicTensor
 from ..layers import Identity
 from . import families  # noqa: F401 - registers every lowering and converter
-from .import_context import ImportContext
-from .reader import read_onnx_file
+from .import_context import FoldBudget, ImportContext
+from .reader import check_text_fields, read_onnx_file
 from .registry import CONVERTERS
 
 # The oldest default-domain opset the importer reads (the ONNX package's pytorch-converted
@@ -59,11 +59,18 @@ def import_onnx(proto: onnx.ModelProto, source: str = "<onnx model>",
     apart from `proto` (whose initializers then carry no data). `bind` fixes graph inputs to
     arrays: they become constants instead of model inputs (see ConstantInputNeeded).
     Raises UnsupportedError listing every op without an import, FormatError for a malformed
-    graph."""
+    graph: text that is not UTF-8 (read_onnx_file has checked a proto it returns with its
+    `initializers`), a name written twice, an attribute the op does not define, constants
+    folded past the import's budget (import_context.FoldBudget)."""
+    if initializers is None:
+        check_text_fields(proto, source)
     opset = _default_opset(proto, source)
     graph = proto.graph
     _refuse_unsupported(graph, source)
-    context = ImportContext(opset, source)
+    stored = proto.ByteSize() + sum(array.nbytes for array in (initializers or {}).values())
+    context = ImportContext(opset, source, FoldBudget(stored))
+    _refuse_rewritten_values(graph, context)
+    _refuse_unknown_attributes(graph, context)
     context.graph_outputs = {output.name for output in graph.output}
     context.uses = Counter(name for node in graph.node for name in node.input)
     context.uses.update(context.graph_outputs)
@@ -107,7 +114,11 @@ def _read_initializers(graph, context: ImportContext, release: bool) -> None:
     if len(graph.sparse_initializer):
         raise UnsupportedError(f"{context.source}: sparse initializers are not supported")
     for tensor in graph.initializer:
-        if math.prod(tensor.dims) > MAX_CONSTANT_ELEMENTS:
+        if tensor.data_location == onnx.TensorProto.EXTERNAL:
+            raise UnsupportedError(f"{context.source}: initializer '{tensor.name}' keeps its "
+                                   f"data in an external file; load the model from its file "
+                                   f"(modelio.load_model) to read it")
+        if min(tensor.dims, default=0) < 0 or math.prod(tensor.dims) > MAX_CONSTANT_ELEMENTS:
             raise FormatError(f"{context.source}: initializer '{tensor.name}' of shape "
                               f"{list(tensor.dims)} is too large")
         try:
@@ -150,9 +161,76 @@ def _convert_node(context: ImportContext, node) -> None:
     if len(produced) < len([name for name in node.output if name]):
         missing = [name for name in node.output[len(produced):] if name]
         context.unavailable.update({name: context.where(node) for name in missing})
+    inputs = [value for value in map(context.values.get, node.input)
+              if isinstance(value, np.ndarray)]
     for name, value in zip(node.output, produced):
-        if name:
-            context.values[name] = value
+        if not name:
+            continue
+        if isinstance(value, np.ndarray) and not any(
+                np.may_share_memory(value, array) for array in inputs):
+            context.fold_budget.charge(context.where(node), value)  # a constant made here
+        context.values[name] = value
+
+
+def _refuse_rewritten_values(graph, context: ImportContext) -> None:
+    """Each value has one writer, as onnx.checker and onnxruntime require: no node output may
+    repeat a graph input, an initializer or another output (an initializer may also be listed
+    as a graph input, as IR versions before 4 do)."""
+    writers: dict[str, str] = {}
+    for kind, entries in (("initializer", graph.initializer), ("graph input", graph.input)):
+        named = set()
+        for entry in entries:
+            if entry.name in named:
+                raise FormatError(f"{context.source}: two {kind}s are named '{entry.name}'")
+            named.add(entry.name)
+            writers.setdefault(entry.name, f"{kind} '{entry.name}'")
+    for node in graph.node:
+        for name in node.output:
+            if not name:
+                continue
+            if name in writers:
+                raise FormatError(f"{context.where(node)}: writes '{name}', which "
+                                  f"{writers[name]} already gives; a value has one writer")
+            writers[name] = context.where(node).removeprefix(f"{context.source}: ")
+
+
+def _refuse_unknown_attributes(graph, context: ImportContext) -> None:
+    """Every attribute of a node is one its op defines at the model's opset, of the type the
+    op defines, given once: a misspelt `axsi` on Softmax would otherwise be ignored and the
+    default axis used. An op newer than the model's opset (modelio imports some, Gelu for one)
+    is checked against its latest definition."""
+    schemas: dict[str, dict] = {}
+    for node in graph.node:
+        if node.op_type not in schemas:
+            schemas[node.op_type] = _defined_attributes(node.op_type, context.opset)
+        defined, seen = schemas[node.op_type], set()
+        for attribute in node.attribute:
+            name = attribute.name
+            if name not in defined:
+                known = ", ".join(sorted(defined)) or "none"
+                raise FormatError(f"{context.where(node)}: unknown attribute '{name}' (the op "
+                                  f"defines {known} at opset {context.opset})")
+            if name in seen:
+                raise FormatError(f"{context.where(node)}: attribute '{name}' is given twice")
+            seen.add(name)
+            if attribute.type and attribute.type != defined[name]:
+                raise FormatError(f"{context.where(node)}: attribute '{name}' is of type "
+                                  f"{_type_name(attribute.type)}, the op defines it as "
+                                  f"{_type_name(defined[name])}")
+
+
+def _defined_attributes(op_type: str, opset: int) -> dict[str, int]:
+    """{attribute name: AttributeProto type} of default-domain `op_type` at `opset`."""
+    try:
+        schema = defs.get_schema(op_type, opset, "")
+    except defs.SchemaError:
+        schema = defs.get_schema(op_type, "")
+    return {name: int(attribute.type) for name, attribute in schema.attributes.items()}
+
+
+def _type_name(attribute_type: int) -> str:
+    names = dict((number, name) for name, number in onnx.AttributeProto.AttributeType.items())
+    return names.get(attribute_type, str(attribute_type))
 
 
 def _graph_outputs(graph, context: ImportContext, inputs: list) -> list:

@@ -26,7 +26,7 @@ from .export_support import (
     to_channels_last,
 )
 from .import_context import ImportContext
-from .import_support.constants import MAX_FOLDED_ELEMENTS, bounded_tensor, fold, is_tensor
+from .import_support.constants import bounded_tensor, check_fold_shape, fold, is_tensor
 from .import_support.layer_calls import keras_float, onnx_layer, producer_of
 from .import_support.node_inputs import inputs_of
 from .registry import (
@@ -256,11 +256,8 @@ def _pads_for_axes(context, node, pads, axes, rank: int) -> list:
 
 def _pad_constant(context, node, value: np.ndarray, pads, mode, constant_value) -> np.ndarray:
     rank = value.ndim
-    out_size = float(np.prod([size + pads[axis] + pads[axis + rank]
-                              for axis, size in enumerate(value.shape)], dtype=np.float64))
-    if out_size > MAX_FOLDED_ELEMENTS:
-        raise FormatError(f"{context.where(node)}: the padded constant would hold "
-                          f"{out_size:.3g} elements")
+    check_fold_shape(context, node, [max(size + pads[axis] + pads[axis + rank], 0)
+                                     for axis, size in enumerate(value.shape)], value.dtype)
     if mode not in OnnxPad.MODES:
         raise UnsupportedError(f"{context.where(node)}: Pad mode {mode!r} is not supported")
     return onnx_pad(value, pads, mode, constant_value)

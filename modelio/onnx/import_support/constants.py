@@ -1,7 +1,6 @@
 """Values known while importing: telling constants from run-time tensors, folding constants,
 and the size limits on folded constants and on one sample of a run-time tensor."""
 
-import math
 
 import numpy as np
 
@@ -9,7 +8,8 @@ from ...errors import FormatError
 from ...graph.tensor import SymbolicTensor
 from ..import_context import ImportContext
 
-# No constant computed while importing may hold more elements than this.
+# Sizes a converter checks that are no folded constant (Resize sizes); folded constants are
+# budgeted in bytes by the import's FoldBudget (import_context.py).
 MAX_FOLDED_ELEMENTS = 2**28
 
 
@@ -18,26 +18,51 @@ def is_tensor(value) -> bool:
 
 
 def checked_constant(context: ImportContext, node, array) -> np.ndarray:
-    """`array` as a numpy array, refused when larger than MAX_FOLDED_ELEMENTS."""
+    """`array` as a numpy array, refused when it does not fit the import's folding budget."""
     array = np.asarray(array)
-    if array.size > MAX_FOLDED_ELEMENTS:
-        raise FormatError(f"{context.where(node)}: a constant of shape {array.shape} is too large "
-                          f"(more than {MAX_FOLDED_ELEMENTS} elements)")
+    context.fold_budget.check(context.where(node), array.shape, array.dtype)
     return array
 
 
-def check_fold_shape(context: ImportContext, node, shape) -> tuple:
-    """A shape about to be allocated: non-negative dims, not too many elements."""
+def check_fold_shape(context: ImportContext, node, shape, dtype) -> tuple:
+    """A shape about to be allocated as a constant of `dtype`: non-negative dims that fit the
+    import's folding budget."""
     dims = tuple(int(dim) for dim in np.asarray(shape).reshape(-1))
-    if any(dim < 0 for dim in dims) or math.prod(dims) > MAX_FOLDED_ELEMENTS:
+    if any(dim < 0 for dim in dims):
         raise FormatError(f"{context.where(node)}: refusing to build a constant of shape {dims}")
+    context.fold_budget.check(context.where(node), dims, dtype)
     return dims
 
 
-def fold(context: ImportContext, node, function, *arrays):
-    """`function(*arrays)` for a node whose inputs are all constants."""
+def fold(context: ImportContext, node, function, *arrays, shape=None, dtype=None):
+    """`function(*arrays)` for a node whose inputs are all constants. Where the result may be
+    larger than the inputs, pass its `shape` and `dtype`: they are checked against the import's
+    folding budget before anything is computed."""
+    if shape is not None:
+        check_fold_shape(context, node, shape, dtype)
     with np.errstate(all="ignore"):
         return checked_constant(context, node, function(*arrays))
+
+
+def broadcast_result(context: ImportContext, node, arrays) -> tuple:
+    """(shape, widest dtype) of an elementwise result on constant `arrays`, for `fold`."""
+    try:
+        shape = np.broadcast_shapes(*(np.shape(array) for array in arrays))
+    except ValueError as exc:
+        raise FormatError(f"{context.where(node)}: inputs of shapes "
+                          f"{[np.shape(array) for array in arrays]} do not broadcast") from exc
+    return shape, widest_dtype(arrays)
+
+
+def widest_dtype(arrays) -> np.dtype:
+    """The widest of the dtypes of `arrays` and of their common type (a bound on the itemsize
+    of a result computed from them)."""
+    dtypes = [np.asarray(array).dtype for array in arrays]
+    try:
+        dtypes.append(np.result_type(*dtypes))
+    except TypeError:  # no common type: the function refuses these inputs
+        pass
+    return max(dtypes, key=lambda dtype: dtype.itemsize)
 
 
 MAX_SAMPLE_ELEMENTS = 2**28

@@ -11,7 +11,7 @@ from ...errors import FormatError
 from ...kernels.ranges import range_length, range_values
 from ..export_support import lowers_as
 from ..import_context import ImportContext
-from ..import_support.constants import MAX_FOLDED_ELEMENTS, check_fold_shape, is_tensor
+from ..import_support.constants import check_fold_shape, is_tensor
 from ..import_support.layer_calls import onnx_layer
 from ..import_support.node_inputs import inputs_of
 from ..registry import converts, lowers
@@ -46,7 +46,8 @@ def convert_constant_of_shape(context: ImportContext, node: NodeProto) -> list:
     if is_tensor(shape):
         return [onnx_layer(context, node, ops.OnnxConstantOfShape, [shape],
                            value=value.item(), to=value.dtype.name)]
-    return [np.full(check_fold_shape(context, node, shape), value[0], dtype=value.dtype)]
+    return [np.full(check_fold_shape(context, node, shape, value.dtype), value[0],
+                    dtype=value.dtype)]
 
 
 @converts("Range")
@@ -59,6 +60,5 @@ def convert_range(context: ImportContext, node: NodeProto) -> list:
     if delta == 0:
         raise FormatError(f"{context.where(node)}: delta is 0")
     count = range_length(start, limit, delta)
-    if count > MAX_FOLDED_ELEMENTS:
-        raise FormatError(f"{context.where(node)}: a range of {count} elements is too large")
+    check_fold_shape(context, node, [count], np.result_type(start, limit, delta))
     return [range_values(start, limit, delta)]

@@ -14,7 +14,7 @@ from ...errors import UnsupportedError
 from ...graph.tensor import SymbolicTensor
 from ..export_support import cast_to, need_opset, onnx_layer_operands
 from ..import_context import ImportContext
-from ..import_support.constants import fold, is_tensor
+from ..import_support.constants import broadcast_result, fold, is_tensor
 from ..import_support.layer_calls import call_layer, keras_float, onnx_layer, producer_of
 from ..import_support.node_inputs import inputs_of, positive_axis
 from ..registry import converts, lowers
@@ -147,7 +147,8 @@ def convert_elementwise(context: ImportContext, node: NodeProto) -> list:
         return [_convert_prelu(context, node, *values)]
     function = ops.ELEMENTWISE_OPS[op]
     if not any(is_tensor(value) for value in values):
-        return [fold(context, node, function, *values)]
+        shape, dtype = broadcast_result(context, node, values)
+        return [fold(context, node, function, *values, shape=shape, dtype=dtype)]
     if len(values) == 1:
         return values
     fused = _dense_with_bias(context, node, values) if op == "Add" else \
@@ -283,7 +284,9 @@ def _legacy_prelu_slope(x, slope):
 
 def _convert_prelu(context, node, x, slope):
     if not is_tensor(x) and not is_tensor(slope):
-        return fold(context, node, ops.ELEMENTWISE_OPS["PRelu"], x, slope)
+        shape, dtype = broadcast_result(context, node, [x, slope])
+        return fold(context, node, ops.ELEMENTWISE_OPS["PRelu"], x, slope, shape=shape,
+                    dtype=dtype)
     shared_axes = _prelu_shared_axes(x, slope)
     if shared_axes is None:
         return onnx_layer(context, node, ops.OnnxElementwise, [x, slope], op="PRelu")

@@ -40,7 +40,11 @@ def convert_gather(context: ImportContext, node: NodeProto) -> list:
     axis = int(context.attribute(node, "axis", 0))
     if not is_tensor(data) and not is_tensor(indices):
         layer = ops.OnnxGather(axis=axis)
-        return [fold(context, node, lambda *arrays: layer.compute(list(arrays)), data, indices)]
+        data_shape = np.shape(data)
+        position = axis % len(data_shape) if data_shape else 0
+        shape = (*data_shape[:position], *np.shape(indices), *data_shape[position + 1:])
+        return [fold(context, node, lambda *arrays: layer.compute(list(arrays)), data, indices,
+                     shape=shape, dtype=np.asarray(data).dtype)]
     if not is_tensor(data) and np.ndim(data) == 2 and axis in (0, -2) \
             and np.asarray(data).dtype == np.float32 and data.shape[0] > 0 and data.shape[1] > 0:
         table = np.asarray(data)

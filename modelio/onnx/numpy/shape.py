@@ -3,6 +3,8 @@ ExpandDims, Squeeze, Concatenate, Stack and the transpose/reshape/squeeze/concat
 ONNX's Concat, Transpose, Squeeze/Unsqueeze, Expand and Split imported."""
 
 
+import math
+
 import numpy as np
 from onnx import NodeProto
 
@@ -11,7 +13,13 @@ from ... import ops
 from ...errors import FormatError, UnsupportedError
 from ..export_support import cast_to, lowers_as, need_opset, onnx_layer_operands
 from ..import_context import ImportContext
-from ..import_support.constants import check_fold_shape, fold, is_tensor
+from ..import_support.constants import (
+    MAX_FOLDED_ELEMENTS,
+    check_fold_shape,
+    fold,
+    is_tensor,
+    widest_dtype,
+)
 from ..import_support.layer_calls import keras_float, onnx_layer
 from ..import_support.node_inputs import inputs_of, ints_input_or_attribute, positive_axis
 from ..registry import converts, lowers
@@ -140,7 +148,10 @@ def convert_concat(context: ImportContext, node: NodeProto) -> list:
     rank = np.ndim(values[0]) if not is_tensor(values[0]) else values[0].ndim
     axis = positive_axis(context, node, int(axis), rank)
     if not any(is_tensor(value) for value in values):
-        return [fold(context, node, lambda *arrays: np.concatenate(arrays, axis=axis), *values)]
+        shape = list(np.shape(values[0]))
+        shape[axis] = sum(np.shape(value)[axis] for value in values if np.ndim(value) > axis)
+        return [fold(context, node, lambda *arrays: np.concatenate(arrays, axis=axis), *values,
+                     shape=shape, dtype=widest_dtype(values))]
     if len(values) == 1:
         return values
     if axis != 0 and all(keras_float(value) and value.ndim == rank for value in values):
@@ -201,9 +212,12 @@ def convert_expand(context: ImportContext, node: NodeProto) -> list:
             raise UnsupportedError(f"{context.where(node)}: a constant expanded to a run-time "
                                    f"shape is not supported")
         return [onnx_layer(context, node, ops.OnnxExpand, [x, shape])]
-    dims = check_fold_shape(context, node, shape)
+    dims = tuple(int(dim) for dim in np.asarray(shape).reshape(-1))
+    if any(dim < 0 for dim in dims) or math.prod(dims) > MAX_FOLDED_ELEMENTS:
+        raise FormatError(f"{context.where(node)}: refusing to expand to the shape {dims}")
     if not is_tensor(x):
-        target = check_fold_shape(context, node, np.broadcast_shapes(np.shape(x), dims))
+        target = check_fold_shape(context, node, np.broadcast_shapes(np.shape(x), dims),
+                                  np.asarray(x).dtype)
         return [np.broadcast_to(np.asarray(x), target).copy()]
     return [onnx_layer(context, node, ops.OnnxExpand, [x], shape=list(dims))]
 
