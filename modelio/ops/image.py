@@ -105,8 +105,10 @@ class OnnxResize(OnnxLayer):
                                                  *roi)
 
     def call(self, inputs):
-        result = inputs
         compute = inputs.dtype if inputs.dtype.kind == "f" else np.dtype(np.float32)
+        self.check_result_size(self.compute_output_shape(inputs.shape),
+                               max(compute, inputs.dtype, key=lambda dtype: dtype.itemsize))
+        result = inputs
         for axis in range(1, inputs.ndim):
             in_size, out_size = inputs.shape[axis], self._output_size(axis, inputs.shape[axis])
             scale = self._scale(axis, in_size, out_size)

@@ -225,12 +225,18 @@ class OnnxConvTranspose(_OnnxConvBase):
                 for axis in range(rank)]
 
     def _output_length(self, axis: int, size: int) -> int:
-        effective = (self.kernel_shape[axis] - 1) * self.dilations[axis] + 1
         start, end = self._crops()[axis]
-        return (size - 1) * self.strides[axis] + effective - start - end
+        return self._uncropped_length(axis, size) - start - end
+
+    def _uncropped_length(self, axis: int, size: int) -> int:
+        effective = (self.kernel_shape[axis] - 1) * self.dilations[axis] + 1
+        return (size - 1) * self.strides[axis] + effective
 
     def call(self, inputs):
         inputs = self._float(inputs)
+        self.check_result_size([inputs.shape[0], self.filters, *(
+            self._uncropped_length(axis, size) for axis, size in enumerate(inputs.shape[2:]))],
+            inputs.dtype)
         kernel = self.value_of(self.kernel)  # (C, filters / group, *window)
         channels = kernel.shape[0]
         per_group_in, per_group_out = channels // self.group, self.filters // self.group

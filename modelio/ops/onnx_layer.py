@@ -16,6 +16,8 @@ own). Two kinds derive from the base:
   layers do.
 """
 
+import math
+
 import numpy as np
 
 from ..errors import ConfigError, GraphError
@@ -23,11 +25,12 @@ from ..graph import Layer
 from ..graph.tensor import SymbolicTensor
 from ..graph.weights import Weight
 
-__all__ = ["MAX_RUNTIME_ELEMENTS", "OnnxAxesLayer", "OnnxLayer", "int_list", "is_shape_list", "positive_axis",
+__all__ = ["MAX_RUNTIME_BYTES", "OnnxAxesLayer", "OnnxLayer", "int_list", "is_shape_list", "positive_axis",
            "runtime_ints", "vector_length"]
 
-# Never allocate more than this from a shape computed at run time.
-MAX_RUNTIME_ELEMENTS = 2**28
+# No result whose size is known only at run time (a run-time shape, or inputs of unknown size)
+# may take more bytes than this: 2**28 float32 values, as many as a folded constant may hold.
+MAX_RUNTIME_BYTES = 2**30
 
 
 def int_list(value, name: str, layer_name: str, allow_none: bool = False) -> list[int] | None:
@@ -196,8 +199,28 @@ class OnnxLayer(Layer):
             return super()._to_array(value)
         return None if value is None else np.asarray(value)
 
+    def check_result_size(self, shape, dtype) -> None:
+        """Refuse, before it is allocated, a result of `shape` (ints; None for a size not known
+        yet, which is not checked) and `dtype` larger than MAX_RUNTIME_BYTES: a ConfigError
+        naming the layer."""
+        if any(dim is None for dim in shape):
+            return
+        dims = tuple(int(dim) for dim in shape)
+        size = math.prod(dims) * np.dtype(dtype).itemsize
+        if min(dims, default=0) < 0 or size > MAX_RUNTIME_BYTES:
+            raise ConfigError(f"layer '{self.name}' ({type(self).__name__}): refusing to build a "
+                              f"result of shape {dims} ({size} bytes of {np.dtype(dtype).name}; "
+                              f"at most {MAX_RUNTIME_BYTES} bytes are computed)")
+
     def call(self, inputs):
         operands = self.operands(inputs)
+        input_shape = ([np.shape(value) for value in inputs] if isinstance(inputs, (list, tuple))
+                       else np.shape(inputs))
+        with self.shape_errors(input_shape):
+            shape = self.compute_output_shape(input_shape)
+        widest = max((np.asarray(operand).dtype for operand in operands),
+                     key=lambda dtype: dtype.itemsize, default=np.dtype(np.float32))
+        self.check_result_size(shape, widest)
         try:
             return self.compute(operands)
         except (ValueError, TypeError, IndexError) as exc:

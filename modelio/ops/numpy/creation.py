@@ -3,8 +3,6 @@ the ONNX twins of `arange` (ONNX Range) and `full` (ONNX ConstantOfShape), whose
 only at run time.
 """
 
-import math
-
 import numpy as np
 
 from ...errors import ConfigError
@@ -13,10 +11,7 @@ from ...graph.dtypes import standardize_dtype
 from ...graph.operation import Operation, spec_of
 from ...graph.registry import register_operation
 from ...kernels.ranges import range_length, range_values
-from ..onnx_layer import (
-    MAX_RUNTIME_ELEMENTS,
-    OnnxLayer,
-)
+from ..onnx_layer import OnnxLayer
 
 __all__ = [
     "OnesLike", "OnnxConstantOfShape", "OnnxRange", "ZerosLike", "ones_like", "zeros_like",
@@ -76,9 +71,8 @@ class OnnxRange(OnnxLayer):
         start, limit, delta = (np.asarray(value).reshape(()) for value in operands)
         if delta == 0:
             raise ConfigError(f"layer '{self.name}' (OnnxRange): delta is 0")
-        count = range_length(start, limit, delta)
-        if count > MAX_RUNTIME_ELEMENTS:
-            raise ConfigError(f"layer '{self.name}' (OnnxRange): {count} elements is too many")
+        self.check_result_size([range_length(start, limit, delta)],
+                               np.result_type(start, limit, delta))
         return range_values(start, limit, delta)
 
     def output_dtype(self, dtypes):
@@ -103,8 +97,7 @@ class OnnxConstantOfShape(OnnxLayer):
 
     def compute(self, operands):
         shape = [int(dim) for dim in np.asarray(operands[0]).reshape(-1)]
-        if any(dim < 0 for dim in shape) or math.prod(shape) > MAX_RUNTIME_ELEMENTS:
-            raise ConfigError(f"layer '{self.name}' (OnnxConstantOfShape): refusing shape {shape}")
+        self.check_result_size(shape, self.to)
         return np.full(shape, self.value, dtype=self.to)
 
     def output_dtype(self, dtypes):

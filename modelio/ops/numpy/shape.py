@@ -14,7 +14,6 @@ from ...graph.operation import Operation, broadcast_shapes, spec_of
 from ...graph.registry import register_operation
 from ...kernels.padding import PAD_MODES, onnx_pad
 from ..onnx_layer import (
-    MAX_RUNTIME_ELEMENTS,
     OnnxAxesLayer,
     OnnxLayer,
     int_list,
@@ -347,8 +346,7 @@ class OnnxExpand(OnnxLayer):
         x = operands[0]
         shape = self.shape if self.shape is not None else runtime_ints(operands[1])
         target = np.broadcast_shapes(x.shape, tuple(shape))
-        if math.prod(target) > MAX_RUNTIME_ELEMENTS:
-            raise ConfigError(f"layer '{self.name}' (OnnxExpand): refusing shape {target}")
+        self.check_result_size(target, x.dtype)
         return np.array(np.broadcast_to(x, target))
 
     def get_config(self) -> dict:
@@ -391,6 +389,7 @@ class OnnxPad(OnnxLayer):
         return tuple(shape)
 
     def call(self, inputs):
+        self.check_result_size(self.compute_output_shape(inputs.shape), inputs.dtype)
         return onnx_pad(inputs, self.pads, self.mode, self.constant_value)
 
     def get_config(self) -> dict:
