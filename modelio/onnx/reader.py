@@ -190,11 +190,11 @@ def read_onnx_file(path: str | os.PathLike) -> tuple[onnx.ModelProto, dict[str, 
         for header, _ in tensors:
             model.graph.initializer.append(header)
         check_text_fields(model, str(path))
-        arrays = {}
+        arrays, claimed = {}, {}
         for header, raw_range in tensors:
             if header.name in arrays:
                 raise FormatError(f"{path}: two initializers are named '{header.name}'")
-            arrays[header.name] = _tensor_array(header, raw_range, handle, path)
+            arrays[header.name] = _tensor_array(header, raw_range, handle, path, claimed)
     return model, arrays
 
 
@@ -248,7 +248,7 @@ def _read_tensor_header(reader: _Reader, start: int, end: int):
                           f"parse: {type(exc).__name__})") from exc
 
 
-def _tensor_array(tensor, raw_range, handle, path: Path) -> np.ndarray:
+def _tensor_array(tensor, raw_range, handle, path: Path, claimed: dict) -> np.ndarray:
     name = tensor.name
     try:
         dtype = np.dtype(helper.tensor_dtype_to_np_dtype(tensor.data_type))
@@ -258,7 +258,7 @@ def _tensor_array(tensor, raw_range, handle, path: Path) -> np.ndarray:
     shape = tuple(int(dim) for dim in tensor.dims)
     count = _element_count(shape, dtype, name, path)
     if tensor.data_location == onnx.TensorProto.EXTERNAL:
-        return _external_array(tensor, dtype, shape, count, path)
+        return _external_array(tensor, dtype, shape, count, path, claimed)
     if raw_range is None:
         return _typed_array(tensor, shape, count, path)
     start, end = raw_range
@@ -302,7 +302,11 @@ def _typed_array(tensor, shape: tuple, count: int, path: Path) -> np.ndarray:
     return array
 
 
-def _external_array(tensor, dtype, shape, count: int, path: Path) -> np.ndarray:
+def _external_array(tensor, dtype, shape, count: int, path: Path, claimed: dict) -> np.ndarray:
+    """The array of an initializer kept in an external file. `claimed` counts the bytes the
+    initializers read so far took from each file ((device, inode) -> bytes): together they may
+    not take more than the file holds, so that ranges declared over and over again cannot
+    multiply a small file."""
     info = {entry.key: entry.value for entry in tensor.external_data}
     name, location = tensor.name, info.get("location", "")
     if dtype.kind in "OUS":
@@ -319,10 +323,16 @@ def _external_array(tensor, dtype, shape, count: int, path: Path) -> np.ndarray:
     what = f"the external data of '{name}' ({location!r})"
     with _open_regular(_external_location(path, name, location), path, what,
                        follow=False) as data:
-        stored = os.fstat(data.fileno()).st_size
+        status = os.fstat(data.fileno())
+        stored, identity = status.st_size, (status.st_dev, status.st_ino)
         if offset + length > stored:
             raise FormatError(f"{path}: initializer '{name}' declares {length} bytes at "
                               f"offset {offset} of {location!r}, which holds {stored} bytes")
+        claimed[identity] = claimed.get(identity, 0) + length
+        if claimed[identity] > stored:
+            raise FormatError(f"{path}: initializer '{name}' brings the bytes initializers read "
+                              f"from {location!r} to {claimed[identity]}, more than its "
+                              f"{stored} (ranges that overlap)")
         array = np.empty(shape, dtype.newbyteorder("<"))
         try:
             data.seek(offset)
