@@ -22,7 +22,7 @@ import pytest
 
 import modelio
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 DIALECTS = ["keras3", "keras2"]
 MODEL_NAME = "probe"
 
@@ -210,11 +210,14 @@ import numpy as np
 import modelio
 limit = int(sys.argv[1])
 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-request = json.load(sys.stdin)
-outcome = None
-try:
+
+
+def run(request):
     if request["kind"] == "path":
-        modelio.load_model(request["path"])
+        model = modelio.load_model(request["path"])
+        if request.get("inputs") is not None:  # [[values, dtype], ...], one per model input
+            arrays = [np.asarray(values, dtype) for values, dtype in request["inputs"]]
+            model.predict(arrays if len(arrays) > 1 else arrays[0])
     elif request["kind"] == "hdf5_tree":
         from modelio.formats import hdf5_isolated
         hdf5_isolated.BASE_SECONDS = request.get("seconds", hdf5_isolated.BASE_SECONDS)
@@ -227,23 +230,44 @@ try:
         errors = io.StringIO()
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(errors):
             status = main(request["argv"])
-        outcome = {"result": "exit", "type": str(status), "message": errors.getvalue()}
+        return {"result": "exit", "type": str(status), "message": errors.getvalue()}
     else:
         model = modelio.model_from_config(request["document"])
         if request.get("predict_shape"):
             model.predict(np.zeros(request["predict_shape"], "float32"))
-except modelio.ModelioError as exc:
-    outcome = {"result": "modelio", "type": type(exc).__name__, "message": str(exc)}
-except BaseException as exc:
-    outcome = {"result": "other", "type": type(exc).__name__, "message": str(exc)[:300]}
+    return None
+
+
+def outcome_of(request):
+    try:
+        outcome = run(request)
+    except modelio.ModelioError as exc:
+        return {"result": "modelio", "type": type(exc).__name__, "message": str(exc)}
+    except BaseException as exc:
+        return {"result": "other", "type": type(exc).__name__, "message": str(exc)[:300]}
+    return outcome or {"result": "ok", "type": "", "message": ""}
+
+
+request = json.load(sys.stdin)
+if request["kind"] == "batch":
+    print(json.dumps([outcome_of(item) for item in request["requests"]]))
 else:
-    outcome = outcome or {"result": "ok", "type": "", "message": ""}
-print(json.dumps(outcome))
+    print(json.dumps(outcome_of(request)))
 """
 
 
-def _run_in_child(request: dict, memory_limit=768 * 1024**2, timeout=30.0) -> dict:
-    """Run a load in a child process under an address-space limit and a wall-clock limit."""
+def _run_in_child(request: dict, memory_limit=768 * 1024**2, timeout=30.0) -> dict | list:
+    """Run a load in a child process under an address-space limit and a wall-clock limit.
+
+    `request`: {"kind": "path", "path": ...} loads a file (with "inputs": [[values, dtype], ...]
+    it then predicts on those arrays); {"kind": "hdf5_tree", "path": ...} reads an HDF5 file's
+    tree in isolation; {"kind": "text", "path": ..., "loader": ...} parses a text config with
+    modelio.<loader>; {"kind": "cli", "argv": [...]} runs the CLI (result "exit", type its
+    status, message its stderr); {"kind": "config", "document": ...} builds a config (with
+    "predict_shape" it predicts on zeros); {"kind": "batch", "requests": [...]} runs several
+    in one child and returns a list. Returns {"result": "ok" | "modelio" | "other" | "hang" |
+    "crash", "type": ..., "message": ...} (for a batch that hangs or crashes, that outcome for
+    each request)."""
     if not sys.platform.startswith("linux"):
         pytest.skip("needs Linux address-space limits")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
@@ -253,8 +277,11 @@ def _run_in_child(request: dict, memory_limit=768 * 1024**2, timeout=30.0) -> di
                               input=json.dumps(request), capture_output=True, text=True,
                               timeout=timeout, env=env, cwd=str(REPO))
     except subprocess.TimeoutExpired:
-        return {"result": "hang", "type": "timeout", "message": f"no answer within {timeout} s"}
-    lines = done.stdout.strip().splitlines()
-    if not lines:
-        return {"result": "crash", "type": f"exit {done.returncode}", "message": done.stderr[-500:]}
-    return json.loads(lines[-1])
+        failure = {"result": "hang", "type": "timeout", "message": f"no answer within {timeout} s"}
+    else:
+        lines = done.stdout.strip().splitlines()
+        if lines:
+            return json.loads(lines[-1])
+        failure = {"result": "crash", "type": f"exit {done.returncode}",
+                   "message": done.stderr[-500:]}
+    return [failure] * len(request["requests"]) if request["kind"] == "batch" else failure
