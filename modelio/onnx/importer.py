@@ -118,7 +118,10 @@ def _read_initializers(graph, context: ImportContext, release: bool) -> None:
             raise UnsupportedError(f"{context.source}: initializer '{tensor.name}' keeps its "
                                    f"data in an external file; load the model from its file "
                                    f"(modelio.load_model) to read it")
-        if min(tensor.dims, default=0) < 0 or math.prod(tensor.dims) > MAX_CONSTANT_ELEMENTS:
+        if min(tensor.dims, default=0) < 0:
+            raise FormatError(f"{context.source}: initializer '{tensor.name}' has a negative "
+                              f"dimension {list(tensor.dims)}")
+        if math.prod(tensor.dims) > MAX_CONSTANT_ELEMENTS:
             raise FormatError(f"{context.source}: initializer '{tensor.name}' of shape "
                               f"{list(tensor.dims)} is too large")
         try:
@@ -229,7 +232,7 @@ def _defined_attributes(op_type: str, opset: int) -> dict[str, int]:
 
 
 def _type_name(attribute_type: int) -> str:
-    names = dict((number, name) for name, number in onnx.AttributeProto.AttributeType.items())
+    names = {number: name for name, number in onnx.AttributeProto.AttributeType.items()}
     return names.get(attribute_type, str(attribute_type))
 
 

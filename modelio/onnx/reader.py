@@ -6,6 +6,11 @@ format of the two outer messages itself (ModelProto -> its graph -> the graph's 
 everything except the initializers' `raw_data` is parsed by protobuf as usual, and each
 `raw_data` payload (or external-data file range) is read straight from the file into its own
 numpy array. The ModelProto returned has initializers without data; the arrays come beside it.
+
+The file may come from a stranger: the model and its external data must be regular files (a
+FIFO would block the open, a device never end), external data inside the model's folder; every
+declared size is checked against the bytes stored before anything is allocated, and text that is
+not UTF-8 is refused. Each refusal is a FormatError naming the file and the part.
 """
 
 import math
@@ -139,7 +144,7 @@ def _refuse_irregular(status: os.stat_result, path: Path, what: str) -> None:
         kind = ("a FIFO" if stat.S_ISFIFO(status.st_mode) else
                 "a directory" if stat.S_ISDIR(status.st_mode) else
                 "a device" if stat.S_ISCHR(status.st_mode) or stat.S_ISBLK(status.st_mode)
-                else "a socket" if stat.S_ISSOCK(status.st_mode) else "not a file")
+                else "a socket" if stat.S_ISSOCK(status.st_mode) else "a special file")
         raise FormatError(f"{path}: {what} is {kind}, not a regular file; refusing to read it")
 
 

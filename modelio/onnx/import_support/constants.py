@@ -1,7 +1,6 @@
 """Values known while importing: telling constants from run-time tensors, folding constants,
 and the size limits on folded constants and on one sample of a run-time tensor."""
 
-
 import numpy as np
 
 from ...errors import FormatError
