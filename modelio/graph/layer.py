@@ -22,6 +22,12 @@ from .weights import Weight
 # before any allocation (4 G floats = 16 GB): absurd sizes must fail cleanly, not exhaust memory.
 MAX_WEIGHT_ELEMENTS = 2**32
 MAX_SAMPLE_ELEMENTS = 2**32
+# A result computed at run time may pass this many bytes only while it stays within
+# `MAX_RESULT_GROWTH` times the bytes of the layer's inputs and weights: a large batch grows every
+# layer a little, a hostile size (upsampling or padding by millions, from a file) grows one layer
+# enormously. Checked before the layer computes.
+MAX_UNCHECKED_RESULT_BYTES = 2**30
+MAX_RESULT_GROWTH = 1024
 
 _CALL_CONTEXT_ARGS = ("training", "mask")
 
@@ -347,8 +353,24 @@ class Layer:
         first = map_structure(self._to_array, args[0])
         input_shape = map_structure(_shape_of, first)
         self._maybe_build(input_shape)
-        self._checked_output_shape(input_shape)  # the same checks a symbolic call makes
+        output_shape = self._checked_output_shape(input_shape)  # the checks a symbolic call makes
+        self._check_result_bytes(first, output_shape)
         return self.call(first, *args[1:], **self._call_kwargs(kwargs))
+
+    def _check_result_bytes(self, inputs, output_shape) -> None:
+        """Refuse to compute a result over `MAX_UNCHECKED_RESULT_BYTES` that is also more than
+        `MAX_RESULT_GROWTH` times what the layer was given (inputs and weights)."""
+        itemsize = np.dtype(self.compute_dtype).itemsize if self.compute_dtype in FLOAT_DTYPES else 8
+        result_bytes = sum(math.prod(dim or 1 for dim in shape) * itemsize
+                           for shape in _shape_leaves(output_shape))
+        if result_bytes <= MAX_UNCHECKED_RESULT_BYTES:
+            return
+        given = sum(np.asarray(leaf).nbytes for leaf in flatten(inputs) if leaf is not None)
+        given += sum(weight.value.nbytes for weight in self.weights)
+        if result_bytes > MAX_RESULT_GROWTH * given:
+            raise ConfigError(f"layer '{self.name}' ({type(self).__name__}): refusing to compute "
+                              f"a result of shape {output_shape} (up to {result_bytes} bytes) from "
+                              f"{given} bytes of inputs and weights")
 
     def _check_call_arguments(self, args: tuple, kwargs: dict) -> None:
         """Refuse, when the graph is built, a call that `call` could not take at run time."""
@@ -468,3 +490,17 @@ def _as_dims(label, shape) -> list:
             raise ConfigError(f"layer '{label}': shape {shape!r} must hold non-negative integers or null")
         dims.append(dim)
     return dims
+
+
+def _shape_leaves(structure) -> list[tuple]:
+    """The shapes (tuples of ints or None) in a `compute_output_shape` result of any nesting."""
+    leaves, stack = [], [structure]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, tuple) and all(dim is None or isinstance(dim, int) for dim in item):
+            leaves.append(item)
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+    return leaves

@@ -204,3 +204,16 @@ def test_hundred_thousand_layer_chain_builds_round_trips_and_predicts():
     rebuilt.set_weights(model.get_weights())
     data = np.array([[1.5, -2.0]], np.float32)
     np.testing.assert_array_equal(rebuilt.predict(data), data)
+
+
+def test_a_layer_result_millions_of_times_its_inputs_is_refused_before_computing():
+    inputs = modelio.Input((4, 4, 1))
+    model = modelio.Model(inputs, modelio.layers.UpSampling2D(size=(5000, 5000))(inputs))
+    with pytest.raises(modelio.ConfigError, match="refusing to compute a result of shape"):
+        model.predict(np.zeros((1, 4, 4, 1), "float32"))
+
+
+def test_a_large_batch_that_grows_each_layer_modestly_still_runs():
+    inputs = modelio.Input((64, 64, 1))
+    model = modelio.Model(inputs, modelio.layers.Conv2D(256, 1)(inputs))
+    assert model.predict(np.ones((300, 64, 64, 1), "float32")).shape == (300, 64, 64, 256)
