@@ -142,9 +142,9 @@ def _walk(config, where: str, copy: bool, with_paths: bool):
         container, key, trail = stack.pop()
         value = container[key]
         if isinstance(value, dict):
-            if ("class_name" in value or "module" in value) and not _is_layer_entry(
-                    value, _at(where, trail)):
-                replacement = check_nested_object(value, _at(where, trail))
+            here = _at(where, trail) if with_paths else where
+            if ("class_name" in value or "module" in value) and not _is_layer_entry(value, here):
+                replacement = check_nested_object(value, here)
                 if replacement is not None:
                     if copy:
                         container[key] = replacement
