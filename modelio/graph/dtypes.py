@@ -3,6 +3,7 @@
 import numpy as np
 
 from ..errors import ConfigError, UnsupportedError
+from .serialized import DTYPE_POLICY, check_object
 
 FLOAT_DTYPES = ("float16", "float32", "float64")
 SUPPORTED_DTYPES = FLOAT_DTYPES + (
@@ -37,29 +38,33 @@ class DTypePolicy:
 
 
 def policy_from_config(value) -> DTypePolicy:
-    """Accept `None`, a dtype string, a numpy dtype, or a serialized (Keras 3 or Keras 2) policy."""
+    """Accept `None`, a dtype string, a numpy dtype, or a serialized (Keras 3 or Keras 2) policy.
+
+    A serialized policy is checked like every nested object (`serialized.check_object`): a
+    foreign module, a class other than Keras's float policies, a custom `registered_name` or an
+    unexpected config key is an UnsafeContentError."""
     if value is None:
         return DTypePolicy("float32")
     if isinstance(value, DTypePolicy):
         return value
     if isinstance(value, dict):
-        inner = value.get("config")
-        if not isinstance(inner, dict) or not isinstance(inner.get("name"), str):
+        name = check_object(value, DTYPE_POLICY)["config"].get("name")
+        if name is None:
             raise ConfigError(f"dtype policy must hold config.name, got {value!r}")
-        class_name = value.get("class_name")
-        if class_name not in ("DTypePolicy", "Policy", "FloatDTypePolicy"):
-            raise UnsupportedError(f"dtype policy class {class_name!r} is not supported")
-        return DTypePolicy(inner["name"])
+        return DTypePolicy(name)
     if isinstance(value, (type, np.dtype)):
         return DTypePolicy(np.dtype(value).name)
     return DTypePolicy(value)
 
 
 def standardize_dtype(value) -> str:
-    """A plain dtype name from a string or numpy dtype; refuses what numpy cannot hold."""
+    """A plain dtype name from a string, a numpy dtype or a serialized dtype policy (checked
+    like every nested object); refuses what numpy cannot hold."""
+    if isinstance(value, dict):
+        value = check_object(value, DTYPE_POLICY, "dtype")["config"].get("name")
     try:
         name = np.dtype(value).name if not isinstance(value, str) else value
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise ConfigError(f"not a dtype: {value!r}") from exc
     if name not in SUPPORTED_DTYPES:
         raise UnsupportedError(f"dtype {name!r} is not supported")

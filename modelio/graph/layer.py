@@ -14,6 +14,7 @@ from ..errors import ConfigError, GraphError, ModelioError, UnsupportedError, We
 from . import naming
 from .dtypes import FLOAT_DTYPES, policy_from_config
 from .node import Node
+from .serialized import check_argument_object
 from .tensor import SymbolicTensor
 from .tree import flatten, map_structure
 from .weights import Weight
@@ -125,7 +126,8 @@ class Layer:
             self.dtype_policy = policy_from_config(dtype)
         except ModelioError as exc:
             raise type(exc)(f"layer '{label}' ({type(self).__name__}): dtype: {exc}") from exc
-        self.activity_regularizer = activity_regularizer
+        self.activity_regularizer = check_argument_object(
+            activity_regularizer, "activity_regularizer", f"layer '{label}' ({type(self).__name__})")
         self.built = False
         self._inbound_nodes: list[Node] = []
         self._weights: list[Weight] = []

@@ -2,17 +2,26 @@
 
 Layer classes come only from modelio's registry, looked up by `class_name`. The `module` field is
 checked, never imported: anything outside Keras's own packages is refused, as are layers that carry
-Python code (Lambda and Keras 2's TFOpLambda).
+Python code (Lambda and Keras 2's TFOpLambda). Every serialized object anywhere in a layer's config
+must be a layer entry or an object modelio knows (see `serialized.py`), both when a config is read
+and when one is written: nothing modelio did not understand is written back.
 """
 
 import contextlib
 
 from ..errors import ConfigError, ModelioError, UnsafeContentError, UnsupportedError
 from .registry import LAYER_CLASSES, OPERATION_CLASSES
+from .serialized import (
+    TRUSTED_MODULE_PREFIXES,
+    check_nested_object,
+    is_trusted_module,
+    object_kind_named,
+)
 
-# Module prefixes a genuine Keras / tf-keras / modelio file names for its layers and models.
-TRUSTED_MODULE_PREFIXES = ("keras", "tf_keras", "tensorflow.keras", "tensorflow.python.keras",
-                           "modelio")
+__all__ = ["TRUSTED_MODULE_PREFIXES", "call_layer_in_config", "deserialize_layer",
+           "canonical_config", "check_config_objects", "is_trusted_module", "layer_class_for",
+           "serialize_layer"]
+
 CODE_CARRYING_LAYERS = ("Lambda", "TFOpLambda", "SlicingOpLambda")
 
 
@@ -31,6 +40,8 @@ def serialize_layer(layer) -> dict:
         entry["compile_config"] = {}
     if getattr(layer, "_is_operation", False):
         entry.pop("build_config", None)
+    entry["config"] = canonical_config(entry["config"],
+                                       f"layer '{layer.name}' ({entry['class_name']})")
     return entry
 
 
@@ -77,12 +88,6 @@ def names_keras_operation(module: str) -> bool:
     return ".ops." in module or module.endswith(".ops")
 
 
-def is_trusted_module(module: str) -> bool:
-    """`keras`, `keras.layers`, ... but not `keras_evil` or `kerasx.layers`."""
-    return any(module == prefix or module.startswith(prefix + ".")
-               for prefix in TRUSTED_MODULE_PREFIXES)
-
-
 def deserialize_layer(entry: dict, where: str = ""):
     """Build a layer from its config entry. Failures become ModelioError naming the layer."""
     cls = layer_class_for(entry, where)
@@ -94,7 +99,99 @@ def deserialize_layer(entry: dict, where: str = ""):
     name = _entry_name(entry)
     with _errors_naming(name, f"{where}{kind} '{name}': ",
                         f"{where}layer '{name}' ({entry['class_name']}): bad config"):
-        return cls.from_config(config)
+        layer = cls.from_config(config)
+    check_config_objects(config, f"{where}{kind} '{name}' ({entry['class_name']})")
+    return layer
+
+
+def canonical_config(config, where: str):
+    """`config` as it is written: every nested serialized object in the form Keras 3 writes,
+    built from its checked parts (see `serialized.check_object`). A mapping with a `class_name`
+    or `module` must be a layer entry of modelio's registry (its contents checked the same way)
+    or an object modelio knows (a Keras initializer, regularizer, constraint, dtype policy, seed
+    generator, activation function or serialized-value marker); anything else is an
+    UnsafeContentError starting with `where` (the layer) and giving the path of the object
+    inside the config. When every object already is in that form (as layers keep them),
+    `config` itself comes back; otherwise a copy. Every config written goes through here."""
+    if not _walk_checked(config, where, copy=False):
+        return config
+    return _walk(config, where, copy=True, with_paths=False)
+
+
+def check_config_objects(config, where: str) -> None:
+    """Refuse, like `canonical_config`, a config holding a serialized object modelio does not
+    know. Run on every config a layer is built from, after building: the arguments the layer
+    checks itself fail first, with their own messages."""
+    _walk_checked(config, where, copy=False)
+
+
+def _walk_checked(config, where: str, copy: bool):
+    try:
+        return _walk(config, where, copy, with_paths=False)
+    except ModelioError:  # walk again, spelling out where the refused object is
+        _walk(config, where, copy, with_paths=True)
+        raise
+
+
+def _walk(config, where: str, copy: bool, with_paths: bool):
+    """With `copy`, the canonical copy of `config`; without, whether it differs from it."""
+    root = [config]
+    stack = [(root, 0, None)]  # (container, key, trail): container[key] is still to check
+    differs = False
+    while stack:
+        container, key, trail = stack.pop()
+        value = container[key]
+        if isinstance(value, dict):
+            here = _at(where, trail) if with_paths else where
+            if ("class_name" in value or "module" in value) and not _is_layer_entry(value, here):
+                replacement = check_nested_object(value, here)
+                if replacement is not None:
+                    if copy:
+                        container[key] = replacement
+                    differs = differs or replacement != value
+                    continue
+            if copy:
+                container[key] = value = dict(value)
+            items = value.items()
+        elif isinstance(value, (list, tuple)):
+            if copy:
+                container[key] = value = list(value)
+            items = enumerate(value)
+        else:
+            continue
+        for name, item in items:
+            if isinstance(item, (dict, list, tuple)):
+                stack.append((value, name, (trail, name) if with_paths else None))
+    return root[0] if copy else differs
+
+
+def _is_layer_entry(value: dict, where: str) -> bool:
+    """Whether `value` names a registered layer or operation (refused if it names one from a
+    foreign module or one that carries code). `Identity` is both a layer and an initializer: a
+    layer config has a name."""
+    class_name = value.get("class_name")
+    if not isinstance(class_name, str):
+        return False
+    if class_name not in CODE_CARRYING_LAYERS and class_name not in LAYER_CLASSES \
+            and class_name not in OPERATION_CLASSES:
+        return False
+    config = value.get("config")
+    if object_kind_named(class_name) is not None and not (isinstance(config, dict)
+                                                          and "name" in config):
+        return False
+    layer_class_for(value, where + ": ")
+    return True
+
+
+def _at(where: str, trail) -> str:
+    """`where` followed by the path a trail of (parent trail, key) pairs spells: `layer 'd'
+    (Dense): kernel_regularizer.config.l2`, `...: layers[2].config.activity_regularizer`."""
+    parts = []
+    while trail is not None:
+        trail, key = trail
+        parts.append(f"[{key}]" if isinstance(key, int) else f".{key}")
+    path = "".join(reversed(parts)).lstrip(".")
+    return f"{where}: {path}" if path else where
 
 
 def call_layer_in_config(layer, args: tuple, kwargs: dict, where: str = ""):

@@ -434,3 +434,9 @@ KERAS2_ACTIVATIONS: dict[str, Activation] = {
 ``"PReLU"`` also resolves (to a freshly built layer with trainable weights) and
 is left to layer-level code.
 """
+
+MODELIO_ACTIVATIONS: dict[str, Activation] = {
+    "modelio>hard_sigmoid_keras2": hard_sigmoid_keras2,
+}
+"""Names modelio writes for Keras 2 meanings whose Keras 3 namesake computes something else
+(in Keras's custom-function form, so that no Keras 3 reader swaps in the Keras 3 meaning)."""

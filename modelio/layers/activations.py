@@ -15,7 +15,7 @@ from .initializers import get_initializer, serialize_initializer
 # Keras 2 meanings whose Keras 3 namesake computes something else. Written back as a custom
 # function name so that no Keras 3 reader silently swaps in the Keras 3 meaning.
 KERAS2_ONLY_MEANINGS = {"hard_sigmoid": "modelio>hard_sigmoid_keras2"}
-_MODELIO_FUNCTIONS = {"modelio>hard_sigmoid_keras2": kernels.hard_sigmoid_keras2}
+_MODELIO_FUNCTIONS = kernels.MODELIO_ACTIVATIONS
 
 
 def resolve_activation(identifier, layer_name: str | None = None) -> tuple[str, Callable]:

@@ -1,7 +1,7 @@
 """Checks for layer constructor arguments: a wrong type is a ConfigError naming the layer."""
 
 from ..errors import ConfigError
-from ..graph.naming import keras2_snake_case
+from ..graph.serialized import check_argument_object
 
 
 def layer_label(layer) -> str:
@@ -64,36 +64,12 @@ def check_choice(value, argument: str, choices: tuple, cls: type, name=None):
     return value
 
 
-# Regularizers and constraints only matter for training; modelio keeps their configs, written
-# as Keras 3 writes them when given by name (the values below are what Keras 3.15 serializes).
-_REGULARIZERS = {
-    "L1": {"l1": 0.009999999776482582}, "L2": {"l2": 0.01}, "L1L2": {"l1": 0.0, "l2": 0.0},
-    "OrthogonalRegularizer": {"factor": 0.009999999776482582, "mode": "rows"},
-}
-_CONSTRAINTS = {
-    "MaxNorm": {"max_value": 2, "axis": 0}, "NonNeg": {}, "UnitNorm": {"axis": 0},
-    "MinMaxNorm": {"min_value": 0.0, "max_value": 1.0, "rate": 1.0, "axis": 0},
-}
-
-
 def check_serialized(value, argument: str, cls: type, name=None):
-    """A regularizer or constraint (`argument` says which): null, a mapping kept as given, or a
-    Keras name ("l2", "max_norm", ...) turned into the config Keras 3 writes for it."""
-    if value is None or isinstance(value, dict):
-        return value
-    if not isinstance(value, str):
-        raise ConfigError(f"{_label(name, cls.__name__)}: {argument} must be null, a name or a "
-                          f"mapping, got {value!r}")
-    table, module = ((_CONSTRAINTS, "keras.constraints") if "constraint" in argument
-                     else (_REGULARIZERS, "keras.regularizers"))
-    by_name = {**{class_name.lower(): class_name for class_name in table},
-               **{keras2_snake_case(class_name): class_name for class_name in table}}
-    class_name = by_name.get(value.lower())
-    if class_name is None:
-        raise ConfigError(f"{_label(name, cls.__name__)}: unknown {argument} {value!r}; "
-                          f"expected one of {', '.join(sorted(by_name))}")
-    return {"module": module, "class_name": class_name, "config": dict(table[class_name]),
-            "registered_name": None}
+    """A regularizer or constraint (`argument` says which) as the layer writes it back: null, a
+    serialized Keras object checked against what modelio knows (an UnsafeContentError naming the
+    layer and argument otherwise), or a Keras name ("l2", "max_norm", ...) turned into the config
+    Keras 3 writes for it. Regularizers and constraints only matter for training."""
+    return check_argument_object(value, argument, _label(name, cls.__name__))
 
 
 def standardize_data_format(value, cls: type, name=None) -> str:

@@ -1,21 +1,14 @@
 """Weight initializers, by Keras name or serialized config. Values only matter for models built
-in modelio without loaded weights; the config is kept exactly as given for round trips."""
+in modelio without loaded weights. A serialized initializer is checked against the Keras
+initializers modelio knows (graph/serialized.py) and written back in the form Keras 3 writes."""
 
 import math
 
 import numpy as np
 
 from ..errors import ConfigError, UnsupportedError
+from ..graph.serialized import INITIALIZER, check_object, refuse_module_path
 
-_ALIASES = {
-    "zeros": "Zeros", "zero": "Zeros", "ones": "Ones", "one": "Ones", "constant": "Constant",
-    "random_normal": "RandomNormal", "normal": "RandomNormal", "random_uniform": "RandomUniform",
-    "uniform": "RandomUniform", "truncated_normal": "TruncatedNormal",
-    "variance_scaling": "VarianceScaling", "glorot_uniform": "GlorotUniform",
-    "glorot_normal": "GlorotNormal", "he_uniform": "HeUniform", "he_normal": "HeNormal",
-    "lecun_uniform": "LecunUniform", "lecun_normal": "LecunNormal", "orthogonal": "Orthogonal",
-    "identity": "Identity", "IdentityInitializer": "Identity", "OrthogonalInitializer": "Orthogonal",
-}
 _VARIANCE_SCALING_PRESETS = {
     "GlorotUniform": (1.0, "fan_avg", "uniform"), "GlorotNormal": (1.0, "fan_avg", "truncated_normal"),
     "HeUniform": (2.0, "fan_in", "uniform"), "HeNormal": (2.0, "fan_in", "truncated_normal"),
@@ -29,39 +22,39 @@ _DEFAULT_CONFIGS = {
     "VarianceScaling": {"seed": None, "input_axes": None, "output_axes": None, "scale": 1.0,
                         "mode": "fan_in", "distribution": "truncated_normal"},
     "Orthogonal": {"seed": None, "gain": 1.0}, "Identity": {"gain": 1.0},
+    **{preset: {"seed": None, "input_axes": None, "output_axes": None}
+       for preset in _VARIANCE_SCALING_PRESETS},
 }
 _UNSEEDED = np.random.default_rng()
 
 
-def serialize_initializer(identifier, argument: str = "initializer", layer=None):
-    """The config Keras 3 writes for an initializer given by name or config."""
+def serialize_initializer(identifier, argument: str = "initializer", layer=None) -> dict:
+    """The config Keras 3 writes for an initializer given by name or serialized config.
+
+    A serialized config is checked (see `graph.serialized.check_object`): an initializer
+    outside Keras's own, a foreign module or an unexpected config key or value is an
+    UnsafeContentError naming `layer` and `argument`. An unknown name is an UnsupportedError.
+    """
+    where = f"layer '{layer.name}' ({type(layer).__name__}): " if layer is not None else ""
     if isinstance(identifier, dict):
-        return identifier
+        return check_object(identifier, INITIALIZER, f"{where}{argument}")
     if not isinstance(identifier, str):
-        where = f"layer '{layer.name}' ({type(layer).__name__}): " if layer is not None else ""
         raise ConfigError(f"{where}{argument} must be an initializer name or config, "
                           f"got {identifier!r}")
-    class_name = _ALIASES.get(identifier, identifier)
-    if class_name in _DEFAULT_CONFIGS:
-        config = dict(_DEFAULT_CONFIGS[class_name])
-    elif class_name in _VARIANCE_SCALING_PRESETS:
-        config = {"seed": None, "input_axes": None, "output_axes": None}
-    else:
-        raise UnsupportedError(f"unknown initializer {identifier!r}")
-    return {"module": "keras.initializers", "class_name": class_name, "config": config,
-            "registered_name": None}
+    refuse_module_path(identifier, "initializer", f"{where}{argument}")
+    class_name = INITIALIZER.class_for(identifier)
+    if class_name is None:
+        raise UnsupportedError(f"{where}{argument}: unknown initializer {identifier[:60]!r}")
+    return {"module": "keras.initializers", "class_name": class_name,
+            "config": dict(_DEFAULT_CONFIGS[class_name]), "registered_name": None}
 
 
 def get_initializer(identifier):
     """A function `(shape, dtype) -> array` for an initializer name or serialized config."""
     config = serialize_initializer(identifier)
-    class_name = config.get("class_name")
-    arguments = config.get("config") or {}
-    if not isinstance(arguments, dict):
-        raise ConfigError(f"initializer {class_name!r}: config must be a mapping")
-    class_name = _ALIASES.get(class_name, class_name)
-    seed = arguments.get("seed")
-    rng = np.random.default_rng(seed) if isinstance(seed, int) else _UNSEEDED
+    class_name = config["class_name"]
+    arguments = config["config"]
+    rng = _generator(arguments.get("seed"))
     if class_name == "Zeros":
         return lambda shape, dtype: np.zeros(shape, dtype)
     if class_name == "Ones":
@@ -90,6 +83,13 @@ def get_initializer(identifier):
         gain = arguments.get("gain", 1.0)
         return lambda shape, dtype: (gain * np.eye(*shape)).astype(dtype)
     raise UnsupportedError(f"unknown initializer {class_name!r}")
+
+
+def _generator(seed) -> np.random.Generator:
+    """A generator for an integer seed, or for a serialized SeedGenerator's; else unseeded."""
+    if isinstance(seed, dict):
+        seed = seed["config"].get("seed")
+    return np.random.default_rng(seed) if isinstance(seed, int) else _UNSEEDED
 
 
 def _fans(shape) -> tuple[float, float]:

@@ -353,7 +353,7 @@ DENSE_MISTAKES = [
     ("activation", "no_such_activation", UnsupportedError),
     ("activation", {"class_name": "Swish9", "config": {}}, UnsupportedError),
     ("kernel_initializer", 5, ConfigError), ("kernel_initializer", "no_such_init", UnsupportedError),
-    ("kernel_initializer", {"class_name": "NoSuchInit", "config": {}}, UnsupportedError),
+    ("kernel_initializer", {"class_name": "NoSuchInit", "config": {}}, UnsafeContentError),
     ("kernel_initializer", {"class_name": "RandomNormal", "config": [1]}, ConfigError),
     ("kernel_regularizer", 5, ConfigError), ("trainable", "yes", ConfigError),
     ("dtype", 7, ConfigError), ("dtype", "float8", UnsupportedError),
