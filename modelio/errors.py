@@ -1,5 +1,8 @@
 """The errors modelio raises. Every refusal is a ModelioError subclass."""
 
+import contextlib
+from collections.abc import Iterator
+
 
 class ModelioError(Exception):
     """Base class of every error modelio raises on purpose."""
@@ -28,3 +31,15 @@ class WeightMismatchError(ModelioError):
 class UnsafeContentError(ModelioError):
     """A file asks for code to be executed or imported (Python YAML tags, Lambda bytecode,
     modules outside Keras). modelio never runs code from a file."""
+
+
+@contextlib.contextmanager
+def naming_source(source) -> Iterator[None]:
+    """A block whose ModelioErrors name `source` (a file): the message gains a `source: ` prefix
+    unless it already names it; the error keeps its type."""
+    try:
+        yield
+    except ModelioError as exc:
+        if str(source) in str(exc):
+            raise
+        raise type(exc)(f"{source}: {exc}") from exc

@@ -22,7 +22,7 @@ import os
 from pathlib import Path
 
 from .atomic import write_text_atomic
-from .errors import FormatError, UnsupportedError
+from .errors import FormatError, UnsupportedError, naming_source
 from .formats.config import model_from_json, model_from_yaml, model_to_json, model_to_yaml
 from .formats.hdf5 import KERAS3_LAYOUT, LEGACY_LAYOUT, open_hdf5, weights_layout
 from .formats.keras_zip import load_archive_weights, load_keras_archive, save_keras_archive
@@ -71,8 +71,9 @@ def load_model(path: str | os.PathLike):
         text = read_text(path)
         weights = sibling_weights_path(path)
         if not weights.exists():
-            return TEXT_READERS[suffix](text, source=str(path))
-        with weights_follow():
+            with naming_source(path):
+                return TEXT_READERS[suffix](text, source=str(path))
+        with naming_source(path), weights_follow():
             model = TEXT_READERS[suffix](text, source=str(path))
         load_weights(model, weights)
         return model

@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..atomic import atomic_path
-from ..errors import FormatError, ModelioError, UnsupportedError
+from ..errors import FormatError, ModelioError, UnsupportedError, naming_source
 from ..graph.layer import weights_follow
 from . import weights_h5
 from .config import config_from_json, model_from_config, model_to_config
@@ -79,7 +79,7 @@ def load_keras_archive(path: str | os.PathLike):
         except UnicodeDecodeError as exc:
             raise FormatError(f"{path}: {CONFIG_MEMBER} is not UTF-8 text") from exc
         source = f"{path}:{CONFIG_MEMBER}"
-        with _naming(path):
+        with naming_source(path):
             document = config_from_json(text, source)
             if not isinstance(document, dict):
                 raise FormatError(f"{source}: the config must be a JSON object, got "
@@ -103,17 +103,6 @@ def load_archive_weights(model, path: str | os.PathLike) -> None:
             raise FormatError(f"{path}: the archive has no {WEIGHTS_MEMBER} "
                               f"(members: {_listing(members)})")
         _read_archive_weights(model, archive, members, path)
-
-
-@contextlib.contextmanager
-def _naming(path: Path) -> Iterator[None]:
-    """Refusals from the config reader name the archive."""
-    try:
-        yield
-    except ModelioError as exc:
-        if str(path) in str(exc):
-            raise
-        raise type(exc)(f"{path}: {exc}") from exc
 
 
 @contextlib.contextmanager

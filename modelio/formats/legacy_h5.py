@@ -30,7 +30,7 @@ import numpy as np
 
 from .. import progress
 from ..atomic import atomic_path
-from ..errors import FormatError, ModelioError, WeightMismatchError
+from ..errors import FormatError, ModelioError, WeightMismatchError, naming_source
 from ..graph.layer import weights_follow
 from ..graph.registry import LAYER_CLASSES, OPERATION_CLASSES
 from .config import config_from_json, model_from_config, model_to_config
@@ -66,11 +66,8 @@ def load_h5_model(path: str | os.PathLike):
     path = Path(path)
     with open_hdf5(path) as handle:
         document = read_model_config(handle, path)
-        try:
-            with weights_follow():
-                model = model_from_config(document, source=str(path))
-        except ModelioError as exc:
-            raise _naming_file(exc, path) from exc
+        with naming_source(path), weights_follow():
+            model = model_from_config(document, source=str(path))
         if "model_weights" not in handle:
             raise FormatError(f"{path}: has a model_config but no 'model_weights' group")
         group = child_group(handle, "model_weights", path)
@@ -404,12 +401,6 @@ def _text_attr(handle, name: str) -> str | None:
         return read_string(handle.attrs[name])
     except (FormatError, UnicodeDecodeError):
         return None
-
-
-def _naming_file(exc: ModelioError, path: Path) -> ModelioError:
-    if str(path) in str(exc):
-        return exc
-    return type(exc)(f"{path}: {exc}")
 
 
 def _list_text(names, limit: int = 8) -> str:
