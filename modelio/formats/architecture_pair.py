@@ -90,10 +90,12 @@ def save_architecture_pair(model, path: str | os.PathLike, text: str) -> None:
         replaces = _sha256_of_file(path)
         _write_weights(model, weights_file.path, weights_path, data, architecture_format, replaces)
         _write_bytes(architecture_file.path, path, data)
-        _commit(weights_file, weights_path, "")
-        _commit(architecture_file, path, f"; {weights_path.name} was replaced, so modelio "
-                                         f"loads the new model (the weights carry its "
-                                         f"architecture)")
+        try:
+            weights_file.commit()
+            architecture_file.commit()
+        except OSError as exc:
+            raise FormatError(_commit_failure(path, weights_file, architecture_file, exc)) \
+                from exc
 
 
 def _write_weights(model, temporary: Path, weights_path: Path, data: bytes,
@@ -121,12 +123,20 @@ def _write_bytes(temporary: Path, path: Path, data: bytes) -> None:
         raise FormatError(f"{path}: cannot write the architecture ({_message(exc)})") from exc
 
 
-def _commit(pending, path: Path, consequence: str) -> None:
-    try:
-        pending.commit()
-    except OSError as exc:
-        raise FormatError(f"{path}: cannot put the new file in place ({_message(exc)})"
-                          f"{consequence}") from exc
+def _commit_failure(path: Path, weights_file, architecture_file, exc: OSError) -> str:
+    """What a failed commit left: the old model, the new weights with the new architecture in
+    them, or the whole new pair not yet durable."""
+    reason = _message(exc)
+    if not weights_file.committed:
+        return (f"{weights_file.target}: cannot put the new weights in place ({reason}); "
+                f"{path.name} and its weights are unchanged")
+    if not architecture_file.committed:
+        return (f"{path}: the save stopped after replacing {weights_file.target.name} "
+                f"({reason}); that file holds the architecture it was saved with, so modelio "
+                f"loads the new model, but Keras would pair the new weights with the old "
+                f"{path.name}: save again")
+    return (f"{path}: saved, but the folder could not be synced ({reason}); a power cut may "
+            f"undo the save")
 
 
 def _sha256_of_file(path: Path) -> str:
