@@ -188,22 +188,15 @@ def folder_lock(folder: str | os.PathLike) -> Iterator[None]:
     files in one folder take it, so that two of them cannot interleave. Waits for a save that
     holds it. Where the lock is not available (no flock, or a file system that refuses it on a
     folder), the block runs without it."""
-    if fcntl is None:
-        yield
-        return
+    fd = _open_folder(folder) if fcntl is not None else None
     try:
-        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _FLAGS)
-    except OSError:
-        yield
-        return
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except OSError:
-            pass  # e.g. NFS, where flock on a folder fails: commit without the lock
+        if fd is not None:
+            with contextlib.suppress(OSError):  # e.g. NFS refuses flock on a folder
+                fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
-        os.close(fd)  # releases the lock
+        if fd is not None:
+            os.close(fd)  # releases the lock
 
 
 def remove_stale_temporaries(folder: str | os.PathLike) -> list[str]:
