@@ -3,7 +3,8 @@ external data of an ONNX model. A model file from a stranger must not make model
 anything outside its own folder, nor block on a FIFO or read an endless device.
 
 `open_inside_folder` is the one rule for both (formats and onnx may each import it; this module
-imports nothing of modelio but its errors).
+imports nothing of modelio but its errors). `path_of_open_file` names the file it opened for a
+library, or a child process, that opens files by name.
 """
 
 import os
@@ -49,6 +50,15 @@ def open_inside_folder(path: str | os.PathLike, folder: str | os.PathLike, what:
     except BaseException:
         os.close(fd)
         raise
+
+
+def path_of_open_file(handle: BinaryIO, path: str | os.PathLike) -> str:
+    """A name for the very file `handle` has open, which this process and its children can open
+    again (`/proc/<pid>/fd/<n>` on Linux), so that a library that opens files by name (libhdf5,
+    in modelio's isolated HDF5 reader) reads the file that was checked, not whatever the name
+    points to by then. Where there is no such name, `path` (the checked file's resolved path)."""
+    proc_entry = f"/proc/{os.getpid()}/fd/{handle.fileno()}"
+    return proc_entry if os.path.exists(proc_entry) else str(path)
 
 
 def _resolved(path: Path, named: Path, what: str) -> Path:

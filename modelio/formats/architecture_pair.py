@@ -21,11 +21,13 @@ byte, to the version the last save replaced; the model saved with the weights is
 
 Two saves into one folder hold an exclusive flock on the folder (`atomic.folder_lock`) for
 their whole commit, so they cannot interleave into a mixed pair. A load takes no lock: it reads
-the architecture, opens the weights and reads everything else from that one open file, then
-checks that the architecture file was not replaced meanwhile (and reads again if it was).
+the architecture, opens the weights, checks that the architecture file was not replaced
+meanwhile (and reads again if it was), then reads everything else from the opened weights file,
+even if a save replaces it by then.
 
 The sibling weights must be a regular file inside the architecture's folder
-(`files.open_inside_folder`).
+(`files.open_inside_folder`); the isolated HDF5 reader is then given the file that was checked
+(`files.path_of_open_file`), so that a swap of the name in between changes nothing.
 """
 
 import hashlib
@@ -37,7 +39,7 @@ import numpy as np
 
 from ..atomic import folder_lock, new_file
 from ..errors import FormatError, ModelioError
-from ..files import open_inside_folder
+from ..files import open_inside_folder, path_of_open_file
 from ..graph.layer import weights_follow
 from . import weights_h5
 from .config import model_from_json, model_from_yaml
@@ -175,13 +177,24 @@ def load_architecture_pair(path: str | os.PathLike):
         if not os.path.lexists(weights_path):
             return READERS[_format_of(path)](text, source=str(path))
         with open_inside_folder(weights_path, path.resolve().parent,
-                                f"the weights beside {path.name}") as raw, \
-                open_hdf5(weights_path, fileobj=raw) as handle:
+                                f"the weights beside {path.name}") as checked:
+            # the architecture unchanged from before it was read until after the weights were
+            # opened: the two were on disk together (what is read next comes from that file)
             if _identity(path) != seen:
                 continue  # a save replaced the architecture meanwhile: read the pair again
-            return _load_with_weights(path, text, weights_path, handle)
+            with _open_checked_hdf5(checked, weights_path) as handle:
+                return _load_with_weights(path, text, weights_path, handle)
     raise FormatError(f"{path}: replaced {READ_ATTEMPTS} times while being read; try again "
                       f"when no save is running")
+
+
+def _open_checked_hdf5(checked, weights_path: Path):
+    """The HDF5 content of the open file `checked`, parsed by the isolated reader. It is given
+    the whole file as a byte range, which it reads through a Python file object: libhdf5 opening
+    a path itself wants its real path, which a file replaced since it was opened no longer has."""
+    size = os.fstat(checked.fileno()).st_size
+    return open_hdf5(path_of_open_file(checked, weights_path.resolve()), str(weights_path),
+                     byte_range=(0, size))
 
 
 def _load_with_weights(path: Path, text: str, weights_path: Path, handle):
