@@ -10,7 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from .atomic import atomic_path, write_text_atomic
+from .atomic import write_bytes_atomic, write_text_atomic
 from .errors import FormatError, UnsupportedError
 from .graph.functional import Functional
 
@@ -47,16 +47,17 @@ def write_plot(model, path: str | os.PathLike) -> None:
     if program is None:
         raise UnsupportedError(f"{path}: rendering {suffix} needs the Graphviz 'dot' program, which "
                                f"is not installed (apt-get install graphviz); write a .dot file instead")
-    with atomic_path(path) as temporary:
-        try:
-            finished = subprocess.run([program, f"-T{suffix[1:]}", "-o", str(temporary)],
-                                      input=text.encode("utf-8"), capture_output=True,
-                                      timeout=DOT_TIMEOUT_SECONDS, check=False)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise FormatError(f"{path}: running {program} failed ({exc})") from exc
-        if finished.returncode != 0:
-            message = finished.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise FormatError(f"{path}: {program} failed: {message[0] if message else 'no message'}")
+    # dot writes to its standard output: the file is then written atomically by this process
+    # (the new file may have no name that another process could open)
+    try:
+        finished = subprocess.run([program, f"-T{suffix[1:]}"], input=text.encode("utf-8"),
+                                  capture_output=True, timeout=DOT_TIMEOUT_SECONDS, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise FormatError(f"{path}: running {program} failed ({exc})") from exc
+    if finished.returncode != 0:
+        message = finished.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise FormatError(f"{path}: {program} failed: {message[0] if message else 'no message'}")
+    write_bytes_atomic(path, finished.stdout)
 
 
 def quote(text: str) -> str:

@@ -5,7 +5,7 @@ bytes must match it.
 |---|---|
 | `.keras` | Keras 3 zip archive (config.json + model.weights.h5) |
 | `.h5`, `.hdf5` | legacy full-model HDF5 (Keras 2 or Keras 3 `model.save("x.h5")`) |
-| `.json`, `.yaml`, `.yml` | architecture, with weights in a sibling `<stem>.weights.h5` when present |
+| `.json`, `.yaml`, `.yml` | architecture, with weights in a sibling `<stem>.weights.h5` (one commit: formats/architecture_pair.py) |
 | `.onnx` | ONNX graph, imported into a functional model (see modelio/onnx/importer.py) |
 | `.weights.h5` | weights only (Keras 3 layout; Keras 2 layout read too) — see `load_weights` |
 
@@ -21,17 +21,20 @@ when an ONNX file is read or written.
 import os
 from pathlib import Path
 
-from .atomic import write_text_atomic
-from .errors import FormatError, UnsupportedError, naming_source
+from .errors import FormatError, UnsupportedError
+from .formats.architecture_pair import (
+    load_architecture_pair,
+    save_architecture_pair,
+    sibling_weights_path,  # noqa: F401  (the CLI names the files a save writes)
+)
 from .formats.config import model_from_json, model_from_yaml, model_to_json, model_to_yaml
 from .formats.hdf5 import KERAS3_LAYOUT, LEGACY_LAYOUT, open_hdf5, weights_layout
 from .formats.keras_zip import load_archive_weights, load_keras_archive, save_keras_archive
 from .formats.legacy_h5 import load_h5_model, load_h5_weights, save_h5_model, save_h5_weights
 from .formats.metadata import archive_metadata, hdf5_metadata, json_metadata, yaml_metadata
-from .formats.probe import check_regular_file, expect_hdf5, expect_zip, read_text
+from .formats.probe import check_regular_file, expect_hdf5, expect_zip
 from .formats.weights_h5 import load_weights_h5, save_weights_h5
 from .graph.functional import Functional
-from .graph.layer import weights_follow
 
 TEXT_READERS = {".json": model_from_json, ".yaml": model_from_yaml, ".yml": model_from_yaml}
 TEXT_WRITERS = {".json": lambda model: model_to_json(model, indent=2), ".yaml": model_to_yaml,
@@ -68,15 +71,7 @@ def load_model(path: str | os.PathLike):
                               f"model, then call model.load_weights({str(path)!r})")
         return load_h5_model(path)
     if suffix in TEXT_READERS:
-        text = read_text(path)
-        weights = sibling_weights_path(path)
-        if not weights.exists():
-            with naming_source(path):
-                return TEXT_READERS[suffix](text, source=str(path))
-        with naming_source(path), weights_follow():
-            model = TEXT_READERS[suffix](text, source=str(path))
-        load_weights(model, weights)
-        return model
+        return load_architecture_pair(path)
     if suffix == ".onnx":
         from .onnx.importer import load_onnx_model
         return load_onnx_model(path)
@@ -85,8 +80,11 @@ def load_model(path: str | os.PathLike):
 
 
 def save_model(model, path: str | os.PathLike) -> None:
-    """Write `model` to `path` in the format its extension names. Every file is written to a
-    temporary name first and renamed into place: a failure never leaves a partial file."""
+    """Write `model` to `path` in the format its extension names. Every file is written where no
+    reader sees it and renamed into place (modelio/atomic.py): a failed or killed save leaves the
+    old file (or the old JSON/YAML + weights pair) intact and no temporary behind. A file system
+    refusal (full disk, read-only folder, a directory or a NUL byte in the path) is a
+    FormatError naming the file."""
     path = Path(path)
     suffix = path.suffix.lower()
     if path.name.lower().endswith(".weights.h5"):
@@ -96,20 +94,13 @@ def save_model(model, path: str | os.PathLike) -> None:
     elif suffix in HDF5_SUFFIXES:
         save_h5_model(model, path)
     elif suffix in TEXT_WRITERS:
-        write_text_atomic(path, TEXT_WRITERS[suffix](model))
-        if model.weights:
-            save_weights(model, sibling_weights_path(path))
+        save_architecture_pair(model, path, TEXT_WRITERS[suffix](model))
     elif suffix == ".onnx":
         from .onnx import export_onnx
         export_onnx(model, path)
     else:
         raise FormatError(f"{path}: unknown model file extension {suffix or '(none)'!r}; expected "
                           f"one of {', '.join(KNOWN)}")
-
-
-def sibling_weights_path(path: Path) -> Path:
-    """`model.yaml` -> `model.weights.h5` in the same folder."""
-    return path.with_name(path.stem + ".weights.h5")
 
 
 def convert_to_onnx(source: str | os.PathLike, path: str | os.PathLike, opset: int | None = None,

@@ -29,7 +29,7 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..atomic import atomic_path
+from ..atomic import atomic_path, scratch_path
 from ..errors import FormatError, ModelioError, UnsupportedError, naming_source
 from ..graph.layer import weights_follow
 from . import weights_h5
@@ -277,13 +277,11 @@ def save_keras_archive(model, path: str | os.PathLike) -> None:
         "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
         "modelio_version": __version__,
     })
-    with atomic_path(path) as temporary:
-        handle, weights_file = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".weights.h5",
-                                                dir=temporary.parent)
-        os.close(handle)
-        weights_file = Path(weights_file)
+    # The weights are written to a scratch file beside the archive (unnamed where the system
+    # allows it, so that a killed save leaves no copy), then stored into the zip.
+    with atomic_path(path) as temporary, scratch_path(path) as weights_file:
         try:
-            with h5py.File(weights_file, "w") as h5file:
+            with open(weights_file, "w+b") as raw, h5py.File(raw, "w") as h5file:
                 weights_h5.write_keras3_weights(model, h5file)
             with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_STORED) as archive:
                 archive.writestr(METADATA_MEMBER, metadata_text)
@@ -293,9 +291,6 @@ def save_keras_archive(model, path: str | os.PathLike) -> None:
             raise
         except (OSError, ValueError, TypeError, RuntimeError, zipfile.LargeZipFile) as exc:
             raise FormatError(f"{path}: cannot write the archive ({_message(exc)})") from exc
-        finally:
-            with contextlib.suppress(OSError):
-                weights_file.unlink()
 
 
 def _message(exc: BaseException) -> str:

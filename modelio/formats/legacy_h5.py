@@ -381,7 +381,8 @@ def _write_atomically(path: Path, write) -> None:
 
     try:
         with atomic_path(path) as temporary:
-            with h5py.File(temporary, "w") as handle:
+            # h5py gets a file object: the new file may have no name of its own yet
+            with open(temporary, "w+b") as raw, h5py.File(raw, "w") as handle:
                 write(handle)
     except ModelioError:
         raise

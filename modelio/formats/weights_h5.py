@@ -163,7 +163,8 @@ def save_weights_h5(model, path: str | os.PathLike) -> None:
     path = Path(path)
     with atomic_path(path) as temporary:
         try:
-            with h5py.File(temporary, "w") as handle:
+            # h5py gets a file object: the new file may have no name of its own yet
+            with open(temporary, "w+b") as raw, h5py.File(raw, "w") as handle:
                 write_keras3_weights(model, handle)
         except (OSError, ValueError, TypeError, RuntimeError) as exc:
             raise FormatError(f"{path}: cannot write weights ({_message(exc)})") from exc
