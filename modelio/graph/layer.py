@@ -103,6 +103,8 @@ class Layer:
 
     # Whether the layer passes (or computes) a mask for its outputs; see `compute_mask`.
     supports_masking = False
+    # Whether the layer bounds its run-time results itself (else `_check_result_bytes` does).
+    checks_result_size = False
     # Keras 2 config keys this layer renames (old -> new) or drops (old -> None) when loading.
     _legacy_keys: dict[str, str | None] = {}
 
@@ -361,7 +363,10 @@ class Layer:
 
     def _check_result_bytes(self, inputs, output_shape) -> None:
         """Refuse to compute a result over `MAX_UNCHECKED_RESULT_BYTES` that is also more than
-        `MAX_RESULT_GROWTH` times what the layer was given (inputs and weights)."""
+        `MAX_RESULT_GROWTH` times what the layer was given (inputs and weights). Layers that
+        check their results themselves say so with `checks_result_size`."""
+        if self.checks_result_size:
+            return
         itemsize = np.dtype(self.compute_dtype).itemsize if self.compute_dtype in FLOAT_DTYPES else 8
         result_bytes = sum(math.prod(dim or 1 for dim in shape) * itemsize
                            for shape in _shape_leaves(output_shape))

@@ -76,6 +76,8 @@ class OnnxLayer(Layer):
     as "modelio.ops"; files that say "modelio.layers.onnx" (older modelio) load too."""
 
     _keras_module = "modelio.ops"
+    # Its results are checked exactly against MAX_RUNTIME_BYTES (`check_result_size`).
+    checks_result_size = True
     # True: operand op, dtypes kept (`compute`, `output_dtype`); False: float math in the
     # layer's compute dtype, with `call` overridden.
     keeps_dtypes = True
