@@ -252,7 +252,7 @@ def _deep_nesting(rng, document, state):
 
 def _huge_list(rng, document, state):
     item = rng.choice(["0", "1", "null", "2147483648", "1e308", '"x"'])
-    count = rng.choice([1000, 100_000, 1_000_000])
+    count = rng.choices([1000, 10_000, 100_000, 1_000_000], [4, 3, 2, 1])[0]
     _expand_later(document, state, "[" + ", ".join([item] * count) + "]")
     return f"huge-list{count}"
 
