@@ -21,12 +21,9 @@ FUZZ_SCRIPT = REPO / "tools" / "fuzz.py"
 SMOKE_SEED = 1
 SMOKE_PER_FORMAT = 30
 FORMATS = ["h5", "keras", "onnx", "json", "yaml"]
-# Failures this bounded run finds on today's main, fixed on other branches of issue 12 (the ONNX
-# reader's exceptions). strict=False: once fixed, the run passes and shows as XPASS.
-KNOWN_FAILURES = {
-    "onnx": "other: TypeError from modelio/onnx/importer.py _refuse_unsupported (mutant "
-            "--seed 1 --index 72: a non-UTF-8 op type reaches str.join as bytes)",
-}
+# Formats whose bounded run is known to fail, with the failure (none today; listing one marks
+# its case xfail(strict=False), so a fix shows as XPASS).
+KNOWN_FAILURES: dict[str, str] = {}
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="the harness forks and uses Linux address-space limits")
