@@ -35,17 +35,29 @@ def open_inside_folder(path: str | os.PathLike, folder: str | os.PathLike, what:
     if real_folder not in real.parents:
         raise FormatError(f"{path}: {what} resolves to {real}, outside the folder {real_folder}; "
                           f"only a file inside the model's folder is read")
-    checked = _stat(real, path, what)
-    _require_regular(checked.st_mode, path, what)
+    return open_regular_file(real, path, what, follow_symlinks=False)
+
+
+def open_regular_file(target: str | os.PathLike, named: str | os.PathLike, what: str,
+                      follow_symlinks: bool = True) -> BinaryIO:
+    """Open `target` for reading in binary mode if it is a regular file, checked before it is
+    opened (a FIFO or a device is never opened) and again on the open descriptor, which must be
+    the very file checked; the open never blocks and, with `follow_symlinks=False`, does not
+    follow a symlink in the last step. Refusals are FormatErrors naming `named` (the file the
+    user gave) and `what` (e.g. "the external data of 'w'"). The caller closes the file."""
+    named = Path(named)
+    checked = _stat(Path(target), named, what)
+    _require_regular(checked.st_mode, named, what)
+    flags = _OPEN_FLAGS if not follow_symlinks else _OPEN_FLAGS & ~getattr(os, "O_NOFOLLOW", 0)
     try:
-        fd = os.open(real, _OPEN_FLAGS)
+        fd = os.open(target, flags)
     except OSError as exc:
-        raise FormatError(f"{path}: cannot open {what} ({exc.strerror or exc})") from exc
+        raise FormatError(f"{named}: cannot open {what} ({exc.strerror or exc})") from exc
     try:
         opened = os.fstat(fd)
-        _require_regular(opened.st_mode, path, what)
+        _require_regular(opened.st_mode, named, what)
         if (opened.st_dev, opened.st_ino) != (checked.st_dev, checked.st_ino):
-            raise FormatError(f"{path}: {what} was replaced while being opened")
+            raise FormatError(f"{named}: {what} was replaced while being opened")
         return os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)
@@ -80,5 +92,5 @@ def _stat(real: Path, named: Path, what: str) -> os.stat_result:
 def _require_regular(mode: int, named: Path, what: str) -> None:
     if stat.S_ISREG(mode):
         return
-    kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    kind = next((name for test, name in _KINDS if test(mode)), "a special file")
     raise FormatError(f"{named}: {what} is {kind}, not a regular file; refusing to read it")

@@ -15,7 +15,6 @@ not UTF-8 is refused. Each refusal is a FormatError naming the file and the part
 
 import math
 import os
-import stat
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,7 @@ import onnx
 from onnx import helper, numpy_helper
 
 from ..errors import FormatError, UnsupportedError
+from ..files import open_regular_file
 
 # Field numbers (protobuf schema of onnx.proto).
 _MODEL_GRAPH = 7
@@ -110,42 +110,7 @@ class _Reader:
 def _opened(path: Path):
     """`path` opened for reading; it must be a regular file (a FIFO would block, a device
     never end)."""
-    return _open_regular(path, path, "the model")
-
-
-def _open_regular(target: Path, path: Path, what: str, follow: bool = True):
-    """`target` opened for reading, checked to be a regular file before it is opened (so
-    that opening a FIFO or a device never happens) and again on the open descriptor, which
-    must be the very file checked. `path` (the model) and `what` name it in errors."""
-    try:
-        checked = os.stat(target)
-    except (OSError, ValueError) as exc:
-        raise FormatError(f"{path}: cannot open {what} ({_reason(exc)})") from exc
-    _refuse_irregular(checked, path, what)
-    flags = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-             | getattr(os, "O_BINARY", 0) | (0 if follow else getattr(os, "O_NOFOLLOW", 0)))
-    try:
-        descriptor = os.open(target, flags)
-    except OSError as exc:
-        raise FormatError(f"{path}: cannot open {what} ({_reason(exc)})") from exc
-    try:
-        opened = os.fstat(descriptor)
-        _refuse_irregular(opened, path, what)
-        if (opened.st_dev, opened.st_ino) != (checked.st_dev, checked.st_ino):
-            raise FormatError(f"{path}: {what} was replaced while it was being opened")
-        return os.fdopen(descriptor, "rb")
-    except BaseException:
-        os.close(descriptor)
-        raise
-
-
-def _refuse_irregular(status: os.stat_result, path: Path, what: str) -> None:
-    if not stat.S_ISREG(status.st_mode):
-        kind = ("a FIFO" if stat.S_ISFIFO(status.st_mode) else
-                "a directory" if stat.S_ISDIR(status.st_mode) else
-                "a device" if stat.S_ISCHR(status.st_mode) or stat.S_ISBLK(status.st_mode)
-                else "a socket" if stat.S_ISSOCK(status.st_mode) else "a special file")
-        raise FormatError(f"{path}: {what} is {kind}, not a regular file; refusing to read it")
+    return open_regular_file(path, path, "the model")
 
 
 def _reason(exc: Exception) -> str:
@@ -326,8 +291,8 @@ def _external_array(tensor, dtype, shape, count: int, path: Path, claimed: dict)
         raise FormatError(f"{path}: initializer '{name}' declares {length} bytes at "
                           f"{offset}; shape {shape} of {dtype.name} needs {count * dtype.itemsize}")
     what = f"the external data of '{name}' ({location!r})"
-    with _open_regular(_external_location(path, name, location), path, what,
-                       follow=False) as data:
+    with open_regular_file(_external_location(path, name, location), path, what,
+                           follow_symlinks=False) as data:
         status = os.fstat(data.fileno())
         stored, identity = status.st_size, (status.st_dev, status.st_ino)
         if offset + length > stored:
