@@ -224,8 +224,10 @@ def _refuse_unknown_attributes(graph, context: ImportContext) -> None:
 
 def _defined_attributes(op_type: str, opset: int) -> dict[str, int]:
     """{attribute name: AttributeProto type} of default-domain `op_type` at `opset`."""
+    # a version beyond the newest this onnx knows (or beyond a C int) means its newest schema
+    version = max(1, min(opset, defs.onnx_opset_version()))
     try:
-        schema = defs.get_schema(op_type, opset, "")
+        schema = defs.get_schema(op_type, version, "")
     except defs.SchemaError:
         schema = defs.get_schema(op_type, "")
     return {name: int(attribute.type) for name, attribute in schema.attributes.items()}

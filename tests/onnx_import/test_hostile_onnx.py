@@ -635,3 +635,23 @@ def test_run_time_ops_within_the_budget_still_compute():
     imported = import_onnx(model)
     result = imported.predict([np.zeros((1, 1), np.float32), np.array([1000], np.int64)])
     np.testing.assert_array_equal(result, [[1000.0]])
+
+
+# ----- found by tools/fuzz.py -----------------------------------------------------------------
+
+def test_an_opset_version_beyond_any_known_reads_as_the_newest(tmp_path):
+    model = make_model([helper.make_node("Relu", ["x"], ["y"])])
+    model.opset_import[0].version = 2**40  # beyond a C int: the schema lookup once raised TypeError
+    path = save(model, tmp_path)
+    try:
+        modelio.load_model(path)
+    except modelio.ModelioError:
+        pass
+
+
+def test_recurrent_weights_that_do_not_fit_the_declared_input_are_refused_at_predict(tmp_path):
+    model = onnx.load(Path(__file__).resolve().parents[2] / "fixtures/torch_onnx/small_rnn.onnx")
+    model.graph.input[0].type.tensor_type.shape.dim[-1].dim_param = "features"  # was 4
+    loaded = modelio.load_model(save(model, tmp_path))
+    with pytest.raises(ConfigError, match="its weights W take 4 input features"):
+        loaded.predict(np.zeros((2, 7, 3), "float32"))

@@ -125,7 +125,11 @@ class OnnxRecurrent(OnnxLayer):
         self.P = self.add_weight("P", (dirs, 3 * hidden)) if self.cell == "LSTM" else None
 
     def compute_output_shape(self, input_shape):
-        seq, batch, _ = self._x_shape(input_shape)
+        seq, batch, features = self._x_shape(input_shape)
+        if self.built and features is not None and features != self.W.shape[-1]:
+            raise ConfigError(f"layer '{self.name}' (OnnxRecurrent): its weights W take "
+                              f"{self.W.shape[-1]} input features, got shape "
+                              f"{tuple(self._x_shape(input_shape))}")
         state = (self._directions, batch, self.hidden_size)
         y = (seq, self._directions, batch, self.hidden_size)
         if self.layout:
