@@ -179,6 +179,11 @@ def _is_layer_entry(value: dict, where: str) -> bool:
     if object_kind_named(class_name) is not None and not (isinstance(config, dict)
                                                           and "name" in config):
         return False
+    # Keras writes no registered_name for its own layers (or the class name, for models); any
+    # other is a custom object, and an entry without a config mapping is no layer's
+    registered = value.get("registered_name")
+    if not isinstance(config, dict) or registered not in (None, class_name):
+        return False
     layer_class_for(value, where + ": ")
     return True
 
