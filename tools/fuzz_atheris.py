@@ -10,8 +10,12 @@ random mode (a `.keras` member re-zipped with correct CRCs, a config changed as 
 or by libFuzzer's own byte mutations, and libFuzzer keeps those that reach new Python lines.
 Loads run in this process, as libFuzzer wants: an exception other than a ModelioError (MemoryError
 included) stops the run and saves the input under OUT (`crash-*`); so do a signal, a load slower
-than --timeout (`timeout-*`) and a resident size over --memory-mb (`oom-*`). libFuzzer's -fork=N
-keeps going after a failure. Random mode (the default) forks per mutant instead and never stops.
+than --timeout (`timeout-*`) and a resident size over --memory-mb + 512 MB (`oom-*`). The
+resident size is the whole process's, memory the allocator kept from earlier inputs included, so
+an `oom-*` file may not be the input that allocated: replay every artifact in random mode
+(`python3 tools/fuzz.py --replay DIR/model.h5`, after copying it there under the format's file
+name), which runs it alone in a child with an address-space limit. libFuzzer's -fork=N keeps going
+after a failure. Random mode (the default) forks per mutant instead and never stops.
 """
 
 from __future__ import annotations
@@ -59,7 +63,7 @@ def run(arguments, seeds: dict[str, list]) -> int:
     corpus.mkdir(parents=True, exist_ok=True)
     main_name = fuzz.MAIN_FILE[form]
     for seed in seeds[form]:
-        (corpus / Path(seed.name).name.replace("/", "_")).write_bytes(seed.files[main_name])
+        (corpus / seed.name.replace("/", "_")).write_bytes(seed.files[main_name])
     folder = Path(tempfile.mkdtemp(prefix="modelio-atheris-load-"))
     sibling = next((s.files[fuzz.SIBLING_WEIGHTS] for s in seeds[form]
                     if fuzz.SIBLING_WEIGHTS in s.files), None)
