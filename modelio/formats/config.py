@@ -156,9 +156,11 @@ def config_from_yaml(text: str | bytes, source: str = "YAML") -> Any:
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
+        place = _yaml_place(source, exc.problem_mark or exc.context_mark)
+        if "maximum nesting depth" in str(exc.problem):  # libyaml >= 0.2.5 scans ahead of us
+            raise FormatError(f"{place}: the YAML nests deeper than {MAX_NESTING} levels") from exc
         problem = ": ".join(part for part in (exc.context, exc.problem) if part)
-        raise FormatError(f"{_yaml_place(source, exc.problem_mark or exc.context_mark)}: not valid "
-                          f"YAML ({_one_line(problem)})") from exc
+        raise FormatError(f"{place}: not valid YAML ({_one_line(problem)})") from exc
     except (yaml.YAMLError, RecursionError) as exc:
         raise FormatError(f"{source}: not valid YAML ({_one_line(str(exc))})") from exc
 
