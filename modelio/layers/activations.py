@@ -263,6 +263,9 @@ class Softmax(Layer):
         if any(not -rank <= axis < rank for axis in axes):
             raise ConfigError(f"layer '{self.name}' (Softmax): axis {self.axis} is outside "
                               f"inputs of rank {rank}")
+        if len({axis % rank for axis in axes}) != len(axes):
+            raise ConfigError(f"layer '{self.name}' (Softmax): axis {self.axis} names an axis "
+                              f"twice for inputs of rank {rank}")
         return input_shape
 
     def compute_output_spec(self, inputs, mask=None):

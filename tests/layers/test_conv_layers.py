@@ -436,3 +436,8 @@ def test_same_padding_is_tensorflows_asymmetric_rule(size, kernel, stride, dilat
     assert convolution.conv_output_length(size, kernel, stride, dilation, "same") == out
     assert convolution.padding_amounts(size, kernel, stride, dilation, "causal") == (
         (kernel - 1) * dilation, 0)
+
+
+def test_a_dilated_kernel_wider_than_any_real_one_is_refused_from_its_config():
+    with pytest.raises(modelio.ConfigError, match="dilated by"):
+        modelio.layers.Conv2D(4, 3, dilation_rate=2147483647, padding="same")

@@ -637,3 +637,9 @@ def test_regularizer_and_constraint_names_are_written_as_keras3_configs():
                                            "registered_name": None}
     with pytest.raises(modelio.ConfigError, match="kernel_regularizer"):
         layers.Dense(2, kernel_regularizer="l3")
+
+
+def test_softmax_over_the_same_axis_twice_is_refused():
+    inputs = modelio.Input((3, 4))
+    with pytest.raises(modelio.ConfigError, match="names an axis twice"):
+        modelio.layers.Softmax(axis=[1, -2])(inputs)

@@ -20,7 +20,11 @@ from ..arguments import (
 )
 from ..initializers import get_initializer, serialize_initializer
 
-__all__ = ["BaseConv", "standardize_tuple"]
+__all__ = ["BaseConv", "MAX_KERNEL_EXTENT", "standardize_tuple"]
+
+# A (dilated) kernel wider than this is a corrupt or hostile config: no real model has one, and
+# "same" padding for it would allocate without bound.
+MAX_KERNEL_EXTENT = 2**20
 
 
 def standardize_tuple(layer, value, argument: str, rank: int, minimum: int = 1) -> tuple:
@@ -65,6 +69,11 @@ class BaseConv(Layer):
         self.kernel_size = standardize_tuple(self, kernel_size, "kernel_size", self.rank)
         self.strides = standardize_tuple(self, strides, "strides", self.rank)
         self.dilation_rate = standardize_tuple(self, dilation_rate, "dilation_rate", self.rank)
+        extent = max((k - 1) * d + 1 for k, d in zip(self.kernel_size, self.dilation_rate))
+        if extent > MAX_KERNEL_EXTENT:
+            raise ConfigError(f"{self._label}: kernel_size {list(self.kernel_size)} dilated by "
+                              f"{list(self.dilation_rate)} spans {extent} cells, more than the "
+                              f"{MAX_KERNEL_EXTENT} modelio computes")
         allowed = ("valid", "same", "causal") if allow_causal else ("valid", "same")
         normalized = padding.lower() if isinstance(padding, str) else padding
         if normalized not in allowed:

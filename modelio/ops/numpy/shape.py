@@ -90,6 +90,9 @@ class Concatenate(_Joining):
     def output_spec(self, xs):
         specs = [spec_of(x) for x in xs]
         shape = list(specs[0][0])
+        if not shape or not -len(shape) <= self.axis < len(shape):
+            raise ConfigError(f"concatenate: axis {self.axis} is outside inputs of shape "
+                              f"{tuple(shape)}")
         axis = self.axis % len(shape)
         sizes = [spec[0][axis] for spec in specs]
         shape[axis] = None if None in sizes else sum(sizes)
