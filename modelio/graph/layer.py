@@ -390,6 +390,10 @@ class Layer:
         if mask is not None and not all(isinstance(leaf, SymbolicTensor) or leaf is None
                                         for leaf in flatten(mask)):
             raise ConfigError(f"{label}: mask must be a tensor or null, got {mask!r}")
+        training = kwargs.get("training")
+        if training is not None and not isinstance(training, bool):
+            raise ConfigError(f"{label}: training must be true, false or null, got "
+                              f"{str(training)[:60]}")
 
     def _call_kwargs(self, kwargs: dict) -> dict:
         """Drop Keras's call-context arguments (`training`, `mask`) that this layer's call lacks."""

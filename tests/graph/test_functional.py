@@ -217,3 +217,9 @@ def test_a_large_batch_that_grows_each_layer_modestly_still_runs():
     inputs = modelio.Input((64, 64, 1))
     model = modelio.Model(inputs, modelio.layers.Conv2D(256, 1)(inputs))
     assert model.predict(np.ones((300, 64, 64, 1), "float32")).shape == (300, 64, 64, 256)
+
+
+def test_a_training_call_argument_that_is_not_a_boolean_is_refused_when_the_graph_is_built():
+    inputs = modelio.Input((4,))
+    with pytest.raises(modelio.ConfigError, match="training must be true, false or null"):
+        layers.BatchNormalization()(inputs, training=[1, 2])
