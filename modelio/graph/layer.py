@@ -14,6 +14,7 @@ from ..errors import ConfigError, GraphError, ModelioError, UnsupportedError, We
 from . import naming
 from .dtypes import FLOAT_DTYPES, policy_from_config
 from .node import Node
+from .result_limits import check_result_bytes
 from .serialized import check_argument_object
 from .tensor import SymbolicTensor
 from .tree import flatten, map_structure
@@ -23,12 +24,6 @@ from .weights import Weight
 # before any allocation (4 G floats = 16 GB): absurd sizes must fail cleanly, not exhaust memory.
 MAX_WEIGHT_ELEMENTS = 2**32
 MAX_SAMPLE_ELEMENTS = 2**32
-# A result computed at run time may pass this many bytes only while it stays within
-# `MAX_RESULT_GROWTH` times the bytes of the layer's inputs and weights: a large batch grows every
-# layer a little, a hostile size (upsampling or padding by millions, from a file) grows one layer
-# enormously. Checked before the layer computes.
-MAX_UNCHECKED_RESULT_BYTES = 2**30
-MAX_RESULT_GROWTH = 1024
 
 _CALL_CONTEXT_ARGS = ("training", "mask")
 
@@ -358,26 +353,8 @@ class Layer:
         input_shape = map_structure(_shape_of, first)
         self._maybe_build(input_shape)
         output_shape = self._checked_output_shape(input_shape)  # the checks a symbolic call makes
-        self._check_result_bytes(first, output_shape)
+        check_result_bytes(self, first, output_shape)
         return self.call(first, *args[1:], **self._call_kwargs(kwargs))
-
-    def _check_result_bytes(self, inputs, output_shape) -> None:
-        """Refuse to compute a result over `MAX_UNCHECKED_RESULT_BYTES` that is also more than
-        `MAX_RESULT_GROWTH` times what the layer was given (inputs and weights). Layers that
-        check their results themselves say so with `checks_result_size`."""
-        if self.checks_result_size:
-            return
-        itemsize = np.dtype(self.compute_dtype).itemsize if self.compute_dtype in FLOAT_DTYPES else 8
-        result_bytes = sum(math.prod(dim or 1 for dim in shape) * itemsize
-                           for shape in _shape_leaves(output_shape))
-        if result_bytes <= MAX_UNCHECKED_RESULT_BYTES:
-            return
-        given = sum(np.asarray(leaf).nbytes for leaf in flatten(inputs) if leaf is not None)
-        given += sum(weight.value.nbytes for weight in self.weights)
-        if result_bytes > MAX_RESULT_GROWTH * given:
-            raise ConfigError(f"layer '{self.name}' ({type(self).__name__}): refusing to compute "
-                              f"a result of shape {output_shape} (up to {result_bytes} bytes) from "
-                              f"{given} bytes of inputs and weights")
 
     def _check_call_arguments(self, args: tuple, kwargs: dict) -> None:
         """Refuse, when the graph is built, a call that `call` could not take at run time."""
@@ -502,16 +479,3 @@ def _as_dims(label, shape) -> list:
         dims.append(dim)
     return dims
 
-
-def _shape_leaves(structure) -> list[tuple]:
-    """The shapes (tuples of ints or None) in a `compute_output_shape` result of any nesting."""
-    leaves, stack = [], [structure]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, tuple) and all(dim is None or isinstance(dim, int) for dim in item):
-            leaves.append(item)
-        elif isinstance(item, (list, tuple)):
-            stack.extend(item)
-        elif isinstance(item, dict):
-            stack.extend(item.values())
-    return leaves
