@@ -368,7 +368,10 @@ class Layer:
                                         for leaf in flatten(mask)):
             raise ConfigError(f"{label}: mask must be a tensor or null, got {mask!r}")
         training = kwargs.get("training")
-        if training is not None and not isinstance(training, bool):
+        serialized_object = isinstance(training, dict) and ("class_name" in training
+                                                            or "module" in training)
+        # a serialized object is left to the config walk, which names what it is and where
+        if training is not None and not isinstance(training, bool) and not serialized_object:
             raise ConfigError(f"{label}: training must be true, false or null, got "
                               f"{str(training)[:60]}")
 
