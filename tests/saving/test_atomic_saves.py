@@ -12,7 +12,7 @@ import stat
 import subprocess
 
 import pytest
-from save_crash_support import NEW_SOURCE, OLD_SOURCE, folder_bytes, names
+from save_crash_support import OLD_SOURCE, folder_bytes, names
 
 import modelio
 from modelio import FormatError, atomic
@@ -20,16 +20,6 @@ from modelio.formats.architecture_pair import sibling_weights_path
 
 KINDS = {"keras": "saved.keras", "h5": "saved.h5", "json": "saved.json", "yaml": "saved.yaml",
          "onnx": "saved.onnx", "weights": "saved.weights.h5"}
-
-
-@pytest.fixture(scope="module")
-def old_model():
-    return modelio.load_model(OLD_SOURCE)
-
-
-@pytest.fixture(scope="module")
-def new_model():
-    return modelio.load_model(NEW_SOURCE)
 
 
 def save(model, target):

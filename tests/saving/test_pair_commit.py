@@ -24,16 +24,6 @@ from modelio.formats.architecture_pair import PAIR_GROUP
 PAIR = ["saved.json", "saved.weights.h5"]
 
 
-@pytest.fixture(scope="module")
-def old_model():
-    return modelio.load_model(OLD_SOURCE)
-
-
-@pytest.fixture(scope="module")
-def new_model():
-    return modelio.load_model(NEW_SOURCE)
-
-
 def assert_same_model(got, want):
     assert got.get_config() == want.get_config()
     assert len(got.get_weights()) == len(want.get_weights())
