@@ -9,6 +9,7 @@ from onnx import TensorProto, helper
 
 from ..errors import UnsupportedError
 from ..graph.tensor import SymbolicTensor
+from ..kernels import resize_filters
 from .registry import lowers
 
 
@@ -77,6 +78,32 @@ def linear_resize(graph, x, hint, sizes=None, scales=None):
                                    graph.ints([2], f"{hint}/two")], hint)
     full_sizes = graph.node("Concat", [leading, graph.ints(sizes, f"{hint}/sizes")], hint, axis=0)
     return graph.node("Resize", [x, "", "", full_sizes], hint, **attributes)
+
+
+def matrix_resize(graph, x, matrices, hint):
+    """NCHW `x` resized by one matrix product per spatial axis (Einsum), height first as the
+    kernels do: `matrices` holds an (in, out) float matrix per axis, or None to keep it."""
+    for equation, matrix in zip(("nchw,hk->nckw", "nchw,wk->nchk"), matrices):
+        if matrix is not None:
+            weights = graph.constant(np.asarray(matrix, np.float32), f"{hint}/weights")
+            x = graph.node("Einsum", [x, weights], hint, equation=equation)
+    return x
+
+
+def filtered_resize(graph, node, x, in_sizes, out_sizes, interpolation, antialias=False):
+    """NCHW `x` resized from `in_sizes` to `out_sizes` (H, W) with one of
+    resize_filters.FILTERED_INTERPOLATIONS ("bicubic", "lanczos3", "lanczos5", "area") as
+    Keras 3's TensorFlow backend computes it: a constant weight matrix per axis. The input
+    sizes must be known."""
+    layer = node.layer
+    if None in in_sizes:
+        raise UnsupportedError(f"layer '{layer.name}': exporting {type(layer).__name__} with "
+                               f"{interpolation!r} interpolation needs known image sizes, got "
+                               f"shape {tuple(node.input_tensors[0].shape)}")
+    matrices = [None if size == out else resize_filters.filter_weights(size, out, interpolation,
+                                                                       antialias)
+                for size, out in zip(in_sizes, out_sizes)]
+    return matrix_resize(graph, x, matrices, layer.name)
 
 
 def float_work(graph, node, x):
