@@ -19,6 +19,10 @@ stamps with the time):
   (the TensorFlow backend's result: what modelio matches) and, where the PyTorch backend computes
   the case, ``torch_output`` (its result); where it refuses, ``torch_error`` holds its message.
   Cases Keras refuses on both backends have no output and ``keras_error`` instead.
+* fixtures/keras2/resize_configs.json - tf-keras 2.21 (run in a subprocess of this environment),
+  which also resizes with "gaussian" and "mitchellcubic" (Keras 3 refuses both): the layout of
+  image_configs.json, ``{"tf_keras_version", "cases": [{"id", "class_name", "config", "input",
+  "input_dtype", "output", "output_dtype"}]}``.
 * fixtures/keras3_resize/NAME.keras, written by Keras 3 (TensorFlow backend), and NAME.npz:
   ``input:<name>``, ``output:<i>`` (TensorFlow backend) and, for models the PyTorch backend can
   run, ``torch_output:<i>`` (the same `.keras` file loaded and run by the PyTorch backend).
@@ -38,6 +42,7 @@ from case_archive import Buffers, write_npz
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CASES_PATH = os.path.join(REPO_ROOT, "fixtures", "keras3", "resize_cases.npz")
+KERAS2_PATH = os.path.join(REPO_ROOT, "fixtures", "keras2", "resize_configs.json")
 MODELS_DIR = os.path.join(REPO_ROOT, "fixtures", "keras3_resize")
 TORCH_PYTHON = "/work/kenv/bin/python"
 
@@ -112,6 +117,38 @@ CASES = [
          {"pool_size": 3, "strides": 1, "padding": "same"}, [1, 5, 5, 2]),
     case("avg1d_pool4_stride1_same_uneven", "AveragePooling1D",
          {"pool_size": 4, "strides": 1, "padding": "same"}, [2, 6, 2]),
+]
+
+
+# tf-keras (Keras 2) layers, which also resize with "gaussian" and "mitchellcubic":
+# (id, class_name, kwargs, shape, input dtype)
+KERAS2_CASES = [
+    ("resizing_gaussian_down", "Resizing", {"height": 4, "width": 5, "interpolation": "gaussian"},
+     [2, 7, 9, 2], "float32"),
+    ("resizing_gaussian_same_size_blurs", "Resizing",
+     {"height": 5, "width": 6, "interpolation": "gaussian"}, [1, 5, 6, 2], "float32"),
+    ("resizing_mitchellcubic_up", "Resizing",
+     {"height": 9, "width": 7, "interpolation": "mitchellcubic"}, [1, 4, 5, 2], "float32"),
+    ("resizing_mitchellcubic_uint8_outputs_float", "Resizing",
+     {"height": 3, "width": 8, "interpolation": "mitchellcubic"}, [1, 6, 5, 3], "uint8"),
+    ("resizing_bicubic_crop", "Resizing",
+     {"height": 4, "width": 4, "interpolation": "bicubic", "crop_to_aspect_ratio": True},
+     [1, 6, 9, 2], "float32"),
+    ("resizing_area", "Resizing", {"height": 3, "width": 5, "interpolation": "area"},
+     [1, 7, 9, 2], "float32"),
+    ("resizing_lanczos3", "Resizing", {"height": 5, "width": 3, "interpolation": "lanczos3"},
+     [1, 7, 9, 2], "float32"),
+    ("up_sampling2d_gaussian", "UpSampling2D", {"size": (2, 3), "interpolation": "gaussian"},
+     [1, 3, 4, 2], "float32"),
+    ("up_sampling2d_mitchellcubic_channels_first", "UpSampling2D",
+     {"size": 2, "interpolation": "mitchellcubic", "data_format": "channels_first"},
+     [1, 2, 3, 3], "float32"),
+    ("up_sampling2d_bicubic", "UpSampling2D", {"size": 2, "interpolation": "bicubic"},
+     [1, 3, 4, 2], "float32"),
+    ("up_sampling2d_lanczos5", "UpSampling2D", {"size": (3, 2), "interpolation": "lanczos5"},
+     [1, 3, 3, 2], "float32"),
+    ("up_sampling2d_area", "UpSampling2D", {"size": 2, "interpolation": "area"},
+     [1, 3, 4, 2], "float32"),
 ]
 
 
@@ -200,6 +237,16 @@ def record_case(keras, spec, buffers: Buffers, torch_results: dict) -> dict:
     return record
 
 
+def run_tf_keras() -> None:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run([sys.executable, os.path.abspath(__file__), "--tf-keras"],
+                            capture_output=True, text=True, env=env, check=False)
+    if result.returncode:
+        sys.stderr.write(result.stderr)
+        raise SystemExit("the tf-keras run failed")
+    print(result.stdout.strip().splitlines()[-1])
+
+
 def run_torch(request: dict) -> dict:
     env = {**os.environ, "KERAS_BACKEND": "torch"}
     result = subprocess.run([TORCH_PYTHON, os.path.abspath(__file__), "--torch"],
@@ -238,6 +285,7 @@ def main() -> None:
                            "input": next(iter(inputs.values())).tolist()}
                           for name, (_, inputs, torch_runs) in models.items() if torch_runs]}
     torch_answers = run_torch(request)
+    run_tf_keras()
     buffers = Buffers()
     records = [record_case(keras, spec, buffers, torch_answers["cases"]) for spec in CASES]
     ids = [record["id"] for record in records]
@@ -278,8 +326,32 @@ def torch_main() -> None:
     print(json.dumps({"cases": cases, "models": models}))
 
 
+# ----- tf-keras (subprocess) ------------------------------------------------------------------
+
+def tf_keras_main() -> None:
+    import tf_keras
+
+    cases = []
+    for case_id, class_name, kwargs, shape, dtype in KERAS2_CASES:
+        tf_keras.backend.clear_session()
+        x = make_input(case_id, shape, dtype)
+        layer = getattr(tf_keras.layers, class_name)(**kwargs)
+        output = np.asarray(layer(x))
+        cases.append({"id": case_id, "class_name": class_name,
+                      "config": json.loads(json.dumps(layer.get_config())),
+                      "input": x.tolist(), "input_dtype": dtype, "output": output.tolist(),
+                      "output_dtype": str(output.dtype)})
+    lines = ",\n".join(json.dumps(entry, sort_keys=True) for entry in cases)
+    with open(KERAS2_PATH, "w", encoding="utf-8") as handle:  # one case per line
+        handle.write(f'{{"tf_keras_version": "{tf_keras.__version__}", "cases": [\n{lines}\n]}}\n')
+    print(f"wrote {len(cases)} tf-keras cases to {KERAS2_PATH} ({os.path.getsize(KERAS2_PATH)} "
+          f"bytes)")
+
+
 if __name__ == "__main__":
     if "--torch" in sys.argv:
         torch_main()
+    elif "--tf-keras" in sys.argv:
+        tf_keras_main()
     else:
         main()

@@ -21,7 +21,7 @@ rounding rules for "nearest", Keys' cubic filter and antialiased linear / cubic 
 
 import numpy as np
 
-from .resize_filters import FILTERED_INTERPOLATIONS, filter_weights
+from .resize_filters import BLURRING_INTERPOLATIONS, FILTERED_INTERPOLATIONS, filter_weights
 
 __all__ = ["COORDINATE_MODES", "NEAREST_MODES", "antialias_coefficients", "antialias_weights",
            "aspect_crop_box", "aspect_pad_box", "cubic_coefficients", "interpolation_taps",
@@ -68,7 +68,7 @@ def resize_axis(x: np.ndarray, axis: int, out_size: int, interpolation: str,
     """Resize float (or, for "nearest", any) `x` along `axis` to `out_size` cells."""
     axis = axis % x.ndim
     in_size = x.shape[axis]
-    if in_size == out_size:
+    if in_size == out_size and interpolation not in BLURRING_INTERPOLATIONS:
         return x
     if in_size == 0:
         raise ValueError(f"cannot resize an empty axis to {out_size} cells")

@@ -1,5 +1,6 @@
 """Per-axis weight matrices of the resize filters Keras 3's TensorFlow backend reaches through
-`tf.image.resize`: "bicubic", "lanczos3", "lanczos5" and "area" (with and without `antialias`).
+`tf.image.resize`: "bicubic", "lanczos3", "lanczos5" and "area" (with and without `antialias`),
+and the "gaussian" and "mitchellcubic" that only tf-keras reaches.
 
 Each function returns an (in_size, out_size) float64 matrix W: the product of an axis of
 `in_size` cells with W resizes that axis to `out_size` cells, so an image is resized by one
@@ -9,22 +10,27 @@ matrix product per axis. Positions are computed in float32 as TensorFlow's kerne
 * "bicubic" without antialias (TF's ResizeBicubic, half_pixel_centers=True): Keys' cubic with
   a = -0.5 on the four cells around each sample, the weights read from a table of 1025 samples
   (the fraction rounded to 1/1024), taps outside the image dropped and the rest renormalized;
-* "bicubic" with antialias, "lanczos3", "lanczos5" (TF's ScaleAndTranslate with kernel
-  "keyscubic" / "lanczos3" / "lanczos5"): the filter centred on each sample, widened by the
+* "bicubic" with antialias, "lanczos3", "lanczos5", "gaussian", "mitchellcubic" (TF's
+  ScaleAndTranslate with that kernel, "keyscubic" for bicubic): the filter centred on each sample, widened by the
   downscale factor when `antialias` is set, cut to the image and normalized to sum 1;
 * "area" (TF's ResizeArea): each output cell averages the input cells its box overlaps, weighted
   by the overlap; `antialias` does not change it.
 
 Keras 3's PyTorch backend computes "bicubic" differently (a = -0.75, edge cells repeated,
 exact weights) and refuses "lanczos3", "lanczos5" and "area"; modelio follows TensorFlow.
+Keras 3 refuses "gaussian" and "mitchellcubic" on every backend; tf-keras (Keras 2) computes
+them with tf.image.resize.
 """
 
 import numpy as np
 
-__all__ = ["FILTERED_INTERPOLATIONS", "area_weights", "bicubic_weights", "filter_weights",
+__all__ = ["BLURRING_INTERPOLATIONS", "FILTERED_INTERPOLATIONS", "area_weights", "bicubic_weights", "filter_weights",
            "scale_and_translate_weights"]
 
-FILTERED_INTERPOLATIONS = ("bicubic", "lanczos3", "lanczos5", "area")
+FILTERED_INTERPOLATIONS = ("bicubic", "lanczos3", "lanczos5", "area", "gaussian", "mitchellcubic")
+# Filters that are not zero at whole-cell distances: they blur an axis whose size stays the same
+# (tf.image.resize does not skip such axes).
+BLURRING_INTERPOLATIONS = ("gaussian", "mitchellcubic")
 
 _TABLE_SIZE = 1024
 _F32 = np.float32
@@ -75,6 +81,16 @@ def _keys_cubic(x):
                                           (1.5 * x - 2.5) * x * x + 1.0))
 
 
+def _mitchell_cubic(x):
+    return np.where(x >= 2, 0.0, np.where(
+        x >= 1, ((-7.0 / 18.0 * x + 2.0) * x - 10.0 / 3.0) * x + 16.0 / 9.0,
+        (7.0 / 6.0 * x - 2.0) * x * x + 8.0 / 9.0))
+
+
+def _gaussian(x):  # radius 1.5, sigma = radius / 3
+    return np.where(x >= 1.5, 0.0, np.exp(-x * x / (2.0 * 0.5 * 0.5)))
+
+
 def _lanczos(radius: int):
     def kernel(x):
         pi_x = np.pi * np.maximum(x, 1e-3)
@@ -85,13 +101,14 @@ def _lanczos(radius: int):
 
 # kernel name -> (radius, function of the distance in cells)
 _KERNELS = {"keyscubic": (2, _keys_cubic), "lanczos3": (3, _lanczos(3)),
-            "lanczos5": (5, _lanczos(5))}
+            "lanczos5": (5, _lanczos(5)), "gaussian": (1.5, _gaussian),
+            "mitchellcubic": (2, _mitchell_cubic)}
 
 
 def scale_and_translate_weights(in_size: int, out_size: int, kernel: str,
                                 antialias: bool) -> np.ndarray:
     """TF's ScaleAndTranslate with no translation: `kernel` ("keyscubic", "lanczos3",
-    "lanczos5") centred on each output's sample, widened by the downscale factor when
+    "lanczos5", "gaussian", "mitchellcubic") centred on each output's sample, widened by the downscale factor when
     `antialias`, cut to the input and normalized."""
     radius, function = _KERNELS[kernel]
     scale = _F32(out_size) / _F32(in_size)
@@ -132,6 +149,6 @@ def filter_weights(in_size: int, out_size: int, interpolation: str,
         if not antialias:
             return bicubic_weights(in_size, out_size)
         return scale_and_translate_weights(in_size, out_size, "keyscubic", True)
-    if interpolation in ("lanczos3", "lanczos5"):
+    if interpolation in ("lanczos3", "lanczos5", "gaussian", "mitchellcubic"):
         return scale_and_translate_weights(in_size, out_size, interpolation, antialias)
     raise ValueError(f"unknown interpolation {interpolation!r}")

@@ -26,18 +26,23 @@ __all__ = ["CenterCrop", "Normalization", "Rescaling", "Resizing"]
 # others as Keras 3's TensorFlow backend does (tf.image.resize). Keras 3's PyTorch backend computes
 # "bicubic" differently (a = -0.75, edge cells repeated) and refuses lanczos and area.
 INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "lanczos3", "lanczos5", "area")
-# tf.image.resize knows these too, but Keras 3.15.1's backends all refuse them.
-_REFUSED_BY_KERAS = ("gaussian", "mitchellcubic")
+# tf.image.resize knows these too: tf-keras (Keras 2) resizes with them, Keras 3.15.1's backends
+# all refuse them. modelio computes them for layers made from Keras 2 configs only.
+KERAS2_INTERPOLATIONS = ("gaussian", "mitchellcubic")
 
 
 def check_interpolation(layer, value) -> str:
-    """`value` unchanged when it is an interpolation modelio computes (INTERPOLATIONS), else a
-    ConfigError / UnsupportedError naming `layer`."""
+    """`value` unchanged when it is an interpolation modelio computes (INTERPOLATIONS, and
+    KERAS2_INTERPOLATIONS inside `keras2_semantics()`), else a ConfigError / UnsupportedError
+    naming `layer`."""
     if not isinstance(value, str):
         raise ConfigError(f"{layer_label(layer)}: interpolation must be a string, got {value!r}")
-    if value in _REFUSED_BY_KERAS:
+    if value in KERAS2_INTERPOLATIONS:
+        if keras2_semantics_active():
+            return value
         raise UnsupportedError(f"{layer_label(layer)}: interpolation {value!r} is not supported: "
                                f"Keras 3's backends refuse it when resizing (modelio computes "
+                               f"it only for tf-keras configs, as tf-keras does; otherwise "
                                f"{', '.join(map(repr, INTERPOLATIONS))})")
     if value not in INTERPOLATIONS:
         raise UnsupportedError(f"{layer_label(layer)}: interpolation {value!r} is not supported "

@@ -92,16 +92,17 @@ def matrix_resize(graph, x, matrices, hint):
 
 def filtered_resize(graph, node, x, in_sizes, out_sizes, interpolation, antialias=False):
     """NCHW `x` resized from `in_sizes` to `out_sizes` (H, W) with one of
-    resize_filters.FILTERED_INTERPOLATIONS ("bicubic", "lanczos3", "lanczos5", "area") as
-    Keras 3's TensorFlow backend computes it: a constant weight matrix per axis. The input
+    resize_filters.FILTERED_INTERPOLATIONS ("bicubic", "lanczos3", "lanczos5", "area", and
+    tf-keras's "gaussian", "mitchellcubic") as TensorFlow computes it: a constant weight matrix per axis. The input
     sizes must be known."""
     layer = node.layer
     if None in in_sizes:
         raise UnsupportedError(f"layer '{layer.name}': exporting {type(layer).__name__} with "
                                f"{interpolation!r} interpolation needs known image sizes, got "
                                f"shape {tuple(node.input_tensors[0].shape)}")
-    matrices = [None if size == out else resize_filters.filter_weights(size, out, interpolation,
-                                                                       antialias)
+    keep = interpolation not in resize_filters.BLURRING_INTERPOLATIONS
+    matrices = [None if size == out and keep else
+                resize_filters.filter_weights(size, out, interpolation, antialias)
                 for size, out in zip(in_sizes, out_sizes)]
     return matrix_resize(graph, x, matrices, layer.name)
 

@@ -116,11 +116,11 @@ def resize_image(graph, node, x, height, width, interpolation, antialias=False, 
         steps += [lambda x, axis=axis, size=size, out=out: _nearest_axis(graph, x, axis, size, out,
                                                                         hint)
                   for axis, size, out in zip((2, 3), in_sizes, out_sizes)]
-    elif in_sizes == out_sizes:
-        pass
     elif interpolation in FILTERED_INTERPOLATIONS:
         steps.append(lambda x: filtered_resize(graph, node, x, in_sizes, out_sizes,
                                                interpolation, antialias))
+    elif in_sizes == out_sizes:
+        pass
     elif antialias and any(size is None or size > out for size, out in zip(in_sizes, out_sizes)):
         if None in in_sizes:
             raise UnsupportedError(f"layer '{hint}': exporting antialiased resizing needs known "

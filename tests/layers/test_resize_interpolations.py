@@ -14,7 +14,8 @@ much they differ:
 * bicubic with antialias: both backends compute the same (a = -0.5, normalized, within 1e-5).
 * lanczos3, lanczos5, area: the PyTorch backend refuses them; only TensorFlow's numbers exist.
 * gaussian, mitchellcubic: tf.image.resize knows them but Keras 3 refuses them on both
-  backends; modelio refuses them too.
+  backends; modelio refuses them too, except in layers made from tf-keras (Keras 2) configs,
+  which resize with them: those match tf-keras 2.21 (fixtures/keras2/resize_configs.json).
 * AveragePooling with "same" padding uneven on some axis: the PyTorch backend averages
   replicated edge cells as if they were real cells; TensorFlow leaves padding out of the mean.
 
@@ -30,11 +31,13 @@ from case_archive import load_case_archive, read_case_array
 
 import modelio
 from modelio import layers
+from modelio.graph import keras2_semantics
 from modelio.kernels import resize_filters
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "fixtures" / "keras3" / "resize_cases.npz"
 MODELS = ROOT / "fixtures" / "keras3_resize"
+KERAS2_FIXTURE = ROOT / "fixtures" / "keras2" / "resize_configs.json"
 TOLERANCE = {"rtol": 1e-4, "atol": 1e-4}
 
 BUFFERS, DOCUMENT = load_case_archive(FIXTURE)
@@ -184,7 +187,7 @@ def test_filter_weights_preserve_constants_and_keep_sizes_unchanged(name, antial
     matrix = resize_filters.filter_weights(*sizes, name, antialias)
     assert matrix.shape == sizes
     np.testing.assert_allclose(matrix.sum(axis=0), 1.0, atol=1e-6)
-    if sizes[0] == sizes[1]:
+    if sizes[0] == sizes[1] and name not in resize_filters.BLURRING_INTERPOLATIONS:
         np.testing.assert_allclose(matrix, np.eye(sizes[0]), atol=1e-6)
 
 
@@ -214,7 +217,7 @@ def test_bicubic_drops_taps_outside_the_image_instead_of_repeating_the_edge():
 
 def test_resize_of_float64_images_keeps_float64():
     x = np.random.default_rng(0).normal(size=(1, 5, 6, 2))
-    for name in resize_filters.FILTERED_INTERPOLATIONS:
+    for name in ("bicubic", "lanczos3", "lanczos5", "area"):
         output = layers.Resizing(3, 8, interpolation=name, dtype="float64")(x)
         assert output.dtype == np.float64
         np.testing.assert_allclose(
@@ -253,3 +256,39 @@ def test_pytorch_backend_runs_the_same_file_to_other_numbers():
     gaps = [worst(output, arrays[f"torch_output:{index}"]) for index, output in enumerate(outputs)]
     assert all(gap > 0.2 for gap in gaps), gaps
     assert "torch_output:0" not in recorded("resize_tensorflow_only")  # PyTorch refuses them
+
+
+# ----- 6. tf-keras (Keras 2) configs: also gaussian and mitchellcubic --------------------------
+
+KERAS2_DOCUMENT = json.loads(KERAS2_FIXTURE.read_text(encoding="utf-8"))
+KERAS2_CASES = {case["id"]: case for case in KERAS2_DOCUMENT["cases"]}
+
+
+def keras2_layer(case: dict):
+    with keras2_semantics():
+        return getattr(layers, case["class_name"]).from_config(dict(case["config"]))
+
+
+@pytest.mark.parametrize("case_id", list(KERAS2_CASES))
+def test_tf_keras_config_computes_what_tf_keras_computed(case_id):
+    case = KERAS2_CASES[case_id]
+    assert KERAS2_DOCUMENT["tf_keras_version"] == "2.21.0"
+    output = keras2_layer(case)(np.asarray(case["input"], dtype=case["input_dtype"]))
+    expected = np.asarray(case["output"], dtype=case["output_dtype"])
+    assert output.dtype == expected.dtype  # tf-keras gives float32 for uint8 images
+    np.testing.assert_allclose(output, expected, **TOLERANCE)
+
+
+def test_gaussian_blurs_even_when_the_size_does_not_change():
+    case = KERAS2_CASES["resizing_gaussian_same_size_blurs"]
+    x = np.asarray(case["input"], np.float32)
+    output = keras2_layer(case)(x)
+    assert output.shape == x.shape and worst(output, x) > 0.5
+
+
+@pytest.mark.parametrize("case_id", ["resizing_gaussian_down", "up_sampling2d_mitchellcubic_"
+                                                               "channels_first"])
+def test_keras2_only_interpolation_is_refused_in_a_keras3_config(case_id):
+    config = dict(KERAS2_CASES[case_id]["config"])
+    with pytest.raises(modelio.UnsupportedError, match="only for tf-keras configs"):
+        getattr(layers, KERAS2_CASES[case_id]["class_name"]).from_config(config)

@@ -4,6 +4,7 @@ constant weight matrix per spatial axis, applied with Einsum), and of AveragePoo
 matches modelio's numpy result and Keras 3's TensorFlow-backend output (1e-4), which modelio
 follows where Keras's backends disagree (see tests/layers/test_resize_interpolations.py)."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from onnx_session import run_onnx
 
 import modelio
 from modelio import layers
+from modelio.graph import keras2_semantics
 from modelio.onnx.export import MAX_OPSET
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,6 +22,8 @@ BUFFERS, DOCUMENT = load_case_archive(ROOT / "fixtures" / "keras3" / "resize_cas
 CASES = {case["id"]: case for case in DOCUMENT["cases"]
          if "keras_error" not in case and len(case["inputs"][0]) >= 3 and case["symbolic"]}
 MODELS = ROOT / "fixtures" / "keras3_resize"
+KERAS2_CASES = {case["id"]: case for case in json.loads(
+    (ROOT / "fixtures" / "keras2" / "resize_configs.json").read_text(encoding="utf-8"))["cases"]}
 TOLERANCE = {"rtol": 1e-4, "atol": 1e-4}
 
 
@@ -56,6 +60,20 @@ def test_keras_file_exports_and_matches_the_tensorflow_backend(name):
     got = run_onnx(modelio.export_onnx(model, opset=17), {"image": arrays["input:image"]})
     for index, output in enumerate(got):
         np.testing.assert_allclose(output, arrays[f"output:{index}"], **TOLERANCE)
+
+
+@pytest.mark.parametrize("case_id", list(KERAS2_CASES))
+def test_exported_tf_keras_case_matches_numpy_and_tf_keras(case_id):
+    # gaussian and mitchellcubic included (tf-keras only); a same-size gaussian still blurs.
+    case = KERAS2_CASES[case_id]
+    x = np.asarray(case["input"], dtype=case["input_dtype"])
+    inputs = modelio.Input(x.shape[1:], name="x", dtype=case["input_dtype"])
+    with keras2_semantics():
+        layer = getattr(layers, case["class_name"]).from_config(dict(case["config"]))
+    model = modelio.Model(inputs, layer(inputs))
+    (got,) = run_onnx(modelio.export_onnx(model, opset=17), {"x": x})
+    np.testing.assert_allclose(got, model.predict(x), **TOLERANCE)
+    np.testing.assert_allclose(got, np.asarray(case["output"], np.float32), **TOLERANCE)
 
 
 @pytest.mark.parametrize("make_layer", [
