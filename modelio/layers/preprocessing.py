@@ -183,7 +183,8 @@ class Resizing(_ImageLayer):
     """Resizes images to (height, width), optionally cropping or padding to the target aspect
     ratio first. "nearest" and "bilinear" as every Keras 3 backend computes them; "bicubic",
     "lanczos3", "lanczos5" and "area" (and their `antialias`) as Keras 3's TensorFlow backend
-    does (its PyTorch backend differs on bicubic and refuses the others).
+    does (its PyTorch backend differs on bicubic and refuses the others); "gaussian" and
+    "mitchellcubic" (which Keras 3 refuses) only in layers from tf-keras configs, as tf-keras.
 
     Integer images stay integers (rounded), as in Keras 3. A layer made from a Keras 2 config
     (inside `keras2_semantics()`) outputs floats in the compute dtype instead, as tf-keras did.

@@ -329,7 +329,8 @@ class UpSampling1D(_UpSampling):
 class UpSampling2D(_UpSampling):
     """Scales height and width by integer `size` factors, repeating rows and columns
     ("nearest") or resizing with another interpolation ("bilinear", "bicubic", "lanczos3",
-    "lanczos5", "area": half-pixel centres, as Keras 3's TensorFlow backend resizes)."""
+    "lanczos5", "area": half-pixel centres, as Keras 3's TensorFlow backend resizes; also
+    "gaussian" and "mitchellcubic" in layers from tf-keras configs, as tf-keras resizes)."""
 
     _dims = 2
 

@@ -93,8 +93,8 @@ def matrix_resize(graph, x, matrices, hint):
 def filtered_resize(graph, node, x, in_sizes, out_sizes, interpolation, antialias=False):
     """NCHW `x` resized from `in_sizes` to `out_sizes` (H, W) with one of
     resize_filters.FILTERED_INTERPOLATIONS ("bicubic", "lanczos3", "lanczos5", "area", and
-    tf-keras's "gaussian", "mitchellcubic") as TensorFlow computes it: a constant weight matrix per axis. The input
-    sizes must be known."""
+    tf-keras's "gaussian", "mitchellcubic") as TensorFlow computes it: a constant weight matrix
+    per axis. The input sizes must be known."""
     layer = node.layer
     if None in in_sizes:
         raise UnsupportedError(f"layer '{layer.name}': exporting {type(layer).__name__} with "

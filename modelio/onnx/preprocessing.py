@@ -1,6 +1,7 @@
 """ONNX lowerings of the preprocessing family (modelio/layers/preprocessing.py): Rescaling,
 Normalization, Resizing (nearest as an exact Gather, bilinear as Resize, antialiased bilinear,
-bicubic, lanczos3/5 and area as a constant weight matrix per axis) and CenterCrop."""
+bicubic, lanczos3/5, area, gaussian and mitchellcubic as a constant weight matrix per axis) and
+CenterCrop."""
 
 import numpy as np
 

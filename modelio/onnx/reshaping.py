@@ -94,8 +94,9 @@ def cropping(graph, node, args, kwargs):
 @lowers_float32(reshaping.UpSampling1D, reshaping.UpSampling2D, reshaping.UpSampling3D)
 def up_sampling(graph, node, args, kwargs):
     """Nearest: Resize with integer scales, asymmetric floor rounding (exact for integer factors).
-    Bilinear (UpSampling2D): half-pixel linear Resize; bicubic, lanczos3/5 and area: a constant
-    weight matrix per axis (known image sizes); integer images rounded back as modelio does."""
+    Bilinear (UpSampling2D): half-pixel linear Resize; the other interpolations (bicubic,
+    lanczos3/5, area, gaussian, mitchellcubic): a constant weight matrix per axis (known image
+    sizes); integer images rounded back as modelio does."""
     layer = node.layer
     factors = list(layer.factors())
     rank = len(factors)
