@@ -16,8 +16,10 @@ much they differ:
 * gaussian, mitchellcubic: tf.image.resize knows them but Keras 3 refuses them on both
   backends; modelio refuses them too, except in layers made from tf-keras (Keras 2) configs,
   which resize with them: those match tf-keras 2.21 (fixtures/keras2/resize_configs.json).
-* AveragePooling with "same" padding uneven on some axis: the PyTorch backend averages
-  replicated edge cells as if they were real cells; TensorFlow leaves padding out of the mean.
+* AveragePooling with "same" padding uneven on some axis: the PyTorch backend pads by
+  replicating the edge (mode "replicate") and averages the copies as if they were real cells;
+  TensorFlow leaves padding out of the mean. modelio matched TensorFlow already and still does
+  (also in ONNX export); the PyTorch backend differs by up to 2.19 on these inputs.
 
 These tests never import Keras.
 """
@@ -141,8 +143,9 @@ def test_pytorch_backend_refuses_lanczos_and_area(case_id):
 def test_pytorch_backend_averages_replicated_edges_in_uneven_same_pooling():
     uneven = [case_id for case_id in COMPUTED if case_id.startswith("avg")]
     gaps = {case_id: _torch_difference(case_id) for case_id in uneven}
-    # pool 2 stride 1 pads one cell after: the replicated cell there is never averaged in a way
-    # that differs (both backends agree); the others differ by up to ~2.2.
+    # Pool 2, stride 1 pads one cell after: each padded window holds one real cell and its copy,
+    # whose mean is that cell either way, so the backends agree; even padding goes to torch's own
+    # (padding-excluding) pooling; the other uneven cases differ by up to ~2.2.
     assert gaps["avg2d_pool2_stride1_same_uneven"] == 0
     assert gaps["avg2d_pool3_stride1_same_even"] == 0
     for case_id in ("avg2d_pool3_stride2_same_uneven", "avg2d_pool2x4_strides1x3_same_uneven",
