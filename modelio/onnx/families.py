@@ -12,6 +12,7 @@ from . import (  # noqa: F401 - importing a family registers it
     einsum_dense,
     embedding,
     image,
+    locally_connected,
     merge,
     nn,
     normalization,

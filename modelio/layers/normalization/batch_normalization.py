@@ -20,7 +20,7 @@ from .base import (
     work_dtype,
 )
 
-__all__ = ["BatchNormalization"]
+__all__ = ["BatchNormalization", "SyncBatchNormalization"]
 
 _RENORM_CLIPPING_KEYS = ("rmax", "rmin", "dmax")
 
@@ -183,3 +183,17 @@ class BatchNormalization(GammaBetaLayer):
         outputs = self._standardize(x - mean, variance, broadcast, dtype)
         return outputs.astype(self.compute_dtype, copy=False)
 
+
+
+@register_layer()
+class SyncBatchNormalization(BatchNormalization):
+    """tf-keras 2's `experimental.SyncBatchNormalization`: BatchNormalization whose training
+    statistics are synchronized across replicas; at inference it is BatchNormalization. Keras 3
+    has no such class; it is written back as `BatchNormalization(synchronized=True)`, which Keras
+    3 loads (and tf-keras reads `synchronized` too)."""
+
+    _keras_class_name = "BatchNormalization"
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("synchronized", True)
+        super().__init__(**kwargs)
