@@ -188,12 +188,9 @@ class BatchNormalization(GammaBetaLayer):
 @register_layer()
 class SyncBatchNormalization(BatchNormalization):
     """tf-keras 2's `experimental.SyncBatchNormalization`: BatchNormalization whose training
-    statistics are synchronized across replicas; at inference it is BatchNormalization. Keras 3
-    has no such class; it is written back as `BatchNormalization(synchronized=True)`, which Keras
-    3 loads (and tf-keras reads `synchronized` too)."""
+    statistics are synchronized across replicas; at inference it is BatchNormalization, and it
+    is written back as a plain `BatchNormalization`. (Keras 3 has no such class, and its
+    `synchronized=True` is refused by every backend but TensorFlow, so writing that would make
+    the file unloadable under torch or jax for a flag that only matters in training.)"""
 
     _keras_class_name = "BatchNormalization"
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("synchronized", True)
-        super().__init__(**kwargs)
