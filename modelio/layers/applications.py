@@ -78,7 +78,8 @@ class CustomScaleLayer(Layer):
         self.scale = check_float(scale, "scale", type(self), self.name)
 
     def _pair(self, inputs):
-        if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
+        if not isinstance(inputs, (list, tuple)) or len(inputs) != 2 or any(
+                isinstance(item, (int, type(None))) for item in inputs):
             raise ConfigError(f"{layer_label(self)} takes a list of two tensors, got "
                               f"{type(inputs).__name__}")
         return inputs

@@ -32,11 +32,23 @@ KERAS3_DOCUMENT, KERAS3_CASES = load_cases("keras3")
 KERAS2_DOCUMENT, KERAS2_CASES = load_cases("keras2")
 
 
-def rebuild(case: dict):
+def fresh_model(case: dict):
     """The case's model, rebuilt by modelio from Keras's JSON, with Keras's weights."""
     model = modelio.model_from_json(json.dumps(case["model_json"]))
     set_recorded_weights(model, case["arrays"])
     return model
+
+
+_BUILT: dict = {}
+
+
+def rebuild(case: dict):
+    """`fresh_model(case)`, built once per dialect and case and shared by the tests that only
+    read it (predict, configs, export); a test that changes a model uses `fresh_model`."""
+    key = (case["model_json"].get("config", {}).get("name"), case["id"], id(case))
+    if key not in _BUILT:
+        _BUILT[key] = fresh_model(case)
+    return _BUILT[key]
 
 
 def case_inputs(case: dict) -> dict:
