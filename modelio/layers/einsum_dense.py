@@ -107,6 +107,8 @@ class EinsumDense(Layer):
                               f"{tuple(input_shape)}")
         output_shape = [input_shape[0], *self.partial_output_shape]
         if elided > 0 and side == "left":
+            # In input order. (Keras 3.15.1 inserts them one by one at position 1, so its declared
+            # shape lists two or more of them reversed, unlike the einsum it computes.)
             output_shape[1:1] = input_shape[1:elided]
         elif elided > 0:
             output_shape += input_shape[len(input_shape) - elided:]

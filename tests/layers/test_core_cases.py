@@ -215,6 +215,15 @@ def test_einsum_dense_symbolic_shape_keeps_keras_partial_output_shape():
     assert y.shape == (None, 3, 3, 2)
 
 
+def test_einsum_dense_left_ellipsis_declares_the_shape_it_computes():
+    """Keras 3.15.1 declares (None, 5, 2, 3) for "...b,bc->...c" on (None, 2, 5, 4) inputs (its
+    `_analyze_split_string` inserts the elided axes in reverse) but computes (batch, 2, 5, 3);
+    modelio declares what is computed."""
+    layer = layers.EinsumDense("...b,bc->...c", 3)
+    assert layer(modelio.Input((2, 5, 4))).shape == (None, 2, 5, 3)
+    assert layer(np.ones((1, 2, 5, 4), np.float32)).shape == (1, 2, 5, 3)
+
+
 def test_locally_connected_weights_follow_each_tf_keras_implementation():
     shapes = {case_id: case["arrays"]["weight:lc:0"].shape
               for case_id, case in KERAS2_CASES.items() if case_id.startswith("k2_locally_connected_1d")}
