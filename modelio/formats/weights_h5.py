@@ -73,8 +73,12 @@ class WeightGroup:
 # ----- the walk -----------------------------------------------------------------------------------
 
 def keras_class_name(layer) -> str:
-    """The Keras class name of a modelio layer (what its config's `class_name` says)."""
-    return getattr(type(layer), "_keras_class_name", None) or type(layer).__name__
+    """The Keras Python class name of a modelio layer, which names its weights group: what its
+    config's `class_name` says, unless Keras exports the class under another name (Keras's
+    GroupedQueryAttention is `keras.layers.GroupQueryAttention`)."""
+    cls = type(layer)
+    return (getattr(cls, "_keras_weights_class_name", None)
+            or getattr(cls, "_keras_class_name", None) or cls.__name__)
 
 
 def layer_weight_groups(layer) -> list[tuple[str, list, str]]:

@@ -68,6 +68,8 @@ def layer_class_for(entry: dict, where: str = "") -> type:
                 raise UnsupportedError(f"{where}layer '{name}': Keras operation '{class_name}' "
                                        f"({module}) is not supported")
             return operation
+    elif _unmarked_operation(entry, class_name):
+        return OPERATION_CLASSES[class_name]
     if class_name in CODE_CARRYING_LAYERS:
         raise UnsafeContentError(
             f"{where}layer '{name}' is a {class_name}, which carries Python code; modelio never "
@@ -77,6 +79,18 @@ def layer_class_for(entry: dict, where: str = "") -> type:
     if cls is None:
         raise UnsupportedError(f"{where}layer '{name}': unknown layer class '{class_name}'")
     return cls
+
+
+def _unmarked_operation(entry: dict, class_name: str) -> bool:
+    """Keras 3's legacy `.h5` writer drops the `module` of a `keras.ops` call (ConvNeXt's
+    `inputs + x` is `{"class_name": "Add", "config": {"name": "add"}}`), so its class name alone
+    would pick the layer of that name. An operation's config never holds `trainable` or `dtype`,
+    which every Keras layer's does: such an entry names the operation."""
+    config = entry.get("config")
+    return (class_name in OPERATION_CLASSES and isinstance(config, dict)
+            and "trainable" not in config and "dtype" not in config
+            and isinstance(entry.get("inbound_nodes"), list)
+            and all(isinstance(node, dict) for node in entry["inbound_nodes"]))
 
 
 def names_keras_operation(module: str) -> bool:

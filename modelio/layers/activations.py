@@ -160,6 +160,19 @@ class ReLU(_ScalarArgumentsActivation):
 
 
 @register_layer()
+class ThresholdedReLU(ReLU):
+    """tf-keras 2's ThresholdedReLU: `x` where `x > theta`, else 0. Keras 3 dropped the class;
+    its `ReLU(threshold=theta)` computes exactly that (`where(x > threshold, x, 0)`), so the
+    layer is that ReLU and is written back as one, which Keras 3 and tf-keras both load."""
+
+    _keras_class_name = "ReLU"
+
+    def __init__(self, theta=1.0, **kwargs):
+        theta = check_float(theta, "theta", type(self), kwargs.get("name"), 0.0)
+        super().__init__(threshold=float(theta), **kwargs)
+
+
+@register_layer()
 class LeakyReLU(_ScalarArgumentsActivation):
     """`x` for x >= 0, `negative_slope * x` below (Keras 2 called the slope `alpha`)."""
 

@@ -5,11 +5,14 @@ that become them. Export and import both import this module; adding a family add
 
 from . import (  # noqa: F401 - importing a family registers it
     activations,
+    applications,
     attention,
     conv,
     core,
+    einsum_dense,
     embedding,
     image,
+    locally_connected,
     merge,
     nn,
     normalization,
