@@ -2,7 +2,8 @@
 
 Layer classes come only from modelio's registry, looked up by `class_name`. The `module` field is
 checked, never imported: anything outside Keras's own packages is refused, as are layers that carry
-Python code (Lambda and Keras 2's TFOpLambda). Every serialized object anywhere in a layer's config
+Python code (Lambda; tf-keras's TFOpLambda only names a TensorFlow function, which the ops room
+translates from an allowlist). Every serialized object anywhere in a layer's config
 must be a layer entry or an object modelio knows (see `serialized.py`), both when a config is read
 and when one is written: nothing modelio did not understand is written back.
 """
@@ -18,11 +19,30 @@ from .serialized import (
     object_kind_named,
 )
 
-__all__ = ["TRUSTED_MODULE_PREFIXES", "call_layer_in_config", "deserialize_layer",
+__all__ = ["REFUSED_LAYER_CLASSES", "TRUSTED_MODULE_PREFIXES", "call_layer_in_config",
+           "deserialize_layer",
            "canonical_config", "check_config_objects", "is_trusted_module", "layer_class_for",
            "serialize_layer"]
 
-CODE_CARRYING_LAYERS = ("Lambda", "TFOpLambda", "SlicingOpLambda")
+CODE_CARRYING_LAYERS = ("Lambda",)
+
+# Keras classes modelio refuses by design, and why (the README's layer table quotes these).
+REFUSED_LAYER_CLASSES = {
+    "Lambda": "carries Python bytecode, which modelio never executes",
+    "TorchModuleWrapper": "holds a pickled PyTorch module, which modelio never unpickles",
+    "JaxLayer": "wraps JAX functions stored as Python code",
+    "FlaxLayer": "wraps a Flax module stored as Python code",
+    "TFSMLayer": "calls a TensorFlow SavedModel outside the model file",
+    "DenseFeatures": "consumes TensorFlow feature columns, which have no Keras 3 form",
+    "Layer": "is the abstract base class; a file names it only for a user's own subclass "
+             "(map that name with custom_objects)",
+    "Wrapper": "is an abstract base class; a file names it only for a user's own subclass "
+               "(map that name with custom_objects)",
+    "AbstractRNNCell": "is an abstract base class; a file names it only for a user's own "
+                       "subclass (map that name with custom_objects)",
+    "PreprocessingLayer": "is an abstract base class; a file names it only for a user's own "
+                          "subclass (map that name with custom_objects)",
+}
 
 
 def serialize_layer(layer) -> dict:
@@ -76,6 +96,9 @@ def layer_class_for(entry: dict, where: str = "") -> type:
             f"executes code from a model file (rewrite it with built-in layers)"
         )
     cls = LAYER_CLASSES.get(class_name)
+    if cls is None and class_name in REFUSED_LAYER_CLASSES:
+        raise UnsupportedError(f"{where}layer '{name}': {class_name} "
+                               f"{REFUSED_LAYER_CLASSES[class_name]}")
     if cls is None:
         raise UnsupportedError(f"{where}layer '{name}': unknown layer class '{class_name}'")
     return cls
