@@ -23,5 +23,6 @@ from .numpy import *  # noqa: F403
 from .onnx_layer import OnnxLayer
 from .tf_functions import SlicingOpLambda, TFOpLambda
 
-__all__ = ["OnnxLayer", "SlicingOpLambda", "TFOpLambda", "core", "image", "nn", "numpy", *core.__all__, *image.__all__,
+__all__ = ["OnnxLayer", "SlicingOpLambda", "TFOpLambda", "core", "image", "nn", "numpy", "tf_functions",
+           *core.__all__, *image.__all__,
            *nn.__all__, *numpy.__all__]
