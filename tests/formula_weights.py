@@ -36,11 +36,10 @@ def is_formula_weight(shape) -> bool:
     return len(tuple(shape)) >= 2
 
 
-def weight_keys(model) -> list:
-    """`"<layer name>:<i>"` for each weight of each layer of `model.layers`, in that order (the
-    order both Keras and modelio list a layer's own weights in)."""
-    return [f"{layer.name}:{index}" for layer in model.layers
-            for index in range(len(layer.get_weights()))]
+def weight_key(layer_name: str, index: int) -> str:
+    """The fixture key of a layer's `index`-th weight: `weight:<name>:<index>`, with "/" in the
+    name written "_" (modelio renames tf-keras's "Conv/BatchNorm" so, since Keras 3 refuses it)."""
+    return f"weight:{layer_name.replace('/', '_')}:{index}"
 
 
 def set_fixture_weights(model, stored: dict) -> None:
@@ -53,7 +52,7 @@ def set_fixture_weights(model, stored: dict) -> None:
             if is_formula_weight(value.shape):
                 values.append(formula_kernel(value.shape, count))
             else:
-                values.append(stored[f"weight:{layer.name}:{index}"])
+                values.append(stored[weight_key(layer.name, index)])
             count += 1
         if values:
             layer.set_weights(values)

@@ -14,7 +14,7 @@ It writes:
   graphs hold TFOpLambda nodes (MobileNetV3Small, MobileNetV3Large, RegNetX002, RegNetY002) at a
   32x32 input, with logits as outputs (`classifier_activation=None`). They are megabytes of weights, so only the config is kept: their kernels are set
   from tests/formula_weights.py (closed form, the test sets the same values); the npz holds the
-  vectors (`weight:<index>` in `model.weights` order: biases, and BatchNormalization statistics
+  vectors (`weight:<layer name>:<i>`, see tests/formula_weights.py: biases, and BatchNormalization statistics
   calibrated on random images so that every block passes a signal on, variances floored), the input, and the output
   tf-keras computed.
 """
@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.join(REPO_ROOT, "tests"))
 
 import tensorflow as tf  # noqa: E402
 import tf_keras as keras  # noqa: E402
-from formula_weights import is_formula_weight, set_fixture_weights  # noqa: E402
+from formula_weights import is_formula_weight, set_fixture_weights, weight_key  # noqa: E402
 
 
 def tf_functions_model():
@@ -91,13 +91,13 @@ APPLICATIONS = {
 def set_application_weights(model, rng) -> dict:
     """Formula kernels, small signed biases and betas, unit gammas, and each BatchNormalization's
     moving statistics measured on its own inputs (layer by layer, in graph order) for 8 random
-    images. Returns the vectors as `{"weight:<layer name>:<i>": array}`."""
+    images. Returns the vectors as `{weight_key(layer name, i): array}`."""
     vectors = {}
     for layer in model.layers:
         for index, (weight, value) in enumerate(zip(layer.weights, layer.get_weights())):
             if not is_formula_weight(value.shape):
                 ones = "gamma" in weight.name or "variance" in weight.name
-                vectors[f"weight:{layer.name}:{index}"] = (
+                vectors[weight_key(layer.name, index)] = (
                     np.ones(value.shape, np.float32) if ones else
                     (0.1 * np.sin(np.arange(value.size) + len(vectors))).astype(np.float32))
     set_fixture_weights(model, vectors)
@@ -107,11 +107,11 @@ def set_application_weights(model, rng) -> dict:
             probe = keras.Model(model.inputs, layer.input)
             features = probe.predict(calibration, verbose=0)
             axes = tuple(range(features.ndim - 1))
-            vectors[f"weight:{layer.name}:2"] = features.mean(axis=axes).astype(np.float32)
+            vectors[weight_key(layer.name, 2)] = features.mean(axis=axes).astype(np.float32)
             variance = features.var(axis=axes)
             # floored, so a channel that barely varies does not amplify rounding differences
             variance = variance + 2.0 * variance.mean() + 1e-3
-            vectors[f"weight:{layer.name}:3"] = variance.astype(np.float32)
+            vectors[weight_key(layer.name, 3)] = variance.astype(np.float32)
             set_fixture_weights(model, vectors)
     return vectors
 

@@ -115,6 +115,7 @@ TF_FUNCTIONS: dict[str, TFFunction] = {
     "nn.elu": _unary("Elu", "features"),
     "nn.selu": _unary("Selu", "features"),
     "nn.softplus": _unary("Softplus", "features"),
+    "math.softplus": _unary("Softplus", "features"),
     "nn.silu": _unary("Silu", "features"),
     "nn.swish": _unary("Silu", "features"),
     "nn.sigmoid": _unary("Sigmoid"),

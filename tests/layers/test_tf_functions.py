@@ -104,3 +104,18 @@ def test_transpose_with_conjugate_is_refused():
     layer = modelio.ops.TFOpLambda(function="compat.v1.transpose", name="tf.t")
     with pytest.raises(modelio.UnsupportedError, match="conjugate"):
         layer(modelio.Input((3, 2)), perm=[0, 2, 1], conjugate=True)
+
+
+def test_tf_keras_layer_names_with_slashes_become_names_keras3_accepts():
+    # tf-keras's MobileNetV3 names layers "Conv/BatchNorm"; Keras 3 refuses "/" in a name.
+    model, _ = load_application("mobilenet_v3_small")
+    names = [layer.name for layer in model.layers]
+    assert "Conv_BatchNorm" in names and not any("/" in name for name in names)
+    assert len(set(names)) == len(names)
+
+
+def test_renamed_layer_never_takes_a_name_already_in_the_model():
+    from modelio.graph.functional_config import keras3_layer_name
+    taken = {"a/b", "a_b", "a_b_1"}
+    assert keras3_layer_name("a/b", taken) == "a_b_2"
+    assert keras3_layer_name("c/d", taken) == "c_d" and "c_d" in taken
