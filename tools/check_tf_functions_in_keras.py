@@ -39,7 +39,7 @@ def cases():
             arrays = dict(archive)
         set_fixture_weights(model, arrays)
         yield name, model, arrays["input"], [arrays["output"]]
-    path = REPO_ROOT / "fixtures" / "keras2_files" / "tf_functions.h5"
+    path = REPO_ROOT / "fixtures" / "keras2" / "tf_functions.h5"
     try:
         model = modelio.load_model(path)
     except modelio.ModelioError as error:

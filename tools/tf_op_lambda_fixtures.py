@@ -7,7 +7,7 @@ Run from the repository root in the tf-keras environment:
 
 It writes:
 
-* fixtures/keras2_files/tf_functions.h5 (+ .h5.npz with `input:x` and `output:<i>`): a tiny model
+* fixtures/keras2/tf_functions.h5 (+ .h5.npz with `input:x` and `output:<i>`): a tiny model
   that calls every TensorFlow function of modelio's allowlist (modelio/ops/tf_functions.py), its
   weights drawn at random, saved by tf-keras's `model.save`;
 * fixtures/keras2/applications/NAME.json (+ NAME.npz): real `tf_keras.applications` models whose
@@ -129,7 +129,7 @@ def main():
                        for w in model.get_weights()])
     x = rng.normal(0, 1, (3, 4, 6)).astype(np.float32)
     outputs = model.predict(x, verbose=0)
-    files = os.path.join(REPO_ROOT, "fixtures", "keras2_files")
+    files = os.path.join(REPO_ROOT, "fixtures", "keras2")
     model.save(os.path.join(files, "tf_functions.h5"))
     write_npz(os.path.join(files, "tf_functions.h5.npz"),
               {"input:x": x, **{f"output:{i}": np.asarray(o) for i, o in enumerate(outputs)}})
