@@ -24,6 +24,7 @@ from ...graph.dialect import keras2_semantics_active
 from ...graph.layer import is_shape
 from ...graph.tensor import SymbolicTensor
 from ..arguments import check_bool, check_int, layer_label
+from .cudnn_weights import cudnn_conversion
 
 _USE_CUDNN_CHOICES = ("auto", True, False)
 
@@ -342,6 +343,12 @@ class BuiltinRNN(_RNN):
     kernel = property(lambda self: self.cell.kernel)
     recurrent_kernel = property(lambda self: self.cell.recurrent_kernel)
     bias = property(lambda self: self.cell.bias)
+
+    def legacy_weight_conversion(self, shapes: list):
+        """Weights a legacy `.h5` file stores in cuDNN's layout (tf-keras's CuDNNLSTM/CuDNNGRU,
+        see cudnn.py): a function converting them to this layer's, or None when the stored
+        `shapes` are not that layout."""
+        return cudnn_conversion(self, shapes)
 
     def _head_config(self) -> dict:
         """The config up to the initializers, in Keras's key order."""
