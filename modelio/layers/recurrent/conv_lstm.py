@@ -16,6 +16,7 @@ from ...graph import register_layer
 from ...graph.layer import is_shape
 from ...kernels import convolution
 from ...kernels import recurrent as kernels
+from ..activations import serialize_activation
 from ..arguments import check_bool, layer_label, standardize_data_format
 from ..conv.base import MAX_KERNEL_EXTENT, standardize_tuple
 from ..initializers import get_initializer
@@ -258,8 +259,8 @@ class ConvLSTM(_RNN):
     def get_config(self) -> dict:
         cell = self.cell
         return {**self._rnn_config(), **cell.window_config(),
-                "activation": cell.get_config()["activation"],
-                "recurrent_activation": cell.get_config()["recurrent_activation"],
+                "activation": serialize_activation(cell.activation_name),
+                "recurrent_activation": serialize_activation(cell.recurrent_activation_name),
                 "use_bias": cell.use_bias, **cell.initializer_config(),
                 "unit_forget_bias": cell.unit_forget_bias, **cell.regularizer_config(),
                 "activity_regularizer": self.activity_regularizer, **cell.constraint_config(),
