@@ -16,7 +16,7 @@ fixtures/rnn_cell_files/:
   `.weights.h5`, with `stacked_cells_convlstm.npz` (inputs `input:<name>`, outputs
   `output:<i>`): a model holding RNN(StackedRNNCells([LSTMCell, GRUCell])) and ConvLSTM2D.
 * keras2: `tf_keras_cells_convlstm.h5` (RNN with cells and ConvLSTM2D, `model.save`) and
-  `tf_keras_cudnn.h5`: a real tf-keras CuDNNLSTM + CuDNNGRU model (tf-keras 2.21 still builds and
+  `tf_keras_cudnn.h5`: a real tf-keras Bidirectional(CuDNNLSTM) + CuDNNLSTM + CuDNNGRU model (tf-keras 2.21 still builds and
   saves them on CPU: `tf_keras.src.layers.rnn.cudnn_lstm.CuDNNLSTM`; it cannot run them without
   a GPU). Its expected outputs come from the same model built with LSTM/GRU in tf-keras (the
   CuDNN-equivalent settings: tanh, sigmoid, use_bias, GRU reset_after=True), into which
@@ -94,6 +94,17 @@ def cell_initial_state(keras):
     return keras.Model([x, h, c], y)
 
 
+def stacked_initial_state(keras):
+    """Keras 3 nests a stack's initial states per cell: [[h1, c1], h2]."""
+    layers = keras.layers
+    x = _seq(keras)
+    h1, c1, h2 = (keras.Input((size,), name=name) for name, size in (("h1", 2), ("c1", 2),
+                                                                       ("h2", 3)))
+    y = layers.RNN(layers.StackedRNNCells([layers.LSTMCell(2), layers.GRUCell(3)]),
+                   return_sequences=True, name="rnn")(x, initial_state=[[h1, c1], h2])
+    return keras.Model([x, h1, c1, h2], y)
+
+
 def bidirectional_cells(keras):
     layers = keras.layers
     x = _seq(keras)
@@ -144,6 +155,7 @@ KERAS3_MODELS = {
     "stacked_cells": stacked_cells,
     "masked_cells": masked_cells,
     "cell_initial_state": cell_initial_state,
+    "stacked_initial_state": stacked_initial_state,
     "bidirectional_cells": bidirectional_cells,
     "conv_lstm_1d": conv_lstm_1d,
     "conv_lstm_2d": conv_lstm_2d,
@@ -222,7 +234,8 @@ def keras3_files(keras):
 
 def _cudnn_model(keras, lstm, gru):
     x = _seq(keras, 5, 3, "x")
-    y = lstm(4, return_sequences=True, name="lstm")(x)
+    y = keras.layers.Bidirectional(lstm(2, return_sequences=True), name="bi")(x)
+    y = lstm(4, return_sequences=True, name="lstm")(y)
     z = gru(3, name="gru")(y)
     return keras.Model(x, z)
 

@@ -189,23 +189,26 @@ def test_tf_keras_h5_with_cells_and_conv_lstm_loads_and_matches():
 def test_tf_keras_cudnn_file_loads_as_lstm_and_gru_with_converted_weights():
     model = modelio.load_model(FILES / "tf_keras_cudnn.h5")
     inputs, expected, arrays = file_arrays("tf_keras_cudnn.h5.npz")
-    lstm, gru = model.get_layer("lstm"), model.get_layer("gru")
+    lstm, gru, bidirectional = (model.get_layer(name) for name in ("lstm", "gru", "bi"))
     assert isinstance(lstm, layers.LSTM) and isinstance(gru, layers.GRU)
+    assert bidirectional.backward_layer.recurrent_activation_name == "sigmoid"
     assert serialize_layer(lstm)["class_name"] == "LSTM"
     assert serialize_layer(gru)["config"]["reset_after"] is True
     assert gru.recurrent_activation_name == lstm.recurrent_activation_name == "sigmoid"
-    for layer in (lstm, gru):  # the weights tf-keras's own conversion gives
+    for layer in (bidirectional, lstm, gru):  # the weights tf-keras's own conversion gives
         for index, value in enumerate(layer.get_weights()):
             np.testing.assert_array_equal(value, arrays[f"weight:{layer.name}:{index}"])
     with h5py.File(FILES / "tf_keras_cudnn.h5") as handle:  # the file holds cuDNN's layout
         assert handle["model_weights/lstm/lstm/bias:0"].shape == (32,)
+        assert handle["model_weights/bi/bi/backward_cu_dnnlstm/bias:0"].shape == (16,)
         assert handle["model_weights/gru/gru/bias:0"].shape == (18,)
     assert_outputs_match(as_list(model.predict(inputs)), expected)
 
 
 def _plain_cudnn_equivalent(reset_after=True):
     x = modelio.Input((5, 3), name="x")
-    y = layers.LSTM(4, return_sequences=True, name="lstm")(x)
+    y = layers.Bidirectional(layers.LSTM(2, return_sequences=True), name="bi")(x)
+    y = layers.LSTM(4, return_sequences=True, name="lstm")(y)
     return modelio.Model(x, layers.GRU(3, reset_after=reset_after, name="gru")(y))
 
 

@@ -259,8 +259,24 @@ def record_state_shapes(layer, kwargs: dict) -> None:
 
 
 def _shape_list(value):
+    """A state's shape as a list (a stack of cells' nested states: nested lists of them)."""
+    if isinstance(value, (list, tuple)):
+        return [_shape_list(item) for item in value]
     shape = value.shape if isinstance(value, SymbolicTensor) else np.shape(value)
     return list(shape)
+
+
+def flat_states(states) -> list:
+    """Initial states flat, in order: Keras 3 nests a stack of cells' states per cell
+    (`[[h1, c1], h2]`)."""
+    flat, stack = [], [states]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(reversed(item))
+        else:
+            flat.append(item)
+    return flat
 
 
 def build_config_with_states(layer, base: dict | None) -> dict | None:
@@ -287,7 +303,7 @@ def split_sequence_and_states(layer, sequences, initial_state):
     if initial_state is not None and not isinstance(initial_state, (list, tuple)):
         initial_state = [initial_state]
     if initial_state is not None:
-        initial_state = list(initial_state)
+        initial_state = flat_states(initial_state)
         if not initial_state or any(state is None for state in initial_state):
             initial_state = None
     return sequences, initial_state

@@ -9,6 +9,7 @@ import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
 from ...layers import recurrent
+from ...layers.recurrent.rnn import flat_states
 from ..activation_functions import lower_activation
 from ..export_support import has_mask, mask_of, refuse_export
 from ..registry import lowers
@@ -44,8 +45,8 @@ def sequence_and_states(layer, args, kwargs):
     if isinstance(sequences, (list, tuple)):
         sequences, extra = sequences[0], list(sequences[1:])
         states = extra or states
-    if states is not None and not isinstance(states, (list, tuple)):
-        states = [states]
+    if states is not None:
+        states = flat_states(states)
     if states is not None and (not states or any(state is None for state in states)):
         states = None
     return sequences, (list(states) if states is not None else None)
