@@ -256,6 +256,8 @@ def test_cudnn_model_written_back_reloads_as_lstm_and_gru(tmp_path):
     (lambda: layers.GRUCell(2, reset_after="yes", name="c"), modelio.ConfigError,
      "'c'.*reset_after"),
     (lambda: layers.LSTM(0, name="l"), modelio.ConfigError, "'l'.*units"),
+    (lambda: layers.GRUCell(2, name="c")(modelio.Input((3,)), [modelio.Input((2,))]),
+     modelio.UnsupportedError, "'c'.*inside an RNN"),
     (lambda: layers.ConvLSTM2D(2, 3, strides=2, dilation_rate=2, name="c"), modelio.ConfigError,
      "'c'.*dilation_rate"),
     (lambda: layers.ConvLSTM2D(2, 3, padding="causal", name="c"), modelio.ConfigError,

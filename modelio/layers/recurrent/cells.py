@@ -9,7 +9,7 @@ projection and a small matmul per step. Inference only: dropout and recurrent_dr
 
 import numpy as np
 
-from ...errors import ConfigError
+from ...errors import ConfigError, UnsupportedError
 from ...graph import Layer, register_layer
 from ...graph.dialect import keras2_semantics_active
 from ...kernels import recurrent as kernels
@@ -115,6 +115,11 @@ class RecurrentCell(Layer):
         states = states if isinstance(states, (list, tuple)) else [states]
         last, _, new_states = self.run(np.asarray(inputs)[:, None], list(states))
         return last, new_states
+
+    def compute_output_spec(self, *args, **kwargs):
+        raise UnsupportedError(f"{layer_label(self)}: a recurrent cell runs inside an RNN layer "
+                               f"(keras.layers.RNN(cell)); calling it on its own in a model is not "
+                               f"supported")
 
     def _step_activation(self):
         return kernels.StepActivation(self.activation_name, self.activation)

@@ -17,7 +17,7 @@ from ...graph.naming import keras3_snake_case
 from ...graph.serialization import deserialize_layer, serialize_layer
 from ..arguments import layer_label
 from .cells import RecurrentCell
-from .rnn import _RNN, cell_groups, cell_variables
+from .rnn import _RNN, cell_groups, cell_variables, flat_states
 
 __all__ = ["RNN", "StackedRNNCells"]
 
@@ -108,8 +108,13 @@ class StackedRNNCells(Layer):
         return last, outputs, final
 
     def call(self, inputs, states, training=None):
-        last, _, new_states = self.run(np.asarray(inputs)[:, None], list(states))
+        last, _, new_states = self.run(np.asarray(inputs)[:, None], flat_states(states))
         return last, new_states
+
+    def compute_output_spec(self, *args, **kwargs):
+        raise UnsupportedError(f"{layer_label(self)}: a stack of cells runs inside an RNN layer "
+                               f"(keras.layers.RNN(cells)); calling it on its own in a model is "
+                               f"not supported")
 
     def keras3_weight_groups(self) -> list:
         """Keras 3's groups: `cells/<snake_case class>[_n]/vars` for each cell."""
