@@ -87,7 +87,8 @@ class StackedRNNCells(Layer):
 
     @property
     def weights(self):
-        return cell_variables(self) if self.trainable else []
+        """Every cell's weights, in order."""
+        return cell_variables(self)
 
     def run(self, sequences, states, mask=None, go_backwards=False, return_sequences=False,
             zero_output_for_mask=False):
