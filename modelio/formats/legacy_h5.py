@@ -214,13 +214,17 @@ def load_weights_from_hdf5_group(group, model, by_name: bool = False,
     else:
         pairs = _pairs_by_position(model, layer_names, saved, where)
 
-    planned = []  # (layer, saved name, layer group, weight names) whose shapes all match
+    planned = []  # (layer, weights, datasets, weight names, conversion) whose shapes all fit
     for layer, name in pairs:
         layer_group, names = saved[name]
         datasets = [child_dataset(layer_group, weight_name, where) for weight_name in names]
         problem = _mismatch(layer, name, datasets, names, where)
+        conversion = None
+        if problem is not None:
+            conversion = _conversion(layer, datasets)
+            problem = None if conversion is not None else problem
         if problem is None:
-            planned.append((layer, legacy_weights(layer), datasets, names))
+            planned.append((layer, legacy_weights(layer), datasets, names, conversion))
         elif skip_mismatch:
             warnings.warn(f"{problem}; skipping this layer (skip_mismatch=True)", stacklevel=3)
         else:
@@ -228,10 +232,13 @@ def load_weights_from_hdf5_group(group, model, by_name: bool = False,
     _check_top_level(group, skip_mismatch, where)
 
     assignments = []
-    for done, (layer, weights, datasets, names) in enumerate(planned, 1):
-        for weight, weight_name, dataset in zip(weights, names, datasets):
-            what = f"{where}: layer '{layer.name}': weight '{weight.name}' ({weight_name})"
-            assignments.append((weight, read_dataset(dataset, weight.shape, what)))
+    for done, (layer, weights, datasets, names, conversion) in enumerate(planned, 1):
+        if conversion is not None:
+            assignments += _converted(layer, weights, datasets, names, conversion, where)
+        else:
+            for weight, weight_name, dataset in zip(weights, names, datasets):
+                what = f"{where}: layer '{layer.name}': weight '{weight.name}' ({weight_name})"
+                assignments.append((weight, read_dataset(dataset, weight.shape, what)))
         progress.advance(done, len(planned))
     for weight, value in assignments:
         weight.assign(value, copy=False)
@@ -276,6 +283,30 @@ def _mismatch(layer, name, datasets, names, where) -> str | None:
             return (f"{label}: weight '{weight.name}' expects shape {tuple(weight.shape)}, the "
                     f"file holds {shape} ('{weight_name}')")
     return None
+
+
+def _conversion(layer, datasets):
+    """A layer's own conversion of weights stored in another layout (an LSTM/GRU reading
+    tf-keras's CuDNNLSTM/CuDNNGRU weights: `legacy_weight_conversion(shapes)`), or None."""
+    method = getattr(layer, "legacy_weight_conversion", None)
+    if not callable(method):
+        return None
+    return method([tuple(dataset.shape) for dataset in datasets])
+
+
+def _converted(layer, weights, datasets, names, conversion, where) -> list:
+    """(weight, array) pairs from `datasets` run through the layer's `conversion`, each result
+    checked against its weight's shape."""
+    arrays = [read_dataset(dataset, tuple(dataset.shape),
+                           f"{where}: layer '{layer.name}': weight ({weight_name})")
+              for dataset, weight_name in zip(datasets, names)]
+    converted = conversion(arrays)
+    if len(converted) != len(weights) or any(
+            tuple(np.shape(array)) != tuple(weight.shape)
+            for array, weight in zip(converted, weights)):
+        raise WeightMismatchError(f"{where}: layer '{layer.name}': the converted weights do not "
+                                  f"fit the layer")
+    return list(zip(weights, converted))
 
 
 def _check_top_level(group, skip_mismatch, where) -> None:
