@@ -41,13 +41,16 @@ def difference(got, want) -> float:
 def keras3() -> None:
     os.environ.setdefault("KERAS_BACKEND", "torch")
     import keras
+    import onnxruntime
 
     import modelio
 
     recorded = dict(np.load(FILES / "keras3.npz"))
     names = sorted(key[:-len("/input")] for key in recorded if key.endswith("/input"))
-    rows = [("model", "Keras output dtype", "modelio predict", "Keras loads .keras",
-             "Keras load_weights(.weights.h5)", "Keras loads .h5", "variable dtypes kept")]
+    tf_backend = dict(np.load(FILES / "tf_backend.npz"))
+    rows = [("model", "Keras output dtype", "modelio (torch)", "modelio (tf)", "onnxruntime",
+             "Keras loads .keras", "Keras load_weights(.weights.h5)", "Keras loads .h5",
+             "variable dtypes kept")]
     failures = 0
     for name in names:
         x, want = recorded[f"{name}/input"], recorded[f"{name}/output"]
@@ -55,6 +58,16 @@ def keras3() -> None:
         dtypes = [v.dtype for v in original.weights]
         model = modelio.load_model(FILES / f"{name}.keras")
         mine = difference(model.predict(x), want)
+        mine_tf = difference(model.predict(x), tf_backend[f"{name}/output"])
+        try:
+            proto = modelio.export_onnx(model)
+        except modelio.UnsupportedError:
+            exported = "refused (bfloat16)"
+        else:
+            session = onnxruntime.InferenceSession(proto.SerializeToString(),
+                                                   providers=["CPUExecutionProvider"])
+            got = session.run(None, {session.get_inputs()[0].name: x})[0]
+            exported = f"{difference(got, want):.3g} ({got.dtype})"
         with tempfile.TemporaryDirectory() as folder:
             folder = Path(folder)
             modelio.save_model(model, folder / "m.keras")
@@ -78,13 +91,16 @@ def keras3() -> None:
         ok = (dtype == str(recorded[f"{name}/output_dtype"]) and kept
               and from_keras == 0 and from_weights == 0)
         failures += not ok
-        rows.append((name, dtype, f"{mine:.3g}", f"{from_keras:.3g}", f"{from_weights:.3g}",
+        rows.append((name, dtype, f"{mine:.3g}", f"{mine_tf:.3g}", exported,
+                     f"{from_keras:.3g}", f"{from_weights:.3g}",
                      legacy, "yes" if kept else "NO"))
     write_table(EVIDENCE / "keras_loads_modelio_dtype_files.txt",
                 f"Keras {keras.__version__} ({keras.backend.backend()} backend) loads the files "
                 f"modelio writes for float16 / bfloat16 / mixed-precision models "
                 f"(tools/check_dtype_files_in_keras.py).\nColumns: max |difference| to the outputs "
-                f"Keras recorded on the original file; 0 = bit-identical.", rows, failures)
+                f"Keras recorded on the original file (torch backend; 'modelio (tf)': to the "
+                f"TensorFlow backend's outputs on the same file; 'onnxruntime': modelio's ONNX "
+                f"export run in onnxruntime); 0 = bit-identical.", rows, failures)
 
 
 def tf_keras() -> None:

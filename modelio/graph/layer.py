@@ -14,6 +14,7 @@ from ..errors import ConfigError, GraphError, ModelioError, UnsupportedError, We
 from . import naming
 from .dtypes import FLOAT_DTYPES, is_float_dtype, policy_from_config
 from .node import Node
+from .precision import carried_call, is_carried
 from .result_limits import check_result_bytes
 from .serialized import check_argument_object
 from .tensor import SymbolicTensor
@@ -32,12 +33,6 @@ _CALL_CONTEXT_ARGS = ("training", "mask")
 # puts the arrays it read in their place.
 _weights_follow = contextvars.ContextVar("weights_follow", default=False)
 
-# Layers (by id) whose half-precision arithmetic is carried out in float32 just now: their
-# `compute_dtype` reads float32 and `value_of` gives weights rounded to the policy's compute dtype
-# and widened back, so kernels and ONNX lowerings written for float32 serve them unchanged. See
-# `float32_carrier`.
-_float32_carried = contextvars.ContextVar("float32_carried", default=frozenset())
-
 
 @contextlib.contextmanager
 def weights_follow():
@@ -47,22 +42,6 @@ def weights_follow():
         yield
     finally:
         _weights_follow.reset(token)
-
-
-@contextlib.contextmanager
-def float32_carrier(layer):
-    """Inside this block `layer` (computing in float16 or bfloat16) computes in float32 on
-    values rounded to its compute dtype: `layer.compute_dtype` reads "float32" and
-    `layer.value_of(weight)` is the weight cast to the policy's compute dtype (as Keras casts
-    variables when a layer is called) and widened exactly to float32. Whoever opens the block
-    rounds the layer's inputs and outputs to the policy's compute dtype. numpy runs bfloat16
-    layers so (numpy has no bfloat16 arithmetic; `ml_dtypes`' is element by element), and the
-    ONNX exporter lowers so the layers onnxruntime cannot run in half precision."""
-    token = _float32_carried.set(_float32_carried.get() | {id(layer)})
-    try:
-        yield
-    finally:
-        _float32_carried.reset(token)
 
 
 def shape_to_list(shape_structure: Any) -> Any:
@@ -196,9 +175,8 @@ class Layer:
 
     @property
     def compute_dtype(self) -> str:
-        """The dtype the layer computes in (its policy's), or "float32" inside a
-        `float32_carrier` block for this layer."""
-        if id(self) in _float32_carried.get():
+        """The policy's compute dtype; "float32" inside `precision.float32_carrier(self)`."""
+        if is_carried(self):
             return "float32"
         return self.dtype_policy.compute_dtype
 
@@ -316,14 +294,12 @@ class Layer:
                              f"shape {input_shape}: {exc}") from exc
 
     def value_of(self, weight: Weight) -> np.ndarray:
-        """A weight's array in the compute dtype (float16 under a mixed_float16 policy), as
-        Keras casts a layer's float variables when it calls the layer; inside a
-        `float32_carrier` block, rounded to the policy's compute dtype and widened to float32.
-        Integer weights (e.g. a count) keep their dtype."""
+        """A float weight in the compute dtype, as Keras casts variables when calling a layer
+        (inside `precision.float32_carrier(self)`: rounded so, then widened to float32)."""
         value = weight.value
         if not is_float_dtype(value.dtype):
             return value
-        if id(self) in _float32_carried.get():
+        if is_carried(self):
             rounded = value.astype(self.dtype_policy.compute_dtype, copy=False)
             return rounded.astype(np.float32, copy=False)
         return value.astype(self.compute_dtype, copy=False)
@@ -384,8 +360,8 @@ class Layer:
                 tensor._keras_mask = mask
 
     def _eager_call(self, args: tuple, kwargs: dict):
-        if self.dtype_policy.compute_dtype == "bfloat16" and id(self) not in _float32_carried.get():
-            return self._bfloat16_call(args, kwargs)
+        if self.dtype_policy.compute_dtype == "bfloat16" and not is_carried(self):
+            return carried_call(self, args, kwargs)  # numpy has no bfloat16 arithmetic
         first = map_structure(self._to_array, args[0])
         input_shape = map_structure(_shape_of, first)
         self._maybe_build(input_shape)
@@ -417,28 +393,6 @@ class Layer:
         accepted = call_parameters(type(self))
         return {key: value for key, value in kwargs.items()
                 if key in accepted or key not in _CALL_CONTEXT_ARGS}
-
-    def _bfloat16_call(self, args: tuple, kwargs: dict):
-        """A bfloat16 layer's eager call: float inputs rounded to bfloat16 (Keras's autocast at
-        layer entry), the arithmetic in float32 (`float32_carrier`), float outputs rounded to
-        bfloat16. Keras rounds after every operation inside the layer too: the results differ
-        by a few bfloat16 steps at most (2**-8 relative each)."""
-        def entering(value):
-            if not isinstance(value, (np.ndarray, np.generic)) or not is_float_dtype(value.dtype):
-                return value
-            return value.astype(self.dtype_policy.compute_dtype).astype(np.float32)
-
-        def leaving(value):
-            if isinstance(value, np.ndarray) and is_float_dtype(value.dtype):
-                return value.astype(self.dtype_policy.compute_dtype)
-            return value
-
-        first = map_structure(self._to_array, args[0])
-        args = (map_structure(entering, first), *map_structure(entering, args[1:]))
-        kwargs = {key: map_structure(entering, value) for key, value in kwargs.items()}
-        with float32_carrier(self):
-            outputs = self._eager_call(args, kwargs)
-        return map_structure(leaving, outputs)
 
     def _to_array(self, value):
         if value is None:

@@ -12,7 +12,7 @@ from ..atomic import atomic_path
 from ..errors import ConfigError, UnsupportedError
 from ..graph.dtypes import HALF_DTYPES, is_float_dtype, numpy_dtype
 from ..graph.functional import Functional
-from ..graph.layer import float32_carrier
+from ..graph.precision import float32_carrier
 from ..graph.tensor import SymbolicTensor
 from ..graph.tree import flatten, pack_like
 from ..version import __version__
