@@ -1,6 +1,7 @@
 """Export a modelio model to ONNX: one lowering per layer class, nested models inlined, a dynamic
 batch dimension, the lowest IR version the opset needs, checked with onnx.checker."""
 
+import contextlib
 import gc
 import os
 from pathlib import Path
@@ -12,6 +13,7 @@ from ..atomic import atomic_path
 from ..errors import ConfigError, UnsupportedError
 from ..graph.dtypes import HALF_DTYPES, is_float_dtype, numpy_dtype
 from ..graph.functional import Functional
+from ..graph.layer import Layer
 from ..graph.precision import float32_carrier
 from ..graph.tensor import SymbolicTensor
 from ..graph.tree import flatten, pack_like
@@ -205,20 +207,37 @@ def _lower_layer(graph: OnnxGraph, node, lowering, args, kwargs):
     compute = layer.dtype_policy.compute_dtype
     if not is_float_dtype(numpy_dtype(compute)):
         return lowering(graph, node, args, kwargs)
-    carried = compute in HALF_DTYPES and getattr(lowering, "float32_only", False)
+    held = _held_layers(layer)  # a wrapper's inner layers are lowered by its lowering
+    carried = compute in HALF_DTYPES and any(
+        getattr(lowering_for(each), "float32_only", False) for each in [layer, *held])
     inner = "float32" if carried else compute
     args = _autocast(graph, node.call_args, args, compute, inner, layer.name)
     kwargs = _autocast(graph, node.call_kwargs, kwargs, compute, inner, layer.name)
     if not carried:
         with graph.float_weights(compute):
             return lowering(graph, node, args, kwargs)
-    with float32_carrier(layer), graph.float_weights("float32", compute):
+    with contextlib.ExitStack() as stack:
+        for each in [layer, *held]:
+            stack.enter_context(float32_carrier(each))
+        stack.enter_context(graph.float_weights("float32", compute))
         outputs = lowering(graph, node, args, kwargs)
     names = flatten(outputs)
     cast_back = [graph.node("Cast", [name], layer.name, to=ELEMENT_TYPES[tensor.dtype])
                  if tensor.dtype in HALF_DTYPES else name
                  for name, tensor in zip(names, node.outputs)]
     return pack_like(outputs, cast_back)
+
+
+def _held_layers(layer) -> list:
+    """The layers `layer` holds as attributes (a Bidirectional's forward and backward layers, a
+    TimeDistributed's layer), and theirs, recursively."""
+    found, stack = [], [layer]
+    while stack:
+        for value in vars(stack.pop()).values():
+            if isinstance(value, Layer) and value is not layer and value not in found:
+                found.append(value)
+                stack.append(value)
+    return found
 
 
 def _autocast(graph: OnnxGraph, tensors, names, compute: str, inner: str, hint: str):

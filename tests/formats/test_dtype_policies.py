@@ -307,3 +307,18 @@ def test_ml_dtypes_is_imported_only_when_a_model_needs_bfloat16():
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                             check=True)
     assert result.stdout.split() == ["False", "True"]
+
+
+@pytest.mark.parametrize("make, shape", [
+    (lambda: layers.Bidirectional(layers.LSTM(3, dtype="mixed_float16"), dtype="mixed_float16"),
+     (4, 2)),
+    (lambda: layers.TimeDistributed(layers.Conv1D(2, 2, dtype="float16"), dtype="float16"),
+     (4, 5, 2))], ids=["bidirectional_lstm", "time_distributed_conv1d"])
+def test_float16_wrappers_export_their_inner_layers_in_float32_between_casts(make, shape):
+    x = modelio.Input(shape)
+    model = modelio.Model(x, make()(x))
+    data = np.random.default_rng(0).normal(size=(2, *shape)).astype(np.float32)
+    output = model.predict(data)
+    (exported,) = run_onnx(modelio.export_onnx(model), {model.input_names[0]: data})
+    assert exported.dtype == output.dtype == np.float16
+    assert_close(exported, output, "float16", "onnxruntime vs numpy")
