@@ -322,3 +322,14 @@ def test_float16_wrappers_export_their_inner_layers_in_float32_between_casts(mak
     (exported,) = run_onnx(modelio.export_onnx(model), {model.input_names[0]: data})
     assert exported.dtype == output.dtype == np.float16
     assert_close(exported, output, "float16", "onnxruntime vs numpy")
+
+
+def test_bfloat16_outputs_are_written_to_npz_widened_exactly_to_float32(tmp_path):
+    from modelio.outputs import save_npz
+
+    value = np.array([1.0, 2.0**-7 + 1.0, -3.5], np.float32).astype(numpy_dtype("bfloat16"))
+    save_npz(tmp_path / "y.npz", {"y": value})
+    with np.load(tmp_path / "y.npz") as archive:
+        stored = archive["y"]
+    assert stored.dtype == np.float32
+    np.testing.assert_array_equal(stored, value.astype(np.float32))
