@@ -30,7 +30,7 @@ import numpy as np
 
 from .. import progress
 from ..atomic import atomic_path
-from ..errors import FormatError, ModelioError, WeightMismatchError, naming_source
+from ..errors import FormatError, ModelioError, UnsupportedError, WeightMismatchError, naming_source
 from ..graph.layer import weights_follow
 from ..graph.registry import LAYER_CLASSES, OPERATION_CLASSES
 from .config import config_from_json, model_from_config, model_to_config
@@ -348,6 +348,12 @@ def _write_plan(model, dialect: str) -> list:
     for layer in layers:
         used, entries = set(), []
         for weight in legacy_weights(layer):
+            if weight.value.dtype.name == "bfloat16":
+                raise UnsupportedError(
+                    f"model '{model.name}': layer '{weight.layer_name}': weight '{weight.name}' "
+                    f"is bfloat16, which the legacy .h5 format cannot hold (Keras 3 writes it "
+                    f"as untyped 2-byte values and cannot load them back); save as .keras or "
+                    f".weights.h5")
             name = weight.path
             if id(weight) in renames:
                 name = f"{weight.layer_name}/{renames[id(weight)]}"

@@ -43,6 +43,7 @@ import numpy as np
 from .. import progress
 from ..atomic import atomic_path
 from ..errors import FormatError, ModelioError, WeightMismatchError
+from ..graph.dtypes import numpy_dtype
 from ..graph.functional import Functional
 from ..graph.naming import keras3_snake_case
 from ..graph.weights import Weight
@@ -155,8 +156,17 @@ def write_keras3_weights(model, h5group) -> None:
         target = h5group.create_group(group.vars_path)
         target.attrs["name"] = group.name
         for index, weight in enumerate(group.weights):
-            target.create_dataset(str(index), data=np.asarray(weight.value))
+            write_weight_dataset(target, str(index), weight.value)
         progress.advance(done, len(plan))
+
+
+def write_weight_dataset(h5group, name: str, value) -> None:
+    """One weight as a dataset, its dtype kept: a bfloat16 array (`ml_dtypes`) is stored as Keras
+    3 stores it, 2-byte opaque values tagged with the attribute `dtype="bfloat16"`."""
+    array = np.asarray(value)
+    dataset = h5group.create_dataset(name, data=array)
+    if array.dtype.name == "bfloat16":
+        dataset.attrs["dtype"] = "bfloat16"
 
 
 def save_weights_h5(model, path: str | os.PathLike) -> None:
@@ -283,9 +293,11 @@ def _check_dtype(dataset, what: str) -> None:
 
 
 def _read_values(dataset) -> np.ndarray:
-    if _is_bfloat16(dataset):  # stored as 2-byte opaque values: the top half of a float32
+    """A dataset's array; Keras 3's bfloat16 datasets (2-byte opaque values, the top half of a
+    float32) become `ml_dtypes.bfloat16` arrays, which the weight then casts to its own dtype."""
+    if _is_bfloat16(dataset):
         raw = np.asarray(dataset[()]).view(np.uint16)
-        return (raw.astype(np.uint32) << 16).view(np.float32)
+        return raw.view(numpy_dtype("bfloat16"))
     return np.asarray(dataset[()])
 
 

@@ -8,6 +8,7 @@ import onnx
 from onnx import TensorProto, helper
 
 from ..errors import UnsupportedError
+from ..graph.dtypes import HALF_DTYPES
 from ..graph.tensor import SymbolicTensor
 from ..kernels import resize_filters
 from .registry import lowers
@@ -42,12 +43,21 @@ def float_input(graph, node, x):
     """Integer and bool inputs are cast to float32 as the layers do; other float widths are
     refused (the weights are exported as float32)."""
     dtype = node.input_tensors[0].dtype
-    if dtype == "float32":
+    if dtype == "float32" or autocast_to_float32(node):
         return x
     if dtype.startswith("float"):
         raise UnsupportedError(f"layer '{node.layer.name}': exporting {dtype} inputs of "
                                f"{type(node.layer).__name__} to ONNX is not supported yet")
     return graph.node("Cast", [x], node.layer.name, to=1)
+
+
+def autocast_to_float32(node) -> bool:
+    """True when the exporter has cast the layer's float input to float32 before the lowering
+    runs (Keras's autocast: a float16 input of a float32 layer, or a float16 layer lowered in
+    float32; see onnx/export.py `_lower_layer`)."""
+    dtype = node.input_tensors[0].dtype
+    return (dtype in HALF_DTYPES and node.layer.compute_dtype == "float32"
+            and not getattr(node.layer, "_is_operation", False))
 
 
 def refuse_masks(node, kwargs):
@@ -114,7 +124,7 @@ def float_work(graph, node, x):
     modelio's symbolic output (like Keras's) says float32 even where the numpy call returns the
     integer dtype; `restore` gives the dtype the graph declares, holding the same values."""
     dtype = node.input_tensors[0].dtype
-    if dtype == "float32":
+    if dtype == "float32" or autocast_to_float32(node):
         return x, lambda y: y
     if dtype.startswith("float") or dtype == "bool":
         raise UnsupportedError(f"layer '{node.layer.name}': exporting {dtype} inputs of "

@@ -374,7 +374,7 @@ DENSE_MISTAKES = [
     ("kernel_initializer", {"class_name": "RandomNormal", "config": [1]}, ConfigError),
     ("kernel_regularizer", 5, ConfigError), ("trainable", "yes", ConfigError),
     ("dtype", 7, ConfigError), ("dtype", "float8", UnsupportedError),
-    ("dtype", {"class_name": "DTypePolicy", "config": {"name": "bfloat16"}}, UnsupportedError),
+    ("dtype", {"class_name": "DTypePolicy", "config": {"name": "mixed_float64"}}, UnsupportedError),
     ("dtype", {"class_name": "DTypePolicy", "config": "float32"}, ConfigError),
     ("input_shape", "abc", ConfigError), ("batch_input_shape", [None, -1], ConfigError),
 ]

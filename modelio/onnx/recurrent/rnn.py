@@ -366,3 +366,8 @@ def recurrent_layer(graph, node, args, kwargs):
     if not layer.return_state:
         return graph.node("Identity", [output], layer.name)
     return [graph.node("Identity", [output], layer.name), *final]
+
+
+# onnxruntime's RNN/LSTM/GRU and the Scan body run here are exported in float32 for a float16
+# layer: the exporter casts the layer's inputs and outputs around it (see onnx/export.py).
+recurrent_layer.float32_only = True
