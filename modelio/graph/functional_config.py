@@ -123,7 +123,8 @@ def functional_from_config(cls, config: dict):
 
     layers = {}
     pending = {}  # layer name -> deque of (args, kwargs) still to call, in node order
-    taken = {entry.get("name") for entry in layer_entries if isinstance(entry, dict)}
+    taken = {entry.get("name") for entry in layer_entries
+             if isinstance(entry, dict) and isinstance(entry.get("name"), str)}
     for entry in layer_entries:
         layer = deserialize_layer(entry, where)
         name = entry.get("name", layer.name)
