@@ -19,11 +19,14 @@ plus HDF5's per-file overhead). Each shard is parsed by the isolated HDF5 reader
 are merged into one (a dataset found in two shards is refused) and read with every count and
 shape checked, as a single `.weights.h5` is. A missing shard is one FormatError naming it.
 
-Writing follows Keras's splitting rule. The save is one commit: the shards are written unnamed
-(`atomic.new_file`), linked in, then the index is replaced (the switch), then the shards the old
-index named and the new one does not are deleted. The new shards never take a name the old index
-uses (when Keras's `m_00000...` names are taken, they are `m-<hex>_00000...`), so a save that
-stops before the index is replaced leaves the old index with all its shards.
+Writing follows Keras's splitting rule and names (Keras's reader opens `m_00000.weights.h5`
+whatever the index says, so the names are fixed). Every shard is written unnamed first
+(`atomic.new_file`): a failure while writing leaves the old files untouched and nothing behind.
+Then the shards are renamed into place one by one, the index is replaced, and shards the old
+index named beyond the new count are deleted. No rename replaces several files at once: a save
+killed between the first shard rename and the index leaves shards of two saves. The index and
+each shard carry the save's id (`modelio_save_id`, which Keras ignores), so modelio refuses
+such a mix by name instead of loading mixed weights.
 """
 
 import json
@@ -48,6 +51,9 @@ INDEX_SUFFIX = ".weights.json"
 SHARD_SUFFIX = ".weights.h5"
 MAX_INDEX_BYTES = 16 * 1024 * 1024
 MAX_SHARDS = 10_000
+# The key (in the index's metadata) and root attribute (of each shard) that tie the files of one
+# modelio save together; Keras ignores both.
+SAVE_ID = "modelio_save_id"
 # Per shard: an HDF5 file's own overhead beyond its groups and datasets.
 SHARD_OVERHEAD_BYTES = 64 * 1024
 
@@ -91,8 +97,23 @@ def load_sharded_weights(model, index: str | os.PathLike) -> None:
                                   f"oversized shards")
             with open_hdf5(path_of_open_file(checked, shard.resolve()), str(shard),
                            byte_range=(0, size)) as tree:
+                _check_same_save(document, tree, shard, index)
                 _merge(merged, tree, str(shard))
     weights_h5.read_keras3_weights(model, merged, str(index))
+
+
+def _check_same_save(document: dict, tree, shard: Path, index: Path) -> None:
+    """A shard of an index modelio wrote must come from the same save (a save that stopped
+    while renaming its shards into place leaves shards of two saves)."""
+    expected = document["metadata"][SAVE_ID]
+    if expected is None:
+        return  # written by Keras
+    found = tree.attrs.get(SAVE_ID)
+    found = found.decode("utf-8", "replace") if isinstance(found, bytes) else found
+    if found != expected:
+        raise FormatError(f"{shard}: this shard is not from the save that wrote {index.name} "
+                          f"(an interrupted save left shards of two saves); save the weights "
+                          f"again")
 
 
 def read_index(index: Path) -> dict:
@@ -115,7 +136,9 @@ def read_index(index: Path) -> dict:
             or not math.isfinite(total):
         raise FormatError(f"{index}: 'metadata.total_size' must be a number of bytes >= 0, got "
                           f"{str(total)[:60]}")
-    return {"metadata": {"total_size": total}, "weight_map": document["weight_map"]}
+    save_id = metadata.get(SAVE_ID)
+    return {"metadata": {"total_size": total, SAVE_ID: save_id if isinstance(save_id, str) else None},
+            "weight_map": document["weight_map"]}
 
 
 def shard_names(document: dict, index: Path) -> list[str]:
@@ -182,9 +205,7 @@ def save_sharded_weights(model, index: str | os.PathLike, max_shard_size: float)
         old = _old_shards(index)
         base = shard_base(index)
         names = [f"{base}_{number:05}{SHARD_SUFFIX}" for number in range(len(shards))]
-        if old & set(names):
-            base = f"{base}-{secrets.token_hex(4)}"
-            names = [f"{base}_{number:05}{SHARD_SUFFIX}" for number in range(len(shards))]
+        save_id = secrets.token_hex(8)
         weight_map, total = {}, 0.0
         for name, shard in zip(names, shards):
             for group, _, weight in shard:
@@ -193,8 +214,9 @@ def save_sharded_weights(model, index: str | os.PathLike, max_shard_size: float)
                     if name not in files:
                         files.append(name)
                     total += float(np.asarray(weight.value).nbytes)
-        text = json.dumps({"metadata": {"total_size": total}, "weight_map": weight_map}, indent=4)
-        _commit_shards(index, names, shards)
+        text = json.dumps({"metadata": {"total_size": total, SAVE_ID: save_id},
+                           "weight_map": weight_map}, indent=4)
+        _commit_shards(index, names, shards, save_id)
         write_bytes_atomic(index, text.encode("utf-8"))
         for name in sorted(old - set(names)):
             stale = index.with_name(name)
@@ -237,7 +259,7 @@ def _old_shards(index: Path) -> set[str]:
         return set()
 
 
-def _commit_shards(index: Path, names: list[str], shards: list[list]) -> None:
+def _commit_shards(index: Path, names: list[str], shards: list[list], save_id: str) -> None:
     import h5py
 
     pending = []
@@ -249,6 +271,7 @@ def _commit_shards(index: Path, names: list[str], shards: list[list]) -> None:
             pending.append((context, new))
             try:
                 with open(new.path, "w+b") as raw, h5py.File(raw, "w") as handle:
+                    handle.attrs[SAVE_ID] = save_id
                     _write_shard(handle, shard)
             except (OSError, ValueError, TypeError, RuntimeError) as exc:
                 raise FormatError(f"{target}: cannot write the shard ({exc})") from exc

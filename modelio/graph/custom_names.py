@@ -50,14 +50,18 @@ def custom_layer_class(class_name: str, module, registered_name) -> type | None:
 
 
 def _identity_class(cls: type, class_name: str, module, registered_name) -> type:
-    key = (cls, class_name, module if isinstance(module, str) else None,
-           registered_name if isinstance(registered_name, str) else None)
+    """A subclass of `cls` that writes back Keras 3's identity for the file's custom class:
+    class name, module (None when the file had none) and registered name (tf-keras's
+    `"pkg>Name"` class names become class "Name" registered as "pkg>Name", as Keras 3 writes)."""
+    registered_name = registered_name if isinstance(registered_name, str) else None
+    if registered_name is None and ">" in class_name:
+        registered_name, class_name = class_name, class_name.rsplit(">", 1)[1]
+    key = (cls, class_name, module if isinstance(module, str) else None, registered_name)
     made = _IDENTITIES.get(key)
     if made is None:
         made = type(cls.__name__, (cls,), {
             "__module__": cls.__module__, "__qualname__": cls.__qualname__,
-            "_keras_class_name": class_name,
-            "_keras_module": key[2] or getattr(cls, "_keras_module", None),
+            "_keras_class_name": class_name, "_keras_module": key[2],
             "_registered_name": key[3], "_custom_object": True})
         _IDENTITIES[key] = made
     return made

@@ -64,9 +64,11 @@ def _custom_activation(identifier, custom, layer_name, where: str) -> CustomActi
     """The CustomActivation for an identifier the user mapped to `custom`: a function of modelio
     layers and ops, an activation name, or an `(activation name, {arguments})` pair."""
     name = activation_identifier_name(identifier)
-    # a lambda's bytecode is never written back: its name is (Keras resolves it by custom_objects)
+    # Written back as Keras 3 writes a custom function (which Keras resolves by custom_objects
+    # or its registry), under the file's name; a lambda's bytecode never is, only "<lambda>".
     serialized = dict(identifier) if isinstance(identifier, dict) and name != LAMBDA_NAME \
-        else name
+        else {"module": "builtins", "class_name": "function", "config": name,
+              "registered_name": "function"}
     if isinstance(custom, str):
         custom = (custom, {})
     if isinstance(custom, tuple):
