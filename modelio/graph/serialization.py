@@ -64,7 +64,8 @@ def layer_class_for(entry: dict, where: str = "") -> type:
         if not is_trusted_module(module):
             raise UnsafeContentError(
                 f"{where}layer '{name}': refusing class '{class_name}' from module '{module}'; "
-                f"modelio only builds its own Keras layer classes and never imports from a file"
+                f"modelio only builds its own Keras layer classes and never imports from a file "
+                f"(map a custom class with custom_objects)"
             )
         if names_keras_operation(module):
             operation = OPERATION_CLASSES.get(class_name)
@@ -79,7 +80,8 @@ def layer_class_for(entry: dict, where: str = "") -> type:
         )
     cls = LAYER_CLASSES.get(class_name)
     if cls is None:
-        raise UnsupportedError(f"{where}layer '{name}': unknown layer class '{class_name}'")
+        hint = " (a custom class? map it with custom_objects)" if ">" in class_name else ""
+        raise UnsupportedError(f"{where}layer '{name}': unknown layer class '{class_name}'{hint}")
     return cls
 
 

@@ -11,6 +11,7 @@ from ..graph.custom_objects import (
     CustomActivation,
     activation_identifier_name,
     custom_activation_for,
+    is_lambda_code,
 )
 from ..graph.dialect import keras2_semantics_active
 from ..graph.serialization import is_trusted_module
@@ -135,9 +136,9 @@ def _function_name(config: dict, where: str) -> str:
     """Keras writes registered functions as `{"class_name": "function", "config": "name"}`."""
     name = config.get("config")
     class_name = config.get("class_name")
-    if class_name == "__lambda__":
+    if is_lambda_code(config):  # Keras 3's __lambda__, tf-keras's {"value": [bytecode, ...]}
         raise UnsafeContentError(f"{where}the activation is a Python lambda; modelio never runs "
-                                 f"code from a model file")
+                                 f"code from a model file (map '<lambda>' with custom_objects)")
     if class_name != "function" or not isinstance(name, str):
         raise UnsupportedError(f"{where}activation of class {str(class_name)[:60]!r} is not a "
                                f"function name")
@@ -148,7 +149,8 @@ def _function_name(config: dict, where: str) -> str:
         return name
     if module in (None, "builtins") and ">" in name:  # Keras's "package>name" custom functions
         raise UnsupportedError(f"{where}custom activation function {name[:60]!r} is not "
-                               f"supported (modelio never imports code named in a file)")
+                               f"supported (modelio never imports code named in a file; map the "
+                               f"name with custom_objects)")
     raise UnsafeContentError(f"{where}refusing activation {name[:60]!r} from module "
                              f"{str(module)[:60]!r}; modelio never imports code named in a file")
 
