@@ -46,6 +46,9 @@ def half(x):
     return layers.Rescaling(0.5)(x)
 
 
+# Not custom objects: what `--custom-objects module:VARIANTS_COUNT` is refused for.
+VARIANTS_COUNT = 4
+
 CUSTOM_OBJECTS = {
     "scaled_swish": scaled_swish,
     "leaky_tenth": ("leaky_relu", {"negative_slope": 0.1}),
