@@ -47,26 +47,30 @@ def check(source: str, stem: str, folder: Path, keras_objects: dict) -> str:
     model = modelio.load_model(FILES / source, custom_objects=CUSTOM_OBJECTS)
     own = worst(model.predict(x), expected)
     unzipped, architecture = folder / f"{stem}_unzipped", folder / f"{stem}.json"
-    archive = folder / f"{stem}.keras"
+    archive, legacy = folder / f"{stem}.keras", folder / f"{stem}.h5"
     modelio.save_model(model, unzipped, zipped=False)
     modelio.save_model(model, archive)
+    modelio.save_model(model, legacy)
     architecture.write_text(model.to_json())
     model.save_weights(folder / f"{stem}.weights.json", max_shard_size=1.5e-6)
     shards = len(list(folder.glob(f"{stem}_0*.weights.h5")))
     from_folder = keras.saving.load_model(unzipped, custom_objects=keras_objects)
     from_archive = keras.saving.load_model(archive, custom_objects=keras_objects)
+    from_legacy = keras.saving.load_model(legacy, custom_objects=keras_objects, compile=False)
     host = keras.models.model_from_json(architecture.read_text(), custom_objects=keras_objects)
     host.load_weights(folder / f"{stem}.weights.json")
     return (f"{source:<24} {own:10.2e} {worst(from_folder.predict(x, verbose=0), expected):14.2e} "
             f"{worst(host.predict(x, verbose=0), expected):14.2e} ({shards} shards) "
-            f"{worst(from_archive.predict(x, verbose=0), expected):12.2e}")
+            f"{worst(from_archive.predict(x, verbose=0), expected):12.2e} "
+            f"{worst(from_legacy.predict(x, verbose=0), expected):10.2e}")
 
 
 def main() -> None:
     _, _, my_scale = define_custom(keras, keras.saving.register_keras_serializable)
-    keras_objects = {"<lambda>": lambda t: t * 0.5, "modelio_fixtures>MyScale": my_scale}
+    keras_objects = {"<lambda>": lambda t: t * 0.5, "modelio_fixtures>MyScale": my_scale,
+                     "MyScale": my_scale}
     header = (f"{'fixture':<24} {'modelio':>10} {'keras folder':>14} {'keras sharded':>14} "
-              f"{'':12}{'keras .keras':>12}")
+              f"{'':12}{'keras .keras':>12} {'keras .h5':>10}")
     lines = [f"modelio-written save variants loaded by keras {keras.__version__} (backend "
              f"{keras.backend.backend()}); made by tools/check_save_variants_in_keras.py", "",
              "Each number is max |prediction - output recorded by Keras| on the recorded inputs:",
@@ -75,7 +79,8 @@ def main() -> None:
              "  keras folder   keras.saving.load_model(<folder modelio wrote, zipped=False>)",
              "  keras sharded  keras model_from_json(<modelio's JSON>) + load_weights(<modelio's "
              ".weights.json>)",
-             "  keras .keras   keras.saving.load_model(<.keras modelio wrote>)", "",
+             "  keras .keras   keras.saving.load_model(<.keras modelio wrote>)",
+             "  keras .h5      keras.saving.load_model(<legacy .h5 modelio wrote>)", "",
              header, "-" * len(header)]
     with tempfile.TemporaryDirectory() as folder:
         for source, stem in CASES:
