@@ -162,10 +162,9 @@ def lower_activation(graph: OnnxGraph, name: str, x: str, hint: str, layer_name:
 def _lower_custom(graph: OnnxGraph, activation: CustomActivation, x: str, layer_name: str) -> str:
     """Lower the graph a custom activation was traced into, node by node, its input bound to
     `x`: the exporter sees the modelio layers and ops the user's function called."""
-    traced = activation.traced_graphs()
-    if not traced:
-        raise UnsupportedError(f"layer '{layer_name}': custom activation '{activation}' was "
-                               f"never traced (the layer was not called)")
+    # traced when the layer was called; a layer that never traces it (an RNN cell's
+    # activation is only called at run time) gets it traced on a rank-2 input of unknown width
+    traced = activation.traced_graphs() or [activation.graph_for((None, None))]
 
     def lower_node(node, args, kwargs):
         if isinstance(node.layer, Functional):

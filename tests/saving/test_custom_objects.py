@@ -144,3 +144,16 @@ def test_a_scope_maps_names_only_inside_it():
     modelio.load_model(VARIANTS / "custom_objects.keras", custom_objects=CUSTOM_OBJECTS)
     with pytest.raises(UnsupportedError):
         modelio.load_model(VARIANTS / "custom_objects.keras")
+
+
+def test_model_from_json_takes_custom_objects_and_an_rnn_runs_them():
+    x = modelio.Input((5, 3))
+    reference = modelio.Model(x, layers.SimpleRNN(4, activation="tanh")(x))
+    text = reference.to_json().replace('"activation": "tanh"', '"activation": "my_tanh"')
+    model = modelio.model_from_json(text, custom_objects={
+        "my_tanh": lambda t: layers.Activation("tanh")(t)})
+    model.set_weights(reference.get_weights())
+    inputs = np.random.default_rng(0).normal(size=(2, 5, 3)).astype("float32")
+    np.testing.assert_allclose(model.predict(inputs), reference.predict(inputs), atol=1e-6)
+    with pytest.raises(UnsupportedError, match="'my_tanh' inside a recurrent layer"):
+        modelio.export_onnx(model)
