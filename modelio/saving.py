@@ -80,7 +80,7 @@ def load_model(path: str | os.PathLike, custom_objects: dict | None = None):
     file uses to modelio objects (see modelio/graph/custom_objects.py)."""
     path = Path(path)
     with custom_object_scope(custom_objects):
-        if path.is_dir() and is_model_folder(path):
+        if is_model_folder(path):
             return load_model_folder(path)
         check_regular_file(path)
         return _load_file(path)
@@ -188,11 +188,11 @@ def load_weights(model, path: str | os.PathLike, by_name: bool = False,
     before anything is assigned."""
     path = Path(path)
     keras3_only = (by_name or skip_mismatch) and (
-        path.is_dir() or sharded_weights.is_index_path(path))
+        is_model_folder(path) or sharded_weights.is_index_path(path))
     if keras3_only:
         raise UnsupportedError(f"{path}: by_name/skip_mismatch apply to Keras 2 (.h5) weight "
                                f"files only")
-    if path.is_dir() and is_model_folder(path):
+    if is_model_folder(path):
         load_folder_weights(model, path)
         return
     check_regular_file(path)
@@ -226,7 +226,7 @@ def file_metadata(path: str | os.PathLike) -> dict:
 
     A missing, unreadable or damaged file raises FormatError; the model itself is not built."""
     path = Path(path)
-    if path.is_dir() and is_model_folder(path):
+    if is_model_folder(path):
         kind, recorded = "keras folder", folder_metadata(path)
         return {"format": kind, "format_description": FORMATS[kind],
                 "keras_version": recorded.get("keras_version"),

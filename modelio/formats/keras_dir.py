@@ -69,7 +69,10 @@ _RENAME_EXCHANGE = 2
 def is_model_folder(path: str | os.PathLike) -> bool:
     """True when `path` is a directory holding `config.json` (what Keras loads as unzipped)."""
     path = Path(path)
-    return path.is_dir() and os.path.lexists(path / CONFIG_MEMBER)
+    try:
+        return path.is_dir() and os.path.lexists(path / CONFIG_MEMBER)
+    except (OSError, ValueError):  # a name too long, a NUL byte: the file readers say so
+        return False
 
 
 # ----- reading ------------------------------------------------------------------------------------
@@ -194,9 +197,9 @@ def save_model_folder(model, path: str | os.PathLike) -> None:
 def _check_replaceable(path: Path) -> None:
     if "\0" in str(path):
         raise FormatError(f"{str(path)!r}: not a usable folder name (it contains a NUL byte)")
-    if not path.parent.is_dir():
-        raise FormatError(f"{path}: folder {path.parent} does not exist")
     try:
+        if not path.parent.is_dir():
+            raise FormatError(f"{path}: folder {path.parent} does not exist")
         mode = os.lstat(path).st_mode
     except FileNotFoundError:
         return
