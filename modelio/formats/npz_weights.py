@@ -19,7 +19,7 @@ import zipfile
 
 from numpy.lib import format as npy_format
 
-from ..errors import FormatError, UnsupportedError
+from ..errors import UnsupportedError
 
 NPZ_MEMBER = "model.weights.npz"
 # Headers read to tell the cases apart; a member list longer than this is not looked at further.
@@ -34,7 +34,7 @@ WHY = ("Keras 3.15.1 stores npz weights as one pickled Python dict per layer, wh
 
 def refuse_npz_weights(handle, source: str) -> None:
     """Raise the UnsupportedError for the npz weights readable from the binary file object
-    `handle` (seekable), naming `source`; a damaged npz is a FormatError."""
+    `handle` (seekable), naming `source` (saying which case it is; a damaged npz too)."""
     try:
         with zipfile.ZipFile(handle) as npz:
             infos = npz.infolist()
@@ -42,7 +42,8 @@ def refuse_npz_weights(handle, source: str) -> None:
                        if _holds_objects(npz, info)]
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError,
             NotImplementedError, RuntimeError) as exc:
-        raise FormatError(f"{source}: damaged npz weights ({str(exc)[:200]})") from exc
+        raise UnsupportedError(f"{source}: npz weights, and not even a readable npz "
+                               f"({str(exc)[:200]}); {WHY}") from exc
     if pickled:
         shown = ", ".join(pickled[:4]) + (", ..." if len(pickled) > 4 else "")
         raise UnsupportedError(f"{source}: npz weights with pickled members ({shown}): {WHY}")
