@@ -137,8 +137,11 @@ class CustomActivation(str):
         """The graphs traced so far (the ONNX exporter lowers the first)."""
         return list(self._graphs.values())
 
-    def __reduce__(self):  # not picklable: it holds the user's function
-        raise TypeError("a custom activation cannot be pickled")
+    def __getnewargs__(self):  # copy.copy / deepcopy rebuild it (the traced graphs are redone)
+        return str(self), self.function, self.serialized, self.layer_name
+
+    def __getstate__(self):
+        return None
 
 
 LAMBDA_NAME = "<lambda>"
