@@ -11,6 +11,7 @@ and when one is written: nothing modelio did not understand is written back.
 import contextlib
 
 from ..errors import ConfigError, ModelioError, UnsafeContentError, UnsupportedError
+from .custom_names import custom_layer_class, is_custom_layer_entry
 from .registry import LAYER_CLASSES, OPERATION_CLASSES
 from .serialized import (
     TRUSTED_MODULE_PREFIXES,
@@ -74,13 +75,17 @@ def layer_class_for(entry: dict, where: str = "") -> type:
         raise ConfigError(f"{where}layer entry has no class_name string: {_short(entry)}")
     module = entry.get("module")
     name = _entry_name(entry)
+    custom = custom_layer_class(class_name, module, entry.get("registered_name"))
+    if custom is not None:  # the user's own class, mapped by custom_objects: nothing imported
+        return custom
     if module is not None:
         if not isinstance(module, str):
             raise ConfigError(f"{where}layer '{name}': module must be a string, got {module!r}")
         if not is_trusted_module(module):
             raise UnsafeContentError(
                 f"{where}layer '{name}': refusing class '{class_name}' from module '{module}'; "
-                f"modelio only builds its own Keras layer classes and never imports from a file"
+                f"modelio only builds its own Keras layer classes and never imports from a file "
+                f"(map a custom class with custom_objects)"
             )
         if names_keras_operation(module):
             operation = OPERATION_CLASSES.get(class_name)
@@ -100,7 +105,8 @@ def layer_class_for(entry: dict, where: str = "") -> type:
         raise UnsupportedError(f"{where}layer '{name}': {class_name} "
                                f"{REFUSED_LAYER_CLASSES[class_name]}")
     if cls is None:
-        raise UnsupportedError(f"{where}layer '{name}': unknown layer class '{class_name}'")
+        hint = " (a custom class? map it with custom_objects)" if ">" in class_name else ""
+        raise UnsupportedError(f"{where}layer '{name}': unknown layer class '{class_name}'{hint}")
     return cls
 
 
@@ -209,6 +215,9 @@ def _is_layer_entry(value: dict, where: str) -> bool:
     class_name = value.get("class_name")
     if not isinstance(class_name, str):
         return False
+    if isinstance(value.get("config"), dict) and is_custom_layer_entry(
+            class_name, value.get("registered_name")):
+        return True
     if class_name not in CODE_CARRYING_LAYERS and class_name not in LAYER_CLASSES \
             and class_name not in OPERATION_CLASSES:
         return False
