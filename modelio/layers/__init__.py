@@ -36,6 +36,7 @@ from .reshaping import (
 
 # Layer families, each exporting its classes through __all__.
 from .attention import *  # noqa: E402
+from .augmentation import *  # noqa: E402
 from .conv import *  # noqa: E402
 from .embedding import *  # noqa: E402
 from .normalization import *  # noqa: E402

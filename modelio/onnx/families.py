@@ -6,6 +6,7 @@ that become them. Export and import both import this module; adding a family add
 from . import (  # noqa: F401 - importing a family registers it
     activations,
     attention,
+    augmentation,
     conv,
     core,
     embedding,
