@@ -279,3 +279,18 @@ def test_model_written_back_reloads_with_the_same_config_and_outputs(stem, tmp_p
     for a, b in zip(first if isinstance(first, list) else [first],
                     second if isinstance(second, list) else [second]):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("stem", ["augmentation_zoo", "augmentation_every_layer"])
+def test_weights_file_groups_match_the_ones_keras_writes(stem, tmp_path):
+    import h5py
+
+    def layout(path):
+        names = set()
+        with h5py.File(path, "r") as handle:
+            handle.visit(names.add)
+        return names
+
+    model = modelio.load_model(FILES / f"{stem}.keras")
+    model.save_weights(tmp_path / "w.weights.h5")
+    assert layout(tmp_path / "w.weights.h5") == layout(FILES / f"{stem}.weights.h5")

@@ -137,6 +137,12 @@ class RandomColorJitter(AugmentationLayer):
             setattr(self, argument, list(value) if isinstance(value, tuple) else value)
         self.seed = self.check_seed(seed)
 
+    def keras3_weight_groups(self):
+        """Keras's weights file has an (empty) group for the inner layer of each factor set."""
+        inner = ("random_brightness", "random_contrast", "random_saturation", "random_hue")
+        return [("", [])] + [(name, []) for name, (argument, _) in zip(inner, self._factor_bounds)
+                             if getattr(self, argument) is not None]
+
     def get_config(self):
         return {**super().get_config(), "value_range": self.value_range,
                 **{argument: getattr(self, argument) for argument, _ in self._factor_bounds},

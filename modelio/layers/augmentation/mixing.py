@@ -46,6 +46,18 @@ class _ChainLayer(AugmentationLayer):
     """AugMix / RandAugment: `factor` in [0, 1] (both ends, as their inner RandomShear needs),
     `value_range` a pair (Solarization's check), `interpolation` nearest or bilinear."""
 
+    _inner_layers = ("random_shear", "random_translation", "random_rotation", "solarization",
+                     "random_posterization", "auto_contrast", "equalization", "random_brightness",
+                     "random_color_degeneration", "random_contrast", "random_sharpness")
+
+    def inner_layer_attributes(self) -> tuple:
+        """The attribute names of the inner layers Keras's object holds."""
+        return self._inner_layers
+
+    def keras3_weight_groups(self):
+        """Keras's weights file has an (empty) group for each inner layer."""
+        return [("", [])] + [(name, []) for name in self.inner_layer_attributes()]
+
     def _chain_arguments(self, value_range, factor, interpolation, seed):
         self.value_range = self.check_value_range(value_range, sort=False)
         self.factor = self.base_factor(factor, (0, 1))
@@ -68,6 +80,9 @@ class AugMix(_ChainLayer):
         self.chain_depth = check_int(chain_depth, "chain_depth", cls, self.name, minimum=1)
         self.alpha = self.check_number(alpha, "alpha")
         self.all_ops = check_bool(all_ops, "all_ops", cls, self.name)
+
+    def inner_layer_attributes(self) -> tuple:
+        return self._inner_layers if self.all_ops else self._inner_layers[:7]
 
     def get_config(self):
         return {**super().get_config(), "value_range": self.value_range,

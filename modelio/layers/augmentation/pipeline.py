@@ -3,6 +3,7 @@
 from ...errors import ConfigError, UnsupportedError
 from ...graph import Layer, register_layer
 from ...graph.layer import is_shape
+from ...graph.naming import keras3_snake_case
 from ...graph.serialization import deserialize_layer, serialize_layer
 from ...graph.tensor import SymbolicTensor
 from ..arguments import layer_label
@@ -43,6 +44,20 @@ class Pipeline(Layer):
 
     def get_config(self) -> dict:
         return {"layers": [serialize_layer(layer) for layer in self.layers], "name": self.name}
+
+    def keras3_weight_groups(self):
+        """Keras's weights file: the pipeline's own (empty) group, then one per layer under
+        `layers/`, named after its class (`random_flip`, `random_flip_1`, ...)."""
+        groups, used = [("", [])], {}
+        for layer in self.layers:
+            key = keras3_snake_case(getattr(type(layer), "_keras_class_name", None)
+                                    or type(layer).__name__)
+            used[key] = used.get(key, -1) + 1
+            path = f"layers/{key}" if used[key] == 0 else f"layers/{key}_{used[key]}"
+            inner = getattr(layer, "keras3_weight_groups", None)
+            for item in (inner() if callable(inner) else [("", layer.weights)]):
+                groups.append((f"{path}/{item[0]}".rstrip("/"), item[1], layer.name))
+        return groups
 
     def stages(self, spec: SymbolicTensor) -> list:
         """[(layer, input spec, output spec)] of each layer for an input like `spec`, building the
