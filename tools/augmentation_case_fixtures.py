@@ -18,12 +18,15 @@ It writes, byte-identical on every run:
   eager call with ``training=False`` on the PyTorch backend, and for CLAHE ``tf_output`` = the
   same call on the TensorFlow backend, which pads non-multiple image sizes differently: see
   modelio/layers/augmentation/histogram.py). ``bad_configs`` lists constructor arguments with
-  whether Keras refused them (``keras_refuses``) and Keras's message.
-* fixtures/keras3_files/augmentation_zoo.keras (+ .weights.h5, .npz), augmentation_contrast.keras
-  and augmentation_crop.keras: small tutorial-style models (augmentation layers in front of a
-  conv net) written by Keras, with inputs and the outputs of ``model.predict`` (inference), and
-  the output shapes the models declare (``declared:<i>``); for augmentation_contrast also
-  ``tf_output:<i>``, the TensorFlow backend's outputs (the backends disagree on CLAHE).
+  whether Keras refused them (``keras_refuses``) and the first sentence of Keras's message.
+* fixtures/keras3_files/augmentation_zoo.keras (+ .weights.h5, .npz), augmentation_every_layer,
+  augmentation_contrast (+ .h5) and onnx_refused/augmentation_crop (+ .h5): small tutorial-style
+  models (augmentation layers in front of a conv net) written by Keras, with inputs, the outputs
+  of ``model.predict`` (inference) and the output shapes the models declare (``declared:<i>``).
+  augmentation_contrast holds CLAHE, on which the backends disagree: its ``output:<i>`` are the
+  TensorFlow backend's (the saved file loaded and run in /work/k2env), ``torch_output:<i>`` the
+  PyTorch backend's. The crop model sits in onnx_refused/ because modelio refuses its ONNX
+  export (RandomCrop declares the crop size but passes full images at inference).
 """
 
 import json
@@ -277,8 +280,10 @@ def record_bad_configs(keras) -> list:
         try:
             getattr(keras.layers, class_name)(**kwargs)
         except Exception as exc:  # Keras's refusal is what is recorded
+            # the message's first sentence only: Keras prints sets, in hash order, after it
+            message = str(exc).split(". ")[0][:200]
             records.append({"class_name": class_name, "kwargs": kwargs, "keras_refuses": True,
-                            "keras_error": f"{type(exc).__name__}: {str(exc)[:200]}"})
+                            "keras_error": f"{type(exc).__name__}: {message}"})
         else:
             records.append({"class_name": class_name, "kwargs": kwargs, "keras_refuses": False,
                             "keras_error": None})
@@ -311,7 +316,7 @@ def tf_worker(request: str, result: str) -> None:
         model = keras.saving.load_model(specs["model"])
         outputs = model.predict(np.load(specs["input"]), verbose=0)
         outputs = outputs if isinstance(outputs, list) else [outputs]
-        np.savez(result, **{f"tf_output:{i}": np.asarray(out) for i, out in enumerate(outputs)})
+        np.savez(result, **{f"output:{i}": np.asarray(out) for i, out in enumerate(outputs)})
         return
     np.savez(result, **{spec["id"]: run_layer(keras, spec, case_input(spec)) for spec in specs})
 
@@ -392,6 +397,12 @@ def crop_model(keras):
 MODELS = [zoo_model, every_layer_model, contrast_model, crop_model]
 
 
+def folder_of(build) -> str:
+    """fixtures/keras3_files/, or its onnx_refused/ subfolder for the crop model, whose ONNX
+    export modelio refuses (the files directly in keras3_files/ must all export)."""
+    return os.path.join(FILES_DIR, "onnx_refused") if build is crop_model else FILES_DIR
+
+
 def record_model(keras, build, seed: int) -> None:
     keras.utils.clear_session()
     keras.utils.set_random_seed(seed)
@@ -408,15 +419,20 @@ def record_model(keras, build, seed: int) -> None:
     arrays.update({f"declared:{i}": np.array([-1 if d is None else d for d in shape])
                    for i, shape in enumerate(declared)})
     name = model.name
-    model.save(os.path.join(FILES_DIR, f"{name}.keras"))
-    if build is contrast_model:  # the backends disagree on CLAHE: record TensorFlow's too
-        with tempfile.TemporaryDirectory() as folder:
-            np.save(os.path.join(folder, "x.npy"), x)
-            arrays.update(tensorflow_outputs({"model": os.path.join(FILES_DIR, f"{name}.keras"),
-                                              "input": os.path.join(folder, "x.npy")}))
-    np.savez(os.path.join(FILES_DIR, f"{name}.npz"), **arrays)
-    model.save_weights(os.path.join(FILES_DIR, f"{name}.weights.h5"))
-    h5_path = os.path.join(FILES_DIR, f"{name}.h5")
+    folder = folder_of(build)
+    os.makedirs(folder, exist_ok=True)
+    model.save(os.path.join(folder, f"{name}.keras"))
+    if build is contrast_model:  # the backends disagree on CLAHE: TensorFlow's is `output`
+        with tempfile.TemporaryDirectory() as scratch:
+            np.save(os.path.join(scratch, "x.npy"), x)
+            tf_outputs = tensorflow_outputs({"model": os.path.join(folder, f"{name}.keras"),
+                                             "input": os.path.join(scratch, "x.npy")})
+        arrays.update({key.replace("output:", "torch_output:"): value
+                       for key, value in arrays.items() if key.startswith("output:")})
+        arrays.update(tf_outputs)
+    np.savez(os.path.join(folder, f"{name}.npz"), **arrays)
+    model.save_weights(os.path.join(folder, f"{name}.weights.h5"))
+    h5_path = os.path.join(folder, f"{name}.h5")
     try:
         model.save(h5_path)
         h5 = "and .h5"
