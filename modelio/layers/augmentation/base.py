@@ -10,6 +10,11 @@ What they do to the dtype differs by class, exactly as Keras 3.15.1 does it:
 The symbolic output says the compute dtype either way (Keras's rule), except for the classes
 with `symbolic_keeps_dtype = True` (Equalization, RandomGrayscale), whose Keras
 `compute_output_spec` passes the input's dtype on.
+
+A layer made from a Keras 2 (tf-keras) config, inside `keras2_semantics()`, always casts to the
+compute dtype, as tf-keras 2.21's RandomFlip/Rotation/Zoom/Translation/Contrast/Brightness do at
+inference. (tf-keras 2.21 writes an `rng_type` argument these classes do not take, so its files
+are refused by that argument.)
 """
 
 import numbers
@@ -18,6 +23,7 @@ import numpy as np
 
 from ...errors import ConfigError, UnsupportedError
 from ...graph import Layer
+from ...graph.dialect import keras2_semantics_active
 from ...graph.layer import is_shape
 from ...graph.tensor import SymbolicTensor
 from ..arguments import layer_label, standardize_data_format
@@ -50,6 +56,7 @@ class AugmentationLayer(Layer):
             raise ConfigError(f"{layer_label(self)}: bounding_box_format must be a string or "
                               f"null, got {bounding_box_format!r}")
         self.bounding_box_format = bounding_box_format
+        self.keras2_casts = keras2_semantics_active()
 
     # ----- shapes and calls ---------------------------------------------------------------------
     def _check_rank(self, input_shape):
@@ -71,17 +78,12 @@ class AugmentationLayer(Layer):
             return SymbolicTensor(spec.shape, args[0].dtype)
         return spec
 
-    @property
-    def output_dtype_rule(self) -> str:
-        """"input" when inference returns the input's dtype, else "compute"."""
-        return "input" if self.keeps_input_dtype else "compute"
-
     def call(self, inputs, training=None):
         return self.infer(inputs)
 
     def infer(self, images: np.ndarray) -> np.ndarray:
         """What Keras computes with `training=False`."""
-        if self.keeps_input_dtype:
+        if self.keeps_input_dtype and not self.keras2_casts:
             return images
         return images.astype(self.compute_dtype, copy=False)
 

@@ -9,7 +9,7 @@ functional model declares) says the crop size.
 
 import random
 
-from ...errors import ConfigError
+from ...errors import ConfigError, UnsupportedError
 from ...graph import register_layer
 from ..arguments import layer_label
 from .base import INTERPOLATIONS, AugmentationLayer, is_number
@@ -179,6 +179,10 @@ class RandomCrop(AugmentationLayer):
 
     def __init__(self, height, width, seed=None, data_format=None, name=None, **kwargs):
         super().__init__(data_format=data_format, name=name, **kwargs)
+        if self.keras2_casts:
+            raise UnsupportedError(f"{layer_label(self)}: a tf-keras RandomCrop crops the centre "
+                                   f"at inference (Keras 3 passes the images through); modelio "
+                                   f"does not compute the tf-keras behaviour yet")
         for argument, value in (("height", height), ("width", width)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{layer_label(self)}: {argument} must be a positive integer, "
