@@ -37,6 +37,7 @@ from .reshaping import (
 # Layer families, each exporting its classes through __all__.
 from .applications import *  # noqa: E402
 from .attention import *  # noqa: E402
+from .augmentation import *  # noqa: E402
 from .conv import *  # noqa: E402
 from .einsum_dense import *  # noqa: E402
 from .embedding import *  # noqa: E402

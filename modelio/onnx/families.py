@@ -7,6 +7,7 @@ from . import (  # noqa: F401 - importing a family registers it
     activations,
     applications,
     attention,
+    augmentation,
     conv,
     core,
     einsum_dense,
