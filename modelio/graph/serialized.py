@@ -348,7 +348,8 @@ def refuse_module_path(name: str, what: str, where: str) -> None:
 
 # Keras's serialized markers for values that are not objects, and their config keys.
 _MARKERS = {"__keras_tensor__": ("shape", "dtype", "keras_history"),
-            "__numpy__": ("value", "dtype"), "__tuple__": ("value",)}
+            "__numpy__": ("value", "dtype"), "__tuple__": ("value",),
+            "__slice__": ("start", "stop", "step"), "__ellipsis__": ()}
 _FUNCTION_NAMES = {*KERAS3_ACTIVATIONS, *KERAS2_ACTIVATIONS, *MODELIO_ACTIVATIONS}
 
 

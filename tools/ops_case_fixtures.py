@@ -1,0 +1,283 @@
+"""Record what a Keras 3 functional model makes of `keras.ops` calls, one tiny model per case,
+into fixtures/keras3/ops_cases.npz, and a model holding many ops together into
+fixtures/keras3_files/ops_zoo.keras (inputs and outputs in ops_zoo.npz).
+
+Run from the repository root in the Keras 3 environment:
+
+    KERAS_BACKEND=torch ../kenv/bin/python tools/ops_case_fixtures.py [--survey]
+
+Per case: Keras's `model.get_config()` (the Operation entries under `keras.src.ops.*`), the
+inputs (seeded), Keras's outputs (torch backend), and whether `Model.from_config` of that config
+gives the same outputs again in Keras (`keras_reloads`). `--survey` prints, for every Operation
+subclass of keras 3.15.1, its config keys (the constructor arguments) and call arguments.
+
+Survey (keras 3.15.1, torch backend)
+------------------------------------
+keras 3.15.1 defines 333 Operation subclasses: numpy 208, nn 53, math 24, core 17, image 15,
+linalg 16. A functional model records one node per `keras.ops` call on a symbolic tensor; the
+entry is `{"module": "keras.src.ops.<family>", "class_name": <class>, "config": {"name", ...}}`.
+
+* config: `name` followed by EVERY constructor argument with its default filled in (Keras's
+  Operation auto-config: `Max` -> `{"name", "axis", "keepdims", "initial"}`, `Clip` ->
+  `{"name", "x_min", "x_max"}`, `Resize` -> size, interpolation, antialias,
+  crop_to_aspect_ratio, pad_to_aspect_ratio, fill_mode, fill_value, data_format), tuples
+  written as lists. Ops without constructor arguments (`Matmul`, `Where`, `GetItem`, `Erf`,
+  `Relu`...) have only `name`. Class names are Keras's, e.g. `Matmul` (not MatMul), `TopK`,
+  `RGBToGrayscale`, `LogSoftmax`, `TakeAlongAxis`, `GetItem`.
+* call arguments go to the node's `args` (never `kwargs` for `keras.ops` calls): tensors as
+  `__keras_tensor__` references, Python constants inline (`ops.power(x, 2.0)` -> args
+  `[x, 2.0]`; `ops.where(c, x, 0.0)` -> `[c, x, 0.0]`; `x > 0` -> Greater `[x, 0]`), lists of
+  tensors as a list (`Concatenate`, `Stack`: `[[x, y]]`), numpy arrays as `__numpy__`.
+  `GetItem`'s key is the second argument: a tuple becomes a list of `__slice__`
+  (`{"start", "stop", "step"}`), `__ellipsis__`, `null` (newaxis) and integers.
+* Some `keras.ops` functions make no Operation node of their own on symbolic tensors: Python
+  operators map to Add/Subtract/Multiply/TrueDivide/Power/Negative/GetItem...;
+  `ops.shape` returns a tuple; `ops.ndim`/`ops.size` give Python ints when shapes are known.
+  `ops.einsum` records `Einsum` with the operands as positional args.
+* Ops taking Python callables (core Map, Scan, Cond, ForiLoop, WhileLoop, AssociativeScan,
+  VectorizedMap, Switch; linalg JVP) cannot be serialized into a config at all.
+* `Model.from_config` in Keras re-calls each op with the recorded args; GetItem keys come back as
+  lists, which Keras turns into tuples again (the case `keras_reloads` flag records whether the
+  reloaded model reproduced the outputs).
+"""
+
+import argparse
+import inspect
+import importlib
+import json
+import os
+import sys
+
+import numpy as np
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO_ROOT, "tools"))
+
+from case_archive import Buffers, write_npz  # noqa: E402
+
+OUT = os.path.join(REPO_ROOT, "fixtures", "keras3", "ops_cases.npz")
+ZOO = os.path.join(REPO_ROOT, "fixtures", "keras3_files", "ops_zoo.keras")
+FAMILIES = ("numpy", "nn", "math", "core", "image", "linalg")
+SEED = 1300
+
+
+def spec(shape, dtype="float32", low=-2.0, high=2.0):
+    return (tuple(shape), dtype, low, high)
+
+
+F = spec((3, 4))
+POS = spec((3, 4), low=0.1, high=3.0)
+UNIT = spec((3, 4), low=-0.9, high=0.9)
+
+
+def cases(ops):
+    """(name, [input specs], function of the Keras inputs) per case."""
+    out = []
+
+    def add(name, specs, fn):
+        out.append((name, specs, fn))
+
+    unary = ["abs", "absolute", "negative", "exp", "exp2", "expm1", "square", "sin", "cos",
+             "tan", "sinh", "cosh", "tanh", "arctan", "arcsinh", "floor", "ceil", "trunc",
+             "sign", "cbrt", "deg2rad", "rad2deg", "fabs", "signbit", "isnan", "isinf",
+             "isfinite", "logical_not", "copy", "ravel"]
+    for fn in unary:
+        add(fn, [F], lambda x, fn=fn: getattr(ops, fn)(x))
+    for fn in ["log", "log2", "log10", "log1p", "sqrt", "reciprocal", "rsqrt"]:
+        add(fn, [POS], lambda x, fn=fn: getattr(ops, fn)(x))
+    for fn in ["arcsin", "arccos", "arctanh", "erf", "erfc", "erfinv"]:
+        add(fn, [UNIT], lambda x, fn=fn: getattr(ops, fn)(x))
+    add("arccosh", [spec((3, 4), low=1.1, high=3.0)], lambda x: ops.arccosh(x))
+    add("round", [F], lambda x: ops.round(x * 10.0))
+    add("round_decimals", [F], lambda x: ops.round(x, decimals=1))
+    add("nan_to_num", [F], lambda x: ops.nan_to_num(ops.log(x), nan=0.5, neginf=-3.0))
+    binary = ["add", "subtract", "multiply", "divide", "true_divide", "maximum", "minimum",
+              "arctan2", "hypot", "logaddexp", "fmod", "mod", "floor_divide", "equal",
+              "not_equal", "greater", "greater_equal", "less", "less_equal", "heaviside",
+              "divide_no_nan", "fmax", "fmin"]
+    for fn in binary:
+        add(fn, [F, spec((1, 4))], lambda x, y, fn=fn: getattr(ops, fn)(x, y))
+    add("power", [POS, spec((3, 4), low=-1.5, high=1.5)], lambda x, y: ops.power(x, y))
+    add("power_constant", [F], lambda x: ops.power(x, 2.0))
+    add("add_constant", [F], lambda x: ops.add(x, 1.5))
+    add("divide_constant", [F], lambda x: ops.divide(x, 4.0))
+    add("logical_and_or_xor", [F, F], lambda x, y: [ops.logical_and(x > 0, y > 0),
+                                                     ops.logical_or(x > 0, y > 0),
+                                                     ops.logical_xor(x > 0, y > 0)])
+    add("where", [F, F], lambda x, y: ops.where(x > y, x, y))
+    add("where_constant", [F], lambda x: ops.where(x > 0, x, 0.0))
+    add("clip", [F], lambda x: ops.clip(x, -0.5, 0.75))
+    for fn in ["sum", "mean", "max", "min", "prod", "std", "var", "amax", "amin", "argmax",
+               "argmin", "logsumexp", "median", "ptp", "count_nonzero"]:
+        add(f"{fn}_axis", [F], lambda x, fn=fn: getattr(ops, fn)(x, axis=-1))
+    for fn in ["sum", "mean", "max", "min", "prod", "std", "var", "logsumexp"]:
+        add(f"{fn}_keepdims", [F], lambda x, fn=fn: getattr(ops, fn)(x, axis=(1, 2),
+                                                                    keepdims=True))
+    add("max_initial", [F], lambda x: ops.max(x, axis=1, initial=0.5))
+    add("min_initial", [F], lambda x: ops.min(x, axis=-1, keepdims=True, initial=-0.25))
+    add("any_all", [F], lambda x: [ops.any(x > 1, axis=1), ops.all(x > -1, axis=-1)])
+    add("cumsum", [F], lambda x: ops.cumsum(x, axis=1))
+    add("cumprod", [F], lambda x: ops.cumprod(x, axis=-1))
+    add("reshape", [F], lambda x: ops.reshape(x, (-1, 2, 6)))
+    add("transpose", [F], lambda x: ops.transpose(x, (0, 2, 1)))
+    add("transpose_default", [F], lambda x: ops.transpose(x))
+    add("expand_dims", [F], lambda x: ops.expand_dims(x, 1))
+    add("squeeze", [spec((3, 1, 4))], lambda x: ops.squeeze(x, axis=2))
+    add("concatenate", [F, F], lambda x, y: ops.concatenate([x, y], axis=-1))
+    add("stack", [F, F], lambda x, y: ops.stack([x, y], axis=1))
+    add("hstack", [F, F], lambda x, y: ops.hstack([x, y]))
+    add("vstack", [F, F], lambda x, y: ops.vstack([x, y]))
+    add("split", [spec((3, 6))], lambda x: ops.split(x, 3, axis=-1))
+    add("split_indices", [spec((3, 6))], lambda x: ops.split(x, [1, 4], axis=2))
+    add("array_split", [spec((3, 5))], lambda x: ops.array_split(x, 2, axis=-1))
+    add("unstack", [F], lambda x: ops.unstack(x, axis=1))
+    add("tile", [F], lambda x: ops.tile(x, (1, 2, 3)))
+    add("repeat", [F], lambda x: ops.repeat(x, 2, axis=1))
+    add("flip", [F], lambda x: ops.flip(x, axis=-1))
+    add("roll", [F], lambda x: ops.roll(x, 1, axis=2))
+    add("moveaxis", [spec((2, 3, 4))], lambda x: ops.moveaxis(x, 1, 3))
+    add("swapaxes", [spec((2, 3, 4))], lambda x: ops.swapaxes(x, 1, 3))
+    add("broadcast_to", [spec((1, 4))], lambda x: ops.broadcast_to(x, (2, 3, 4)))
+    add("pad", [F], lambda x: ops.pad(x, [[0, 0], [1, 2], [0, 1]]))
+    add("pad_constant", [F], lambda x: ops.pad(x, [[0, 0], [1, 1], [2, 0]], constant_values=0.5))
+    add("pad_reflect", [F], lambda x: ops.pad(x, [[0, 0], [1, 1], [2, 1]], mode="reflect"))
+    add("tril_triu", [spec((4, 4))], lambda x: [ops.tril(x), ops.triu(x, k=1)])
+    add("getitem_slices", [spec((4, 6))], lambda x: x[:, 1:3, ::2])
+    add("getitem_newaxis", [F], lambda x: x[..., None])
+    add("getitem_int", [F], lambda x: x[:, 1])
+    add("getitem_negative", [spec((4, 6))], lambda x: x[:, -1, 1:-1])
+    add("getitem_reverse", [spec((4, 6))], lambda x: x[:, ::-1, 3:0:-2])
+    add("take", [F], lambda x: ops.take(x, np.array([2, 0, 1, 2]), axis=1))
+    add("take_tensor", [F, spec((2,), "int32", 0, 4)], lambda x, i: ops.take(x, i, axis=-1))
+    add("take_along_axis", [F, spec((3, 2), "int32", 0, 4)],
+        lambda x, i: ops.take_along_axis(x, i, axis=-1))
+    add("slice", [F], lambda x: ops.slice(x, (0, 1, 1), (2, 2, 3)))
+    add("matmul", [F, spec((4, 2))], lambda x, y: ops.matmul(x, y))
+    add("matmul_weights", [F], lambda x: ops.matmul(x, np.arange(8, dtype="float32")
+                                                    .reshape(4, 2) / 8.0))
+    add("einsum", [F, spec((4, 5))], lambda x, y: ops.einsum("bij,bjk->bik", x, y))
+    add("einsum_one", [F], lambda x: ops.einsum("bij->bji", x))
+    add("dot", [F, spec((4, 2))], lambda x, y: ops.dot(x, y))
+    add("tensordot", [F, spec((4, 2))], lambda x, y: ops.tensordot(x, y, axes=[[2], [1]]))
+    add("outer", [spec((3,)), spec((2,))], lambda x, y: ops.outer(x, y))
+    add("sort", [F], lambda x: ops.sort(x, axis=-1))
+    add("sort_axis1", [F], lambda x: ops.sort(x, axis=1))
+    add("argsort", [F], lambda x: ops.argsort(x, axis=-1))
+    add("top_k", [spec((3, 5))], lambda x: list(ops.top_k(x, 2)))
+    for fn in ["relu", "relu6", "sigmoid", "softplus", "softsign", "silu", "selu",
+               "hard_sigmoid", "hard_silu", "log_sigmoid", "hard_tanh", "tanh_shrink",
+               "sparse_plus", "squareplus", "soft_shrink", "hard_shrink", "celu",
+               "sparse_sigmoid"]:
+        add(fn, [F], lambda x, fn=fn: getattr(ops, fn)(x))
+    add("gelu", [F], lambda x: ops.gelu(x))
+    add("gelu_exact", [F], lambda x: ops.gelu(x, approximate=False))
+    add("elu", [F], lambda x: ops.elu(x, alpha=0.5))
+    add("leaky_relu", [F], lambda x: ops.leaky_relu(x, negative_slope=0.1))
+    add("threshold", [F], lambda x: ops.threshold(x, 0.3, -1.0))
+    add("glu", [spec((3, 6))], lambda x: ops.glu(x))
+    add("softmax", [F], lambda x: ops.softmax(x))
+    add("softmax_axis1", [F], lambda x: ops.softmax(x, axis=1))
+    add("log_softmax", [F], lambda x: ops.log_softmax(x, axis=-1))
+    add("normalize", [F], lambda x: ops.normalize(x, axis=-1))
+    add("one_hot", [spec((3,), "int32", 0, 4)], lambda i: ops.one_hot(i, 4))
+    add("cast", [F], lambda x: ops.cast(x, "int32"))
+    add("stop_gradient", [F], lambda x: ops.stop_gradient(x))
+    add("zeros_ones_like", [F], lambda x: [ops.zeros_like(x), ops.ones_like(x)])
+    add("resize_bilinear", [spec((4, 4, 3))], lambda x: ops.image.resize(x, (6, 8)))
+    add("resize_nearest", [spec((4, 4, 3))],
+        lambda x: ops.image.resize(x, (8, 6), interpolation="nearest"))
+    add("resize_down", [spec((6, 8, 2))], lambda x: ops.image.resize(x, (3, 4)))
+    add("rgb_to_grayscale", [spec((4, 4, 3), low=0, high=1)],
+        lambda x: ops.image.rgb_to_grayscale(x))
+    add("rgb_to_hsv", [spec((4, 4, 3), low=0, high=1)], lambda x: ops.image.rgb_to_hsv(x))
+    add("det", [spec((3, 3))], lambda x: ops.linalg.det(x))
+    add("inv", [spec((3, 3))], lambda x: ops.linalg.inv(x + 4 * np.eye(3, dtype="float32")))
+    add("norm", [F], lambda x: ops.linalg.norm(x, axis=-1))
+    add("diagonal", [spec((3, 3))], lambda x: ops.diagonal(x, axis1=1, axis2=2))
+    add("extract_patches", [spec((4, 4, 2))], lambda x: ops.image.extract_patches(x, 2))
+    return out
+
+
+def survey():
+    """Every Operation subclass of keras: config keys and call arguments."""
+    from keras.src.ops.operation import Operation
+    lines = []
+    for family in FAMILIES:
+        module = importlib.import_module(f"keras.src.ops.{family}")
+        for name, cls in sorted(vars(module).items()):
+            if inspect.isclass(cls) and issubclass(cls, Operation) and \
+                    cls.__module__ == module.__name__:
+                init = [str(p) for k, p in inspect.signature(cls.__init__).parameters.items()
+                        if k not in ("self", "name")]
+                call = [str(p) for k, p in inspect.signature(cls.call).parameters.items()
+                        if k != "self"]
+                lines.append(f"{family}.{name}({', '.join(init)}) call({', '.join(call)})")
+    return lines
+
+
+def random_input(rng, batch, shape, dtype, low, high):
+    if dtype.startswith("int"):
+        return rng.integers(int(low), int(high), size=(batch, *shape)).astype(dtype)
+    return rng.uniform(low, high, size=(batch, *shape)).astype(dtype)
+
+
+def as_list(outputs):
+    return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--survey", action="store_true")
+    arguments = parser.parse_args()
+    import keras
+    from keras import ops
+    if arguments.survey:
+        print("\n".join(survey()))
+        return
+    rng = np.random.default_rng(SEED)
+    buffers, records = Buffers(), []
+    for name, specs, fn in cases(ops):
+        inputs = [keras.Input(shape, dtype=dtype, name=f"in{index}")
+                  for index, (shape, dtype, _, _) in enumerate(specs)]
+        try:
+            outputs = fn(*inputs)
+            model = keras.Model(inputs, outputs, name=name)
+            config = model.get_config()
+            json.dumps(config)
+        except Exception as exc:  # noqa: BLE001 - recorded: Keras cannot build or serialize it
+            records.append({"name": name, "keras_error": f"{type(exc).__name__}: {exc}"[:300]})
+            print(f"{name}: Keras refuses: {exc}"[:200])
+            continue
+        arrays = [random_input(rng, 2, *item) for item in specs]
+        try:
+            expected = [np.asarray(keras.ops.convert_to_numpy(value))
+                        for value in as_list(model(arrays))]
+        except Exception as exc:  # noqa: BLE001 - recorded: the torch backend cannot run it
+            records.append({"name": name, "keras_error": f"{type(exc).__name__}: {exc}"[:300]})
+            print(f"{name}: Keras fails: {exc}"[:200])
+            continue
+        try:
+            again = keras.Model.from_config(json.loads(json.dumps(config)))
+            reloaded = [np.asarray(keras.ops.convert_to_numpy(value))
+                        for value in as_list(again(arrays))]
+            reloads = all(np.array_equal(a, b, equal_nan=True) for a, b in zip(reloaded, expected))
+        except Exception as exc:  # noqa: BLE001
+            reloads = f"{type(exc).__name__}: {exc}"[:200]
+        ops_in = [(layer["module"], layer["class_name"]) for layer in config["layers"]
+                  if ".ops." in layer["module"]]
+        records.append({
+            "name": name, "config": config, "ops": ops_in, "keras_reloads": reloads,
+            "arrays": {**{f"input_{i}": buffers.add(a) for i, a in enumerate(arrays)},
+                       **{f"output_{i}": buffers.add(e) for i, e in enumerate(expected)}},
+            "n_inputs": len(arrays), "n_outputs": len(expected),
+        })
+        print(name, [c for _, c in ops_in], "reloads" if reloads is True else reloads)
+    document = {"keras_version": keras.__version__, "backend": keras.backend.backend(),
+                "cases": records}
+    write_npz(OUT, {**buffers.arrays(), "cases_json": np.frombuffer(
+        json.dumps(document, sort_keys=True).encode("utf-8"), dtype=np.uint8)})
+    print(f"wrote {len(records)} cases to {OUT}")
+
+
+if __name__ == "__main__":
+    main()
