@@ -42,8 +42,8 @@ entry is `{"module": "keras.src.ops.<family>", "class_name": <class>, "config": 
 """
 
 import argparse
-import inspect
 import importlib
+import inspect
 import json
 import os
 import sys

@@ -58,8 +58,9 @@ class KerasOp(Operation):
             return
         if not isinstance(value, int) or isinstance(value, bool) or (
                 minimum is not None and value < minimum):
-            self.fail(f"{key} must be an integer{' >= %d' % minimum if minimum is not None else ''}"
-                      f"{' or null' if allow_none else ''}, got {value!r}")
+            bound = f" >= {minimum}" if minimum is not None else ""
+            self.fail(f"{key} must be an integer{bound}{' or null' if allow_none else ''}, "
+                      f"got {value!r}")
 
     def check_axes(self, key: str = "axis", allow_none: bool = True):
         value = self.arguments[key]
