@@ -198,6 +198,43 @@ def cases(ops):
     return out
 
 
+def zoo(keras, ops):
+    """Many operations together in one model with two inputs and four outputs."""
+    x = keras.Input((4, 6), name="x")
+    image = keras.Input((4, 4, 3), name="image")
+    h = ops.matmul(x, np.linspace(-1, 1, 36, dtype="float32").reshape(6, 6))
+    h = ops.transpose(ops.reshape(h, (-1, 6, 4)), (0, 2, 1))
+    h = ops.where(h > 0, ops.power(h, 2.0), ops.erf(h))
+    h = ops.clip(ops.divide(h, 3.0), -0.8, 0.8) + ops.softmax(h, axis=1)
+    a, b = ops.split(h, 2, axis=-1)
+    h = ops.concatenate([ops.gelu(a), ops.silu(b)], axis=-1)
+    h = h[:, 1:3, ::2]
+    s = ops.max(h, axis=1, initial=0.25) - ops.mean(h, axis=1)
+    s = ops.einsum("bi,bj->bij", s, ops.log_softmax(s))[..., None]
+    g = ops.image.resize(image, (6, 6), interpolation="nearest")
+    g = ops.image.rgb_to_grayscale(g)
+    g = ops.sum(ops.squeeze(g, axis=-1), axis=-1, keepdims=True)
+    values, indices = ops.top_k(ops.sort(g, axis=1)[:, :, 0], 2)
+    t = ops.take_along_axis(g[:, :, 0], ops.cast(indices, "int32"), axis=-1)
+    return keras.Model([x, image], [s, values, ops.argmax(g, axis=1), t], name="ops_zoo")
+
+
+def write_zoo(keras, ops):
+    model = zoo(keras, ops)
+    rng = np.random.default_rng(SEED + 1)
+    inputs = [rng.uniform(-2, 2, (2, 4, 6)).astype("float32"),
+              rng.uniform(0, 1, (2, 4, 4, 3)).astype("float32")]
+    outputs = [np.asarray(keras.ops.convert_to_numpy(value)) for value in model(inputs)]
+    model.save(ZOO)
+    again = keras.saving.load_model(ZOO)
+    for got, want in zip(again(inputs), outputs):
+        assert np.array_equal(keras.ops.convert_to_numpy(got), want)
+    write_npz(ZOO.replace(".keras", ".npz"), {
+        "input_x": inputs[0], "input_image": inputs[1],
+        **{f"output_{index}": value for index, value in enumerate(outputs)}})
+    print(f"wrote {ZOO}")
+
+
 def survey():
     """Every Operation subclass of keras: config keys and call arguments."""
     from keras.src.ops.operation import Operation
@@ -228,11 +265,15 @@ def as_list(outputs):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--survey", action="store_true")
+    parser.add_argument("--zoo-only", action="store_true")
     arguments = parser.parse_args()
     import keras
     from keras import ops
     if arguments.survey:
         print("\n".join(survey()))
+        return
+    if arguments.zoo_only:
+        write_zoo(keras, ops)
         return
     rng = np.random.default_rng(SEED)
     buffers, records = Buffers(), []
@@ -277,6 +318,7 @@ def main():
     write_npz(OUT, {**buffers.arrays(), "cases_json": np.frombuffer(
         json.dumps(document, sort_keys=True).encode("utf-8"), dtype=np.uint8)})
     print(f"wrote {len(records)} cases to {OUT}")
+    write_zoo(keras, ops)
 
 
 if __name__ == "__main__":

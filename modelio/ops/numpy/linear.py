@@ -67,7 +67,8 @@ def einsum_parts(op, subscripts: str, count: int):
     if "->" not in spec:
         letters = "".join(parts)
         output = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
-    if not (output.isalpha() or output == "") or len(set(output)) != len(output):
+    if not (output.isalpha() or output == "") or len(set(output)) != len(output) or \
+            not set(output) <= set("".join(parts)):
         op.fail(f"bad output subscripts in {subscripts!r}")
     return parts, output
 

@@ -56,6 +56,11 @@ class _Reduction(Operation):
 
     def output_spec(self, x):
         shape, dtype = spec_of(x)
+        axes = [] if self.axis is None else self.axis if isinstance(self.axis, list) else [
+            self.axis]
+        if builtins.any(not -len(shape) <= axis < len(shape) for axis in axes):
+            raise ConfigError(f"operation '{self.name}' ({type(self).__name__}): axis "
+                              f"{self.axis} is out of range for rank {len(shape)}")
         return reduced_shape(shape, self.axis, self.keepdims), self._dtype(dtype)
 
     def _dtype(self, dtype):
