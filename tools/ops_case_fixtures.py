@@ -5,6 +5,8 @@ fixtures/keras3_files/ops_zoo.keras (inputs and outputs in ops_zoo.npz).
 Run from the repository root in the Keras 3 environment:
 
     KERAS_BACKEND=torch ../kenv/bin/python tools/ops_case_fixtures.py [--survey]
+    KERAS_BACKEND=tensorflow TF_CPP_MIN_LOG_LEVEL=3 ../k2env/bin/python \
+        tools/ops_case_fixtures.py --tf-outputs     # the cases where the backends disagree
 
 Per case: Keras's `model.get_config()` (the Operation entries under `keras.src.ops.*`), the
 inputs (seeded), Keras's outputs (torch backend), and whether `Model.from_config` of that config
@@ -57,6 +59,10 @@ from case_archive import Buffers, write_npz  # noqa: E402
 
 OUT = os.path.join(REPO_ROOT, "fixtures", "keras3", "ops_cases.npz")
 ZOO = os.path.join(REPO_ROOT, "fixtures", "keras3_files", "ops_zoo.keras")
+TF_OUT = os.path.join(REPO_ROOT, "fixtures", "keras3", "ops_cases_tf.npz")
+# cases where Keras's torch backend computes something else than its TensorFlow (and numpy)
+# backends: `--tf-outputs` (run in the TensorFlow environment) records TensorFlow's outputs
+BACKENDS_DISAGREE = ("dot", "count_nonzero_axis", "top_k")
 FAMILIES = ("numpy", "nn", "math", "core", "image", "linalg")
 SEED = 1300
 
@@ -235,6 +241,31 @@ def write_zoo(keras, ops):
     print(f"wrote {ZOO}")
 
 
+def write_tf_outputs(keras):
+    """TensorFlow-backend outputs of the BACKENDS_DISAGREE cases on the recorded inputs."""
+    with np.load(OUT) as archive:
+        buffers = {key.split(":", 1)[1]: archive[key] for key in archive.files
+                   if key.startswith("buffer:")}
+        document = json.loads(archive["cases_json"].tobytes().decode("utf-8"))
+
+    def read_case_array(_, case, key):
+        entry = case["arrays"][key]
+        size = int(np.prod(entry["shape"]))
+        return buffers[entry["dtype"]][entry["offset"]:entry["offset"] + size].reshape(
+            entry["shape"])
+
+    arrays = {}
+    for case in document["cases"]:
+        if case["name"] not in BACKENDS_DISAGREE:
+            continue
+        model = keras.Model.from_config(case["config"])
+        inputs = [read_case_array(buffers, case, f"input_{i}") for i in range(case["n_inputs"])]
+        for index, value in enumerate(as_list(model(inputs))):
+            arrays[f"{case['name']}:output_{index}"] = np.asarray(value)
+    write_npz(TF_OUT, arrays)
+    print(f"wrote {sorted(arrays)} ({keras.backend.backend()}) to {TF_OUT}")
+
+
 def survey():
     """Every Operation subclass of keras: config keys and call arguments."""
     from keras.src.ops.operation import Operation
@@ -266,11 +297,15 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--survey", action="store_true")
     parser.add_argument("--zoo-only", action="store_true")
+    parser.add_argument("--tf-outputs", action="store_true")
     arguments = parser.parse_args()
     import keras
     from keras import ops
     if arguments.survey:
         print("\n".join(survey()))
+        return
+    if arguments.tf_outputs:
+        write_tf_outputs(keras)
         return
     if arguments.zoo_only:
         write_zoo(keras, ops)

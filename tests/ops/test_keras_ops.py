@@ -20,19 +20,22 @@ from modelio.errors import UnsupportedError
 from modelio.graph.registry import OPERATION_CLASSES
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "keras3" / "ops_cases.npz"
+TF_FIXTURE = FIXTURE.with_name("ops_cases_tf.npz")
 TOLERANCE = {"rtol": 1e-5, "atol": 1e-5}
 BUFFERS, DOCUMENT = load_case_archive(FIXTURE)
 CASES = {case["name"]: case for case in DOCUMENT["cases"] if "config" in case}
 
-# Keras's torch backend disagrees with its other backends here; modelio computes numpy's (and
-# TensorFlow's) result: torch's `dot` of N-D tensors is a matmul, and its `count_nonzero`
-# transposes its result. TopK's indices are int64 in torch (int32 in Keras's symbolic dtype
-# and the TensorFlow backend; modelio gives int32).
+# Keras's torch backend disagrees with its TensorFlow backend here (see
+# tools/ops_case_fixtures.py BACKENDS_DISAGREE): torch's `dot` of N-D tensors is a batched
+# matmul, its `count_nonzero` transposes the result, its TopK indices are int64. modelio matches
+# the TensorFlow backend's outputs, recorded in fixtures/keras3/ops_cases_tf.npz.
 TORCH_ONLY = {"dot", "count_nonzero_axis"}
 # operations modelio refuses by name (no numpy kernel matching Keras, see the report)
 REFUSED = {"erfinv": "Erfinv", "rgb_to_hsv": "RGBToHSV", "extract_patches": "ExtractPatches"}
 # no ONNX export: the reason appears in the UnsupportedError
 NO_ONNX = {"cumprod": "cumulative product", "inv": "matrix inverse"}
+with np.load(TF_FIXTURE) as _archive:
+    TF_OUTPUTS = dict(_archive)
 MATCHED = [name for name in CASES if name not in TORCH_ONLY and name not in REFUSED]
 
 
@@ -41,6 +44,10 @@ def _inputs(case):
 
 
 def _expected(case):
+    """Keras's outputs (the TensorFlow backend's where the torch backend differs)."""
+    keys = [f"{case['name']}:output_{index}" for index in range(case["n_outputs"])]
+    if all(key in TF_OUTPUTS for key in keys):
+        return [TF_OUTPUTS[key] for key in keys]
     return [read_case_array(BUFFERS, case, f"output_{index}")
             for index in range(case["n_outputs"])]
 
@@ -54,10 +61,7 @@ def _check(outputs, expected, name):
     assert len(outputs) == len(expected)
     for got, want in zip(outputs, expected):
         assert got.shape == want.shape
-        if name == "top_k" and want.dtype == np.int64:
-            assert got.dtype == np.int32
-        else:
-            assert got.dtype == want.dtype
+        assert got.dtype == want.dtype
         np.testing.assert_allclose(got, want, **TOLERANCE)
 
 
@@ -85,22 +89,17 @@ def test_keras_op_case_matches_keras_and_onnxruntime(name):
 
 
 @pytest.mark.parametrize("name", sorted(TORCH_ONLY))
-def test_keras_op_where_torch_backend_differs_computes_numpy_semantics(name):
+def test_keras_op_where_torch_backend_differs_matches_tensorflow_backend(name):
     case = CASES[name]
+    torch_outputs = [read_case_array(BUFFERS, case, "output_0")]
+    expected = _expected(case)
+    assert torch_outputs[0].shape != expected[0].shape  # the backends do disagree
     model = modelio.Model.from_config(case["config"])
-    inputs, expected = _inputs(case), _expected(case)
-    outputs = _predict(model, inputs)
-    if name == "dot":
-        want = np.tensordot(inputs[0], inputs[1], axes=([-1], [-2]))
-        assert expected[0].shape == (2, 3, 2)  # torch: a batched matmul
-    else:
-        want = np.count_nonzero(inputs[0], axis=-1).astype(np.int32)
-        np.testing.assert_array_equal(expected[0].T, want)  # torch transposes it
-    np.testing.assert_allclose(outputs[0], want, **TOLERANCE)
+    inputs = _inputs(case)
+    _check(_predict(model, inputs), expected, name)
     proto = modelio.export_onnx(model)
-    onnx_out = run_onnx(proto, {tensor.name: value for tensor, value in
-                                zip(proto.graph.input, inputs)})[0]
-    np.testing.assert_allclose(onnx_out, want, **TOLERANCE)
+    feeds = {tensor.name: value for tensor, value in zip(proto.graph.input, inputs)}
+    _check([np.asarray(value) for value in run_onnx(proto, feeds)], expected, name)
 
 
 @pytest.mark.parametrize("name", sorted(REFUSED))
