@@ -201,6 +201,51 @@ def cases(ops):
     add("norm", [F], lambda x: ops.linalg.norm(x, axis=-1))
     add("diagonal", [spec((3, 3))], lambda x: ops.diagonal(x, axis1=1, axis2=2))
     add("extract_patches", [spec((4, 4, 2))], lambda x: ops.image.extract_patches(x, 2))
+    gamma = np.linspace(0.5, 1.5, 6, dtype="float32")
+    beta = np.linspace(-0.2, 0.3, 6, dtype="float32")
+    add("layer_norm", [spec((4, 6))], lambda x: ops.layer_normalization(x, gamma, beta))
+    add("layer_norm_rms", [spec((4, 6))],
+        lambda x: ops.layer_normalization(x, gamma, axis=-1, epsilon=1e-3, rms_scaling=True))
+    add("rms_norm", [spec((4, 6))], lambda x: ops.rms_normalization(x, scale=gamma))
+    add("batch_norm", [spec((4, 6))],
+        lambda x: ops.batch_normalization(x, beta, gamma, axis=-1, offset=beta, scale=gamma))
+    add("moments", [spec((4, 6))], lambda x: list(ops.moments(x, axes=[1])))
+    add("max_pool", [spec((4, 4, 3))], lambda x: ops.max_pool(x, 2))
+    add("average_pool_same", [spec((5, 5, 3))],
+        lambda x: ops.average_pool(x, 3, strides=2, padding="same"))
+    add("max_pool_1d", [spec((6, 3))], lambda x: ops.max_pool(x, 2, strides=1))
+    kernel = np.linspace(-1, 1, 3 * 3 * 3 * 2, dtype="float32").reshape(3, 3, 3, 2)
+    add("conv_same", [spec((5, 5, 3))], lambda x: ops.conv(x, kernel, padding="same"))
+    add("conv_strided", [spec((6, 6, 3))], lambda x: ops.conv(x, kernel, strides=2))
+    add("depth_to_space", [spec((2, 3, 8))], lambda x: ops.depth_to_space(x, 2))
+    add("space_to_depth", [spec((4, 6, 2))], lambda x: ops.space_to_depth(x, 2))
+    add("dot_product_attention", [spec((4, 2, 3)), spec((5, 2, 3)), spec((5, 2, 3))],
+        lambda q, k, v: ops.dot_product_attention(q, k, v))
+    add("dot_product_attention_causal", [spec((4, 2, 3)), spec((4, 2, 3)), spec((4, 2, 3))],
+        lambda q, k, v: ops.dot_product_attention(q, k, v, is_causal=True))
+    add("sparsemax", [F], lambda x: ops.sparsemax(x))
+    add("multi_hot", [spec((3,), "int32", 0, 5)], lambda i: ops.multi_hot(i, 5))
+    add("logaddexp2", [F, F], lambda x, y: ops.logaddexp2(x, y))
+    add("isclose", [F, F], lambda x, y: ops.isclose(x, ops.where(x > 0, x, y)))
+    add("average", [F], lambda x: ops.average(x, axis=1))
+    add("fliplr_flipud", [F], lambda x: [ops.fliplr(x), ops.flipud(x)])
+    add("rot90", [spec((3, 4, 2))], lambda x: ops.rot90(x, axes=(1, 2)))
+    add("dstack", [F, F], lambda x, y: ops.dstack([x, y]))
+    add("hsplit", [spec((4, 6))], lambda x: ops.hsplit(x, 2))
+    add("trace", [spec((3, 3))], lambda x: ops.trace(x, axis1=1, axis2=2))
+    add("nan_reductions", [F], lambda x: [ops.nansum(x, axis=1), ops.nanmean(x, axis=-1),
+                                          ops.nanmax(x, axis=1), ops.nanmin(x, axis=2)])
+    add("select", [F], lambda x: ops.select([x > 0.5, x < -1.0], [x, -x], 0.25))
+    add("inner", [F, spec((5, 4))], lambda x, y: ops.inner(x, y))
+    add("sinc", [F], lambda x: ops.sinc(x))
+    add("isneginf_isposinf", [F], lambda x: [ops.isneginf(ops.log(x)), ops.isposinf(x)])
+    add("full_like", [F], lambda x: ops.full_like(x, 2.5))
+    add("append", [F, F], lambda x, y: ops.append(x, y, axis=1))
+    add("saturate_cast", [spec((3, 4), low=-100, high=400)],
+        lambda x: ops.saturate_cast(x, "uint8"))
+    add("convert_to_tensor", [F], lambda x: ops.convert_to_tensor(x))
+    add("in_top_k", [spec((), "int32", 0, 5), spec((5,))],
+        lambda t, p: ops.in_top_k(t, p, 2))
     return out
 
 

@@ -15,6 +15,7 @@ from . import (  # noqa: F401 - importing a family registers it
     merge,
     nn,
     nn_activations,
+    nn_functions,
     normalization,
     numpy,
     pooling,

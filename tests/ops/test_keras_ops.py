@@ -13,7 +13,7 @@ import numpy as np
 import onnx
 import pytest
 from case_archive import load_case_archive, read_case_array
-from onnx_session import run_onnx
+from ops_onnx import run_plain as run_onnx
 
 import modelio
 from modelio.errors import UnsupportedError

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from case_archive import load_case_archive
-from onnx_session import run_onnx
+from ops_onnx import run_plain as run_onnx
 
 import modelio
 from modelio import ops

@@ -7,6 +7,7 @@ from . import (
     binary,
     creation,
     elementwise,
+    extras,
     indexing,
     linear,
     reduction,
@@ -16,5 +17,5 @@ from . import (
     unary,
 )
 
-__all__ = ["arrange", "binary", "creation", "elementwise", "indexing", "linear", "reduction",
+__all__ = ["arrange", "binary", "creation", "elementwise", "extras", "indexing", "linear", "reduction",
            "shape", "sorting", "statistics", "unary"]

@@ -9,6 +9,8 @@ from .creation import *  # noqa: F403
 from .creation import __all__ as _creation
 from .elementwise import *  # noqa: F403
 from .elementwise import __all__ as _elementwise
+from .extras import *  # noqa: F403
+from .extras import __all__ as _extras
 from .indexing import *  # noqa: F403
 from .indexing import __all__ as _indexing
 from .linear import *  # noqa: F403
@@ -24,5 +26,5 @@ from .statistics import __all__ as _statistics
 from .unary import *  # noqa: F403
 from .unary import __all__ as _unary
 
-__all__ = [*_arrange, *_binary, *_creation, *_elementwise, *_indexing, *_linear, *_reduction,
+__all__ = [*_arrange, *_binary, *_creation, *_elementwise, *_extras, *_indexing, *_linear, *_reduction,
            *_shape, *_sorting, *_statistics, *_unary]
