@@ -246,6 +246,29 @@ def cases(ops):
     add("convert_to_tensor", [F], lambda x: ops.convert_to_tensor(x))
     add("in_top_k", [spec((), "int32", 0, 5), spec((5,))],
         lambda t, p: ops.in_top_k(t, p, 2))
+    add("nan_statistics", [F], lambda x: [ops.nanstd(x, axis=1), ops.nanvar(x, axis=-1),
+                                          ops.nanprod(x, axis=2), ops.nancumsum(x, axis=1)])
+    add("complex_views", [F], lambda x: [ops.real(x), ops.conj(x), ops.conjugate(x),
+                                         ops.isreal(x)])
+    add("imag", [F], lambda x: ops.imag(x))  # the torch backend refuses real tensors
+    ints = spec((3, 4), "int32", -20, 20)
+    add("bitwise", [ints, ints], lambda x, y: [
+        ops.bitwise_and(x, y), ops.bitwise_or(x, y), ops.bitwise_xor(x, y),
+        ops.bitwise_not(x), ops.bitwise_invert(y)])
+    add("shifts", [ints, spec((3, 4), "int32", 0, 4)], lambda x, y: [
+        ops.left_shift(x, y), ops.right_shift(x, y), ops.bitwise_left_shift(x, y),
+        ops.bitwise_right_shift(x, y)])
+    add("gcd_lcm", [spec((3, 4), "int32", 1, 30), spec((3, 4), "int32", 1, 30)],
+        lambda x, y: [ops.gcd(x, y), ops.lcm(x, y)])
+    add("ldexp", [F, spec((3, 4), "int32", -3, 4)], lambda x, y: ops.ldexp(x, y))
+    add("kron", [spec((2, 3)), spec((2, 2))], lambda x, y: ops.kron(x, y))
+    add("diag", [spec((4,))], lambda x: [ops.diag(x[0]), ops.diag(x[0], k=1)])
+    add("diff", [spec((3, 5))], lambda x: [ops.diff(x), ops.diff(x, n=2, axis=1)])
+    add("isin", [spec((3, 4), "int32", 0, 10)],
+        lambda x: ops.isin(x, np.array([1, 3, 5, 7], dtype="int32")))
+    add("dsplit", [spec((3, 4))], lambda x: ops.dsplit(x, 2))
+    add("quantile", [spec((5, 4))], lambda x: [ops.quantile(x, 0.3, axis=1),
+                                               ops.percentile(x, 75.0, axis=-1, keepdims=True)])
     return out
 
 

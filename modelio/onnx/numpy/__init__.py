@@ -10,6 +10,7 @@ from . import (
     extras,
     indexing,
     linear,
+    more,
     reduction,
     shape,
     sorting,
@@ -17,5 +18,5 @@ from . import (
     unary,
 )
 
-__all__ = ["arrange", "binary", "creation", "elementwise", "extras", "indexing", "linear", "reduction",
+__all__ = ["arrange", "binary", "creation", "elementwise", "extras", "indexing", "linear", "more", "reduction",
            "shape", "sorting", "statistics", "unary"]

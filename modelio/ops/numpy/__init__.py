@@ -15,6 +15,8 @@ from .indexing import *  # noqa: F403
 from .indexing import __all__ as _indexing
 from .linear import *  # noqa: F403
 from .linear import __all__ as _linear
+from .more import *  # noqa: F403
+from .more import __all__ as _more
 from .reduction import *  # noqa: F403
 from .reduction import __all__ as _reduction
 from .shape import *  # noqa: F403
@@ -26,5 +28,5 @@ from .statistics import __all__ as _statistics
 from .unary import *  # noqa: F403
 from .unary import __all__ as _unary
 
-__all__ = [*_arrange, *_binary, *_creation, *_elementwise, *_extras, *_indexing, *_linear, *_reduction,
+__all__ = [*_arrange, *_binary, *_creation, *_elementwise, *_extras, *_indexing, *_linear, *_more, *_reduction,
            *_shape, *_sorting, *_statistics, *_unary]

@@ -15,14 +15,16 @@ __all__ = ["BINARY_OPERATIONS", "Clip", "Where", "result_dtype"]
 
 def result_dtype(*operands) -> str:
     """The dtype Keras gives an elementwise result of `operands` (tensors, arrays, Python
-    numbers): tensors' dtypes promote, Python numbers are weak (a float next to integer tensors
-    gives float32)."""
+    numbers): tensors' dtypes promote (integers next to floats take the float dtype), Python
+    numbers are weak (a float next to integer tensors gives float32)."""
     tensors = [np.dtype(spec_of(item)[1]) for item in operands
                if not isinstance(item, (bool, int, float)) and item is not None]
     scalars = [item for item in operands if isinstance(item, (bool, int, float))]
     if not tensors:
         return np.result_type(*scalars).name
-    dtype = np.result_type(*tensors)
+    floats = [dtype for dtype in tensors if dtype.kind == "f"]
+    # Keras's lattice: integers next to floats take the float dtype (numpy would widen)
+    dtype = np.result_type(*floats) if floats else np.result_type(*tensors)
     if any(isinstance(item, float) for item in scalars) and dtype.kind in "biu":
         return "float32"
     if any(isinstance(item, int) and not isinstance(item, bool) for item in scalars) \
