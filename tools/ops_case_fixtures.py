@@ -269,6 +269,29 @@ def cases(ops):
     add("dsplit", [spec((3, 4))], lambda x: ops.dsplit(x, 2))
     add("quantile", [spec((5, 4))], lambda x: [ops.quantile(x, 0.3, axis=1),
                                                ops.percentile(x, 75.0, axis=-1, keepdims=True)])
+    probabilities = spec((3, 4), low=0.05, high=0.95)
+    add("binary_crossentropy", [probabilities, probabilities],
+        lambda t, o: [ops.binary_crossentropy(t, o),
+                      ops.binary_crossentropy(t, o * 4 - 2, from_logits=True)])
+    add("categorical_crossentropy", [probabilities, probabilities],
+        lambda t, o: [ops.categorical_crossentropy(t, o),
+                      ops.categorical_crossentropy(t, o, from_logits=True, axis=1)])
+    add("sparse_categorical_crossentropy", [spec((3,), "int32", 0, 4), probabilities],
+        lambda t, o: [ops.sparse_categorical_crossentropy(t, o),
+                      ops.sparse_categorical_crossentropy(t, o * 3, from_logits=True)])
+    add("psnr", [spec((3, 4), low=0, high=1), spec((3, 4), low=0, high=1)],
+        lambda x, y: ops.psnr(x, y, 1.0))
+    spd = np.array([[4.0, 1.0, 0.5], [1.0, 3.0, 0.2], [0.5, 0.2, 2.0]], dtype="float32")
+    add("solve", [spec((3, 3)), spec((3, 2))],
+        lambda a, b: [ops.linalg.solve(a + 5 * np.eye(3, dtype="float32"), b),
+                      ops.linalg.solve_triangular(a + 5 * np.eye(3, dtype="float32"), b,
+                                                  lower=True)])
+    add("cholesky", [spec((3, 3), low=0, high=0.3)],
+        lambda a: [ops.linalg.cholesky(a + spd), ops.linalg.cholesky(a + spd, upper=True),
+                   ops.linalg.cholesky_inverse(ops.linalg.cholesky(a + spd))])
+    add("pinv_rank", [spec((3, 4))], lambda a: [ops.linalg.pinv(a), ops.linalg.matrix_rank(a)])
+    add("logdet", [spec((3, 3), low=0, high=0.3)],
+        lambda a: [ops.logdet(a + spd), *ops.slogdet(a - spd)])
     return out
 
 

@@ -16,6 +16,7 @@ from . import (  # noqa: F401 - importing a family registers it
     nn,
     nn_activations,
     nn_functions,
+    nn_losses,
     normalization,
     numpy,
     pooling,

@@ -1,5 +1,5 @@
 """ONNX lowerings of keras.ops.linalg's operations (modelio/ops/linalg.py): Det as ONNX Det,
-Norm as reductions; Inv is refused (ONNX has no matrix inverse)."""
+Norm as reductions; the inverses, solvers and factorizations are refused (ONNX has none)."""
 
 import numpy as np
 
@@ -15,9 +15,15 @@ def det(graph, node, args, kwargs):
                       node.layer.name)
 
 
-@lowers(ops.Inv)
+@lowers(ops.Inv, ops.CholeskyInverse)
 def inv(graph, node, args, kwargs):
     refuse(node, "ONNX has no matrix inverse")
+
+
+@lowers(ops.Solve, ops.SolveTriangular, ops.Cholesky, ops.Pinv, ops.MatrixRank, ops.Logdet,
+        ops.Slogdet)
+def factorization(graph, node, args, kwargs):
+    refuse(node, "ONNX has no matrix factorizations or solvers")
 
 
 @lowers(ops.Norm)

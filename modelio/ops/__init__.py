@@ -18,7 +18,7 @@ Two kinds of classes live here:
 Importing this package registers them all.
 """
 
-from . import core, image, image_ops, linalg, nn, nn_activations, nn_functions, numpy
+from . import core, image, image_ops, linalg, nn, nn_activations, nn_functions, nn_losses, numpy
 from .base import KerasOp
 from .core import *  # noqa: F403
 from .image import *  # noqa: F403
@@ -27,10 +27,11 @@ from .linalg import *  # noqa: F403
 from .nn import *  # noqa: F403
 from .nn_activations import *  # noqa: F403
 from .nn_functions import *  # noqa: F403
+from .nn_losses import *  # noqa: F403
 from .numpy import *  # noqa: F403
 from .onnx_layer import OnnxLayer
 
 __all__ = ["KerasOp", "OnnxLayer", "core", "image", "image_ops", "linalg", "nn",
-           "nn_activations", "nn_functions", "numpy", *core.__all__, *image.__all__, *image_ops.__all__,
-           *linalg.__all__, *nn.__all__, *nn_activations.__all__, *nn_functions.__all__,
+           "nn_activations", "nn_functions", "nn_losses", "numpy", *core.__all__, *image.__all__, *image_ops.__all__,
+           *linalg.__all__, *nn.__all__, *nn_activations.__all__, *nn_functions.__all__, *nn_losses.__all__,
            *numpy.__all__]

@@ -1,6 +1,8 @@
-"""`keras.ops.linalg`'s operations as Keras 3 graphs record them: `Det`, `Inv` and `Norm`
-(vector norms of order None/2, 1, inf, -inf, 0 and other numbers; the Frobenius norm of
-matrices), each a registered class with Keras's config."""
+"""`keras.ops.linalg`'s operations as Keras 3 graphs record them: `Det`, `Inv`, `Norm` (vector
+norms of order None/2, 1, inf, -inf, 0 and other numbers; the Frobenius norm of matrices),
+`Solve`, `SolveTriangular`, `Cholesky`, `CholeskyInverse`, `Pinv`, `MatrixRank`, and
+`keras.ops.math.logdet` / `keras.ops.numpy.slogdet`; each a registered class with Keras's
+config. Only Det and Norm have ONNX lowerings (ONNX has no factorizations or solvers)."""
 
 import numpy as np
 
@@ -8,7 +10,8 @@ from ..graph.registry import register_operation
 from .base import KerasOp, axis_list, float_dtype, spec_of
 from .numpy.reduction import reduced_shape
 
-__all__ = ["Det", "Inv", "Norm"]
+__all__ = ["Cholesky", "CholeskyInverse", "Det", "Inv", "Logdet", "MatrixRank", "Norm", "Pinv",
+           "Slogdet", "Solve", "SolveTriangular"]
 
 
 class _Matrices(KerasOp):
@@ -99,3 +102,132 @@ class Norm(KerasOp):
         shape, dtype = spec_of(x)
         return reduced_shape(shape, self.axes(len(shape)), self.arguments["keepdims"]), \
             float_dtype(dtype)
+
+
+class _Solver(_Matrices):
+    def output_spec(self, a, b):
+        a_shape, dtype = spec_of(a)
+        self.square(a_shape)
+        return tuple(spec_of(b)[0]), float_dtype(dtype)
+
+
+@register_operation
+class Solve(_Solver):
+    """`x` with `a @ x = b`."""
+
+    def call(self, a, b):
+        try:
+            if b.ndim == a.ndim - 1:
+                return np.linalg.solve(a, b[..., None])[..., 0].astype(self.output_spec(a, b)[1])
+            return np.linalg.solve(a, b).astype(self.output_spec(a, b)[1])
+        except np.linalg.LinAlgError as exc:
+            self.fail(f"a matrix is singular ({exc})")
+
+
+@register_operation
+class SolveTriangular(_Solver):
+    """`x` with `a @ x = b`, `a` triangular (its `lower` or upper triangle read)."""
+
+    ARGUMENTS = {"lower": False}
+
+    def call(self, a, b):
+        a = np.tril(a) if self.arguments["lower"] else np.triu(a)
+        return Solve.call(self, a, b)
+
+
+@register_operation
+class Cholesky(_Matrices):
+    """The lower (or, with `upper`, upper) Cholesky factor, reading only that triangle."""
+
+    ARGUMENTS = {"upper": False}
+
+    def call(self, x):
+        if self.arguments["upper"]:  # only the upper triangle is read
+            upper = np.triu(x)
+            x = upper + np.swapaxes(np.triu(x, 1), -1, -2)
+        try:
+            lower = np.linalg.cholesky(x)
+        except np.linalg.LinAlgError as exc:
+            self.fail(f"a matrix is not positive definite ({exc})")
+        factor = np.swapaxes(lower, -1, -2) if self.arguments["upper"] else lower
+        return factor.astype(self.output_spec(x)[1])
+
+    def output_spec(self, x):
+        shape, dtype = spec_of(x)
+        self.square(shape)
+        return tuple(shape), float_dtype(dtype)
+
+
+@register_operation
+class CholeskyInverse(Cholesky):
+    """The inverse of `L L^T` (or `U^T U` with `upper`) from its Cholesky factor."""
+
+    def call(self, x):
+        factor = np.triu(x) if self.arguments["upper"] else np.tril(x)
+        product = np.swapaxes(factor, -1, -2) @ factor if self.arguments["upper"] else \
+            factor @ np.swapaxes(factor, -1, -2)
+        return Inv.call(self, product)
+
+
+@register_operation
+class Pinv(Cholesky):
+    """The Moore-Penrose pseudo-inverse (singular values below `rcond` times the largest
+    dropped)."""
+
+    ARGUMENTS = {"rcond": None}
+
+    def call(self, x):
+        rcond = self.arguments["rcond"]
+        result = np.linalg.pinv(x) if rcond is None else np.linalg.pinv(x, rcond=rcond)
+        return result.astype(self.output_spec(x)[1])
+
+    def output_spec(self, x):
+        shape, dtype = spec_of(x)
+        return tuple(shape[:-2]) + (shape[-1], shape[-2]), float_dtype(dtype)
+
+
+@register_operation
+class MatrixRank(_Matrices):
+    """The number of singular values above `tol` (None: numpy's default), int32."""
+
+    ARGUMENTS = {"tol": None}
+
+    def call(self, x):
+        return np.asarray(np.linalg.matrix_rank(x, tol=self.arguments["tol"])).astype(np.int32)
+
+    def output_spec(self, x):
+        return tuple(spec_of(x)[0][:-2]), "int32"
+
+
+@register_operation
+class Logdet(_Matrices):
+    """`log(det(x))` of each square matrix (NaN for negative determinants)."""
+
+    _keras_module = "keras.src.ops.math"
+
+    def call(self, x):
+        sign, logabs = np.linalg.slogdet(x)
+        with np.errstate(invalid="ignore"):
+            return np.where(sign > 0, logabs, np.where(sign == 0, -np.inf, np.nan)).astype(
+                self.output_spec(x)[1])
+
+    def output_spec(self, x):
+        shape, dtype = spec_of(x)
+        self.square(shape)
+        return tuple(shape[:-2]), float_dtype(dtype)
+
+
+@register_operation
+class Slogdet(Logdet):
+    """`[sign, log|det|]` of each square matrix."""
+
+    _keras_module = "keras.src.ops.numpy"
+
+    def call(self, x):
+        sign, logabs = np.linalg.slogdet(x)
+        dtype = float_dtype(x.dtype.name)
+        return [sign.astype(dtype), logabs.astype(dtype)]
+
+    def output_spec(self, x):
+        spec = super().output_spec(x)
+        return [spec, spec]
