@@ -292,6 +292,15 @@ def cases(ops):
     add("pinv_rank", [spec((3, 4))], lambda a: [ops.linalg.pinv(a), ops.linalg.matrix_rank(a)])
     add("logdet", [spec((3, 3), low=0, high=0.3)],
         lambda a: [ops.logdet(a + spd), *ops.slogdet(a - spd)])
+    add("crop_images", [spec((5, 6, 2))],
+        lambda x: [ops.image.crop_images(x, top_cropping=1, left_cropping=2, target_height=3,
+                                         target_width=2),
+                   ops.image.crop_images(x, bottom_cropping=1, right_cropping=1,
+                                         target_height=2, target_width=4)])
+    add("pad_images", [spec((3, 4, 2))],
+        lambda x: [ops.image.pad_images(x, top_padding=1, left_padding=2, target_height=6,
+                                        target_width=7),
+                   ops.image.pad_images(x, 1, 0, 2, 1)])
     return out
 
 

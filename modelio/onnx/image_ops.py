@@ -51,3 +51,22 @@ def rgb_to_grayscale(graph, node, args, kwargs):
     weighted = graph.node("Mul", [args[0], graph.constant(weights, f"{hint}/weights")], hint)
     return graph.node("ReduceSum", [weighted, graph.ints([channel_axis], f"{hint}/axis")], hint,
                       keepdims=1)
+
+
+@lowers(ops.CropImages, ops.PadImages)
+def frame(graph, node, args, kwargs):
+    layer, hint = node.layer, node.layer.name
+    shape = node.call_args[0].shape
+    h_axis, w_axis, _ = ops.image_axes(layer, len(shape))
+    (top, bottom), (left, right) = layer.margins(shape)
+    if isinstance(layer, ops.PadImages):
+        pads = [0] * (2 * len(shape))
+        pads[h_axis], pads[w_axis] = top, left
+        pads[len(shape) + h_axis], pads[len(shape) + w_axis] = bottom, right
+        return graph.node("Pad", [args[0], graph.ints(pads, f"{hint}/pads")], hint,
+                          mode="constant")
+    ends = [-bottom if bottom else np.iinfo(np.int64).max, -right if right else
+            np.iinfo(np.int64).max]
+    return graph.node("Slice", [args[0], graph.ints([top, left], f"{hint}/starts"),
+                                graph.ints(ends, f"{hint}/ends"),
+                                graph.ints([h_axis, w_axis], f"{hint}/axes")], hint)

@@ -1,6 +1,6 @@
 """`keras.ops.image`'s operations as Keras 3 graphs record them: `Resize` ("nearest" and
 "bilinear", optionally antialiased, cropped or padded to the target aspect ratio, as Keras's
-PyTorch backend computes them) and `RGBToGrayscale`, each a registered class with Keras's
+PyTorch backend computes them), `RGBToGrayscale`, `CropImages` and `PadImages`, each a registered class with Keras's
 config (`data_format` None means channels_last, Keras's default)."""
 
 import numpy as np
@@ -9,7 +9,7 @@ from ..graph.registry import register_operation
 from ..kernels import resize as resize_kernels
 from .base import REQUIRED, KerasOp, spec_of
 
-__all__ = ["RGBToGrayscale", "Resize", "image_axes"]
+__all__ = ["CropImages", "PadImages", "RGBToGrayscale", "Resize", "image_axes"]
 
 _FORMATS = (None, "channels_last", "channels_first")
 
@@ -109,3 +109,106 @@ class RGBToGrayscale(KerasOp):
         shape = list(shape)
         shape[channel_axis] = 1
         return tuple(shape), dtype
+
+
+class _Frame(KerasOp):
+    """What CropImages and PadImages share: four margins, two of which may come from a target
+    size, over the height and width axes."""
+
+    _keras_module = "keras.src.ops.image"
+    KEYS = ()  # (top, left, bottom, right) argument names
+
+    def check(self):
+        for key in (*self.KEYS, "target_height", "target_width"):
+            self.check_int(key, allow_none=True, minimum=0)
+        self.check_choice("data_format", _FORMATS)
+        top, left, bottom, right = (self.arguments[key] for key in self.KEYS)
+        for first, second, target in ((top, bottom, "target_height"),
+                                      (left, right, "target_width")):
+            given = sum(value is not None for value in (first, second, self.arguments[target]))
+            if given != 2:
+                self.fail(f"give exactly two of the margins and {target} for each axis")
+
+    def margins(self, shape) -> list:
+        """[(before, after) of the height axis, (before, after) of the width axis]."""
+        h_axis, w_axis, _ = image_axes(self, len(shape))
+        top, left, bottom, right = (self.arguments[key] for key in self.KEYS)
+        result = []
+        for size, before, after, target in ((shape[h_axis], top, bottom, "target_height"),
+                                            (shape[w_axis], left, right, "target_width")):
+            target = self.arguments[target]
+            if size is None and (before is None or after is None):
+                self.fail("a target size needs the image size known")
+            before, after = self.resolve(size, before, after, target)
+            if before < 0 or after < 0:
+                self.fail(f"a target size does not fit images of shape {tuple(shape)}")
+            result.append((before, after))
+        return result
+
+
+@register_operation
+class CropImages(_Frame):
+    """Images cropped by margins (or to a target size)."""
+
+    ARGUMENTS = {"top_cropping": None, "left_cropping": None, "bottom_cropping": None,
+                 "right_cropping": None, "target_height": None, "target_width": None,
+                 "data_format": None}
+    KEYS = ("top_cropping", "left_cropping", "bottom_cropping", "right_cropping")
+
+    @staticmethod
+    def resolve(size, before, after, target):
+        if before is None:
+            before = size - target - after
+        if after is None:
+            after = size - target - before
+        return before, after
+
+    def call(self, images):
+        h_axis, w_axis, _ = image_axes(self, images.ndim)
+        (top, bottom), (left, right) = self.margins(images.shape)
+        key = [slice(None)] * images.ndim
+        key[h_axis] = slice(top, images.shape[h_axis] - bottom)
+        key[w_axis] = slice(left, images.shape[w_axis] - right)
+        return images[tuple(key)].copy()
+
+    def output_spec(self, images):
+        shape, dtype = spec_of(images)
+        h_axis, w_axis, _ = image_axes(self, len(shape))
+        out = list(shape)
+        for axis, (before, after) in zip((h_axis, w_axis), self.margins(shape)):
+            out[axis] = None if shape[axis] is None else shape[axis] - before - after
+            if out[axis] is not None and out[axis] < 1:
+                self.fail(f"the cropping leaves nothing of images of shape {tuple(shape)}")
+        return tuple(out), dtype
+
+
+@register_operation
+class PadImages(_Frame):
+    """Images padded with zeros by margins (or to a target size)."""
+
+    ARGUMENTS = {"top_padding": None, "left_padding": None, "bottom_padding": None,
+                 "right_padding": None, "target_height": None, "target_width": None,
+                 "data_format": None}
+    KEYS = ("top_padding", "left_padding", "bottom_padding", "right_padding")
+
+    @staticmethod
+    def resolve(size, before, after, target):
+        if before is None:
+            before = target - after - size
+        if after is None:
+            after = target - before - size
+        return before, after
+
+    def call(self, images):
+        h_axis, w_axis, _ = image_axes(self, images.ndim)
+        widths = [(0, 0)] * images.ndim
+        widths[h_axis], widths[w_axis] = self.margins(images.shape)
+        return np.pad(images, widths)
+
+    def output_spec(self, images):
+        shape, dtype = spec_of(images)
+        h_axis, w_axis, _ = image_axes(self, len(shape))
+        out = list(shape)
+        for axis, (before, after) in zip((h_axis, w_axis), self.margins(shape)):
+            out[axis] = None if shape[axis] is None else shape[axis] + before + after
+        return tuple(out), dtype
