@@ -15,32 +15,62 @@ subclass of keras 3.15.1, its config keys (the constructor arguments) and call a
 
 Survey (keras 3.15.1, torch backend)
 ------------------------------------
-keras 3.15.1 defines 333 Operation subclasses: numpy 208, nn 53, math 24, core 17, image 15,
-linalg 16. A functional model records one node per `keras.ops` call on a symbolic tensor; the
-entry is `{"module": "keras.src.ops.<family>", "class_name": <class>, "config": {"name", ...}}`.
+keras 3.15.1 defines 333 Operation subclasses (`--survey` lists each with its constructor and call
+arguments): numpy 208, nn 53, math 24, core 17, image 15, linalg 16. A functional model records
+one node per `keras.ops` call on a symbolic tensor; its entry is
+`{"module": "keras.src.ops.<family>", "class_name": <class>, "config": {"name", ...}}`.
 
-* config: `name` followed by EVERY constructor argument with its default filled in (Keras's
-  Operation auto-config: `Max` -> `{"name", "axis", "keepdims", "initial"}`, `Clip` ->
-  `{"name", "x_min", "x_max"}`, `Resize` -> size, interpolation, antialias,
-  crop_to_aspect_ratio, pad_to_aspect_ratio, fill_mode, fill_value, data_format), tuples
-  written as lists. Ops without constructor arguments (`Matmul`, `Where`, `GetItem`, `Erf`,
-  `Relu`...) have only `name`. Class names are Keras's, e.g. `Matmul` (not MatMul), `TopK`,
-  `RGBToGrayscale`, `LogSoftmax`, `TakeAlongAxis`, `GetItem`.
-* call arguments go to the node's `args` (never `kwargs` for `keras.ops` calls): tensors as
-  `__keras_tensor__` references, Python constants inline (`ops.power(x, 2.0)` -> args
-  `[x, 2.0]`; `ops.where(c, x, 0.0)` -> `[c, x, 0.0]`; `x > 0` -> Greater `[x, 0]`), lists of
-  tensors as a list (`Concatenate`, `Stack`: `[[x, y]]`), numpy arrays as `__numpy__`.
-  `GetItem`'s key is the second argument: a tuple becomes a list of `__slice__`
-  (`{"start", "stop", "step"}`), `__ellipsis__`, `null` (newaxis) and integers.
-* Some `keras.ops` functions make no Operation node of their own on symbolic tensors: Python
-  operators map to Add/Subtract/Multiply/TrueDivide/Power/Negative/GetItem...;
-  `ops.shape` returns a tuple; `ops.ndim`/`ops.size` give Python ints when shapes are known.
-  `ops.einsum` records `Einsum` with the operands as positional args.
-* Ops taking Python callables (core Map, Scan, Cond, ForiLoop, WhileLoop, AssociativeScan,
-  VectorizedMap, Switch; linalg JVP) cannot be serialized into a config at all.
-* `Model.from_config` in Keras re-calls each op with the recorded args; GetItem keys come back as
-  lists, which Keras turns into tuples again (the case `keras_reloads` flag records whether the
-  reloaded model reproduced the outputs).
+* config: `name` and EVERY constructor argument with its default filled in (Keras's Operation
+  auto-config): `Max` -> name, axis, keepdims, initial; `Clip` -> x_min, x_max; `Resize` ->
+  size, interpolation, antialias, crop_to_aspect_ratio, pad_to_aspect_ratio, fill_mode,
+  fill_value, data_format; `OneHot` -> num_classes, axis, dtype ("float32" filled in), sparse;
+  `MaxPool`/`Conv` get data_format resolved to "channels_last". Tuples are written as lists.
+  Ops whose constructor takes nothing (`Matmul`, `Where`, `GetItem`, `Erf`, `Relu`, ...) have
+  only `name`; `ExtractPatches` has no `name` at all (its __init__ takes none). Class names are
+  Keras's: `Matmul` (not MatMul), `TopK`, `RGBToGrayscale`, `LogSoftmax`, `TakeAlongAxis`,
+  `GetItem`, `Absolute` (what `ops.abs` records), `Conjugate` (what `ops.conj` records).
+* call arguments: the node's `args` hold the positional ones — tensors as `__keras_tensor__`
+  references, Python numbers inline (`ops.power(x, 2.0)` -> `[x, 2.0]`, `x > 0` -> Greater
+  `[x, 0]`, `ops.where(c, x, 0.0)` -> `[c, x, 0.0]`, `ops.quantile(x, 0.3)` -> `[x, 0.3]`,
+  `ops.isclose` -> `[x1, x2, rtol, atol]`), lists of tensors as a list (`Concatenate`, `Stack`,
+  `Hstack`, `Dstack`: `[[x, y]]`; `Select`: `[[conditions], [choices], default]`), numpy arrays
+  as `__numpy__` (`ops.take(x, np.array(...))`, `ops.matmul(x, weights)`, the gamma/beta of
+  `LayerNorm`, the kernel of `Conv`), `ops.slice`'s start indices as a list. `kwargs` hold the
+  keyword ones some ops declare: `Pad` `{"constant_values"}`, `RMSNorm` `{"scale"}`,
+  `DotProductAttention` `{"bias", "mask", "scale"}`, `Average` `{"weights"}`. `GetItem`'s key
+  is the second argument: a tuple becomes a list of `__slice__` (`{"start", "stop", "step"}`),
+  `__ellipsis__`, `null` (newaxis) and integers.
+* Every recorded case reloads in Keras (`Model.from_config`) with identical outputs
+  (`keras_reloads`). Two cannot even run under the torch backend: slicing with a negative step
+  (`x[:, ::-1]`: torch refuses) and `ops.imag` of real tensors.
+* Backends disagree (BACKENDS_DISAGREE; `--tf-outputs` records TensorFlow's numbers in
+  ops_cases_tf.npz, which modelio matches): torch's `dot` of N-D tensors is a batched matmul
+  (numpy/TensorFlow: a tensordot over the last and second-to-last axes), torch's
+  `count_nonzero` transposes its result, torch's `top_k` indices are int64 (int32 in Keras's
+  symbolic dtype and in TensorFlow). torch's `multi_hot` combines the one-hot vectors over axis
+  1 whatever `axis` says; modelio does the same.
+* Operations that take Python callables (core Map, Scan, Cond, ForiLoop, WhileLoop,
+  AssociativeScan, VectorizedMap, Switch; linalg JVP) cannot be serialized into a config.
+  Operations whose results have data-dependent shapes (Nonzero, Unique, Histogram with data
+  ranges, Bincount) or complex dtypes (FFT family, STFT, Polar, ViewAsComplex/Real, Eig) have
+  no fixed-shape graph meaning for modelio.
+
+modelio implements 241 of the 333 classes (`modelio.graph.registry.OPERATION_CLASSES`, each
+registered under Keras's class name, written under Keras's module); every one has an ONNX
+lowering, or an UnsupportedError naming it at export where ONNX has no equivalent (Cumprod,
+Gcd, Lcm, Inv, CholeskyInverse, Solve, SolveTriangular, Cholesky, Pinv, MatrixRank, Logdet,
+Slogdet). Refused by name when a file holds them (92): numpy AllClose, Angle, Arange,
+Argpartition, Array, Bincount, Corrcoef, Correlate, Cross, Diagflat, Digitize, EmptyLike, Full,
+Geomspace, Histogram, I0, Imag, Linspace, Logspace, Meshgrid, Nanargmax, Nanargmin, Nancumprod,
+Nanmedian, Nanpercentile, Nanquantile, Ndim, Nextafter, Nonzero, SearchSorted, Size, Trapezoid,
+Unique, UnravelIndex, Vander, View; nn AdaptiveAveragePool, AdaptiveMaxPool, CTCDecode,
+CTCLoss, ConvTranspose, DepthwiseConv, Fold, Polar, SeparableConv, Unfold; math CDist, Erfinv,
+ExtractSequences, FFT, FFT2, IFFT2, IRFFT, ISTFT, RFFT, STFT, SegmentMax, SegmentMin,
+SegmentProd, SegmentReduction, SegmentSum, ViewAsComplex, ViewAsReal; core AssociativeScan,
+Cond, ForiLoop, Map, Scan, Scatter, ScatterUpdate, SliceUpdate, Switch, VectorizedMap,
+WhileLoop; image AffineTransform, ElasticTransform, ExtractPatches, GaussianBlur, HSVToRGB,
+MapCoordinates, PerspectiveTransform, RGBToHSV, SSIM, ScaleAndTranslate, SobelEdges; linalg
+Eig, Eigh, JVP, Lstsq, LuFactor, Qr, SVD.
 """
 
 import argparse
@@ -366,6 +396,18 @@ def write_tf_outputs(keras):
     print(f"wrote {sorted(arrays)} ({keras.backend.backend()}) to {TF_OUT}")
 
 
+def operation_classes() -> dict:
+    """{family: sorted Operation subclass names} of keras.src.ops."""
+    from keras.src.ops.operation import Operation
+    result = {}
+    for family in FAMILIES:
+        module = importlib.import_module(f"keras.src.ops.{family}")
+        result[family] = sorted(name for name, cls in vars(module).items()
+                                if inspect.isclass(cls) and issubclass(cls, Operation)
+                                and cls.__module__ == module.__name__)
+    return result
+
+
 def survey():
     """Every Operation subclass of keras: config keys and call arguments."""
     from keras.src.ops.operation import Operation
@@ -449,7 +491,7 @@ def main():
         })
         print(name, [c for _, c in ops_in], "reloads" if reloads is True else reloads)
     document = {"keras_version": keras.__version__, "backend": keras.backend.backend(),
-                "cases": records}
+                "cases": records, "keras_operations": operation_classes()}
     write_npz(OUT, {**buffers.arrays(), "cases_json": np.frombuffer(
         json.dumps(document, sort_keys=True).encode("utf-8"), dtype=np.uint8)})
     print(f"wrote {len(records)} cases to {OUT}")

@@ -170,3 +170,18 @@ def test_ops_zoo_written_by_keras_loads_matches_and_exports():
     feeds = {tensor.name: value for tensor, value in zip(proto.graph.input, inputs)}
     for got, want in zip(run_onnx(proto, feeds), expected):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_every_operation_is_a_keras_class_under_its_keras_module_and_exports():
+    from modelio.graph.registry import OPERATION_CLASSES
+    from modelio.onnx import families  # noqa: F401 - registers the lowerings
+    from modelio.onnx.registry import lowering_for
+
+    keras_classes = {(f"keras.src.ops.{family}", name)
+                     for family, names in DOCUMENT["keras_operations"].items() for name in names}
+    assert len(keras_classes) == 333
+    ours = {(cls._keras_module, name) for name, cls in OPERATION_CLASSES.items()}
+    assert ours <= keras_classes
+    assert len(ours) == 241
+    for cls in OPERATION_CLASSES.values():
+        assert lowering_for(cls.__new__(cls)) is not None, cls.__name__
