@@ -55,16 +55,16 @@ one node per `keras.ops` call on a symbolic tensor; its entry is
   ranges, Bincount) or complex dtypes (FFT family, STFT, Polar, ViewAsComplex/Real, Eig) have
   no fixed-shape graph meaning for modelio.
 
-modelio implements 241 of the 333 classes (`modelio.graph.registry.OPERATION_CLASSES`, each
+modelio implements 244 of the 333 classes (`modelio.graph.registry.OPERATION_CLASSES`, each
 registered under Keras's class name, written under Keras's module); every one has an ONNX
 lowering, or an UnsupportedError naming it at export where ONNX has no equivalent (Cumprod,
 Gcd, Lcm, Inv, CholeskyInverse, Solve, SolveTriangular, Cholesky, Pinv, MatrixRank, Logdet,
-Slogdet). Refused by name when a file holds them (92): numpy AllClose, Angle, Arange,
+Slogdet). Refused by name when a file holds them (89): numpy AllClose, Angle, Arange,
 Argpartition, Array, Bincount, Corrcoef, Correlate, Cross, Diagflat, Digitize, EmptyLike, Full,
-Geomspace, Histogram, I0, Imag, Linspace, Logspace, Meshgrid, Nanargmax, Nanargmin, Nancumprod,
+Geomspace, Histogram, I0, Imag, Linspace, Logspace, Meshgrid, Nancumprod,
 Nanmedian, Nanpercentile, Nanquantile, Ndim, Nextafter, Nonzero, SearchSorted, Size, Trapezoid,
 Unique, UnravelIndex, Vander, View; nn AdaptiveAveragePool, AdaptiveMaxPool, CTCDecode,
-CTCLoss, ConvTranspose, DepthwiseConv, Fold, Polar, SeparableConv, Unfold; math CDist, Erfinv,
+CTCLoss, ConvTranspose, Fold, Polar, SeparableConv, Unfold; math CDist, Erfinv,
 ExtractSequences, FFT, FFT2, IFFT2, IRFFT, ISTFT, RFFT, STFT, SegmentMax, SegmentMin,
 SegmentProd, SegmentReduction, SegmentSum, ViewAsComplex, ViewAsReal; core AssociativeScan,
 Cond, ForiLoop, Map, Scan, Scatter, ScatterUpdate, SliceUpdate, Switch, VectorizedMap,
@@ -331,6 +331,12 @@ def cases(ops):
         lambda x: [ops.image.pad_images(x, top_padding=1, left_padding=2, target_height=6,
                                         target_width=7),
                    ops.image.pad_images(x, 1, 0, 2, 1)])
+    add("nanargmax_nanargmin", [F], lambda x: [
+        ops.nanargmax(ops.where(x > 1.5, np.nan, x), axis=1),
+        ops.nanargmin(ops.where(x < 0, np.nan, x), axis=-1, keepdims=True)])
+    depthwise = np.linspace(-1, 1, 3 * 3 * 3 * 2, dtype="float32").reshape(3, 3, 3, 2)
+    add("depthwise_conv", [spec((5, 5, 3))],
+        lambda x: ops.depthwise_conv(x, depthwise, strides=2, padding="same"))
     return out
 
 

@@ -157,6 +157,8 @@ def conv(graph, node, args, kwargs):
     shape = node.call_args[0].shape
     kernel_symbolic = node.call_args[1]
     kernel_shape = tuple(getattr(kernel_symbolic, "shape", np.shape(kernel_symbolic)))
+    if isinstance(layer, ops.DepthwiseConv):
+        kernel_shape = kernel_shape[:-2] + (1, kernel_shape[-2] * kernel_shape[-1])
     strides, dilation, axes, first = layer.geometry(shape, kernel_shape)
     rank = len(axes)
     pairs = [conv_kernels.padding_amounts(known_size(node, shape[axis], "convolution"),
@@ -164,6 +166,9 @@ def conv(graph, node, args, kwargs):
                                           layer.arguments["padding"])
              for index, (axis, stride, rate) in enumerate(zip(axes, strides, dilation))]
     kernel = operand(graph, node, 1, args[1], np.float32)
+    if isinstance(layer, ops.DepthwiseConv):  # (*window, C, M) -> (*window, 1, C * M)
+        kernel = graph.node("Reshape", [kernel, graph.ints(list(kernel_shape),
+                                                           f"{hint}/depthwise")], hint)
     # (*window, in / groups, out) -> (out, in / groups, *window)
     kernel = graph.node("Transpose", [kernel], hint, perm=[rank + 1, rank, *range(rank)])
     channels = known_size(node, shape[1] if first else shape[-1], "convolution")

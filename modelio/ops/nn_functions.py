@@ -7,12 +7,13 @@ call arguments: tensors or `__numpy__` constants."""
 import numpy as np
 
 from ..graph.registry import register_operation
+from ..graph.tensor import SymbolicTensor
 from ..kernels import activations as activation_kernels
 from ..kernels import convolution as conv_kernels
 from ..kernels import pooling as pool_kernels
 from .base import REQUIRED, KerasOp, axis_list, float_dtype, normalize_axis, spec_of
 
-__all__ = ["AveragePool", "BatchNorm", "Conv", "DepthToSpace", "DotProductAttention",
+__all__ = ["AveragePool", "BatchNorm", "Conv", "DepthToSpace", "DepthwiseConv", "DotProductAttention",
            "LayerNorm", "MaxPool", "Moments", "MultiHot", "RMSNorm", "SpaceToDepth",
            "Sparsemax", "spatial_tuple"]
 
@@ -278,6 +279,24 @@ class Conv(_Windowed):
                                                         rate, self.arguments["padding"])
         out[1 if first else -1] = kernel_shape[-1]
         return tuple(out), float_dtype(dtype)
+
+
+@register_operation
+class DepthwiseConv(Conv):
+    """Each input channel convolved with its own `kernel` filters ((*window, channels,
+    multiplier)), outputs grouped by channel."""
+
+    def _grouped(self, kernel):
+        kernel = np.asarray(kernel)
+        return kernel.reshape(kernel.shape[:-2] + (1, kernel.shape[-2] * kernel.shape[-1]))
+
+    def call(self, inputs, kernel):
+        return Conv.call(self, inputs, self._grouped(kernel))
+
+    def output_spec(self, inputs, kernel):
+        shape = tuple(spec_of(kernel)[0])
+        grouped = shape[:-2] + (1, None if None in shape[-2:] else shape[-2] * shape[-1])
+        return Conv.output_spec(self, inputs, SymbolicTensor(grouped, "float32"))
 
 
 class _Blocks(_NN):

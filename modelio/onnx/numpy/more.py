@@ -214,3 +214,34 @@ def quantile(graph, node, args, kwargs):
     weight = scalar(graph, position - low, dtype, hint)
     return graph.node("Add", [below, graph.node("Mul", [graph.node("Sub", [pick(high), below],
                                                                    hint), weight], hint)], hint)
+
+
+@lowers(ops.Nanargmax, ops.Nanargmin)
+def nan_arg(graph, node, args, kwargs):
+    layer, hint = node.layer, node.layer.name
+    dtype = np.dtype(node.call_args[0].dtype)
+    x = args[0]
+    axis, keep = layer.arguments["axis"], int(layer.arguments["keepdims"])
+    rank = len(node.call_args[0].shape)
+    op = "ArgMax" if layer.largest else "ArgMin"
+    nan = None
+    if dtype.kind == "f":
+        nan = graph.node("IsNaN", [x], hint)
+        x = graph.node("Where", [nan, scalar(graph, -np.inf if layer.largest else np.inf, dtype,
+                                                 hint), x], hint)
+    if axis is None:
+        x = graph.node("Reshape", [x, graph.ints([-1], f"{hint}/flat")], hint)
+        index = graph.node(op, [x], hint, axis=0, keepdims=0)
+        if keep:
+            index = graph.node("Reshape", [index, graph.ints([1] * rank, f"{hint}/ones")], hint)
+        reduce_axes = None
+    else:
+        index = graph.node(op, [x], hint, axis=axis % rank, keepdims=keep)
+        reduce_axes = [axis % rank]
+    index = graph.node("Cast", [index], hint, to=TensorProto.INT32)
+    if nan is None:
+        return index
+    all_nan = reduce(graph, "ReduceMin", graph.node("Cast", [nan], hint, to=TensorProto.INT32),
+                     reduce_axes, bool(keep), hint)
+    return graph.node("Where", [graph.node("Cast", [all_nan], hint, to=TensorProto.BOOL),
+                                scalar(graph, -1, np.int32, hint), index], hint)

@@ -16,7 +16,8 @@ from .statistics import _make as _reduction
 from .statistics import _Scan
 from .unary import _make as _unary
 
-__all__ = ["BITWISE_OPERATIONS", "Diag", "Diff", "Dsplit", "IsIn", "Kron", "Nancumsum",
+__all__ = ["BITWISE_OPERATIONS", "Diag", "Diff", "Dsplit", "IsIn", "Kron", "Nanargmax",
+           "Nanargmin", "Nancumsum",
            "Nanprod", "Nanstd", "Nanvar", "Percentile", "Quantile"]
 
 
@@ -202,3 +203,48 @@ class Percentile(Quantile):
     """The `q`-th percentile (a call argument, 0..100) along `axis`, linear interpolation."""
 
     scale = 100.0
+
+
+class _NanArg(KerasOp):
+    ARGUMENTS = {"axis": None, "keepdims": False}
+    largest = True
+
+    def check(self):
+        self.check_int("axis", allow_none=True)
+
+    def call(self, x):
+        axis, keep = self.arguments["axis"], self.arguments["keepdims"]
+        function = np.argmax if self.largest else np.argmin
+        if x.dtype.kind != "f":
+            clean, all_nan = x, None
+        else:
+            nan = np.isnan(x)
+            clean = np.where(nan, -np.inf if self.largest else np.inf, x)
+            all_nan = np.all(nan, axis=axis, keepdims=keep)
+        if axis is None:
+            index = np.asarray(function(clean.reshape(-1)))
+            index = index.reshape((1,) * x.ndim) if keep else index
+        else:
+            index = function(clean, axis=axis, keepdims=keep)
+        if all_nan is not None:
+            index = np.where(all_nan, -1, index)
+        return np.asarray(index).astype(np.int32)
+
+    def output_spec(self, x):
+        shape, _ = spec_of(x)
+        axis = self.arguments["axis"]
+        if axis is not None:
+            normalize_axis(self, axis, len(shape))
+        return reduced_shape(shape, axis, self.arguments["keepdims"]), "int32"
+
+
+@register_operation
+class Nanargmax(_NanArg):
+    """The index (int32) of the largest non-NaN value along `axis` (-1 where all are NaN)."""
+
+
+@register_operation
+class Nanargmin(_NanArg):
+    """The index (int32) of the smallest non-NaN value along `axis` (-1 where all are NaN)."""
+
+    largest = False
