@@ -76,8 +76,8 @@ def main():
                 continue
             rows.append(check(name, model, inputs, expected, folder))
         with np.load(ZOO.with_suffix(".npz")) as arrays:
-            inputs = [arrays["input_x"], arrays["input_image"]]
-            expected = [arrays[f"output_{i}"] for i in range(4)]
+            inputs = [arrays["input:x"], arrays["input:image"]]
+            expected = [arrays[f"output:{i}"] for i in range(5)]
         rows.append(check("ops_zoo (.keras by Keras)", modelio.load_model(ZOO), inputs, expected,
                           folder))
     header = (f"# Keras {keras.__version__} ({keras.backend.backend()}) loads the .keras files "

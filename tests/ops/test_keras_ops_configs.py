@@ -158,8 +158,8 @@ def test_ops_built_in_modelio_write_keras_configs():
 def test_ops_zoo_written_by_keras_loads_matches_and_exports():
     model = modelio.load_model(ROOT / "fixtures" / "keras3_files" / "ops_zoo.keras")
     with np.load(ROOT / "fixtures" / "keras3_files" / "ops_zoo.npz") as arrays:
-        inputs = [arrays["input_x"], arrays["input_image"]]
-        expected = [arrays[f"output_{index}"] for index in range(4)]
+        inputs = [arrays["input:x"], arrays["input:image"]]
+        expected = [arrays[f"output:{index}"] for index in range(5)]
     classes = {type(layer).__name__ for layer in model._operations}
     assert {"Matmul", "Transpose", "Where", "Erf", "GetItem", "Einsum", "Resize", "TopK",
             "TakeAlongAxis", "Split", "Max"} <= classes

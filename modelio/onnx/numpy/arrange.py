@@ -21,7 +21,7 @@ def reshape(graph, node, args, kwargs):
     if known.count(-1) > 1:
         refuse(node, f"reshaping to {tuple(target)} (several unknown sizes)")
     return graph.node("Reshape", [args[0], graph.ints(known, f"{node.layer.name}/shape")],
-                      node.layer.name, allowzero=0)
+                      node.layer.name)
 
 
 def _transpose(graph, node, args, perm):
