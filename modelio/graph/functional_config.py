@@ -9,6 +9,8 @@ has a cycle or references a node that never comes.
 from collections import deque
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..errors import ConfigError, GraphError, ModelioError
 from .dialect import keras2_semantics_active
 from .layer import shape_to_list
@@ -89,6 +91,15 @@ def _listify(value):
 def _json_leaf(leaf):
     if leaf is None or isinstance(leaf, (bool, int, float, str)):
         return leaf
+    if isinstance(leaf, slice):  # GetItem keys, as Keras serializes them
+        return {"class_name": "__slice__", "config": {
+            "start": _json_leaf(leaf.start), "stop": _json_leaf(leaf.stop),
+            "step": _json_leaf(leaf.step)}}
+    if leaf is Ellipsis:
+        return {"class_name": "__ellipsis__", "config": {}}
+    if isinstance(leaf, np.ndarray) and leaf.ndim > 0:  # constant operands (Take, Matmul)
+        return {"class_name": "__numpy__", "config": {"value": leaf.tolist(),
+                                                      "dtype": leaf.dtype.name}}
     if hasattr(leaf, "item") and getattr(leaf, "ndim", 1) == 0:
         return leaf.item()
     raise ModelioError(f"cannot write call argument {leaf!r} into a config")
@@ -336,10 +347,55 @@ def _decode_keras3(value, where, name):
                 value.get("config"), dict) else None
             ref = _parse_endpoint(history, where, f"layer '{name}' inbound node")
             return ref
+        if value.get("class_name") in _VALUE_MARKERS:
+            return _VALUE_MARKERS[value["class_name"]](value.get("config"), where, name)
         return {key: _decode_keras3(item, where, name) for key, item in value.items()}
     if isinstance(value, list):
         return [_decode_keras3(item, where, name) for item in value]
     return value
+
+
+def _marker_config(config, keys, what, where, name) -> dict:
+    if not isinstance(config, dict) or not set(config) <= set(keys):
+        raise ConfigError(f"{where}layer '{name}': malformed {what} call argument {config!r}")
+    return config
+
+
+def _decode_slice(config, where, name):
+    config = _marker_config(config, ("start", "stop", "step"), "__slice__", where, name)
+    parts = [config.get(key) for key in ("start", "stop", "step")]
+    if not all(part is None or (isinstance(part, int) and not isinstance(part, bool))
+               for part in parts):
+        raise ConfigError(f"{where}layer '{name}': a __slice__ must hold integers or null, "
+                          f"got {config!r}")
+    return slice(*parts)
+
+
+def _decode_ellipsis(config, where, name):
+    _marker_config(config, (), "__ellipsis__", where, name)
+    return Ellipsis
+
+
+_NUMPY_DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
+                 "uint64", "float16", "float32", "float64")
+
+
+def _decode_numpy(config, where, name):
+    config = _marker_config(config, ("value", "dtype"), "__numpy__", where, name)
+    if config.get("dtype") not in _NUMPY_DTYPES:
+        raise ConfigError(f"{where}layer '{name}': __numpy__ dtype must be one of "
+                          f"{', '.join(_NUMPY_DTYPES)}, got {config.get('dtype')!r}")
+    try:
+        array = np.asarray(config.get("value"), dtype=config["dtype"])
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ConfigError(f"{where}layer '{name}': bad __numpy__ value ({exc})") from exc
+    if array.dtype.kind == "O":
+        raise ConfigError(f"{where}layer '{name}': a __numpy__ value must be a numeric array")
+    return array
+
+
+_VALUE_MARKERS = {"__slice__": _decode_slice, "__ellipsis__": _decode_ellipsis,
+                  "__numpy__": _decode_numpy}
 
 
 def _parse_keras2_node(node: list, offsets: dict, where: str, name: str):

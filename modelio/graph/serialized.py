@@ -349,7 +349,8 @@ def refuse_module_path(name: str, what: str, where: str) -> None:
 
 # Keras's serialized markers for values that are not objects, and their config keys.
 _MARKERS = {"__keras_tensor__": ("shape", "dtype", "keras_history"),
-            "__numpy__": ("value", "dtype"), "__tuple__": ("value",)}
+            "__numpy__": ("value", "dtype"), "__tuple__": ("value",),
+            "__slice__": ("start", "stop", "step"), "__ellipsis__": ()}
 _FUNCTION_NAMES = {*KERAS3_ACTIVATIONS, *KERAS2_ACTIVATIONS, *MODELIO_ACTIVATIONS}
 
 
@@ -387,6 +388,8 @@ def object_kind_named(class_name: str) -> ObjectKind | None:
 
 
 def _check_marker(value: dict, class_name: str, where: str) -> None:
+    if class_name == "__ellipsis__" and set(value) == {"class_name"}:
+        return  # tf-keras writes `...` in a slice spec without a config
     config = value.get("config")
     if (set(value) != {"class_name", "config"} or not isinstance(config, dict)
             or not set(config) <= set(_MARKERS[class_name])):

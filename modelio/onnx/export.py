@@ -320,7 +320,8 @@ def _value_info(name: str, tensor: SymbolicTensor, batch_size: int | None, nchw:
     element_type = ELEMENT_TYPES.get(tensor.dtype)
     if element_type is None:
         raise UnsupportedError(f"'{name}': dtype {tensor.dtype} has no ONNX export")
-    dims = [batch_size or "batch", *tensor.shape[1:]]
+    # a scalar (a keras.ops reduction over every axis, the batch included) has no batch axis
+    dims = [batch_size or "batch", *tensor.shape[1:]] if len(tensor.shape) else []
     if nchw and _is_spatial(tensor):
         dims = [dims[i] for i in _to_first(len(dims))]
     return helper.make_tensor_value_info(name, element_type, [d if d is not None else None for d in dims])

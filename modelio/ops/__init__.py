@@ -1,12 +1,15 @@
-"""The Keras 3 operations catalogue, mirroring `keras.ops`'s families: `numpy`, `nn`, `core`,
-`image`.
+"""The Keras 3 operations catalogue, mirroring `keras.ops`'s families: `numpy`, `nn`
+(+ `nn_activations`), `core`, `image` (+ `image_ops`), `linalg` (`keras.ops.math`'s operations
+sit beside their numpy kin: `Erf`, `Rsqrt` in numpy/unary.py, `Logsumexp` in
+numpy/statistics.py, `TopK` in numpy/sorting.py).
 
 Two kinds of classes live here:
 
-* Keras 3 operations (`NotEqual`, `Any`, `Cast`, ...): what a Keras 3 functional model records
-  when `keras.ops` functions are called on symbolic tensors (mask computations, arithmetic),
-  registered by class name in OPERATION_CLASSES and written under Keras's own module names. The
-  lower-case functions (`not_equal`, `any`, `cast`, ...) call them as `keras.ops` does;
+* Keras 3 operations (`NotEqual`, `Matmul`, `GetItem`, `Softmax`, `Resize`, ...): what a Keras
+  3 functional model records when `keras.ops` functions are called on symbolic tensors,
+  registered by class name in OPERATION_CLASSES and written under Keras's own module names
+  (most derive from `KerasOp`, whose config is Keras's auto-config). The lower-case functions
+  (`not_equal`, `any`, `cast`, ...) call some of them as `keras.ops` does;
 * ONNX twins (`OnnxConv`, `OnnxReshape`, ...; base `OnnxLayer`): layers that carry an ONNX op's
   semantics where no Keras layer or operation has them, made by the ONNX importer, registered as
   layers and written under the module "modelio.ops". Each sits in the family of the `keras.ops`
@@ -15,14 +18,32 @@ Two kinds of classes live here:
 Importing this package registers them all.
 """
 
-from . import core, image, nn, numpy, tf_functions
+from . import (
+           core,
+           image,
+           image_ops,
+           linalg,
+           nn,
+           nn_activations,
+           nn_functions,
+           nn_losses,
+           numpy,
+           tf_functions,
+)
+from .base import KerasOp
 from .core import *  # noqa: F403
 from .image import *  # noqa: F403
+from .image_ops import *  # noqa: F403
+from .linalg import *  # noqa: F403
 from .nn import *  # noqa: F403
+from .nn_activations import *  # noqa: F403
+from .nn_functions import *  # noqa: F403
+from .nn_losses import *  # noqa: F403
 from .numpy import *  # noqa: F403
 from .onnx_layer import OnnxLayer
 from .tf_functions import SlicingOpLambda, TFOpLambda
 
-__all__ = ["OnnxLayer", "SlicingOpLambda", "TFOpLambda", "core", "image", "nn", "numpy", "tf_functions",
-           *core.__all__, *image.__all__,
-           *nn.__all__, *numpy.__all__]
+__all__ = ["KerasOp", "OnnxLayer", "SlicingOpLambda", "TFOpLambda", "tf_functions", "core", "image", "image_ops", "linalg", "nn",
+           "nn_activations", "nn_functions", "nn_losses", "numpy", *core.__all__, *image.__all__, *image_ops.__all__,
+           *linalg.__all__, *nn.__all__, *nn_activations.__all__, *nn_functions.__all__, *nn_losses.__all__,
+           *numpy.__all__]

@@ -34,8 +34,23 @@ class TFFunction:
         self.defaults = defaults or {}
 
 
+def _tensor(value):
+    """An argument in a tensor position: a list constant becomes the array TensorFlow's
+    `convert_to_tensor` makes of it (float32 or int32, not numpy's 64-bit defaults); tensors and
+    Python scalars (weakly typed in both TensorFlow and Keras 3) stay as they are."""
+    if isinstance(value, (list, tuple)) and not any(hasattr(item, "shape")
+                                                     for item in flatten(value)):
+        array = np.asarray(value)
+        if array.dtype.kind == "f":
+            return array.astype(np.float32)
+        if array.dtype.kind in "iu":
+            return array.astype(np.int32)
+        return array
+    return value
+
+
 def _binary(class_name: str) -> TFFunction:
-    return TFFunction(("x", "y"), lambda op, a: op(class_name, a["x"], a["y"]))
+    return TFFunction(("x", "y"), lambda op, a: op(class_name, _tensor(a["x"]), _tensor(a["y"])))
 
 
 def _unary(class_name: str, parameter: str = "x") -> TFFunction:
@@ -67,7 +82,7 @@ def _matmul(op, a):
             raise UnsupportedError(f"tf.linalg.matmul with {flag}=True is not supported")
     if a["output_type"] is not None:
         raise UnsupportedError("tf.linalg.matmul with an output_type is not supported")
-    return op("Matmul", a["a"], a["b"])
+    return op("Matmul", _tensor(a["a"]), _tensor(a["b"]))
 
 
 def _leaky_relu(op, a):
@@ -170,7 +185,9 @@ def _slice_key(spec):
     items = spec if isinstance(spec, list) else [spec]
     key = []
     for item in items:
-        if isinstance(item, dict) and item.get("class_name") == "__ellipsis__":
+        if item is Ellipsis or isinstance(item, slice):
+            key.append(item)
+        elif isinstance(item, dict) and item.get("class_name") == "__ellipsis__":
             key.append(Ellipsis)
         elif isinstance(item, dict) and set(item) == {"start", "stop", "step"}:
             bounds = [item[part] for part in ("start", "stop", "step")]

@@ -9,6 +9,7 @@ small model calling every allowlisted function.
 import json
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 from formula_weights import set_fixture_weights
@@ -43,7 +44,10 @@ def test_tf_keras_application_with_tf_op_lambda_nodes_matches_tf_keras(name):
     model, arrays = load_application(name)
     expected = arrays["output"]
     assert np.abs(expected[0] - expected[1]).max() > 1e-3  # the output depends on the image
-    np.testing.assert_allclose(model.predict(arrays["input"]), expected, rtol=1e-4, atol=1e-4)
+    # float32 rounding differences grow with depth in proportion to the logits' range (MobileNetV3
+    # Large: +-21), so the bound is 2e-5 of that range (at least 1e-4)
+    atol = max(1e-4, 2e-5 * float(np.abs(expected).max()))
+    np.testing.assert_allclose(model.predict(arrays["input"]), expected, rtol=1e-4, atol=atol)
 
 
 @pytest.mark.parametrize("name", ["mobilenet_v3_small", "regnet_y002"])
@@ -119,3 +123,35 @@ def test_renamed_layer_never_takes_a_name_already_in_the_model():
     taken = {"a/b", "a_b", "a_b_1"}
     assert keras3_layer_name("a/b", taken) == "a_b_2"
     assert keras3_layer_name("c/d", taken) == "c_d" and "c_d" in taken
+
+
+def load_tf_functions_model():
+    path = FIXTURES / "keras2" / "tf_functions.h5"
+    with np.load(f"{path}.npz") as archive:
+        arrays = dict(archive)
+    count = sum(key.startswith("output:") for key in arrays)
+    return modelio.load_model(path), arrays["input:x"], [arrays[f"output:{i}"] for i in range(count)]
+
+
+def test_every_allowlisted_function_in_a_tf_keras_file_matches_tf_keras():
+    model, x, expected = load_tf_functions_model()
+    with h5py.File(FIXTURES / "keras2" / "tf_functions.h5") as handle:
+        recorded = tf_op_functions(json.loads(handle.attrs["model_config"]))
+    assert len(recorded) >= 45 and recorded <= set(TF_FUNCTIONS)
+    for got, want in zip(model.predict(x), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+def test_every_allowlisted_function_exports_to_onnx_matching_tf_keras():
+    model, x, expected = load_tf_functions_model()
+    outputs = run_onnx(modelio.export_onnx(model), {model.inputs[0].name: x})
+    for got, want in zip(outputs, expected):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+def test_translated_functions_round_trip_through_a_keras3_file(tmp_path):
+    model, x, expected = load_tf_functions_model()
+    modelio.save_model(model, tmp_path / "translated.keras")
+    reloaded = modelio.load_model(tmp_path / "translated.keras")
+    for got, want in zip(reloaded.predict(x), model.predict(x)):
+        np.testing.assert_array_equal(got, want)

@@ -94,3 +94,115 @@ def _runtime_slice(context, node, values):
     if operands[3] is None:
         operands[3] = np.ones(count, dtype=np.int64)
     return onnx_layer(context, node, ops.OnnxSlice, [x, *operands])
+
+
+# ----- Keras 3 operations: GetItem, Take, TakeAlongAxis, Slice ---------------------------------
+
+@lowers(ops.GetItem)
+def get_item(graph, node, args, kwargs):
+    """One Slice over the sliced and indexed axes, a Squeeze of the indexed ones, an Unsqueeze
+    of the new ones."""
+    from ..op_support import refuse
+    layer, hint = node.layer, node.layer.name
+    shape = tuple(node.call_args[0].shape)
+    items = ops.index_items(layer, args[1], len(shape))
+    starts, ends, axes, steps, taken, new = [], [], [], [], [], []
+    big = np.iinfo(np.int64).max
+    position = 0
+    for item in items:
+        if item[0] == "new":
+            new.append(position)
+            position += 1
+            continue
+        axis = item[1]
+        if item[0] == "take":
+            index = item[2]
+            starts.append(index)
+            ends.append(index + 1 if index != -1 else big)
+            steps.append(1)
+            axes.append(axis)
+            taken.append(axis)
+            continue
+        part = item[2]
+        position += 1
+        if part == slice(None):
+            continue
+        step = 1 if part.step is None else part.step
+        start = part.start if part.start is not None else (0 if step > 0 else big)
+        stop = part.stop if part.stop is not None else (big if step > 0 else -big)
+        starts.append(start)
+        ends.append(stop)
+        steps.append(step)
+        axes.append(axis)
+    x = args[0]
+    if any(step != 1 for step in steps) and graph.opset < 10:
+        refuse(node, "strided slicing below opset 10")
+    if axes:
+        x = graph.node("Slice", [x, graph.ints(starts, f"{hint}/starts"),
+                                 graph.ints(ends, f"{hint}/ends"),
+                                 graph.ints(axes, f"{hint}/axes"),
+                                 graph.ints(steps, f"{hint}/steps")], hint)
+    if taken:
+        x = graph.node("Squeeze", [x, graph.ints(taken, f"{hint}/taken")], hint)
+    if new:
+        x = graph.node("Unsqueeze", [x, graph.ints(new, f"{hint}/new")], hint)
+    if not axes and not taken and not new:
+        x = graph.node("Identity", [x], hint)
+    return x
+
+
+def _indices(graph, node, index, value):
+    from ..op_support import operand
+    return operand(graph, node, index, value, np.int64)
+
+
+@lowers(ops.Take)
+def take(graph, node, args, kwargs):
+    layer, hint = node.layer, node.layer.name
+    x, axis = args[0], layer.arguments["axis"]
+    if axis is None:
+        x, axis = graph.node("Reshape", [x, graph.ints([-1], f"{hint}/flat")], hint), 0
+    return graph.node("Gather", [x, _indices(graph, node, 1, args[1])], hint,
+                      axis=axis % len(node.call_args[0].shape) if layer.arguments["axis"]
+                      is not None else 0)
+
+
+@lowers(ops.TakeAlongAxis)
+def take_along_axis(graph, node, args, kwargs):
+    from ..op_support import refuse
+    layer, hint = node.layer, node.layer.name
+    x, axis = args[0], layer.arguments["axis"]
+    indices = _indices(graph, node, 1, args[1])
+    x_shape = tuple(node.call_args[0].shape)
+    index_symbolic = node.call_args[1]
+    index_shape = tuple(getattr(index_symbolic, "shape", np.shape(index_symbolic)))
+    if axis is None:
+        x, axis = graph.node("Reshape", [x, graph.ints([-1], f"{hint}/flat")], hint), 0
+    elif len(x_shape) != len(index_shape) or any(
+            a != b for position, (a, b) in enumerate(zip(x_shape, index_shape))
+            if position != axis % len(x_shape)):
+        refuse(node, f"indices of shape {index_shape} that broadcast against {x_shape}")
+    else:
+        axis %= len(x_shape)
+    return graph.node("GatherElements", [x, indices], hint, axis=axis)
+
+
+@lowers(ops.Slice)
+def keras_slice(graph, node, args, kwargs):
+    layer, hint = node.layer, node.layer.name
+    rank = len(node.call_args[0].shape)
+    sizes = layer.arguments["shape"]
+    starts = _indices(graph, node, 1, args[1])
+    if len(sizes) != rank:
+        from ..op_support import refuse
+        refuse(node, f"shape {sizes} for a rank-{rank} tensor")
+    big = np.iinfo(np.int64).max
+    ends = graph.node("Add", [starts, graph.ints([big if size == -1 else size for size in sizes],
+                                                 f"{hint}/sizes")], hint)
+    if -1 in sizes:
+        ends = graph.node("Where", [graph.node("Equal", [graph.ints(sizes, f"{hint}/raw"),
+                                                         graph.ints([-1] * rank, f"{hint}/m1")],
+                                               hint), graph.ints([big] * rank, f"{hint}/end"),
+                                    ends], hint)
+    return graph.node("Slice", [args[0], starts, ends, graph.ints(list(range(rank)),
+                                                                  f"{hint}/axes")], hint)

@@ -55,6 +55,10 @@ def reduction(graph, node, args, kwargs):
     work_dtype = np.dtype(np.int32) if input_dtype == np.bool_ else input_dtype
     x = cast_to(graph, args[0], input_dtype, work_dtype, hint)
     reduced = reduce(graph, op, x, operation_axes(node), layer.keepdims, hint)
+    initial = getattr(layer, "initial", None)
+    if initial is not None:  # Max / Min fold `initial` into every reduction
+        reduced = graph.node("Max" if op == "ReduceMax" else "Min", [
+            reduced, graph.constant(np.asarray(initial, work_dtype), f"{hint}/initial")], hint)
     return cast_to(graph, reduced, work_dtype, output_dtype, hint)
 
 

@@ -27,6 +27,11 @@ class _Binary(Operation):
     function = None
     result_is_bool = False
 
+    def _eager_call(self, args: tuple, kwargs: dict):
+        # Python numbers stay weakly typed (x + 1.5 keeps x's float32), as in Keras
+        return self.call(*(value if isinstance(value, (bool, int, float)) else np.asarray(value)
+                           for value in args))
+
     def call(self, x1, x2):
         return type(self).function(x1, x2)
 

@@ -56,6 +56,11 @@ class _Reduction(Operation):
 
     def output_spec(self, x):
         shape, dtype = spec_of(x)
+        axes = [] if self.axis is None else self.axis if isinstance(self.axis, list) else [
+            self.axis]
+        if builtins.any(not -len(shape) <= axis < len(shape) for axis in axes):
+            raise ConfigError(f"operation '{self.name}' ({type(self).__name__}): axis "
+                              f"{self.axis} is out of range for rank {len(shape)}")
         return reduced_shape(shape, self.axis, self.keepdims), self._dtype(dtype)
 
     def _dtype(self, dtype):
@@ -73,8 +78,33 @@ Any = _reduction("Any", np.any, "bool")
 All = _reduction("All", np.all, "bool")
 Sum = _reduction("Sum", np.sum)
 Mean = _reduction("Mean", np.mean)
-Max = _reduction("Max", np.max)
-Min = _reduction("Min", np.min)
+
+
+class _Extreme(_Reduction):
+    """Max / Min, with Keras's `initial` (a number folded into every reduction, or None)."""
+
+    _config_arguments = ("axis", "keepdims", "initial")
+
+    def __init__(self, axis=None, keepdims=False, initial=None, name=None):
+        super().__init__(axis=axis, keepdims=keepdims, name=name)
+        if initial is not None and (isinstance(initial, bool)
+                                    or not isinstance(initial, (int, float))):
+            raise ConfigError(f"operation '{self.name}' ({type(self).__name__}): initial must "
+                              f"be a number or null, got {initial!r}")
+        self.initial = initial
+
+    def call(self, x):
+        result = super().call(x)
+        if self.initial is None:
+            return result
+        bound = np.maximum if type(self).function is np.max else np.minimum
+        return bound(result, np.asarray(self.initial).astype(result.dtype))
+
+
+Max = register_operation(type("Max", (_Extreme,), {"function": staticmethod(np.max),
+                                                    "__doc__": "`max` over axes."}))
+Min = register_operation(type("Min", (_Extreme,), {"function": staticmethod(np.min),
+                                                    "__doc__": "`min` over axes."}))
 
 
 def any(x, axis=None, keepdims=False):  # noqa: A001 - Keras's name
