@@ -9,6 +9,10 @@ FLOAT_DTYPES = ("float16", "float32", "float64")
 SUPPORTED_DTYPES = FLOAT_DTYPES + (
     "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool",
 )
+# Keras's name for text tensors (a model input of string lookups and TextVectorization). It has
+# no numpy dtype of its own: values arrive as numpy StringDType, `<U`/`S` or object arrays of
+# str/bytes, and layers see them as object arrays of Python str (`as_string_array`).
+STRING_DTYPE = "string"
 
 
 class DTypePolicy:
@@ -27,7 +31,7 @@ class DTypePolicy:
         else:
             compute = variable = name
         for dtype in (compute, variable):
-            if dtype not in SUPPORTED_DTYPES:
+            if dtype not in SUPPORTED_DTYPES and name != STRING_DTYPE:
                 raise UnsupportedError(f"dtype {name!r} is not supported (numpy has no such type)")
         self.compute_dtype = compute
         self.variable_dtype = variable
@@ -66,6 +70,41 @@ def standardize_dtype(value) -> str:
         name = np.dtype(value).name if not isinstance(value, str) else value
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"not a dtype: {value!r}") from exc
-    if name not in SUPPORTED_DTYPES:
+    if name not in SUPPORTED_DTYPES and name != STRING_DTYPE:
         raise UnsupportedError(f"dtype {name!r} is not supported")
     return name
+
+
+def numpy_dtype(name: str) -> np.dtype:
+    """The numpy dtype of a tensor dtype name: object for Keras's "string"."""
+    return np.dtype(object) if name == STRING_DTYPE else np.dtype(name)
+
+
+def as_string_array(values, what: str) -> np.ndarray:
+    """`values` (numpy StringDType, `<U`, `S` (UTF-8) or object arrays of str/bytes, or nested
+    lists of them) as an object array of Python str; anything else is a ConfigError naming
+    `what` (the layer)."""
+    array = values if isinstance(values, np.ndarray) else np.asarray(values, dtype=object)
+    kind = array.dtype.kind
+    if kind == "T" or kind == "U":
+        return array.astype(object)
+    if kind == "S":
+        flat = [_decoded(value, what) for value in array.reshape(-1).tolist()]
+        return np.array(flat + [None], dtype=object)[:-1].reshape(array.shape)
+    if kind == "O":
+        flat = array.reshape(-1).tolist()
+        if all(type(value) is str for value in flat):
+            return array
+        if all(isinstance(value, (str, bytes, np.str_, np.bytes_)) for value in flat):
+            decoded = [_decoded(value, what) if isinstance(value, bytes) else str(value)
+                       for value in flat]
+            return np.array(decoded + [None], dtype=object)[:-1].reshape(array.shape)
+    raise ConfigError(f"{what} expects strings (a numpy StringDType, str or bytes array), got "
+                      f"{array.dtype} values")
+
+
+def _decoded(value: bytes, what: str) -> str:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{what}: a byte string input is not UTF-8 text") from exc

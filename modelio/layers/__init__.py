@@ -38,6 +38,8 @@ from .reshaping import (
 from .attention import *  # noqa: E402
 from .conv import *  # noqa: E402
 from .embedding import *  # noqa: E402
+from .encoding import *  # noqa: E402
+from .lookup import *  # noqa: E402
 from .normalization import *  # noqa: E402
 from .pooling import *  # noqa: E402
 from .preprocessing import *  # noqa: E402

@@ -32,7 +32,7 @@ EXTERNAL_DATA_THRESHOLD = int(1.8 * 2**30)
 ELEMENT_TYPES = {"float32": TensorProto.FLOAT, "float16": TensorProto.FLOAT16,
                  "float64": TensorProto.DOUBLE, "int32": TensorProto.INT32,
                  "int64": TensorProto.INT64, "int8": TensorProto.INT8, "uint8": TensorProto.UINT8,
-                 "bool": TensorProto.BOOL}
+                 "bool": TensorProto.BOOL, "string": TensorProto.STRING}
 
 
 def export_onnx(model, path: str | os.PathLike | None = None, opset: int | None = None,
