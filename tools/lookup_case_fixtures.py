@@ -290,6 +290,25 @@ def lookup_cases():
     ]
 
 
+def hash_vectors() -> dict:
+    """TensorFlow's string hashes of 202 seeded random byte strings of every length from 0 to
+    129 (and 0 to 69 again) plus two long ones (hex in the document), as buckets of a modulus
+    above 2**62 so that nearly all of each 64-bit hash is compared."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(20261203)
+    lengths = list(range(130)) + list(range(70)) + [256, 1000]
+    strings = [rng.integers(0, 256, size=length, dtype=np.uint8).tobytes() for length in lengths]
+    modulus = 2**62 + 12345
+    vectors = {"strings": [value.hex() for value in strings], "modulus": modulus,
+               "fast": tf.strings.to_hash_bucket_fast(strings, modulus).numpy().tolist(),
+               "strong": {}}
+    for key in ([1, 2], [12345, 67890], [2**62 + 7, 0]):
+        vectors["strong"][json.dumps(key)] = tf.strings.to_hash_bucket_strong(
+            strings, modulus, key=key).numpy().tolist()
+    return vectors
+
+
 FAMILIES = {"encoding": (encoding_cases, "torch"), "audio": (audio_cases, "torch"),
             "lookup": (lookup_cases, "tensorflow")}
 
@@ -385,6 +404,8 @@ def main() -> None:
     assert len(set(ids)) == len(ids), "duplicate case id"
     arrays = buffers.arrays()
     document = {"keras_version": keras.__version__, "backend": backend, "cases": records}
+    if family == "lookup":
+        document["hash_vectors"] = hash_vectors()
     arrays["cases_json"] = np.frombuffer(json.dumps(document, sort_keys=True).encode(), np.uint8)
     out_path = os.path.join(REPO_ROOT, "fixtures", "keras3", f"{family}_cases.npz")
     write_npz(out_path, arrays)

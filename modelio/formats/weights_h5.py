@@ -66,6 +66,7 @@ class WeightGroup:
     weights: list        # Weight objects, in dataset order 0, 1, ...
     layer: str           # the modelio layer (or model) name, for messages
     keys: tuple | None = None   # dataset names when not "0", "1", ...
+    owner: object = None        # the layer (or model) the group belongs to
 
     @property
     def dataset_keys(self) -> list[str]:
@@ -132,7 +133,7 @@ def keras3_weight_plan(model) -> list[WeightGroup]:
             continue
         visited.add(id(obj))
         if isinstance(obj, Functional):  # Functional and Sequential: own vars, then `layers`
-            plan.append(WeightGroup(path, obj.name, [], obj.name))
+            plan.append(WeightGroup(path, obj.name, [], obj.name, owner=obj))
             used: dict[str, int] = {}
             children = []
             for layer in obj.layers:
@@ -141,7 +142,7 @@ def keras3_weight_plan(model) -> list[WeightGroup]:
             stack.extend(reversed(children))
             continue
         for subpath, weights, name, keys in layer_weight_groups(obj):
-            plan.append(WeightGroup(_join(path, subpath), name, weights, obj.name, keys))
+            plan.append(WeightGroup(_join(path, subpath), name, weights, obj.name, keys, obj))
     return plan
 
 

@@ -36,6 +36,7 @@ from .reshaping import (
 
 # Layer families, each exporting its classes through __all__.
 from .attention import *  # noqa: E402
+from .audio import *  # noqa: E402
 from .conv import *  # noqa: E402
 from .embedding import *  # noqa: E402
 from .encoding import *  # noqa: E402

@@ -25,6 +25,7 @@ SPLIT = ("whitespace", "character")
 PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
 _LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _STRIP = str.maketrans("", "", PUNCTUATION)
+LOOKUP_CHILD = "_lookup_layer"
 _WHITESPACE = re.compile(r"[ \t\n\v\f\r]+")
 
 
@@ -109,14 +110,22 @@ class TextVectorization(Layer):
     def set_vocabulary(self, vocabulary, idf_weights=None) -> None:
         self.lookup.set_vocabulary(vocabulary, idf_weights)
 
+    # Keras 3 saves the inner StringLookup as a child object `_lookup_layer`: its vocabulary.txt
+    # and idf_weights are stored twice, for the layer and under `_lookup_layer/`.
     def asset_names(self) -> tuple:
-        return self.lookup.asset_names()
+        return tuple(name for own in self.lookup.asset_names()
+                     for name in (own, f"{LOOKUP_CHILD}/{own}"))
 
     def load_assets(self, files: dict, where: str) -> None:
-        self.lookup.load_assets(files, where)
+        own = {name: data for name, data in files.items() if "/" not in name}
+        for name, data in files.items():
+            if name.startswith(f"{LOOKUP_CHILD}/"):
+                own.setdefault(name[len(LOOKUP_CHILD) + 1:], data)
+        self.lookup.load_assets(own, where)
 
     def save_assets(self) -> dict:
-        return self.lookup.save_assets()
+        files = self.lookup.save_assets()
+        return {**files, **{f"{LOOKUP_CHILD}/{name}": data for name, data in files.items()}}
 
     def build(self, input_shape):
         self.lookup._maybe_build(input_shape)
@@ -126,7 +135,9 @@ class TextVectorization(Layer):
         return self.lookup.weights
 
     def keras3_weight_groups(self):
-        return self.lookup.keras3_weight_groups()
+        own = self.lookup.keras3_weight_groups()[0]
+        child = (LOOKUP_CHILD, *own[1:2], "string_lookup", *own[3:])
+        return [own, child]
 
     # ----- computing ----------------------------------------------------------------------------
     @property
