@@ -15,7 +15,7 @@ from ..graph.tensor import SymbolicTensor
 from ..graph.tree import flatten
 from ..version import __version__
 from . import families  # noqa: F401 - registers every lowering and converter
-from .builder import OnnxGraph, write_model_streaming
+from .builder import ML_DOMAIN, ML_OPSET, OnnxGraph, write_model_streaming
 from .passes.cleanup import drop_identities, guard_zero_pads_before_max_pool
 from .passes.folding import fold_affine, fold_pads_into_convolutions, matmul_add_to_gemm
 from .passes.graph_facts import names_read, static_shapes
@@ -154,7 +154,10 @@ def _check(model, model_name: str) -> None:
 
 def _model_proto(model_name, graph, inputs, outputs, opset, initializers) -> onnx.ModelProto:
     onnx_graph = helper.make_graph(graph.nodes, model_name, inputs, outputs, initializers)
-    proto = helper.make_model(onnx_graph, opset_imports=[helper.make_opsetid("", opset)],
+    imports = [helper.make_opsetid("", opset)]
+    if any(node.domain == ML_DOMAIN for node in graph.nodes):  # LabelEncoder of the lookups
+        imports.append(helper.make_opsetid(ML_DOMAIN, ML_OPSET))
+    proto = helper.make_model(onnx_graph, opset_imports=imports,
                               producer_name="modelio", producer_version=__version__,
                               ir_version=ir_version_for(opset))
     helper.set_model_props(proto, {"model_name": model_name, "modelio_version": __version__})
