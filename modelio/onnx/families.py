@@ -6,9 +6,9 @@ that become them. Export and import both import this module; adding a family add
 from . import (  # noqa: F401 - importing a family registers it
     activations,
     attention,
+    audio,
     conv,
     core,
-    audio,
     embedding,
     encoding,
     image,

@@ -10,9 +10,9 @@ import numpy as np
 
 from ..errors import UnsupportedError
 from ..layers import lookup
-from .encoding import encode
 from .builder import ML_DOMAIN
-from .export_support import cast_to, onnx_type
+from .encoding import encode
+from .export_support import cast_to
 from .registry import lowers
 
 _INT64_MAX = int(np.iinfo(np.int64).max)
