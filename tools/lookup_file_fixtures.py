@@ -74,6 +74,16 @@ def lookups_and_hashes():
                        name="lookups_and_hashes"), inputs
 
 
+def bag_of_words():
+    """StringLookup multi_hot (int64 in Keras 3) straight into a Dense (Keras promotes it)."""
+    words = keras.Input(shape=(4,), dtype="string", name="words")
+    counts = keras.layers.StringLookup(vocabulary=["cat", "dog", "mat", "sat"],
+                                       output_mode="multi_hot")(words)
+    outputs = keras.layers.Dense(2)(counts)
+    inputs = {"words": np.array([["cat", "sat", "owl", "cat"], ["dog", "", "mat", "mat"]])}
+    return keras.Model(words, outputs, name="bag_of_words"), inputs
+
+
 def keras_feed(inputs: dict):
     """Keras's predict takes strings as TensorFlow tensors (not numpy `<U` arrays)."""
     import tensorflow as tf
@@ -83,7 +93,7 @@ def keras_feed(inputs: dict):
     return feed if len(feed) > 1 else next(iter(feed.values()))
 
 
-MODELS = [text_classifier, tf_idf_bag, lookups_and_hashes]
+MODELS = [text_classifier, tf_idf_bag, lookups_and_hashes, bag_of_words]
 
 
 def main() -> None:

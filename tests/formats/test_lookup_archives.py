@@ -140,3 +140,25 @@ def test_unread_asset_files_are_reported(tmp_path):
         [("assets/layers/dense/extra.txt", b"x")] if name == VOCABULARY else []))
     with pytest.warns(UserWarning, match="extra.txt"):
         modelio.load_model(target)
+
+
+EXPORT_REFUSED = {"lookups_and_hashes": "Hashing", "text_classifier": "TextVectorization",
+                  "tf_idf_bag": "TextVectorization"}
+
+
+@pytest.mark.parametrize("stem", ARCHIVES)
+def test_archive_exports_to_onnx_like_keras_or_is_refused_naming_the_layer(stem):
+    import onnxruntime
+
+    model = modelio.load_model(FILES / f"{stem}.keras")
+    inputs, expected = recorded(stem)
+    if stem in EXPORT_REFUSED:
+        with pytest.raises(UnsupportedError, match=EXPORT_REFUSED[stem]):
+            modelio.export_onnx(model)
+        return
+    proto = modelio.export_onnx(model)
+    session = onnxruntime.InferenceSession(proto.SerializeToString(),
+                                           providers=["CPUExecutionProvider"])
+    feed = {name: value.astype(object) if value.dtype.kind == "U" else value
+            for name, value in inputs.items()}
+    assert_matches(session.run(None, feed), expected)
