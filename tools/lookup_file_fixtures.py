@@ -5,9 +5,13 @@ inputs as numpy `<U` arrays) and Keras's outputs (`output:<i>`). TextVectorizati
 string lookups need TensorFlow in Keras 3, so this runs on the TensorFlow backend:
 
     KERAS_BACKEND=tensorflow TF_CPP_MIN_LOG_LEVEL=3 /work/k2env/bin/python tools/lookup_file_fixtures.py
+
+(name models to write only those: `... lookup_file_fixtures.py audio_features`). The audio
+model records the TensorFlow backend's numbers.
 """
 
 import os
+import sys
 import zipfile
 
 import numpy as np
@@ -84,6 +88,23 @@ def bag_of_words():
     return keras.Model(words, outputs, name="bag_of_words"), inputs
 
 
+def audio_features():
+    """MelSpectrogram and STFTSpectrogram (its DFT kernels are weights in the file; window None
+    since Keras builds string windows with scipy, which this environment lacks) into Dense."""
+    signal = keras.Input(shape=(128,), name="signal")
+    mel = keras.layers.MelSpectrogram(fft_length=32, sequence_stride=16, sampling_rate=400,
+                                      num_mel_bins=6)(signal)
+    stft = keras.layers.STFTSpectrogram(mode="magnitude", frame_length=16, frame_step=8,
+                                        window=None, scaling=None)(
+        keras.layers.Reshape((128, 1))(signal))
+    outputs = [keras.layers.Dense(2)(keras.layers.Flatten()(mel)),
+               keras.layers.Dense(2)(keras.layers.Flatten()(stft))]
+    t = np.arange(128) / 400.0
+    inputs = {"signal": np.stack([np.sin(2 * np.pi * 50 * t), np.cos(2 * np.pi * 90 * t)
+                                  + 0.25]).astype("float32")}
+    return keras.Model(signal, outputs, name="audio_features"), inputs
+
+
 def keras_feed(inputs: dict):
     """Keras's predict takes strings as TensorFlow tensors (not numpy `<U` arrays)."""
     import tensorflow as tf
@@ -93,13 +114,16 @@ def keras_feed(inputs: dict):
     return feed if len(feed) > 1 else next(iter(feed.values()))
 
 
-MODELS = [text_classifier, tf_idf_bag, lookups_and_hashes, bag_of_words]
+MODELS = [text_classifier, tf_idf_bag, lookups_and_hashes, bag_of_words, audio_features]
 
 
 def main() -> None:
     assert keras.__version__ == "3.15.1", keras.__version__
     os.makedirs(OUT, exist_ok=True)
+    only = set(sys.argv[1:])
     for make in MODELS:
+        if only and make.__name__ not in only:
+            continue
         keras.utils.clear_session()
         keras.utils.set_random_seed(7)
         model, inputs = make()
