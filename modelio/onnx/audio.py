@@ -1,7 +1,7 @@
 """ONNX lowerings of the audio family (modelio/layers/audio.py): both spectrograms become a Conv
 with DFT kernels (the STFT as a strided convolution), then Mul/Add/Sqrt/Log/Pow, a MatMul with
-the mel filterbank and ReduceMax for MelSpectrogram's decibel floor. STFTSpectrogram's "angle"
-mode is refused (ONNX has no atan2)."""
+the mel filterbank and ReduceMax for MelSpectrogram's decibel floor; STFTSpectrogram's "angle"
+builds atan2 from Atan (ONNX has no atan2)."""
 
 import numpy as np
 
@@ -68,8 +68,6 @@ def mel_spectrogram(graph, node, args, kwargs):
 def stft_spectrogram(graph, node, args, kwargs):
     layer = node.layer
     hint = layer.name
-    if layer.mode == "angle":
-        _refuse(layer, "mode 'angle' needs atan2, which ONNX does not have")
     shape = node.input_tensors[0].shape
     channels_last = layer.data_format == "channels_last"
     time, channels = (shape[1], shape[2]) if channels_last else (shape[2], shape[1])
@@ -90,6 +88,8 @@ def stft_spectrogram(graph, node, args, kwargs):
                                        strides=[layer.step], pads=pads)
     if layer.mode in ("real", "imag"):
         out = outputs[layer.mode]
+    elif layer.mode == "angle":
+        out = _atan2(graph, outputs["imag"], outputs["real"], hint)
     elif layer.mode == "stft":
         out = graph.node("Concat", [outputs["real"], outputs["imag"]], hint, axis=1)
     else:
@@ -108,6 +108,23 @@ def stft_spectrogram(graph, node, args, kwargs):
     count = (time - layer.frame_length) // layer.step + 1 if layer.padding == "valid" else \
         (time + layer.step - 1) // layer.step
     return _arranged(graph, layer, out, channels, count, hint)
+
+
+def _atan2(graph, y: str, x: str, hint: str) -> str:
+    """atan2(y, x) from Atan (ONNX has no atan2), by the half-angle identity
+    tan(angle / 2) = y / (|z| + x) = (|z| - x) / y: the first form where x >= 0, the second
+    where x < 0 (no cancellation either way; y = +-0 there gives +-pi as atan2 does), and 0 at
+    the origin."""
+    radius = graph.node("Sqrt", [graph.node("Add", [graph.node("Mul", [x, x], hint),
+                                                    graph.node("Mul", [y, y], hint)], hint)], hint)
+    zero = _const(graph, 0.0, f"{hint}/zero")
+    right = graph.node("Div", [y, graph.node("Add", [radius, x], hint)], hint)
+    left = graph.node("Div", [graph.node("Sub", [radius, x], hint), y], hint)
+    half = graph.node("Where", [graph.node("Less", [x, zero], hint), left, right], hint)
+    angle = graph.node("Mul", [graph.node("Atan", [half], hint),
+                               _const(graph, 2.0, f"{hint}/two")], hint)
+    origin = graph.node("Equal", [radius, zero], hint)
+    return graph.node("Where", [origin, zero, angle], hint)
 
 
 def _arranged(graph, layer, out: str, channels: int, count: int, hint: str) -> str:
