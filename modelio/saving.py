@@ -29,7 +29,12 @@ from .formats.architecture_pair import (
 )
 from .formats.config import model_from_json, model_from_yaml, model_to_json, model_to_yaml
 from .formats.hdf5 import KERAS3_LAYOUT, LEGACY_LAYOUT, open_hdf5, weights_layout
-from .formats.keras_zip import load_archive_weights, load_keras_archive, save_keras_archive
+from .formats.keras_zip import (
+    asset_layers,
+    load_archive_weights,
+    load_keras_archive,
+    save_keras_archive,
+)
 from .formats.legacy_h5 import load_h5_model, load_h5_weights, save_h5_model, save_h5_weights
 from .formats.metadata import archive_metadata, hdf5_metadata, json_metadata, yaml_metadata
 from .formats.probe import check_regular_file, expect_hdf5, expect_zip
@@ -89,6 +94,8 @@ def save_model(model, path: str | os.PathLike) -> None:
     suffix = path.suffix.lower()
     if path.name.lower().endswith(".weights.h5"):
         raise FormatError(f"{path}: use model.save_weights() for a weights-only file")
+    if suffix in HDF5_SUFFIXES or suffix in TEXT_WRITERS:
+        _refuse_lost_assets(model, path)
     if suffix == ".keras":
         save_keras_archive(model, path)
     elif suffix in HDF5_SUFFIXES:
@@ -101,6 +108,16 @@ def save_model(model, path: str | os.PathLike) -> None:
     else:
         raise FormatError(f"{path}: unknown model file extension {suffix or '(none)'!r}; expected "
                           f"one of {', '.join(KNOWN)}")
+
+
+def _refuse_lost_assets(model, path: Path) -> None:
+    """Only `.keras` archives hold asset files (an adapted lookup's vocabulary): refuse a format
+    that would silently drop them."""
+    for _, layer in asset_layers(model):
+        if layer.save_assets():
+            raise UnsupportedError(f"{path}: layer '{layer.name}' ({type(layer).__name__}) keeps "
+                                   f"its vocabulary as an asset file, which only a .keras archive "
+                                   f"holds; save the model as .keras")
 
 
 def convert_to_onnx(source: str | os.PathLike, path: str | os.PathLike, opset: int | None = None,

@@ -162,3 +162,18 @@ def test_archive_exports_to_onnx_like_keras_or_is_refused_naming_the_layer(stem)
     feed = {name: value.astype(object) if value.dtype.kind == "U" else value
             for name, value in inputs.items()}
     assert_matches(session.run(None, feed), expected)
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".json", ".h5"])
+def test_formats_without_assets_refuse_an_adapted_vocabulary(tmp_path, suffix):
+    model = modelio.load_model(FILES / "text_classifier.keras")
+    with pytest.raises(UnsupportedError, match="text_vectorization.*only a .keras archive"):
+        modelio.save_model(model, tmp_path / f"m{suffix}")
+    assert not list(tmp_path.iterdir())
+
+
+def test_inline_vocabulary_survives_a_yaml_round_trip(tmp_path):
+    model = modelio.load_model(FILES / "bag_of_words.keras")
+    modelio.save_model(model, tmp_path / "m.yaml")
+    inputs, expected = recorded("bag_of_words")
+    assert_matches(predict(modelio.load_model(tmp_path / "m.yaml"), inputs), expected)

@@ -11,7 +11,7 @@ import re
 
 import numpy as np
 
-from ...errors import ConfigError, UnsupportedError
+from ...errors import ConfigError, ModelioError, UnsupportedError
 from ...graph import Layer, SymbolicTensor, register_layer
 from ...graph.dtypes import as_string_array
 from ..arguments import check_bool, check_choice, check_int, layer_label
@@ -188,6 +188,10 @@ class TextVectorization(Layer):
         return rows
 
     def call(self, inputs):
+        if self.lookup.table is None:
+            raise ModelioError(f"{layer_label(self)} has no vocabulary: it was adapted in Keras "
+                               f"and its vocabulary lives in the .keras archive's assets, which "
+                               f"were not loaded (load the .keras file, or call set_vocabulary)")
         texts = as_string_array(inputs, layer_label(self))
         texts = np.array(texts.tolist(), dtype=str).reshape(texts.shape) if texts.size else \
             np.zeros(texts.shape, dtype="<U1")
