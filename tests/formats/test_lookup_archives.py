@@ -4,6 +4,7 @@ archive's `assets/` (size-checked, never from outside the archive), tf_idf weigh
 variable Keras names `idf_weights`, and modelio writes both back where Keras does
 (fixtures/evidence/keras3_loads_modelio_lookup_files.txt: real Keras loads modelio's archives)."""
 
+import functools
 import zipfile
 from pathlib import Path
 
@@ -17,6 +18,12 @@ from modelio.inputs import read_inputs
 
 FILES = Path(__file__).resolve().parents[2] / "fixtures" / "keras3_lookup_files"
 ARCHIVES = sorted(path.stem for path in FILES.glob("*.keras"))
+
+
+@functools.cache
+def loaded(stem: str):
+    """The archive loaded once (the tests below only read the model: predict, save, export)."""
+    return modelio.load_model(FILES / f"{stem}.keras")
 
 
 def recorded(stem: str) -> tuple[dict, list]:
@@ -46,14 +53,14 @@ def members(path) -> list:
 
 @pytest.mark.parametrize("stem", ARCHIVES)
 def test_keras_archive_with_lookup_layers_loads_and_matches(stem):
-    model = modelio.load_model(FILES / f"{stem}.keras")
+    model = loaded(stem)
     inputs, expected = recorded(stem)
     assert_matches(predict(model, inputs), expected)
 
 
 @pytest.mark.parametrize("stem", ARCHIVES)
 def test_written_archive_has_kerass_members_and_reloads(stem, tmp_path):
-    model = modelio.load_model(FILES / f"{stem}.keras")
+    model = loaded(stem)
     target = tmp_path / f"{stem}.keras"
     modelio.save_model(model, target)
     assert members(target) == members(FILES / f"{stem}.keras")
@@ -67,7 +74,7 @@ def test_written_archive_has_kerass_members_and_reloads(stem, tmp_path):
 
 
 def test_string_inputs_read_from_an_npz_file(tmp_path):
-    model = modelio.load_model(FILES / "text_classifier.keras")
+    model = loaded("text_classifier")
     inputs, expected = recorded("text_classifier")
     np.savez(tmp_path / "x.npz", text=inputs["text"])
     arrays = read_inputs(model, [str(tmp_path / "x.npz")])
@@ -150,7 +157,7 @@ EXPORT_REFUSED = {"lookups_and_hashes": "Hashing", "text_classifier": "TextVecto
 def test_archive_exports_to_onnx_like_keras_or_is_refused_naming_the_layer(stem):
     import onnxruntime
 
-    model = modelio.load_model(FILES / f"{stem}.keras")
+    model = loaded(stem)
     inputs, expected = recorded(stem)
     if stem in EXPORT_REFUSED:
         with pytest.raises(UnsupportedError, match=EXPORT_REFUSED[stem]):
@@ -166,14 +173,14 @@ def test_archive_exports_to_onnx_like_keras_or_is_refused_naming_the_layer(stem)
 
 @pytest.mark.parametrize("suffix", [".yaml", ".json", ".h5"])
 def test_formats_without_assets_refuse_an_adapted_vocabulary(tmp_path, suffix):
-    model = modelio.load_model(FILES / "text_classifier.keras")
+    model = loaded("text_classifier")
     with pytest.raises(UnsupportedError, match="text_vectorization.*only a .keras archive"):
         modelio.save_model(model, tmp_path / f"m{suffix}")
     assert not list(tmp_path.iterdir())
 
 
 def test_inline_vocabulary_survives_a_yaml_round_trip(tmp_path):
-    model = modelio.load_model(FILES / "bag_of_words.keras")
+    model = loaded("bag_of_words")
     modelio.save_model(model, tmp_path / "m.yaml")
     inputs, expected = recorded("bag_of_words")
     assert_matches(predict(modelio.load_model(tmp_path / "m.yaml"), inputs), expected)
