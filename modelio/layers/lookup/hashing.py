@@ -22,14 +22,17 @@ def _utf8(values: np.ndarray) -> np.ndarray:
 
 
 def hashable_bytes(layer, values: np.ndarray) -> np.ndarray:
-    """What TensorFlow hashes for `values`: the UTF-8 bytes of strings, and the decimal text of
-    integers (`tf.as_string`; floats are truncated to int64 first, as Keras's Hashing does)."""
+    """What TensorFlow hashes for `values`: the UTF-8 bytes of strings, and `tf.as_string` of
+    numbers (decimal integers, "true"/"false"; floats are truncated to int64 first, as Keras's
+    Hashing does)."""
     if values.dtype.kind == "f":
         if not np.all(np.isfinite(values)):
             raise ConfigError(f"{layer_label(layer)}: cannot hash NaN or infinite values")
         values = np.trunc(values).astype(np.int64)
-    if values.dtype.kind in "iub":
-        return _utf8(values.astype(np.int64).astype(str))
+    if values.dtype.kind == "b":  # tf.as_string writes booleans as words
+        return _utf8(np.where(values, "true", "false"))
+    if values.dtype.kind in "iu":
+        return _utf8(values.astype(str))
     return _utf8(as_string_array(values, layer_label(layer)))
 
 
