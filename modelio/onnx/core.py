@@ -30,7 +30,8 @@ from .registry import converts, lowers
 def dense(graph, node, args, kwargs):
     layer = node.layer
     x = args[0]
-    if np.dtype(node.input_tensors[0].dtype).kind in "iub":  # a lookup's counts, as in numpy
+    inputs = node.input_tensors  # (none when TimeDistributed lowers its inner Dense)
+    if inputs and np.dtype(inputs[0].dtype).kind in "iub":  # a lookup's counts, as in numpy
         x = graph.node("Cast", [x], layer.name, to=onnx_type(layer.kernel.value.dtype))
     y = graph.node("MatMul", [x, graph.weight(layer.kernel)], layer.name)
     if layer.bias is not None:
