@@ -11,9 +11,11 @@ import traceback
 from pathlib import Path
 
 from . import progress
+from .custom_objects_option import CUSTOM_OBJECTS_HELP, import_custom_objects
 from .describe import summary_document, summary_report
 from .diff import diff_models
 from .errors import FormatError, ModelioError
+from .graph.custom_objects import custom_object_scope
 from .inputs import random_inputs, read_inputs, read_reference, recording_beside, shape_text
 from .outputs import check_npz_path, predict_outputs, save_npz, unique_output_names
 from .plot import write_plot
@@ -33,9 +35,11 @@ from .version import __version__
 HELP = {
     "convert": (
         "convert a model file to another format (.onnx, .keras, .h5, .json, .yaml)",
-        "Read SRC in any format modelio reads and write DST in the format its extension names: "
-        ".onnx, .keras, .h5, .json or .yaml (+ DST's .weights.h5), or .weights.h5 (weights only). "
-        "ONNX graphs keep the model's layout and a symbolic batch."),
+        "Read SRC in any format modelio reads (a file, or an unzipped Keras model folder) and "
+        "write DST in the format its extension names: .onnx, .keras, .h5, .json or .yaml (+ DST's "
+        ".weights.h5), .weights.h5 (weights only), .weights.json with --max-shard-size (sharded "
+        "weights), or a model folder with --unzipped. ONNX graphs keep the model's layout and a "
+        "symbolic batch."),
     "summary": (
         "print the layer table, shapes, parameter counts and producer of a model file",
         "Print a Keras-style table of a model's layers (name, class, output shape, parameters, "
@@ -66,6 +70,9 @@ HELP = {
 EXAMPLES = {
     "convert": "examples:\n"
                "  modelio convert fixtures/keras3_files/mlp.keras mlp.onnx\n"
+               "  modelio convert mlp.keras mlp_folder --unzipped     # Keras's zipped=False\n"
+               "  modelio convert mlp.keras mlp.weights.json --max-shard-size 0.5   # GB\n"
+               "  modelio convert custom.keras custom.onnx --custom-objects my_objects:CUSTOM\n"
                "  modelio convert model.h5 model.keras --force\n"
                "  modelio convert model.keras model.onnx --opset 13 --batch 1 --nchw",
     "summary": "examples:\n"
@@ -108,6 +115,16 @@ def positive_int(text: str) -> int:
     return value
 
 
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (value > 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
 def non_negative_float(text: str) -> float:
     try:
         value = float(text)
@@ -136,6 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
                                   epilog=EXAMPLES[name],
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
         _add_common_options(sub, default=argparse.SUPPRESS)
+        sub.add_argument("--custom-objects", dest="custom_objects", action="append", default=[],
+                         metavar="MODULE:NAME", help=CUSTOM_OBJECTS_HELP)
         if source is not None:
             sub.add_argument("source", metavar="SRC", help=source)
         sub.set_defaults(handler=handler)
@@ -151,6 +170,12 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--external-data", action="store_true",
                          help="write ONNX weights to DST.data (automatic above 1.8 GiB)")
     convert.add_argument("--force", action="store_true", help="overwrite DST if it exists")
+    convert.add_argument("--unzipped", action="store_true",
+                         help="write DST as an unzipped Keras model folder (Keras's zipped=False; "
+                              "DST must not end in .keras)")
+    convert.add_argument("--max-shard-size", type=positive_float, default=None, metavar="GB",
+                         help="write DST (*.weights.json) as sharded weights, each shard at most "
+                              "GB gigabytes (Keras's save_weights(max_shard_size=...))")
 
     summary = command("summary", run_summary, source="model file (.keras, .h5, .json, .yaml)")
     summary.add_argument("--json", action="store_true", help="print machine-readable JSON instead")
@@ -203,7 +228,12 @@ def run_convert(args) -> int:
     if weights_beside is not None and weights_beside.exists() and not args.force:
         raise FormatError(f"{weights_beside}: already exists and would be replaced by the weights of "
                           f"{destination} (use --force to overwrite)")
-    is_onnx = destination.suffix.lower() == ".onnx"
+    if args.unzipped and args.max_shard_size is not None:
+        raise FormatError("--unzipped writes a model folder and --max-shard-size sharded weights: "
+                          "give one of them")
+    if args.max_shard_size is not None and not destination.name.lower().endswith(".weights.json"):
+        raise FormatError(f"{destination}: --max-shard-size writes a *.weights.json index")
+    is_onnx = destination.suffix.lower() == ".onnx" and not args.unzipped
     if not is_onnx and (args.opset is not None or args.batch is not None or args.external_data
                         or args.nchw):
         raise FormatError("--opset, --batch, --nchw and --external-data apply to .onnx "
@@ -216,7 +246,13 @@ def run_convert(args) -> int:
         say(args, f"wrote {destination}")
         return 0
     model = load_with_progress(args.source)
-    if destination.name.lower().endswith(".weights.h5"):
+    if args.unzipped:
+        with progress.step(f"writing {destination}"):
+            save_model(model, destination, zipped=False)
+    elif args.max_shard_size is not None:
+        with progress.step(f"writing {destination}"):
+            save_weights(model, destination, max_shard_size=args.max_shard_size)
+    elif destination.name.lower().endswith(".weights.h5"):
         with progress.step(f"writing {destination}"):
             save_weights(model, destination)
     else:
@@ -328,7 +364,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     progress.set_enabled(not args.quiet)
     try:
-        return args.handler(args)
+        with custom_object_scope(import_custom_objects(getattr(args, "custom_objects", []))):
+            return args.handler(args)
     except ModelioError as exc:
         return _fail(args, str(exc))
     except OSError as exc:  # e.g. no permission to write DST's folder

@@ -37,6 +37,10 @@ def check_npz_path(path: str | os.PathLike) -> Path:
 
 
 def save_npz(path: str | os.PathLike, named: dict) -> None:
-    """Write the arrays of `named` (name -> array) to the .npz archive `path`, atomically."""
+    """Write the arrays of `named` (name -> array) to the .npz archive `path`, atomically.
+    bfloat16 arrays are widened to float32 (exactly): `.npy` has no bfloat16 and would store
+    them as untyped 2-byte values."""
+    named = {name: value.astype(np.float32) if np.asarray(value).dtype.name == "bfloat16"
+             else value for name, value in named.items()}
     with atomic_path(path) as temporary, open(temporary, "wb") as handle:
         np.savez(handle, **named)

@@ -8,6 +8,11 @@ bytes must match it.
 | `.json`, `.yaml`, `.yml` | architecture, with weights in a sibling `<stem>.weights.h5` (one commit: formats/architecture_pair.py) |
 | `.onnx` | ONNX graph, imported into a functional model (see modelio/onnx/importer.py) |
 | `.weights.h5` | weights only (Keras 3 layout; Keras 2 layout read too) — see `load_weights` |
+| `.weights.json` | sharded weights: an index and its `.weights.h5` shards (`max_shard_size`) |
+| a folder holding `config.json` | an unzipped Keras 3 model (`zipped=False`) |
+
+`custom_objects` (on `load_model`, `load_weights`' models too) maps names a file uses for the
+user's own activations and layers to modelio objects: see modelio/graph/custom_objects.py.
 
 Also here: `convert_to_onnx` (any file to ONNX), `file_metadata` (what `modelio summary` says
 about a file's producer), and the Model's file conveniences (`to_json`, `to_yaml`, `save`,
@@ -22,6 +27,7 @@ import os
 from pathlib import Path
 
 from .errors import FormatError, UnsupportedError
+from .formats import sharded_weights
 from .formats.architecture_pair import (
     load_architecture_pair,
     save_architecture_pair,
@@ -29,6 +35,13 @@ from .formats.architecture_pair import (
 )
 from .formats.config import model_from_json, model_from_yaml, model_to_json, model_to_yaml
 from .formats.hdf5 import KERAS3_LAYOUT, LEGACY_LAYOUT, open_hdf5, weights_layout
+from .formats.keras_dir import (
+    folder_metadata,
+    is_model_folder,
+    load_folder_weights,
+    load_model_folder,
+    save_model_folder,
+)
 from .formats.keras_zip import (
     asset_layers,
     load_archive_weights,
@@ -37,8 +50,10 @@ from .formats.keras_zip import (
 )
 from .formats.legacy_h5 import load_h5_model, load_h5_weights, save_h5_model, save_h5_weights
 from .formats.metadata import archive_metadata, hdf5_metadata, json_metadata, yaml_metadata
+from .formats.npz_weights import refuse_npz_save
 from .formats.probe import check_regular_file, expect_hdf5, expect_zip
 from .formats.weights_h5 import load_weights_h5, save_weights_h5
+from .graph.custom_objects import custom_object_scope
 from .graph.functional import Functional
 
 TEXT_READERS = {".json": model_from_json, ".yaml": model_from_yaml, ".yml": model_from_yaml}
@@ -52,6 +67,8 @@ FORMATS = {
     "keras": "Keras 3 archive (.keras)",
     "h5": "HDF5 full model (.h5)",
     "weights.h5": "HDF5 weights only (.weights.h5)",
+    "weights.json": "sharded weights index (.weights.json)",
+    "keras folder": "Keras 3 unzipped model (folder)",
     "json": "JSON architecture",
     "yaml": "YAML architecture",
     "onnx": "ONNX model (.onnx)",
@@ -60,11 +77,21 @@ FORMATS = {
 
 # ----- models -------------------------------------------------------------------------------------
 
-def load_model(path: str | os.PathLike):
-    """Load a model from `path`: `.keras`, `.h5`/`.hdf5`, or `.json`/`.yaml` (+ `<stem>.weights.h5`
-    beside it when present), or `.onnx` (imported). The file's first bytes must match its extension."""
+def load_model(path: str | os.PathLike, custom_objects: dict | None = None):
+    """Load a model from `path`: `.keras`, a folder holding `config.json` (an unzipped `.keras`),
+    `.h5`/`.hdf5`, `.json`/`.yaml` (+ `<stem>.weights.h5`, or a sharded `<stem>.weights.json`,
+    beside it when present), or `.onnx` (imported). A file's first bytes must match its
+    extension. `custom_objects` maps names of the user's own activations and layers that the
+    file uses to modelio objects (see modelio/graph/custom_objects.py)."""
     path = Path(path)
-    check_regular_file(path)
+    with custom_object_scope(custom_objects):
+        if is_model_folder(path):
+            return load_model_folder(path)
+        check_regular_file(path)
+        return _load_file(path)
+
+
+def _load_file(path: Path):
     suffix = path.suffix.lower()
     if suffix == ".keras":
         expect_zip(path)
@@ -75,24 +102,45 @@ def load_model(path: str | os.PathLike):
             raise FormatError(f"{path}: a weights file holds no architecture; build or load the "
                               f"model, then call model.load_weights({str(path)!r})")
         return load_h5_model(path)
+    if sharded_weights.is_index_path(path):
+        raise FormatError(f"{path}: a sharded weights index holds no architecture; load the "
+                          f"model ({path.name[:-len('.weights.json')]}.json beside it loads "
+                          f"with these weights), or call model.load_weights({str(path)!r})")
     if suffix in TEXT_READERS:
         return load_architecture_pair(path)
     if suffix == ".onnx":
         from .onnx.importer import load_onnx_model
         return load_onnx_model(path)
     raise FormatError(f"{path}: unknown model file extension {suffix or '(none)'!r}; expected "
-                      f"one of {', '.join(KNOWN)}")
+                      f"one of {', '.join(KNOWN)}, or a model folder")
 
 
-def save_model(model, path: str | os.PathLike) -> None:
+def save_model(model, path: str | os.PathLike, zipped: bool = True,
+               weights_format: str = "h5") -> None:
     """Write `model` to `path` in the format its extension names. Every file is written where no
     reader sees it and renamed into place (modelio/atomic.py): a failed or killed save leaves the
     old file (or the old JSON/YAML + weights pair) intact and no temporary behind. A file system
     refusal (full disk, read-only folder, a directory or a NUL byte in the path) is a
-    FormatError naming the file."""
+    FormatError naming the file.
+
+    `zipped=False` writes an unzipped Keras model: a folder `path` (whose name must not end in
+    `.keras`, as in Keras) replaced in one commit (modelio/formats/keras_dir.py).
+    `weights_format="npz"` is refused: Keras 3.15.1 writes npz weights as pickles (see
+    modelio/formats/npz_weights.py)."""
     path = Path(path)
+    if weights_format == "npz":
+        refuse_npz_save()
+    if weights_format != "h5":
+        raise FormatError(f"{path}: weights_format must be 'h5' (or 'npz', refused), got "
+                          f"{weights_format!r}")
+    if not isinstance(zipped, bool):
+        raise FormatError(f"{path}: zipped must be true or false, got {zipped!r}")
+    if not zipped:
+        _refuse_lost_assets(model, path)  # the folder writer keeps no assets/ yet
+        save_model_folder(model, path)
+        return
     suffix = path.suffix.lower()
-    if path.name.lower().endswith(".weights.h5"):
+    if path.name.lower().endswith((".weights.h5", ".weights.json")):
         raise FormatError(f"{path}: use model.save_weights() for a weights-only file")
     if suffix in HDF5_SUFFIXES or suffix in TEXT_WRITERS:
         _refuse_lost_assets(model, path)
@@ -107,12 +155,12 @@ def save_model(model, path: str | os.PathLike) -> None:
         export_onnx(model, path)
     else:
         raise FormatError(f"{path}: unknown model file extension {suffix or '(none)'!r}; expected "
-                          f"one of {', '.join(KNOWN)}")
+                          f"one of {', '.join(KNOWN)} (or zipped=False for a model folder)")
 
 
 def _refuse_lost_assets(model, path: Path) -> None:
-    """Only `.keras` archives hold asset files (an adapted lookup's vocabulary): refuse a format
-    that would silently drop them."""
+    """Only `.keras` archives hold asset files here (an adapted lookup's vocabulary): refuse a
+    format that would silently drop them."""
     for _, layer in asset_layers(model):
         if layer.save_assets():
             raise UnsupportedError(f"{path}: layer '{layer.name}' ({type(layer).__name__}) keeps "
@@ -133,24 +181,42 @@ def convert_to_onnx(source: str | os.PathLike, path: str | os.PathLike, opset: i
 
 # ----- weights ------------------------------------------------------------------------------------
 
-def save_weights(model, path: str | os.PathLike) -> None:
-    """Write the weights: Keras 3 layout for `*.weights.h5`, Keras 2 layout for other `*.h5`."""
+def save_weights(model, path: str | os.PathLike, max_shard_size: float | None = None) -> None:
+    """Write the weights: Keras 3 layout for `*.weights.h5`, Keras 2 layout for other `*.h5`;
+    with `max_shard_size` (GB, as Keras), sharded: a `*.weights.json` index and its shards."""
     path = Path(path)
-    if path.name.lower().endswith(".weights.h5"):
+    if max_shard_size is not None:
+        sharded_weights.save_sharded_weights(model, path, max_shard_size)
+    elif sharded_weights.is_index_path(path):
+        raise FormatError(f"{path}: a .weights.json index is written with max_shard_size (GB)")
+    elif path.name.lower().endswith(".weights.h5"):
         save_weights_h5(model, path)
     elif path.suffix.lower() in HDF5_SUFFIXES:
         save_h5_weights(model, path)
     else:
-        raise FormatError(f"{path}: weights are saved to .weights.h5 (Keras 3) or .h5 (Keras 2)")
+        raise FormatError(f"{path}: weights are saved to .weights.h5 (Keras 3), .h5 (Keras 2) "
+                          f"or, with max_shard_size, .weights.json (sharded)")
 
 
 def load_weights(model, path: str | os.PathLike, by_name: bool = False,
                  skip_mismatch: bool = False) -> None:
-    """Load weights from an HDF5 file in either layout (detected from its contents), or from a
-    `.keras` archive. `by_name`/`skip_mismatch` apply to Keras 2 layout files, as in tf-keras.
-    Every shape is checked before anything is assigned."""
+    """Load weights from an HDF5 file in either layout (detected from its contents), a sharded
+    `.weights.json` index, a `.keras` archive or an unzipped model folder. `by_name` /
+    `skip_mismatch` apply to Keras 2 layout files, as in tf-keras. Every shape is checked
+    before anything is assigned."""
     path = Path(path)
+    keras3_only = (by_name or skip_mismatch) and (
+        is_model_folder(path) or sharded_weights.is_index_path(path))
+    if keras3_only:
+        raise UnsupportedError(f"{path}: by_name/skip_mismatch apply to Keras 2 (.h5) weight "
+                               f"files only")
+    if is_model_folder(path):
+        load_folder_weights(model, path)
+        return
     check_regular_file(path)
+    if sharded_weights.is_index_path(path):
+        sharded_weights.load_sharded_weights(model, path)
+        return
     if path.suffix.lower() == ".keras":
         expect_zip(path)
         load_archive_weights(model, path)
@@ -178,8 +244,16 @@ def file_metadata(path: str | os.PathLike) -> dict:
 
     A missing, unreadable or damaged file raises FormatError; the model itself is not built."""
     path = Path(path)
+    if is_model_folder(path):
+        kind, recorded = "keras folder", folder_metadata(path)
+        return {"format": kind, "format_description": FORMATS[kind],
+                "keras_version": recorded.get("keras_version"),
+                "backend": recorded.get("backend"), "date_saved": recorded.get("date_saved")}
     check_regular_file(path)
     name, suffix = path.name.lower(), path.suffix.lower()
+    if name.endswith(".weights.json"):
+        return {"format": "weights.json", "format_description": FORMATS["weights.json"],
+                "keras_version": None, "backend": None, "date_saved": None}
     if suffix == ".keras":
         kind, recorded = "keras", archive_metadata(path)
     elif name.endswith(".weights.h5"):
@@ -242,14 +316,15 @@ def _to_yaml(self) -> str:
     return model_to_yaml(self)
 
 
-def _save(self, path) -> None:
+def _save(self, path, zipped: bool = True, weights_format: str = "h5") -> None:
     """Save to `path`; the format comes from the extension (see `modelio.save_model`)."""
-    save_model(self, path)
+    save_model(self, path, zipped=zipped, weights_format=weights_format)
 
 
-def _save_weights(self, path) -> None:
-    """Write the weights: `*.weights.h5` in Keras 3's layout, other `*.h5` in Keras 2's."""
-    save_weights(self, path)
+def _save_weights(self, path, max_shard_size: float | None = None) -> None:
+    """Write the weights: `*.weights.h5` in Keras 3's layout, other `*.h5` in Keras 2's; with
+    `max_shard_size` (GB), a sharded `*.weights.json` index and its shards."""
+    save_weights(self, path, max_shard_size=max_shard_size)
 
 
 def _load_weights(self, path, by_name: bool = False, skip_mismatch: bool = False) -> None:

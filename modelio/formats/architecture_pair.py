@@ -56,6 +56,7 @@ from .hdf5 import (
 )
 from .legacy_h5 import load_weights_from_hdf5_group
 from .probe import MAX_CONFIG_BYTES, read_text
+from .sharded_weights import INDEX_SUFFIX, load_sharded_weights
 
 WEIGHTS_SUFFIX = ".weights.h5"
 # The group of the weights file that records the commit, and its members.
@@ -168,15 +169,25 @@ def _sha256_of_file(path: Path) -> str:
 def load_architecture_pair(path: str | os.PathLike):
     """The model of the architecture file `path` (`.json`, `.yaml`, `.yml`; the caller has
     checked it is a regular file), with the weights of `<stem>.weights.h5` beside it when that
-    exists: the complete old or the complete new model even after an interrupted save."""
+    exists: the complete old or the complete new model even after an interrupted save. Without
+    one, a sharded `<stem>.weights.json` index beside it (Keras's `max_shard_size` save) gives
+    the weights (a pair modelio saves always has its `.weights.h5`)."""
     path = Path(path)
     weights_path = sibling_weights_path(path)
     for _ in range(READ_ATTEMPTS):
         seen = _identity(path)
         text = read_text(path)
         if not os.path.lexists(weights_path):
+            index = path.with_name(path.stem + INDEX_SUFFIX)
             with naming_source(path):
-                return READERS[_format_of(path)](text, source=str(path))
+                if not os.path.lexists(index):
+                    return READERS[_format_of(path)](text, source=str(path))
+                open_inside_folder(index, path.resolve().parent,
+                                   f"the sharded weights index beside {path.name}").close()
+                with weights_follow():
+                    model = READERS[_format_of(path)](text, source=str(path))
+            load_sharded_weights(model, index)
+            return model
         with open_inside_folder(weights_path, path.resolve().parent,
                                 f"the weights beside {path.name}") as checked:
             # the architecture unchanged from before it was read until after the weights were

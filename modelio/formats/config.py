@@ -20,6 +20,7 @@ import yaml
 
 from .. import layers as _register_layers  # noqa: F401  (fills the layer registry)
 from ..errors import ConfigError, FormatError, UnsafeContentError
+from ..graph.custom_objects import custom_object_scope
 from ..graph.dialect import keras2_semantics
 from ..graph.serialization import deserialize_layer, serialize_layer
 from .probe import MAX_CONFIG_BYTES
@@ -48,8 +49,12 @@ def model_to_config(model) -> dict:
     return serialize_layer(model)
 
 
-def model_from_config(document: dict, source: str = "config"):
-    """Rebuild a model (or layer) from a Keras 3 or Keras 2 document dict."""
+def model_from_config(document: dict, source: str = "config", custom_objects: dict | None = None):
+    """Rebuild a model (or layer) from a Keras 3 or Keras 2 document dict. `custom_objects`
+    maps names of the user's own activations and layers (see modelio/graph/custom_objects.py)."""
+    if custom_objects is not None:
+        with custom_object_scope(custom_objects):
+            return model_from_config(document, source)
     if not isinstance(document, dict):
         raise ConfigError(f"{source}: a model config must be a mapping, got {type(document).__name__}")
     _check_structure(document, source)
@@ -64,9 +69,9 @@ def model_to_json(model, **kwargs) -> str:
     return json.dumps(model_to_config(model), **kwargs)
 
 
-def model_from_json(text: str | bytes, source: str = "JSON"):
+def model_from_json(text: str | bytes, source: str = "JSON", custom_objects: dict | None = None):
     """Rebuild a model from the JSON text that `model.to_json()` (Keras 2 or 3) wrote."""
-    return model_from_config(config_from_json(text, source), source)
+    return model_from_config(config_from_json(text, source), source, custom_objects)
 
 
 def _check_text(text, source: str) -> None:
@@ -122,10 +127,10 @@ def model_to_yaml(model) -> str:
     return yaml.dump(model_to_config(model), Dumper=_PlainYamlDumper, sort_keys=False)
 
 
-def model_from_yaml(text: str | bytes, source: str = "YAML"):
+def model_from_yaml(text: str | bytes, source: str = "YAML", custom_objects: dict | None = None):
     """Rebuild a model from YAML (the same document as JSON). Only plain YAML is read: Python
     tags and aliases are refused, so reading a file never runs or expands anything."""
-    return model_from_config(config_from_yaml(text, source), source)
+    return model_from_config(config_from_yaml(text, source), source, custom_objects)
 
 
 _YamlBase = yaml.CSafeLoader if YAML_HAS_C_LOADER else yaml.SafeLoader

@@ -13,8 +13,9 @@ by member name and never trusts the archive: it must be a zip with sane, unique 
 sizes checked in the central directory before anything is read (the weights may not be much larger
 than the weights the config declares); `config.json` goes through modelio's safe config reader
 (classes from its registry only, no Lambda code); the weights are copied to a private temporary
-file and read with every count and shape checked. Weights stored as `.npz` or sharded
-(`model.weights.json`) are not supported.
+file and read with every count and shape checked. Weights stored as `.npz` are pickled
+objects and refused (see `npz_weights`); a sharded index (`model.weights.json`) inside an archive
+is refused (Keras 3.15.1 writes sharded weights only beside a model, see `sharded_weights`).
 """
 
 import contextlib
@@ -36,13 +37,13 @@ from ..graph.layer import weights_follow
 from . import weights_h5
 from .config import config_from_json, model_from_config, model_to_config
 from .hdf5 import open_hdf5
+from .npz_weights import NPZ_MEMBER, refuse_npz_weights
 from .probe import check_regular_file, expect_zip
 
 CONFIG_MEMBER = "config.json"
 METADATA_MEMBER = "metadata.json"
 WEIGHTS_MEMBER = "model.weights.h5"
-UNSUPPORTED_WEIGHTS = {"model.weights.npz": "npz weights (weights_format='npz')",
-                       "model.weights.json": "sharded weights (max_shard_size)"}
+SHARDED_MEMBER = "model.weights.json"
 ASSETS_PREFIX = "assets/"
 # The Keras version whose layout modelio writes; Keras never checks it on load.
 KERAS_VERSION = "3.15.1"
@@ -76,21 +77,8 @@ def load_keras_archive(path: str | os.PathLike):
             if name not in members:
                 raise FormatError(f"{path}: not a complete .keras archive: it has no {name} "
                                   f"(members: {_listing(members)})")
-        text = _read_member(archive, members[CONFIG_MEMBER], MAX_CONFIG_BYTES, path)
-        try:
-            text = text.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise FormatError(f"{path}: {CONFIG_MEMBER} is not UTF-8 text") from exc
-        source = f"{path}:{CONFIG_MEMBER}"
-        with naming_source(path):
-            document = config_from_json(text, source)
-            if not isinstance(document, dict):
-                raise FormatError(f"{source}: the config must be a JSON object, got "
-                                  f"{type(document).__name__}")
-            # Training settings (optimizer, loss) are not part of an inference model.
-            document = {key: value for key, value in document.items() if key != "compile_config"}
-            with weights_follow():
-                model = model_from_config(document, source)
+        data = _read_member(archive, members[CONFIG_MEMBER], MAX_CONFIG_BYTES, path)
+        model = model_from_config_bytes(data, f"{path}:{CONFIG_MEMBER}", path)
         _read_archive_weights(model, archive, members, path)
         used = _read_archive_assets(model, archive, members, path)
         unused = sorted(name for name in members if name.startswith(ASSETS_PREFIX)
@@ -131,6 +119,25 @@ def _read_archive_assets(model, archive: zipfile.ZipFile, members: dict, path: P
     return used
 
 
+def model_from_config_bytes(data: bytes, source: str, path: Path):
+    """The model of a `config.json` (an archive member, or a file of an unzipped model folder):
+    UTF-8 JSON through the safe config reader, training settings dropped, weights left to be
+    read (`weights_follow`). `source` names the config in messages, `path` the model file."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"{source} is not UTF-8 text") from exc
+    with naming_source(path):
+        document = config_from_json(text, source)
+        if not isinstance(document, dict):
+            raise FormatError(f"{source}: the config must be a JSON object, got "
+                              f"{type(document).__name__}")
+        # Training settings (optimizer, loss) are not part of an inference model.
+        document = {key: value for key, value in document.items() if key != "compile_config"}
+        with weights_follow():
+            return model_from_config(document, source)
+
+
 def load_archive_weights(model, path: str | os.PathLike) -> None:
     """`model.load_weights("x.keras")`: only the archive's weights, into an existing model."""
     path = Path(path)
@@ -151,10 +158,13 @@ def _open_archive(path: Path) -> Iterator[tuple]:
         raise FormatError(f"{path}: not a readable .keras archive ({_message(exc)})") from exc
     try:
         members = _checked_members(archive, path)
-        for name, what in UNSUPPORTED_WEIGHTS.items():
-            if name in members:
-                raise UnsupportedError(f"{path}: the archive holds {what} in {name}; modelio "
-                                       f"reads {WEIGHTS_MEMBER} only")
+        if NPZ_MEMBER in members:
+            with archive.open(members[NPZ_MEMBER]) as npz:
+                refuse_npz_weights(npz, f"{path}:{NPZ_MEMBER}")
+        if SHARDED_MEMBER in members:
+            raise UnsupportedError(f"{path}: the archive holds sharded weights "
+                                   f"({SHARDED_MEMBER}), which Keras 3.15.1 does not write into "
+                                   f"a .keras archive; modelio reads {WEIGHTS_MEMBER} only")
         yield archive, members
     except ModelioError:
         raise
@@ -205,7 +215,8 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int,
     return data
 
 
-def _weights_limit(model) -> tuple[int, int]:
+def weights_size_limit(model) -> tuple[int, int]:
+    """(bytes the model's weights need, the most bytes a file holding them may have)."""
     plan = weights_h5.keras3_weight_plan(model)
     needed = sum(int(weight.value.nbytes) for group in plan for weight in group.weights)
     entries = len(plan) + sum(len(group.weights) for group in plan)
@@ -215,7 +226,7 @@ def _weights_limit(model) -> tuple[int, int]:
 
 def _read_archive_weights(model, archive: zipfile.ZipFile, members: dict, path: Path) -> None:
     info = members[WEIGHTS_MEMBER]
-    needed, limit = _weights_limit(model)
+    needed, limit = weights_size_limit(model)
     if info.file_size > limit:
         raise FormatError(f"{path}: {WEIGHTS_MEMBER} declares {info.file_size} bytes but the "
                           f"model's weights need {needed}; refusing an oversized member "
@@ -295,6 +306,15 @@ def _listing(members: dict) -> str:
 
 # ----- writing ------------------------------------------------------------------------------------
 
+def model_to_json_text(model, path: Path) -> str:
+    """The `config.json` text of `model` (a FormatError naming `path` when it cannot be JSON)."""
+    try:
+        return json.dumps(model_to_config(model))
+    except (TypeError, ValueError) as exc:
+        raise FormatError(f"{path}: the model's config cannot be written as JSON "
+                          f"({_message(exc)})") from exc
+
+
 def save_keras_archive(model, path: str | os.PathLike) -> None:
     """Write `model` as a `.keras` archive that Keras 3 loads with `keras.saving.load_model`.
     Atomic: a failure leaves no partial file and an existing file untouched."""
@@ -303,11 +323,7 @@ def save_keras_archive(model, path: str | os.PathLike) -> None:
     from ..version import __version__
 
     path = Path(path)
-    try:
-        config_text = json.dumps(model_to_config(model))
-    except (TypeError, ValueError) as exc:
-        raise FormatError(f"{path}: the model's config cannot be written as JSON "
-                          f"({_message(exc)})") from exc
+    config_text = model_to_json_text(model, path)
     metadata_text = json.dumps({
         "keras_version": KERAS_VERSION,
         "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),

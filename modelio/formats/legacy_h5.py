@@ -30,7 +30,7 @@ import numpy as np
 
 from .. import progress
 from ..atomic import atomic_path
-from ..errors import FormatError, ModelioError, WeightMismatchError, naming_source
+from ..errors import FormatError, ModelioError, UnsupportedError, WeightMismatchError, naming_source
 from ..graph.layer import weights_follow
 from ..graph.registry import LAYER_CLASSES, OPERATION_CLASSES
 from .config import config_from_json, model_from_config, model_to_config
@@ -214,13 +214,17 @@ def load_weights_from_hdf5_group(group, model, by_name: bool = False,
     else:
         pairs = _pairs_by_position(model, layer_names, saved, where)
 
-    planned = []  # (layer, saved name, layer group, weight names) whose shapes all match
+    planned = []  # (layer, weights, datasets, weight names, conversion) whose shapes all fit
     for layer, name in pairs:
         layer_group, names = saved[name]
         datasets = [child_dataset(layer_group, weight_name, where) for weight_name in names]
         problem = _mismatch(layer, name, datasets, names, where)
+        conversion = None
+        if problem is not None:
+            conversion = _conversion(layer, datasets)
+            problem = None if conversion is not None else problem
         if problem is None:
-            planned.append((layer, legacy_weights(layer), datasets, names))
+            planned.append((layer, legacy_weights(layer), datasets, names, conversion))
         elif skip_mismatch:
             warnings.warn(f"{problem}; skipping this layer (skip_mismatch=True)", stacklevel=3)
         else:
@@ -228,10 +232,13 @@ def load_weights_from_hdf5_group(group, model, by_name: bool = False,
     _check_top_level(group, skip_mismatch, where)
 
     assignments = []
-    for done, (layer, weights, datasets, names) in enumerate(planned, 1):
-        for weight, weight_name, dataset in zip(weights, names, datasets):
-            what = f"{where}: layer '{layer.name}': weight '{weight.name}' ({weight_name})"
-            assignments.append((weight, read_dataset(dataset, weight.shape, what)))
+    for done, (layer, weights, datasets, names, conversion) in enumerate(planned, 1):
+        if conversion is not None:
+            assignments += _converted(layer, weights, datasets, names, conversion, where)
+        else:
+            for weight, weight_name, dataset in zip(weights, names, datasets):
+                what = f"{where}: layer '{layer.name}': weight '{weight.name}' ({weight_name})"
+                assignments.append((weight, read_dataset(dataset, weight.shape, what)))
         progress.advance(done, len(planned))
     for weight, value in assignments:
         weight.assign(value, copy=False)
@@ -278,6 +285,30 @@ def _mismatch(layer, name, datasets, names, where) -> str | None:
     return None
 
 
+def _conversion(layer, datasets):
+    """A layer's own conversion of weights stored in another layout (an LSTM/GRU reading
+    tf-keras's CuDNNLSTM/CuDNNGRU weights: `legacy_weight_conversion(shapes)`), or None."""
+    method = getattr(layer, "legacy_weight_conversion", None)
+    if not callable(method):
+        return None
+    return method([tuple(dataset.shape) for dataset in datasets])
+
+
+def _converted(layer, weights, datasets, names, conversion, where) -> list:
+    """(weight, array) pairs from `datasets` run through the layer's `conversion`, each result
+    checked against its weight's shape."""
+    arrays = [read_dataset(dataset, tuple(dataset.shape),
+                           f"{where}: layer '{layer.name}': weight ({weight_name})")
+              for dataset, weight_name in zip(datasets, names)]
+    converted = conversion(arrays)
+    if len(converted) != len(weights) or any(
+            tuple(np.shape(array)) != tuple(weight.shape)
+            for array, weight in zip(converted, weights)):
+        raise WeightMismatchError(f"{where}: layer '{layer.name}': the converted weights do not "
+                                  f"fit the layer")
+    return list(zip(weights, converted))
+
+
 def _check_top_level(group, skip_mismatch, where) -> None:
     """modelio models have no weights of their own, so the file must have none either."""
     if TOP_LEVEL_GROUP not in group:
@@ -317,6 +348,12 @@ def _write_plan(model, dialect: str) -> list:
     for layer in layers:
         used, entries = set(), []
         for weight in legacy_weights(layer):
+            if weight.value.dtype.name == "bfloat16":
+                raise UnsupportedError(
+                    f"model '{model.name}': layer '{weight.layer_name}': weight '{weight.name}' "
+                    f"is bfloat16, which the legacy .h5 format cannot hold (Keras 3 writes it "
+                    f"as untyped 2-byte values and cannot load them back); save as .keras or "
+                    f".weights.h5")
             name = weight.path
             if id(weight) in renames:
                 name = f"{weight.layer_name}/{renames[id(weight)]}"

@@ -44,6 +44,7 @@ import numpy as np
 from .. import progress
 from ..atomic import atomic_path
 from ..errors import FormatError, ModelioError, WeightMismatchError
+from ..graph.dtypes import numpy_dtype
 from ..graph.functional import Functional
 from ..graph.naming import keras3_snake_case
 from ..graph.weights import Weight
@@ -80,8 +81,12 @@ class WeightGroup:
 # ----- the walk -----------------------------------------------------------------------------------
 
 def keras_class_name(layer) -> str:
-    """The Keras class name of a modelio layer (what its config's `class_name` says)."""
-    return getattr(type(layer), "_keras_class_name", None) or type(layer).__name__
+    """The Keras Python class name of a modelio layer, which names its weights group: what its
+    config's `class_name` says, unless Keras exports the class under another name (Keras's
+    GroupedQueryAttention is `keras.layers.GroupQueryAttention`)."""
+    cls = type(layer)
+    return (getattr(cls, "_keras_weights_class_name", None)
+            or getattr(cls, "_keras_class_name", None) or cls.__name__)
 
 
 def layer_weight_groups(layer) -> list[tuple[str, list, str, tuple | None]]:
@@ -164,8 +169,17 @@ def write_keras3_weights(model, h5group) -> None:
         target = h5group.create_group(group.vars_path)
         target.attrs["name"] = group.name
         for key, weight in zip(group.dataset_keys, group.weights):
-            target.create_dataset(key, data=np.asarray(weight.value))
+            write_weight_dataset(target, key, weight.value)
         progress.advance(done, len(plan))
+
+
+def write_weight_dataset(h5group, name: str, value) -> None:
+    """One weight as a dataset, its dtype kept: a bfloat16 array (`ml_dtypes`) is stored as Keras
+    3 stores it, 2-byte opaque values tagged with the attribute `dtype="bfloat16"`."""
+    array = np.asarray(value)
+    dataset = h5group.create_dataset(name, data=array)
+    if array.dtype.name == "bfloat16":
+        dataset.attrs["dtype"] = "bfloat16"
 
 
 def save_weights_h5(model, path: str | os.PathLike) -> None:
@@ -292,9 +306,11 @@ def _check_dtype(dataset, what: str) -> None:
 
 
 def _read_values(dataset) -> np.ndarray:
-    if _is_bfloat16(dataset):  # stored as 2-byte opaque values: the top half of a float32
+    """A dataset's array; Keras 3's bfloat16 datasets (2-byte opaque values, the top half of a
+    float32) become `ml_dtypes.bfloat16` arrays, which the weight then casts to its own dtype."""
+    if _is_bfloat16(dataset):
         raw = np.asarray(dataset[()]).view(np.uint16)
-        return (raw.astype(np.uint32) << 16).view(np.float32)
+        return raw.view(numpy_dtype("bfloat16"))
     return np.asarray(dataset[()])
 
 

@@ -5,7 +5,9 @@ import numpy as np
 from ..errors import ConfigError, UnsupportedError
 from .serialized import DTYPE_POLICY, check_object
 
-FLOAT_DTYPES = ("float16", "float32", "float64")
+FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
+# Float dtypes narrower than float32: Keras's mixed precision and half-precision policies.
+HALF_DTYPES = ("float16", "bfloat16")
 SUPPORTED_DTYPES = FLOAT_DTYPES + (
     "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool",
 )
@@ -15,11 +17,40 @@ SUPPORTED_DTYPES = FLOAT_DTYPES + (
 STRING_DTYPE = "string"
 
 
-class DTypePolicy:
-    """A Keras dtype policy: `float32`, `float16`, `mixed_float16`, ...
+def numpy_dtype(name: str) -> np.dtype:
+    """The numpy dtype for a supported dtype name. bfloat16 comes from `ml_dtypes` (which `onnx`
+    depends on), imported only here, the first time a model needs bfloat16: numpy has no
+    bfloat16 of its own, and start-up does not pay for the import. Once imported, numpy knows
+    the name too (`np.dtype("bfloat16")`, `astype("bfloat16")`). Keras's "string" is object."""
+    if name == STRING_DTYPE:
+        return np.dtype(object)
+    if name == "bfloat16":
+        try:
+            import ml_dtypes
+        except ImportError as exc:  # pragma: no cover - onnx requires ml_dtypes
+            raise UnsupportedError("dtype 'bfloat16' needs the ml_dtypes package "
+                                   "(pip install ml_dtypes)") from exc
+        return np.dtype(ml_dtypes.bfloat16)
+    return np.dtype(name)
 
-    `compute_dtype` is what the kernels compute in, `variable_dtype` what weights are stored in.
-    `mixed_bfloat16` and `bfloat16` are refused: numpy has no bfloat16.
+
+def is_float_dtype(dtype) -> bool:
+    """True for numpy float dtypes and for bfloat16 (whose numpy kind is 'V', not 'f')."""
+    dtype = np.dtype(dtype)
+    return dtype.kind == "f" or dtype.name == "bfloat16"
+
+
+def dtype_name(dtype) -> str:
+    """The name modelio (and Keras) use for a numpy dtype: 'float16', 'bfloat16', ..."""
+    return np.dtype(dtype).name
+
+
+class DTypePolicy:
+    """A Keras dtype policy: `float32`, `float16`, `bfloat16`, `mixed_float16`, `mixed_bfloat16`.
+
+    `compute_dtype` is what the kernels compute in, `variable_dtype` what weights are stored in
+    (a `mixed_*` policy keeps float32 variables and computes in the half dtype). bfloat16 arrays
+    are `ml_dtypes.bfloat16` arrays, the type Keras itself returns for them.
     """
 
     def __init__(self, name: str = "float32"):
@@ -28,11 +59,15 @@ class DTypePolicy:
         self.name = name
         if name.startswith("mixed_"):
             compute, variable = name[len("mixed_"):], "float32"
+            if compute not in HALF_DTYPES:  # Keras knows mixed_float16 and mixed_bfloat16 only
+                raise UnsupportedError(f"dtype policy {name!r} is not a Keras policy (mixed "
+                                       f"precision is mixed_float16 or mixed_bfloat16)")
         else:
             compute = variable = name
         for dtype in (compute, variable):
             if dtype not in SUPPORTED_DTYPES and name != STRING_DTYPE:
                 raise UnsupportedError(f"dtype {name!r} is not supported (numpy has no such type)")
+            numpy_dtype(dtype)  # bfloat16: ml_dtypes, imported now that a layer needs it
         self.compute_dtype = compute
         self.variable_dtype = variable
 
@@ -72,12 +107,8 @@ def standardize_dtype(value) -> str:
         raise ConfigError(f"not a dtype: {value!r}") from exc
     if name not in SUPPORTED_DTYPES and name != STRING_DTYPE:
         raise UnsupportedError(f"dtype {name!r} is not supported")
+    numpy_dtype(name)  # bfloat16: ml_dtypes, imported now that it is needed
     return name
-
-
-def numpy_dtype(name: str) -> np.dtype:
-    """The numpy dtype of a tensor dtype name: object for Keras's "string"."""
-    return np.dtype(object) if name == STRING_DTYPE else np.dtype(name)
 
 
 def as_string_array(values, what: str) -> np.ndarray:

@@ -123,6 +123,8 @@ def functional_from_config(cls, config: dict):
 
     layers = {}
     pending = {}  # layer name -> deque of (args, kwargs) still to call, in node order
+    taken = {entry.get("name") for entry in layer_entries
+             if isinstance(entry, dict) and isinstance(entry.get("name"), str)}
     for entry in layer_entries:
         layer = deserialize_layer(entry, where)
         name = entry.get("name", layer.name)
@@ -130,6 +132,8 @@ def functional_from_config(cls, config: dict):
             raise ConfigError(f"{where}layer name must be a string, got {name!r}")
         if name in layers:
             raise GraphError(f"{where}two layers are named '{name}'")
+        if keras2 and "/" in layer.name:
+            layer.name = keras3_layer_name(layer.name, taken)
         layers[name] = layer
         nodes = entry.get("inbound_nodes", [])
         if not isinstance(nodes, list):
@@ -154,6 +158,19 @@ def functional_from_config(cls, config: dict):
         inputs, outputs = (_single(structure) for structure in (inputs, outputs))
     trainable = config.get("trainable", True)
     return cls(inputs=inputs, outputs=outputs, name=model_name, trainable=trainable)
+
+
+def keras3_layer_name(name: str, taken: set) -> str:
+    """`name` with each "/" replaced by "_" (tf-keras names such as "Conv/BatchNorm", which
+    Keras 3 refuses), suffixed "_1", "_2", ... when that name is already `taken`; the result is
+    added to `taken`. Weights are matched by position, so the rename changes no weight."""
+    base = candidate = name.replace("/", "_")
+    suffix = 0
+    while candidate in taken:
+        suffix += 1
+        candidate = f"{base}_{suffix}"
+    taken.add(candidate)
+    return candidate
 
 
 def _replay_nodes(layers: dict, pending: dict, declared_nodes: dict, where: str) -> None:

@@ -12,8 +12,9 @@ import numpy as np
 
 from ..errors import ConfigError, GraphError, ModelioError, UnsupportedError, WeightMismatchError
 from . import naming
-from .dtypes import FLOAT_DTYPES, policy_from_config
+from .dtypes import FLOAT_DTYPES, is_float_dtype, policy_from_config
 from .node import Node
+from .precision import carried_call, is_carried
 from .result_limits import check_result_bytes
 from .serialized import check_argument_object
 from .tensor import SymbolicTensor
@@ -174,6 +175,9 @@ class Layer:
 
     @property
     def compute_dtype(self) -> str:
+        """The policy's compute dtype; "float32" inside `precision.float32_carrier(self)`."""
+        if is_carried(self):
+            return "float32"
         return self.dtype_policy.compute_dtype
 
     # ----- weights ----------------------------------------------------------------------------
@@ -290,8 +294,15 @@ class Layer:
                              f"shape {input_shape}: {exc}") from exc
 
     def value_of(self, weight: Weight) -> np.ndarray:
-        """A weight's array in the compute dtype (float16 under a mixed_float16 policy)."""
-        return weight.value.astype(self.compute_dtype, copy=False)
+        """A float weight in the compute dtype, as Keras casts variables when calling a layer
+        (inside `precision.float32_carrier(self)`: rounded so, then widened to float32)."""
+        value = weight.value
+        if not is_float_dtype(value.dtype):
+            return value
+        if is_carried(self):
+            rounded = value.astype(self.dtype_policy.compute_dtype, copy=False)
+            return rounded.astype(np.float32, copy=False)
+        return value.astype(self.compute_dtype, copy=False)
 
     # ----- calling ----------------------------------------------------------------------------
     def call(self, inputs, **kwargs):
@@ -349,6 +360,8 @@ class Layer:
                 tensor._keras_mask = mask
 
     def _eager_call(self, args: tuple, kwargs: dict):
+        if self.dtype_policy.compute_dtype == "bfloat16" and not is_carried(self):
+            return carried_call(self, args, kwargs)  # numpy has no bfloat16 arithmetic
         first = map_structure(self._to_array, args[0])
         input_shape = map_structure(_shape_of, first)
         self._maybe_build(input_shape)
@@ -385,7 +398,7 @@ class Layer:
         if value is None:
             return None
         array = np.asarray(value)
-        if array.dtype.kind == "f" and self.compute_dtype in FLOAT_DTYPES:
+        if is_float_dtype(array.dtype) and self.compute_dtype in FLOAT_DTYPES:
             array = array.astype(self.compute_dtype, copy=False)
         return array
 

@@ -2,7 +2,8 @@
 
 Layer classes come only from modelio's registry, looked up by `class_name`. The `module` field is
 checked, never imported: anything outside Keras's own packages is refused, as are layers that carry
-Python code (Lambda and Keras 2's TFOpLambda). Every serialized object anywhere in a layer's config
+Python code (Lambda; tf-keras's TFOpLambda only names a TensorFlow function, which the ops room
+translates from an allowlist). Every serialized object anywhere in a layer's config
 must be a layer entry or an object modelio knows (see `serialized.py`), both when a config is read
 and when one is written: nothing modelio did not understand is written back.
 """
@@ -10,6 +11,7 @@ and when one is written: nothing modelio did not understand is written back.
 import contextlib
 
 from ..errors import ConfigError, ModelioError, UnsafeContentError, UnsupportedError
+from .custom_names import custom_layer_class, is_custom_layer_entry
 from .registry import LAYER_CLASSES, OPERATION_CLASSES
 from .serialized import (
     TRUSTED_MODULE_PREFIXES,
@@ -18,11 +20,30 @@ from .serialized import (
     object_kind_named,
 )
 
-__all__ = ["TRUSTED_MODULE_PREFIXES", "call_layer_in_config", "deserialize_layer",
+__all__ = ["REFUSED_LAYER_CLASSES", "TRUSTED_MODULE_PREFIXES", "call_layer_in_config",
+           "deserialize_layer",
            "canonical_config", "check_config_objects", "is_trusted_module", "layer_class_for",
            "serialize_layer"]
 
-CODE_CARRYING_LAYERS = ("Lambda", "TFOpLambda", "SlicingOpLambda")
+CODE_CARRYING_LAYERS = ("Lambda",)
+
+# Keras classes modelio refuses by design, and why (the README's layer table quotes these).
+REFUSED_LAYER_CLASSES = {
+    "Lambda": "carries Python bytecode, which modelio never executes",
+    "TorchModuleWrapper": "holds a pickled PyTorch module, which modelio never unpickles",
+    "JaxLayer": "wraps JAX functions stored as Python code",
+    "FlaxLayer": "wraps a Flax module stored as Python code",
+    "TFSMLayer": "calls a TensorFlow SavedModel outside the model file",
+    "DenseFeatures": "consumes TensorFlow feature columns, which have no Keras 3 form",
+    "Layer": "is the abstract base class; a file names it only for a user's own subclass "
+             "(map that name with custom_objects)",
+    "Wrapper": "is an abstract base class; a file names it only for a user's own subclass "
+               "(map that name with custom_objects)",
+    "AbstractRNNCell": "is an abstract base class; a file names it only for a user's own "
+                       "subclass (map that name with custom_objects)",
+    "PreprocessingLayer": "is an abstract base class; a file names it only for a user's own "
+                          "subclass (map that name with custom_objects)",
+}
 
 
 def serialize_layer(layer) -> dict:
@@ -54,13 +75,17 @@ def layer_class_for(entry: dict, where: str = "") -> type:
         raise ConfigError(f"{where}layer entry has no class_name string: {_short(entry)}")
     module = entry.get("module")
     name = _entry_name(entry)
+    custom = custom_layer_class(class_name, module, entry.get("registered_name"))
+    if custom is not None:  # the user's own class, mapped by custom_objects: nothing imported
+        return custom
     if module is not None:
         if not isinstance(module, str):
             raise ConfigError(f"{where}layer '{name}': module must be a string, got {module!r}")
         if not is_trusted_module(module):
             raise UnsafeContentError(
                 f"{where}layer '{name}': refusing class '{class_name}' from module '{module}'; "
-                f"modelio only builds its own Keras layer classes and never imports from a file"
+                f"modelio only builds its own Keras layer classes and never imports from a file "
+                f"(map a custom class with custom_objects)"
             )
         if names_keras_operation(module):
             operation = OPERATION_CLASSES.get(class_name)
@@ -68,15 +93,33 @@ def layer_class_for(entry: dict, where: str = "") -> type:
                 raise UnsupportedError(f"{where}layer '{name}': Keras operation '{class_name}' "
                                        f"({module}) is not supported")
             return operation
+    elif _unmarked_operation(entry, class_name):
+        return OPERATION_CLASSES[class_name]
     if class_name in CODE_CARRYING_LAYERS:
         raise UnsafeContentError(
             f"{where}layer '{name}' is a {class_name}, which carries Python code; modelio never "
             f"executes code from a model file (rewrite it with built-in layers)"
         )
     cls = LAYER_CLASSES.get(class_name)
+    if cls is None and class_name in REFUSED_LAYER_CLASSES:
+        raise UnsupportedError(f"{where}layer '{name}': {class_name} "
+                               f"{REFUSED_LAYER_CLASSES[class_name]}")
     if cls is None:
-        raise UnsupportedError(f"{where}layer '{name}': unknown layer class '{class_name}'")
+        hint = " (a custom class? map it with custom_objects)" if ">" in class_name else ""
+        raise UnsupportedError(f"{where}layer '{name}': unknown layer class '{class_name}'{hint}")
     return cls
+
+
+def _unmarked_operation(entry: dict, class_name: str) -> bool:
+    """Keras 3's legacy `.h5` writer drops the `module` of a `keras.ops` call (ConvNeXt's
+    `inputs + x` is `{"class_name": "Add", "config": {"name": "add"}}`), so its class name alone
+    would pick the layer of that name. An operation's config never holds `trainable` or `dtype`,
+    which every Keras layer's does: such an entry names the operation."""
+    config = entry.get("config")
+    return (class_name in OPERATION_CLASSES and isinstance(config, dict)
+            and "trainable" not in config and "dtype" not in config
+            and isinstance(entry.get("inbound_nodes"), list)
+            and all(isinstance(node, dict) for node in entry["inbound_nodes"]))
 
 
 def names_keras_operation(module: str) -> bool:
@@ -172,6 +215,9 @@ def _is_layer_entry(value: dict, where: str) -> bool:
     class_name = value.get("class_name")
     if not isinstance(class_name, str):
         return False
+    if isinstance(value.get("config"), dict) and is_custom_layer_entry(
+            class_name, value.get("registered_name")):
+        return True
     if class_name not in CODE_CARRYING_LAYERS and class_name not in LAYER_CLASSES \
             and class_name not in OPERATION_CLASSES:
         return False

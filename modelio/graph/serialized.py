@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from ..errors import ConfigError, UnsafeContentError, UnsupportedError
 from ..kernels.activations import KERAS2_ACTIVATIONS, KERAS3_ACTIVATIONS, MODELIO_ACTIVATIONS
+from .custom_names import is_custom_function_name
 from .naming import keras2_snake_case
 
 # Module prefixes of Keras's own packages (Keras 3, tf-keras, Keras inside TensorFlow).
@@ -368,6 +369,8 @@ def check_nested_object(value: dict, where: str) -> dict | None:
     if class_name == "function":
         _check_function(value, where)
         return dict(value)
+    if class_name == "__lambda__" and is_custom_function_name("<lambda>"):
+        return None  # replaced by the user's custom_objects["<lambda>"]; its code never runs
     kind = object_kind_named(class_name)
     if kind is not None:
         return check_object(value, kind, where)
@@ -398,7 +401,8 @@ def _check_function(value: dict, where: str) -> None:
     known_keys = set(value) <= set(OBJECT_KEYS)
     module_ok = module in (None, "builtins") or (isinstance(module, str) and is_keras_module(module))
     if (known_keys and module_ok and value.get("registered_name") in (None, "function")
-            and isinstance(name, str) and name in _FUNCTION_NAMES):
+            and isinstance(name, str)
+            and (name in _FUNCTION_NAMES or is_custom_function_name(name))):
         return
     raise UnsafeContentError(f"{where}: refusing function {_short(name)} from module "
                              f"{_short(module)}; modelio never imports code named in a file")

@@ -19,6 +19,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .convolution import conv
+
 # A sigmoid gate's weights are pre-scaled by this, so that `sigmoid(z) = 0.5 * tanh(z / 2) + 0.5`
 # needs no multiplication inside the loop (halving is exact in binary floating point).
 _SIGMOID_PRESCALE = 0.5
@@ -93,24 +95,26 @@ def _project(sequences: np.ndarray, kernel: np.ndarray, bias) -> np.ndarray:
 
 
 def _scan(step, projected: np.ndarray, states: list, mask, go_backwards: bool,
-          return_sequences: bool, zero_output_for_mask: bool):
-    """Run `step(projection_t, states) -> (output, new_states)` over time; apply the mask rules.
+          return_sequences: bool, zero_output_for_mask: bool, time_axis: int = 1):
+    """Run `step(projection_t, states) -> (output, new_states)` over time (`projected`'s axis
+    `time_axis`); apply the mask rules. Outputs have the first state's shape.
 
-    Returns `(last_output, outputs or None, final_states)`; `outputs` is (batch, time, units).
+    Returns `(last_output, outputs or None, final_states)`; `outputs` is (batch, time, ...).
     """
-    time_steps = projected.shape[1]
-    batch, units = states[0].shape
+    time_steps = projected.shape[time_axis]
+    state_shape = states[0].shape
     dtype = projected.dtype
-    outputs = np.empty((time_steps, batch, units), dtype) if return_sequences else None
-    previous_output = np.zeros((batch, units), dtype)
+    outputs = np.empty((time_steps, *state_shape), dtype) if return_sequences else None
+    previous_output = np.zeros(state_shape, dtype)
     if mask is not None:
         mask = np.asarray(mask).astype(bool, copy=False)
         all_kept = mask.all(axis=0)
     order = range(time_steps - 1, -1, -1) if go_backwards else range(time_steps)
+    at = (slice(None),) * time_axis
     for index, t in enumerate(order):
-        output, new_states = step(projected[:, t], states)
+        output, new_states = step(projected[(*at, t)], states)
         if mask is not None and not all_kept[t]:
-            keep = mask[:, t, None]
+            keep = mask[:, t].reshape((-1,) + (1,) * (len(state_shape) - 1))
             fallback = np.zeros_like(output) if zero_output_for_mask else previous_output
             output = np.where(keep, output, fallback)
             new_states = [np.where(keep, new, old) for new, old in zip(new_states, states)]
@@ -119,7 +123,7 @@ def _scan(step, projected: np.ndarray, states: list, mask, go_backwards: bool,
         if outputs is not None:
             outputs[index] = output
     if outputs is not None:
-        outputs = np.ascontiguousarray(outputs.transpose(1, 0, 2))
+        outputs = np.ascontiguousarray(np.swapaxes(outputs, 0, 1))
     return previous_output, outputs, states
 
 
@@ -228,3 +232,34 @@ def gru(sequences, kernel, recurrent_kernel, bias, h0, activation: StepActivatio
 
     return _scan(step, projected, [h0], mask, go_backwards, return_sequences,
                  zero_output_for_mask)
+
+
+def conv_lstm(sequences, kernel, recurrent_kernel, bias, h0, c0, activation: Callable,
+              recurrent_activation: Callable, strides, pads, dilation, recurrent_pads, mask=None,
+              go_backwards=False, return_sequences=False, zero_output_for_mask=False):
+    """ConvLSTM over channels-last `sequences` (batch, time, *spatial, channels) with Keras's
+    weights (`kernel` (*window, channels, 4 * filters), gates i, f, c, o). The input
+    convolution of every step is one `conv` over (batch * time) frames, bias included; each step
+    adds one stride-1 convolution of h with `recurrent_kernel` (`recurrent_pads`, no dilation).
+    States h, c: (batch, *out_spatial, filters). Returns (last_output, outputs, [h, c])."""
+    batch, time_steps = sequences.shape[:2]
+    rank = sequences.ndim - 3
+    frames = sequences.reshape(batch * time_steps, *sequences.shape[2:])
+    projected = conv(frames, kernel, strides, pads, dilation, bias=bias)
+    projected = np.swapaxes(projected.reshape(batch, time_steps, *projected.shape[1:]), 0, 1)
+    ones = (1,) * rank
+    filters = h0.shape[-1]
+
+    def step(x_t, states):
+        h_prev, c_prev = states
+        z = conv(h_prev, recurrent_kernel, ones, recurrent_pads, ones)
+        z += x_t
+        i = recurrent_activation(z[..., :filters])
+        f = recurrent_activation(z[..., filters:2 * filters])
+        o = recurrent_activation(z[..., 3 * filters:])
+        c = f * c_prev + i * activation(z[..., 2 * filters:3 * filters])
+        h = (o * activation(c)).astype(z.dtype, copy=False)
+        return h, [h, c.astype(z.dtype, copy=False)]
+
+    return _scan(step, projected, [h0, c0], mask, go_backwards, return_sequences,
+                 zero_output_for_mask, time_axis=0)

@@ -1,6 +1,8 @@
-"""Image resizing kernels matching Keras 3's `ops.image.resize` (NumPy and PyTorch backends).
+"""Image resizing kernels matching Keras 3's `ops.image.resize` (NumPy, PyTorch and TensorFlow
+backends for "nearest" and "bilinear"; the TensorFlow backend for "bicubic", "lanczos3",
+"lanczos5" and "area", whose per-axis weight matrices live in resize_filters.py).
 
-Both interpolations use half-pixel centres (TF's `half_pixel_centers=True`, PyTorch's
+"nearest" and "bilinear" use half-pixel centres (TF's `half_pixel_centers=True`, PyTorch's
 `align_corners=False`):
 
 * "nearest": output cell i of n reads input cell floor((i + 0.5) * m / n) of m (PyTorch's
@@ -18,6 +20,8 @@ rounding rules for "nearest", Keys' cubic filter and antialiased linear / cubic 
 """
 
 import numpy as np
+
+from .resize_filters import BLURRING_INTERPOLATIONS, FILTERED_INTERPOLATIONS, filter_weights
 
 __all__ = ["COORDINATE_MODES", "NEAREST_MODES", "antialias_coefficients", "antialias_weights",
            "aspect_crop_box", "aspect_pad_box", "cubic_coefficients", "interpolation_taps",
@@ -64,12 +68,15 @@ def resize_axis(x: np.ndarray, axis: int, out_size: int, interpolation: str,
     """Resize float (or, for "nearest", any) `x` along `axis` to `out_size` cells."""
     axis = axis % x.ndim
     in_size = x.shape[axis]
-    if in_size == out_size:
+    if in_size == out_size and interpolation not in BLURRING_INTERPOLATIONS:
         return x
     if in_size == 0:
         raise ValueError(f"cannot resize an empty axis to {out_size} cells")
     if interpolation == "nearest":
         return np.take(x, nearest_indices(in_size, out_size), axis=axis)
+    if interpolation in FILTERED_INTERPOLATIONS:
+        weights = filter_weights(in_size, out_size, interpolation, antialias).astype(x.dtype)
+        return np.moveaxis(np.tensordot(x, weights, axes=(axis, 0)), -1, axis)
     if interpolation != "bilinear":
         raise ValueError(f"unknown interpolation {interpolation!r}")
     if antialias and out_size < in_size:

@@ -3,7 +3,7 @@ operations of modelio.ops with them."""
 
 from .. import ops
 from ..graph import Input, InputLayer, Layer
-from .activations import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax
+from .activations import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU
 from .core import (
     ActivityRegularization,
     AlphaDropout,
@@ -35,11 +35,15 @@ from .reshaping import (
 )
 
 # Layer families, each exporting its classes through __all__.
+from .applications import *  # noqa: E402
 from .attention import *  # noqa: E402
 from .audio import *  # noqa: E402
+from .augmentation import *  # noqa: E402
 from .conv import *  # noqa: E402
+from .einsum_dense import *  # noqa: E402
 from .embedding import *  # noqa: E402
 from .encoding import *  # noqa: E402
+from .locally_connected import *  # noqa: E402
 from .lookup import *  # noqa: E402
 from .normalization import *  # noqa: E402
 from .pooling import *  # noqa: E402
@@ -81,5 +85,5 @@ __all__ = [
     "Concatenate", "Dense", "Dot", "Dropout", "Flatten", "GaussianDropout", "GaussianNoise",
     "Identity", "Input", "Masking", "InputLayer", "Layer", "LeakyReLU", "Maximum", "Minimum", "Multiply",
     "PReLU", "Permute", "ReLU", "RepeatVector", "Reshape", "Softmax", "SpatialDropout1D",
-    "SpatialDropout2D", "SpatialDropout3D", "Subtract",
+    "SpatialDropout2D", "SpatialDropout3D", "Subtract", "ThresholdedReLU",
 ]

@@ -6,6 +6,13 @@ import numpy as np
 
 from ..errors import ConfigError, UnsafeContentError, UnsupportedError
 from ..graph import Layer, register_layer
+from ..graph.custom_objects import (
+    LAMBDA_NAME,
+    CustomActivation,
+    activation_identifier_name,
+    custom_activation_for,
+    is_lambda_code,
+)
 from ..graph.dialect import keras2_semantics_active
 from ..graph.serialization import is_trusted_module
 from ..kernels import activations as kernels
@@ -26,6 +33,10 @@ def resolve_activation(identifier, layer_name: str | None = None) -> tuple[str, 
     where = f"layer '{layer_name}': " if layer_name else ""
     if identifier is None:
         return "linear", kernels.linear
+    custom = custom_activation_for(identifier)
+    if custom is not None:  # mapped by the user's custom_objects
+        activation = _custom_activation(identifier, custom, layer_name, where)
+        return activation, activation
     if isinstance(identifier, dict):
         identifier = _function_name(identifier, where)
     if not isinstance(identifier, str):
@@ -45,6 +56,43 @@ def resolve_activation(identifier, layer_name: str | None = None) -> tuple[str, 
     raise UnsupportedError(f"{where}unknown activation {identifier!r}")
 
 
+# Built-in activations with arguments, for custom_objects specs `(name, {arguments})`: the
+# layer that computes each (its constructor takes those arguments).
+_ACTIVATION_LAYERS = {"relu": "ReLU", "leaky_relu": "LeakyReLU", "elu": "ELU", "softmax": "Softmax"}
+
+
+def _custom_activation(identifier, custom, layer_name, where: str) -> CustomActivation:
+    """The CustomActivation for an identifier the user mapped to `custom`: a function of modelio
+    layers and ops, an activation name, or an `(activation name, {arguments})` pair."""
+    name = activation_identifier_name(identifier)
+    # Written back as Keras 3 writes a custom function (which Keras resolves by custom_objects
+    # or its registry), under the file's name; a lambda's bytecode never is, only "<lambda>".
+    serialized = dict(identifier) if isinstance(identifier, dict) and name != LAMBDA_NAME \
+        else {"module": "builtins", "class_name": "function", "config": name,
+              "registered_name": "function"}
+    if isinstance(custom, str):
+        custom = (custom, {})
+    if isinstance(custom, tuple):
+        custom = _spec_function(custom, where)
+    return CustomActivation(name, custom, serialized, layer_name)
+
+
+def _spec_function(spec: tuple, where: str) -> Callable:
+    """A function of one symbolic tensor computing the built-in activation `spec` names."""
+    activation, arguments = spec
+    if not arguments:
+        resolve_activation(activation)  # an unknown name fails here, by name
+        return lambda x: Activation(activation)(x)
+    class_name = _ACTIVATION_LAYERS.get(activation)
+    if class_name is None:
+        raise UnsupportedError(f"{where}custom_objects: activation {activation!r} takes no "
+                               f"arguments in modelio (arguments are accepted for "
+                               f"{', '.join(sorted(_ACTIVATION_LAYERS))})")
+    layer_class = globals()[class_name]
+    layer_class(**arguments)  # bad arguments fail now, naming the class
+    return lambda x: layer_class(**arguments)(x)
+
+
 def _checked_glu(where: str) -> Callable:
     """`kernels.glu`, with an odd last axis reported as a ConfigError naming the layer."""
     def glu(x):
@@ -60,6 +108,8 @@ def activation_output_shape(layer, activation_name: str, shape: tuple) -> tuple:
     """`shape` after the activation: "glu" halves the last axis (an odd size is a ConfigError),
     every other activation keeps the shape. Keras 3's symbolic shape keeps the full width for
     glu even though its call returns half; modelio declares what the call returns."""
+    if isinstance(activation_name, CustomActivation):
+        return activation_name.output_shape(shape)
     if activation_name != "glu":
         return shape
     if not shape:
@@ -74,6 +124,8 @@ def activation_output_shape(layer, activation_name: str, shape: tuple) -> tuple:
 
 
 def serialize_activation(name: str):
+    if isinstance(name, CustomActivation):  # written back as the file named it
+        return dict(name.serialized) if isinstance(name.serialized, dict) else name.serialized
     if name in _MODELIO_FUNCTIONS:
         return {"module": "builtins", "class_name": "function", "config": name,
                 "registered_name": "function"}
@@ -84,9 +136,9 @@ def _function_name(config: dict, where: str) -> str:
     """Keras writes registered functions as `{"class_name": "function", "config": "name"}`."""
     name = config.get("config")
     class_name = config.get("class_name")
-    if class_name == "__lambda__":
+    if is_lambda_code(config):  # Keras 3's __lambda__, tf-keras's {"value": [bytecode, ...]}
         raise UnsafeContentError(f"{where}the activation is a Python lambda; modelio never runs "
-                                 f"code from a model file")
+                                 f"code from a model file (map '<lambda>' with custom_objects)")
     if class_name != "function" or not isinstance(name, str):
         raise UnsupportedError(f"{where}activation of class {str(class_name)[:60]!r} is not a "
                                f"function name")
@@ -97,7 +149,8 @@ def _function_name(config: dict, where: str) -> str:
         return name
     if module in (None, "builtins") and ">" in name:  # Keras's "package>name" custom functions
         raise UnsupportedError(f"{where}custom activation function {name[:60]!r} is not "
-                               f"supported (modelio never imports code named in a file)")
+                               f"supported (modelio never imports code named in a file; map the "
+                               f"name with custom_objects)")
     raise UnsafeContentError(f"{where}refusing activation {name[:60]!r} from module "
                              f"{str(module)[:60]!r}; modelio never imports code named in a file")
 
@@ -157,6 +210,19 @@ class ReLU(_ScalarArgumentsActivation):
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
         super().__init__(max_value=max_value, negative_slope=negative_slope, threshold=threshold,
                          **kwargs)
+
+
+@register_layer()
+class ThresholdedReLU(ReLU):
+    """tf-keras 2's ThresholdedReLU: `x` where `x > theta`, else 0. Keras 3 dropped the class;
+    its `ReLU(threshold=theta)` computes exactly that (`where(x > threshold, x, 0)`), so the
+    layer is that ReLU and is written back as one, which Keras 3 and tf-keras both load."""
+
+    _keras_class_name = "ReLU"
+
+    def __init__(self, theta=1.0, **kwargs):
+        theta = check_float(theta, "theta", type(self), kwargs.get("name"), 0.0)
+        super().__init__(threshold=float(theta), **kwargs)
 
 
 @register_layer()

@@ -1,4 +1,5 @@
-"""Pooling layers: Max/AveragePooling1D/2D/3D and Global{Max,Average}Pooling1D/2D/3D."""
+"""Pooling layers: Max/AveragePooling1D/2D/3D, Global{Max,Average}Pooling1D/2D/3D and
+Adaptive{Average,Max}Pooling1D/2D/3D."""
 
 import numpy as np
 
@@ -8,6 +9,8 @@ from ..kernels import pooling as kernels
 from .arguments import check_bool, check_int, layer_label, standardize_data_format
 
 __all__ = [
+    "AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D",
+    "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D", "AdaptiveMaxPooling3D",
     "AveragePooling1D", "AveragePooling2D", "AveragePooling3D",
     "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D",
     "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D",
@@ -242,3 +245,115 @@ class GlobalAveragePooling3D(_GlobalPooling):
     """Mean over the three spatial axes."""
 
     pool_dimensions, pool_mode = 3, "average"
+
+
+# ----- adaptive pooling -------------------------------------------------------------------------------
+
+def adaptive_bins(length: int, bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """`(starts, ends)` of the `bins` windows adaptive pooling takes over `length` positions, as
+    PyTorch and Keras compute them: bin i spans [floor(i L / n), ceil((i + 1) L / n))."""
+    index = np.arange(bins)
+    starts = (index * length) // bins
+    ends = -((-(index + 1) * length) // bins)
+    return starts, ends
+
+
+def adaptive_average_matrix(length: int, bins: int, dtype) -> np.ndarray:
+    """The (length, bins) matrix whose column i averages bin i's positions."""
+    starts, ends = adaptive_bins(length, bins)
+    positions = np.arange(length)[:, None]
+    inside = (positions >= starts) & (positions < ends)
+    return (inside / (ends - starts)).astype(dtype)
+
+
+def adaptive_max_indices(length: int, bins: int) -> np.ndarray:
+    """(bins, widest window) positions of each bin; short windows repeat their last position,
+    which leaves their maximum unchanged."""
+    starts, ends = adaptive_bins(length, bins)
+    width = int((ends - starts).max())
+    return np.minimum(starts[:, None] + np.arange(width), (ends - 1)[:, None])
+
+
+class _AdaptivePooling(Layer):
+    """Pools each spatial axis into exactly `output_size` bins, whatever its length."""
+
+    pool_dimensions = 0
+    pool_mode = ""
+
+    def __init__(self, output_size, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.output_size = int_tuple(output_size, "output_size", self, self.pool_dimensions,
+                                     minimum=1)
+        self.data_format = standardize_data_format(data_format, type(self), self.name)
+
+    def _spatial(self, input_shape) -> tuple:
+        check_rank(self, input_shape, self.pool_dimensions + 2)
+        return tuple(input_shape[axis] for axis in spatial_axes(self.data_format,
+                                                                self.pool_dimensions))
+
+    def compute_output_shape(self, input_shape):
+        self._spatial(input_shape)
+        if self.data_format == "channels_last":
+            return (input_shape[0], *self.output_size, input_shape[-1])
+        return (input_shape[0], input_shape[1], *self.output_size)
+
+    def call(self, inputs):
+        x = as_float(self, np.asarray(inputs))
+        for axis, bins in zip(spatial_axes(self.data_format, self.pool_dimensions),
+                              self.output_size):
+            length = x.shape[axis]
+            if length == 0:
+                raise ConfigError(f"{layer_label(self)}: cannot pool an empty axis {axis} of "
+                                  f"inputs of shape {x.shape}")
+            if self.pool_mode == "average":
+                moved = np.moveaxis(x, axis, -1) @ adaptive_average_matrix(length, bins, x.dtype)
+                x = np.moveaxis(moved, -1, axis)
+            else:
+                x = np.take(x, adaptive_max_indices(length, bins), axis=axis).max(axis=axis + 1)
+        return x
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "output_size": self.output_size,
+                "data_format": self.data_format}
+
+
+@register_layer()
+class AdaptiveAveragePooling1D(_AdaptivePooling):
+    """Averages (batch, steps, channels) into `output_size` bins of steps."""
+
+    pool_dimensions, pool_mode = 1, "average"
+
+
+@register_layer()
+class AdaptiveAveragePooling2D(_AdaptivePooling):
+    """Averages each image into an `output_size` grid of bins."""
+
+    pool_dimensions, pool_mode = 2, "average"
+
+
+@register_layer()
+class AdaptiveAveragePooling3D(_AdaptivePooling):
+    """Averages each volume into an `output_size` grid of bins."""
+
+    pool_dimensions, pool_mode = 3, "average"
+
+
+@register_layer()
+class AdaptiveMaxPooling1D(_AdaptivePooling):
+    """The maximum of each of `output_size` bins of steps."""
+
+    pool_dimensions, pool_mode = 1, "max"
+
+
+@register_layer()
+class AdaptiveMaxPooling2D(_AdaptivePooling):
+    """The maximum of each bin of an `output_size` grid over each image."""
+
+    pool_dimensions, pool_mode = 2, "max"
+
+
+@register_layer()
+class AdaptiveMaxPooling3D(_AdaptivePooling):
+    """The maximum of each bin of an `output_size` grid over each volume."""
+
+    pool_dimensions, pool_mode = 3, "max"

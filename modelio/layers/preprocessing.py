@@ -22,19 +22,31 @@ from .normalization.base import (
 
 __all__ = ["CenterCrop", "Normalization", "Rescaling", "Resizing"]
 
-# Interpolations Keras knows that modelio does not compute (the backends disagree on bicubic,
-# PyTorch has no lanczos, and area/gaussian/mitchellcubic are TensorFlow-only).
-_OTHER_INTERPOLATIONS = ("bicubic", "lanczos3", "lanczos5", "area", "gaussian", "mitchellcubic")
+# Interpolations modelio computes: "nearest" and "bilinear" as every Keras 3 backend does, the
+# others as Keras 3's TensorFlow backend does (tf.image.resize). Keras 3's PyTorch backend computes
+# "bicubic" differently (a = -0.75, edge cells repeated) and refuses lanczos and area.
+INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "lanczos3", "lanczos5", "area")
+# tf.image.resize knows these too: tf-keras (Keras 2) resizes with them, Keras 3.15.1's backends
+# all refuse them. modelio computes them for layers made from Keras 2 configs only.
+KERAS2_INTERPOLATIONS = ("gaussian", "mitchellcubic")
 
 
 def check_interpolation(layer, value) -> str:
-    """`value` unchanged when it is an interpolation modelio computes ("nearest", "bilinear"),
-    else a ConfigError / UnsupportedError naming `layer`."""
+    """`value` unchanged when it is an interpolation modelio computes (INTERPOLATIONS, and
+    KERAS2_INTERPOLATIONS inside `keras2_semantics()`), else a ConfigError / UnsupportedError
+    naming `layer`."""
     if not isinstance(value, str):
         raise ConfigError(f"{layer_label(layer)}: interpolation must be a string, got {value!r}")
-    if value not in ("nearest", "bilinear"):
+    if value in KERAS2_INTERPOLATIONS:
+        if keras2_semantics_active():
+            return value
+        raise UnsupportedError(f"{layer_label(layer)}: interpolation {value!r} is not supported: "
+                               f"Keras 3's backends refuse it when resizing (modelio computes "
+                               f"it only for tf-keras configs, as tf-keras does; otherwise "
+                               f"{', '.join(map(repr, INTERPOLATIONS))})")
+    if value not in INTERPOLATIONS:
         raise UnsupportedError(f"{layer_label(layer)}: interpolation {value!r} is not supported "
-                               f"(modelio computes 'nearest' and 'bilinear')")
+                               f"(modelio computes {', '.join(map(repr, INTERPOLATIONS))})")
     return value
 
 
@@ -168,8 +180,11 @@ class _ImageLayer(Layer):
 
 @register_layer()
 class Resizing(_ImageLayer):
-    """Resizes images to (height, width) with "bilinear" or "nearest" interpolation, optionally
-    cropping or padding to the target aspect ratio first.
+    """Resizes images to (height, width), optionally cropping or padding to the target aspect
+    ratio first. "nearest" and "bilinear" as every Keras 3 backend computes them; "bicubic",
+    "lanczos3", "lanczos5" and "area" (and their `antialias`) as Keras 3's TensorFlow backend
+    does (its PyTorch backend differs on bicubic and refuses the others); "gaussian" and
+    "mitchellcubic" (which Keras 3 refuses) only in layers from tf-keras configs, as tf-keras.
 
     Integer images stay integers (rounded), as in Keras 3. A layer made from a Keras 2 config
     (inside `keras2_semantics()`) outputs floats in the compute dtype instead, as tf-keras did.

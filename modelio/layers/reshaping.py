@@ -328,7 +328,9 @@ class UpSampling1D(_UpSampling):
 @register_layer()
 class UpSampling2D(_UpSampling):
     """Scales height and width by integer `size` factors, repeating rows and columns
-    ("nearest") or interpolating them ("bilinear", half-pixel centres)."""
+    ("nearest") or resizing with another interpolation ("bilinear", "bicubic", "lanczos3",
+    "lanczos5", "area": half-pixel centres, as Keras 3's TensorFlow backend resizes; also
+    "gaussian" and "mitchellcubic" in layers from tf-keras configs, as tf-keras resizes)."""
 
     _dims = 2
 
@@ -347,7 +349,7 @@ class UpSampling2D(_UpSampling):
         h_axis, w_axis = self._spatial_axes()
         return resize_preserving_dtype(
             inputs, inputs.shape[h_axis] * self.size[0], inputs.shape[w_axis] * self.size[1],
-            self.data_format, "bilinear")
+            self.data_format, self.interpolation)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "size": list(self.size),

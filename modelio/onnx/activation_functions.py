@@ -7,7 +7,10 @@ import numpy as np
 from onnx import numpy_helper
 
 from ..errors import UnsupportedError
+from ..graph.custom_objects import CustomActivation
+from ..graph.functional import Functional
 from .builder import OnnxGraph
+from .registry import lowering_for
 
 
 def _gelu(graph: OnnxGraph, x: str, hint: str) -> str:
@@ -146,8 +149,31 @@ ACTIVATIONS = {
 
 
 def lower_activation(graph: OnnxGraph, name: str, x: str, hint: str, layer_name: str) -> str:
-    """ONNX nodes computing the Keras activation `name` on `x`."""
+    """ONNX nodes computing the Keras activation `name` on `x` (a custom activation: the nodes
+    of its traced graph, see modelio/graph/custom_objects.py)."""
+    if isinstance(name, CustomActivation):
+        return _lower_custom(graph, name, x, layer_name)
     function = ACTIVATIONS.get(name)
     if function is None:
         raise UnsupportedError(f"layer '{layer_name}': activation '{name}' has no ONNX export yet")
     return function(graph, x, f"{hint}/{name}")
+
+
+def _lower_custom(graph: OnnxGraph, activation: CustomActivation, x: str, layer_name: str) -> str:
+    """Lower the graph a custom activation was traced into, node by node, its input bound to
+    `x`: the exporter sees the modelio layers and ops the user's function called."""
+    # traced when the layer was called; a layer that never traces it (an RNN cell's
+    # activation is only called at run time) gets it traced on a rank-2 input of unknown width
+    traced = activation.traced_graphs() or [activation.graph_for((None, None))]
+
+    def lower_node(node, args, kwargs):
+        if isinstance(node.layer, Functional):
+            raise UnsupportedError(f"layer '{layer_name}': custom activation '{activation}' "
+                                   f"calls a model; build it from layers and ops")
+        lowering = lowering_for(node.layer)
+        if lowering is None:
+            raise UnsupportedError(f"layer '{layer_name}': custom activation '{activation}' "
+                                   f"uses {type(node.layer).__name__}, which has no ONNX export")
+        return lowering(graph, node, args, kwargs)
+
+    return traced[0].run_graph([x], lower_node)[0]

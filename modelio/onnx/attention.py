@@ -1,5 +1,6 @@
 """ONNX lowerings of the attention family (modelio/layers/attention/): MultiHeadAttention (masks,
-causal, attention_axes), Attention and AdditiveAttention as MatMul/Softmax graphs."""
+causal, attention_axes), GroupQueryAttention, Attention and AdditiveAttention as MatMul/Softmax
+graphs."""
 
 import inspect
 import math
@@ -115,6 +116,33 @@ def _attention_over_axes(graph, layer, query, key, value, arguments, symbolic, r
     return y
 
 
+def _combined_mask(graph, layer, arguments, symbolic, input_masks, query, value):
+    """The boolean mask over (B, H, T, S) scores Keras combines: the attention_mask, the masks the
+    inputs carry, the causal and the sliding-window masks (None when there is none)."""
+    hint = layer.name
+    mask = None
+    if arguments.get("attention_mask") is not None:
+        rank = len(symbolic["attention_mask"].shape)
+        if rank not in (2, 3):
+            refuse_export(layer, f"an attention_mask of rank {rank}")
+        axes = graph.ints([1] if rank == 3 else [0, 1], f"{hint}/mask_axes")
+        mask = graph.node("Unsqueeze", [graph.node("Cast", [arguments["attention_mask"]], hint, to=9),
+                                        axes], hint)              # (B or 1, 1, T, S)
+    # Keras's masks of the inputs: query steps (B, 1, T, 1), value and key steps (B, 1, 1, S).
+    for name in input_masks:
+        axes = [1, 3] if name == "query_mask" else [1, 2]
+        carried = graph.node("Unsqueeze", [graph.node("Cast", [arguments[name]], hint, to=9),
+                                           graph.ints(axes, f"{hint}/{name}operation_axes")], hint)
+        mask = carried if mask is None else graph.node("And", [mask, carried], hint)
+    if arguments.get("use_causal_mask"):
+        causal = _causal(graph, query, value, hint)
+        mask = causal if mask is None else graph.node("And", [mask, causal], hint)
+    if layer.sliding_window is not None:
+        window = _causal(graph, query, value, hint, int(layer.sliding_window))
+        mask = window if mask is None else graph.node("And", [mask, window], hint)
+    return mask
+
+
 _INPUT_MASKS = ("query_mask", "value_mask", "key_mask")
 
 
@@ -142,26 +170,7 @@ def multi_head_attention(graph, node, args, kwargs):
     k = _heads(graph, layer, k, layer.key_dim, [0, 2, 3, 1])      # (B, H, k, S)
     v = _heads(graph, layer, v, layer.value_dim, [0, 2, 1, 3])    # (B, H, S, v)
     scores = graph.node("MatMul", [q, k], hint)                   # (B, H, T, S)
-    mask = None
-    if arguments.get("attention_mask") is not None:
-        rank = len(symbolic["attention_mask"].shape)
-        if rank not in (2, 3):
-            refuse_export(layer, f"an attention_mask of rank {rank}")
-        axes = graph.ints([1] if rank == 3 else [0, 1], f"{hint}/mask_axes")
-        mask = graph.node("Unsqueeze", [graph.node("Cast", [arguments["attention_mask"]], hint, to=9),
-                                        axes], hint)              # (B or 1, 1, T, S)
-    # Keras's masks of the inputs: query steps (B, 1, T, 1), value and key steps (B, 1, 1, S).
-    for name in input_masks:
-        axes = [1, 3] if name == "query_mask" else [1, 2]
-        carried = graph.node("Unsqueeze", [graph.node("Cast", [arguments[name]], hint, to=9),
-                                           graph.ints(axes, f"{hint}/{name}operation_axes")], hint)
-        mask = carried if mask is None else graph.node("And", [mask, carried], hint)
-    if arguments.get("use_causal_mask"):
-        causal = _causal(graph, query, value, hint)
-        mask = causal if mask is None else graph.node("And", [mask, causal], hint)
-    if layer.sliding_window is not None:
-        window = _causal(graph, query, value, hint, int(layer.sliding_window))
-        mask = window if mask is None else graph.node("And", [mask, window], hint)
+    mask = _combined_mask(graph, layer, arguments, symbolic, input_masks, query, value)
     dtype = np.dtype(layer.compute_dtype)
     softmax_layer = False
     if mask is not None:
@@ -250,3 +259,62 @@ def dot_or_additive_attention(graph, node, args, kwargs):
     if kwargs.get("return_attention_scores"):
         return [output, graph.node("Identity", [weights], hint)]
     return output
+
+
+@lowers(attention.GroupQueryAttention)
+def group_query_attention(graph, node, args, kwargs):
+    """As MultiHeadAttention; each key/value head's repetition over its query heads is folded
+    into the key and value projection weights (`np.repeat` over the heads axis, as Keras's
+    `ops.repeat` of the projected keys and values)."""
+    layer, hint = node.layer, node.layer.name
+    arguments = inspect.signature(layer.call).bind(*args, **kwargs).arguments
+    return_scores = bool(arguments.get("return_attention_scores"))
+    query, value = arguments["query"], arguments["value"]
+    key = arguments.get("key") or value
+    symbolic = inspect.signature(layer.call).bind(*node.call_args, **node.call_kwargs).arguments
+    input_masks = [name for name in _INPUT_MASKS if arguments.get(name) is not None]
+    heads, channels, repeats = layer.num_query_heads, layer.head_dim, layer.num_repeats
+
+    def projected(x, kernel, bias, layout, scale=None, repeat=1):
+        weight = np.repeat(layer.value_of(kernel), repeat, axis=1)
+        matrix = weight.reshape(weight.shape[0], -1)
+        offset = None if bias is None else np.repeat(layer.value_of(bias), repeat, axis=0).reshape(-1)
+        if scale is not None:
+            matrix = matrix * np.asarray(scale, matrix.dtype)
+            offset = None if offset is None else offset * np.asarray(scale, offset.dtype)
+        y = graph.node("MatMul", [x, graph.weight(kernel, matrix, layout)], hint)
+        if offset is not None:
+            y = graph.node("Add", [y, graph.weight(bias, offset, layout)], hint)
+        return y
+
+    def split_heads(x, perm):
+        split = graph.node("Reshape", [x, graph.ints([0, 0, heads, channels],
+                                                     f"{hint}/heads_shape")], hint)
+        return graph.node("Transpose", [split], hint, perm=perm)
+
+    q = split_heads(projected(query, layer.query_kernel, layer.query_bias, "scaled",
+                              1.0 / math.sqrt(float(channels))), [0, 2, 1, 3])
+    k = split_heads(projected(key, layer.key_kernel, layer.key_bias, "repeated",
+                              repeat=repeats), [0, 2, 3, 1])
+    v = split_heads(projected(value, layer.value_kernel, layer.value_bias, "repeated",
+                              repeat=repeats), [0, 2, 1, 3])
+    scores = graph.node("MatMul", [q, k], hint)                   # (B, Hq, T, S)
+    mask = _combined_mask(graph, layer, arguments, symbolic, input_masks, query, value)
+    dtype = np.dtype(layer.compute_dtype)
+    softmax_layer = layer.dropout != 0.0 or return_scores
+    if mask is not None:
+        negative = -1e9 if softmax_layer else -0.7 * 3.38953e38
+        scores = graph.node("Where", [mask, scores, graph.constant(
+            negative, f"{hint}/large_negative", dtype)], hint)
+    weights = graph.node("Softmax", [scores], hint, axis=-1)
+    if mask is not None and softmax_layer:
+        weights = graph.node("Where", [mask, weights, graph.constant(0.0, f"{hint}/zero", dtype)],
+                             hint)
+    attended = graph.node("Transpose", [graph.node("MatMul", [weights, v], hint)], hint,
+                          perm=[0, 2, 1, 3])                       # (B, T, Hq, D)
+    attended = graph.node("Reshape", [attended, graph.ints([0, 0, heads * channels],
+                                                           f"{hint}/merge_shape")], hint)
+    y = _attention_output(graph, layer, query, attended, [0])
+    if return_scores:
+        return [y, graph.node("Identity", [weights], hint)]
+    return y

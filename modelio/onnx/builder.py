@@ -1,10 +1,13 @@
 """An ONNX graph under construction: unique names, nodes, constants (numpy arrays until the
 model is written), and the opset in use; plus the writers that stream those arrays to disk."""
 
+import contextlib
+
 import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from ..graph.dtypes import is_float_dtype
 from .names import UniqueNames
 
 
@@ -78,6 +81,20 @@ class OnnxGraph:
         self.constants: dict[str, np.ndarray] = {}
         self._names = UniqueNames()
         self._weight_names: dict = {}
+        self._float_weights = None  # (dtype lowerings compute in, dtype stored) or None
+
+    @contextlib.contextmanager
+    def float_weights(self, compute: str, stored: str | None = None):
+        """Inside this block float weights (`weight`) are stored as `stored` (default
+        `compute`) and reach the graph as `compute`, through a Cast when the two differ: the
+        exporter's way to keep a float16 layer's weights float16 in the file, whether its
+        lowering computes in float16 or in float32. With `stored` equal to `compute`, float
+        constants (`constant`) are written in `compute` too."""
+        previous, self._float_weights = self._float_weights, (compute, stored or compute)
+        try:
+            yield
+        finally:
+            self._float_weights = previous
 
     def fresh(self, hint: str) -> str:
         """A name not used yet, based on `hint` (layer names make the graph readable)."""
@@ -88,9 +105,16 @@ class OnnxGraph:
         return self._names.reserve(name)
 
     def constant(self, value, hint: str, dtype=None) -> str:
-        """An initializer holding `value` (weights keep their layer's name in `hint`)."""
+        """An initializer holding `value` (weights keep their layer's name in `hint`). While a
+        layer computing in a half dtype is lowered (`float_weights(dtype)`), float constants
+        take that dtype: lowerings written for float32 then write a float16 graph."""
         name = self.fresh(hint)
-        self.constants[name] = np.asarray(value, dtype=dtype)
+        array = np.asarray(value, dtype=dtype)
+        if self._float_weights is not None and array.dtype.kind == "f":
+            compute, stored = self._float_weights
+            if compute == stored and array.dtype != np.dtype(compute):
+                array = array.astype(compute)  # a half-precision layer's float constants
+        self.constants[name] = array
         return name
 
     def constant_bytes(self) -> int:
@@ -136,7 +160,15 @@ class OnnxGraph:
             key = (id(weight), layout) if layout is not None else (id(weight), id(value))
         if key not in self._weight_names:
             array = weight.value if value is None else value
-            self._weight_names[key] = self.constant(array, weight.path)
+            if self._float_weights is None or not is_float_dtype(np.asarray(array).dtype):
+                self._weight_names[key] = self.constant(array, weight.path)
+            else:
+                compute, stored = self._float_weights
+                name = self.constant(np.asarray(array).astype(stored, copy=False), weight.path)
+                if compute != stored:
+                    name = self.node("Cast", [name], weight.path,
+                                     to=helper.np_dtype_to_tensor_dtype(np.dtype(compute)))
+                self._weight_names[key] = name
         return self._weight_names[key]
 
     def ints(self, values, hint: str) -> str:

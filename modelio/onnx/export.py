@@ -1,6 +1,7 @@
 """Export a modelio model to ONNX: one lowering per layer class, nested models inlined, a dynamic
 batch dimension, the lowest IR version the opset needs, checked with onnx.checker."""
 
+import contextlib
 import gc
 import os
 from pathlib import Path
@@ -10,9 +11,12 @@ from onnx import TensorProto, helper
 
 from ..atomic import atomic_path
 from ..errors import ConfigError, UnsupportedError
+from ..graph.dtypes import HALF_DTYPES, is_float_dtype, numpy_dtype
 from ..graph.functional import Functional
+from ..graph.layer import Layer
+from ..graph.precision import float32_carrier
 from ..graph.tensor import SymbolicTensor
-from ..graph.tree import flatten
+from ..graph.tree import flatten, pack_like
 from ..version import __version__
 from . import families  # noqa: F401 - registers every lowering and converter
 from .builder import ML_DOMAIN, ML_OPSET, OnnxGraph, write_model_streaming
@@ -118,6 +122,7 @@ def export_from_holder(holder: list, path, opset, batch_size, external_data, nch
 def _lowered_graph(model, opset: int, batch_size, nchw: bool):
     """The model lowered to an OnnxGraph, with the graph's input and output value infos."""
     _check_lowerings(model)
+    _check_dtypes(model)
     if nchw:
         _check_channels_last(model)
     graph = OnnxGraph(opset)
@@ -177,7 +182,7 @@ def _lower_model(graph: OnnxGraph, model, input_names: list) -> list[str]:
         layer = node.layer
         if isinstance(layer, Functional):
             return _lower_nested(graph, layer, args, kwargs)
-        return lowering_for(layer)(graph, node, args, kwargs)
+        return _lower_layer(graph, node, lowering_for(layer), args, kwargs)
 
     return model.run_graph(input_names, lower_node)
 
@@ -187,6 +192,83 @@ def _lower_nested(graph: OnnxGraph, inner, args, kwargs) -> list[str]:
     if any(leaf is not None for leaf in flatten(kwargs.get("mask"))):
         raise UnsupportedError(f"model '{inner.name}': exporting masks to ONNX is not supported yet")
     return _lower_model(graph, inner, inner.flatten_inputs(args[0]))
+
+
+def _lower_layer(graph: OnnxGraph, node, lowering, args, kwargs):
+    """One layer's nodes, with Keras's mixed-precision rules: float inputs are cast to the
+    layer's compute dtype first (Keras autocasts a layer's inputs), and a float16 layer's float
+    weights are float16 initializers (Keras casts float32 variables to the compute dtype when a
+    mixed_float16 layer is called). A float16 layer whose lowering writes float32 constants
+    (`float32_only`: convolutions, normalizations, recurrent layers, ...) computes in float32 on
+    float16 values: its float16 inputs and weights are cast up, its outputs cast back to
+    float16, so the tensors between layers are float16 as in Keras (and BatchNormalization and
+    LayerNormalization compute their statistics in float32, as Keras does). Keras 3 operations
+    (`keras.ops`) do not autocast and are lowered as they are."""
+    layer = node.layer
+    if getattr(layer, "_is_operation", False):
+        return lowering(graph, node, args, kwargs)
+    compute = layer.dtype_policy.compute_dtype
+    if not is_float_dtype(numpy_dtype(compute)):
+        return lowering(graph, node, args, kwargs)
+    held = _held_layers(layer)  # a wrapper's inner layers are lowered by its lowering
+    carried = compute in HALF_DTYPES and any(
+        getattr(lowering_for(each), "float32_only", False) for each in [layer, *held])
+    inner = "float32" if carried else compute
+    args = _autocast(graph, node.call_args, args, compute, inner, layer.name)
+    kwargs = _autocast(graph, node.call_kwargs, kwargs, compute, inner, layer.name)
+    if not carried:
+        with graph.float_weights(compute):
+            return lowering(graph, node, args, kwargs)
+    with contextlib.ExitStack() as stack:
+        for each in [layer, *held]:
+            stack.enter_context(float32_carrier(each))
+        stack.enter_context(graph.float_weights("float32", compute))
+        outputs = lowering(graph, node, args, kwargs)
+    names = flatten(outputs)
+    cast_back = [graph.node("Cast", [name], layer.name, to=ELEMENT_TYPES[tensor.dtype])
+                 if tensor.dtype in HALF_DTYPES else name
+                 for name, tensor in zip(names, node.outputs)]
+    return pack_like(outputs, cast_back)
+
+
+def _held_layers(layer) -> list:
+    """The layers `layer` holds as attributes (a Bidirectional's forward and backward layers, a
+    TimeDistributed's layer), and theirs, recursively."""
+    found, stack = [], [layer]
+    while stack:
+        for value in vars(stack.pop()).values():
+            if isinstance(value, Layer) and value is not layer and value not in found:
+                found.append(value)
+                stack.append(value)
+    return found
+
+
+def _autocast(graph: OnnxGraph, tensors, names, compute: str, inner: str, hint: str):
+    """`names` (ONNX values standing for the symbolic `tensors`, same structure) with each float
+    value cast to `compute` and then to `inner` where they differ."""
+    flat_names = flatten(names)
+    cast = []
+    for tensor, name in zip(flatten(tensors), flat_names):
+        if isinstance(tensor, SymbolicTensor) and is_float_dtype(numpy_dtype(tensor.dtype)):
+            for dtype, previous in ((compute, tensor.dtype), (inner, compute)):
+                if dtype != previous:
+                    name = graph.node("Cast", [name], hint, to=ELEMENT_TYPES[dtype])
+        cast.append(name)
+    return pack_like(names, cast)
+
+
+def _check_dtypes(model) -> None:
+    """bfloat16 layers are refused, all listed at once: onnxruntime's CPU provider has no
+    bfloat16 arithmetic (MatMul, Add, Conv, ... have no bfloat16 kernels) and its Python API
+    cannot pass bfloat16 arrays in or out."""
+    refused = [layer.name for layer in _leaf_layers(model)
+               if layer.dtype_policy.compute_dtype == "bfloat16"]
+    if refused:
+        listing = ", ".join(refused[:5]) + (", ..." if len(refused) > 5 else "")
+        raise UnsupportedError(
+            f"model '{model.name}': layer(s) {listing} compute in bfloat16, which has no ONNX "
+            f"export: onnxruntime runs no bfloat16 arithmetic (MatMul, Add, Conv, ... have no "
+            f"bfloat16 kernels); load the model with a float32 or float16 policy instead")
 
 
 def _leaf_layers(model):

@@ -8,7 +8,9 @@ import onnx
 from onnx import TensorProto, helper
 
 from ..errors import UnsupportedError
+from ..graph.dtypes import HALF_DTYPES
 from ..graph.tensor import SymbolicTensor
+from ..kernels import resize_filters
 from .registry import lowers
 
 
@@ -41,12 +43,21 @@ def float_input(graph, node, x):
     """Integer and bool inputs are cast to float32 as the layers do; other float widths are
     refused (the weights are exported as float32)."""
     dtype = node.input_tensors[0].dtype
-    if dtype == "float32":
+    if dtype == "float32" or autocast_to_float32(node):
         return x
     if dtype.startswith("float"):
         raise UnsupportedError(f"layer '{node.layer.name}': exporting {dtype} inputs of "
                                f"{type(node.layer).__name__} to ONNX is not supported yet")
     return graph.node("Cast", [x], node.layer.name, to=1)
+
+
+def autocast_to_float32(node) -> bool:
+    """True when the exporter has cast the layer's float input to float32 before the lowering
+    runs (Keras's autocast: a float16 input of a float32 layer, or a float16 layer lowered in
+    float32; see onnx/export.py `_lower_layer`)."""
+    dtype = node.input_tensors[0].dtype
+    return (dtype in HALF_DTYPES and node.layer.compute_dtype == "float32"
+            and not getattr(node.layer, "_is_operation", False))
 
 
 def refuse_masks(node, kwargs):
@@ -79,6 +90,33 @@ def linear_resize(graph, x, hint, sizes=None, scales=None):
     return graph.node("Resize", [x, "", "", full_sizes], hint, **attributes)
 
 
+def matrix_resize(graph, x, matrices, hint):
+    """NCHW `x` resized by one matrix product per spatial axis (Einsum), height first as the
+    kernels do: `matrices` holds an (in, out) float matrix per axis, or None to keep it."""
+    for equation, matrix in zip(("nchw,hk->nckw", "nchw,wk->nchk"), matrices):
+        if matrix is not None:
+            weights = graph.constant(np.asarray(matrix, np.float32), f"{hint}/weights")
+            x = graph.node("Einsum", [x, weights], hint, equation=equation)
+    return x
+
+
+def filtered_resize(graph, node, x, in_sizes, out_sizes, interpolation, antialias=False):
+    """NCHW `x` resized from `in_sizes` to `out_sizes` (H, W) with one of
+    resize_filters.FILTERED_INTERPOLATIONS ("bicubic", "lanczos3", "lanczos5", "area", and
+    tf-keras's "gaussian", "mitchellcubic") as TensorFlow computes it: a constant weight matrix
+    per axis. The input sizes must be known."""
+    layer = node.layer
+    if None in in_sizes:
+        raise UnsupportedError(f"layer '{layer.name}': exporting {type(layer).__name__} with "
+                               f"{interpolation!r} interpolation needs known image sizes, got "
+                               f"shape {tuple(node.input_tensors[0].shape)}")
+    keep = interpolation not in resize_filters.BLURRING_INTERPOLATIONS
+    matrices = [None if size == out and keep else
+                resize_filters.filter_weights(size, out, interpolation, antialias)
+                for size, out in zip(in_sizes, out_sizes)]
+    return matrix_resize(graph, x, matrices, layer.name)
+
+
 def float_work(graph, node, x):
     """(float32 `x`, restore) for a layer that resizes in float32 and gives integer images back
     rounded and saturated to their own dtype's range, as `_resize_preserving_dtype` does.
@@ -86,7 +124,7 @@ def float_work(graph, node, x):
     modelio's symbolic output (like Keras's) says float32 even where the numpy call returns the
     integer dtype; `restore` gives the dtype the graph declares, holding the same values."""
     dtype = node.input_tensors[0].dtype
-    if dtype == "float32":
+    if dtype == "float32" or autocast_to_float32(node):
         return x, lambda y: y
     if dtype.startswith("float") or dtype == "bool":
         raise UnsupportedError(f"layer '{node.layer.name}': exporting {dtype} inputs of "

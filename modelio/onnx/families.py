@@ -5,13 +5,17 @@ that become them. Export and import both import this module; adding a family add
 
 from . import (  # noqa: F401 - importing a family registers it
     activations,
+    applications,
     attention,
     audio,
+    augmentation,
     conv,
     core,
+    einsum_dense,
     embedding,
     encoding,
     image,
+    locally_connected,
     lookup,
     merge,
     nn,

@@ -1,19 +1,23 @@
 """Both ONNX directions for the normalization family (modelio/layers/normalization/): Batch,
-Layer, RMS, Unit and Group normalization as ONNX nodes; ONNX's BatchNormalization,
+Layer, RMS, Unit and Group normalization as ONNX nodes, SpectralNormalization as its wrapped
+layer's lowering (inference uses the stored kernel); ONNX's BatchNormalization,
 LayerNormalization and InstanceNormalization imported as Keras normalization layers."""
 
 import numpy as np
 
 from ..errors import FormatError, UnsupportedError
+from ..graph.tensor import SymbolicTensor
 from ..layers import normalization
 from ..ops import (
     OnnxLayerNormalization,
 )
-from .export_support import float_input, reduce
+from .export_support import InnerNode, cast_to, float_input, reduce, refuse_export
 from .import_support.layer_calls import set_layer_weights
 from .import_support.windows import image_input
 from .registry import (
     converts,
+    lowering_for,
+    lowers,
     lowers_float32,  # these lowerings write float32 constants
 )
 
@@ -251,3 +255,22 @@ def convert_instance_normalization(context, node) -> list:
     y = layer(x)
     set_layer_weights(layer, [scale, offset])
     return [y]
+
+
+@lowers(normalization.SpectralNormalization)
+def spectral_normalization(graph, node, args, kwargs):
+    """The wrapped layer's own lowering (Keras's inference runs it on the stored kernel), its
+    result cast to the inputs' dtype as Keras does."""
+    layer = node.layer
+    inner = layer.layer
+    lowering = lowering_for(inner)
+    if lowering is None:
+        refuse_export(layer, f"SpectralNormalization around {type(inner).__name__}")
+    inner_output = SymbolicTensor(node.outputs[0].shape, inner.compute_dtype)
+    child = InnerNode(inner, input_tensors=node.input_tensors, call_args=node.call_args[:1],
+                      outputs=[inner_output])
+    result = lowering(graph, child, list(args[:1]), {})
+    if not isinstance(result, str):
+        refuse_export(layer, f"SpectralNormalization around {type(inner).__name__} with several "
+                             f"outputs")
+    return cast_to(graph, result, inner.compute_dtype, node.outputs[0].dtype, layer.name)

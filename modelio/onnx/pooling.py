@@ -161,3 +161,48 @@ def convert_global_pool(context, node) -> list:
     layers = _GLOBAL_AVERAGE if node.op_type == "GlobalAveragePool" else _GLOBAL_MAX
     return [layers[len(x.shape) - 2](data_format="channels_first", keepdims=True,
                                      name=context.layer_name(node))(x)]
+
+
+@lowers_float32(pooling.AdaptiveAveragePooling1D, pooling.AdaptiveAveragePooling2D,
+                pooling.AdaptiveAveragePooling3D, pooling.AdaptiveMaxPooling1D,
+                pooling.AdaptiveMaxPooling2D, pooling.AdaptiveMaxPooling3D)
+def adaptive_pool(graph, node, args, kwargs):
+    """One AveragePool/MaxPool when every spatial length divides evenly into its bins (then the
+    bins are equal windows); otherwise axis by axis: averages as a MatMul with the (length,
+    bins) averaging matrix, maxima as a Gather of each bin's positions and a ReduceMax."""
+    layer, rank = node.layer, node.layer.pool_dimensions
+    channels_first = layer.data_format == "channels_first"
+    sizes = spatial_sizes(node, rank, channels_first)
+    if any(size is None for size in sizes):
+        raise UnsupportedError(f"layer '{layer.name}' ({type(layer).__name__}): exporting "
+                               f"adaptive pooling needs known spatial sizes, got {sizes}")
+    x = float_input(graph, node, args[0])
+    if all(size % bins == 0 for size, bins in zip(sizes, layer.output_size)):
+        windows = [size // bins for size, bins in zip(sizes, layer.output_size)]
+        op = "MaxPool" if layer.pool_mode == "max" else "AveragePool"
+
+        def body(nchw):
+            return graph.node(op, [nchw], layer.name, kernel_shape=windows, strides=windows)
+        return channels_first_call(graph, layer, x, rank, body)
+    axes = range(2, rank + 2) if channels_first else range(1, rank + 1)
+    for axis, size, bins in zip(axes, sizes, layer.output_size):
+        if layer.pool_mode == "average":
+            matrix = graph.constant(pooling.adaptive_average_matrix(size, bins, np.float32),
+                                    f"{layer.name}/bins")
+            x = _along_axis(graph, layer, x, axis, rank + 2, matrix)
+        else:
+            gathered = graph.node("Gather", [x, graph.constant(pooling.adaptive_max_indices(
+                size, bins), f"{layer.name}/bins")], layer.name, axis=axis)
+            x = reduce(graph, "ReduceMax", gathered, [axis + 1], False, layer.name)
+    return x
+
+
+def _along_axis(graph, layer, x, axis, rank, matrix):
+    """`x` times `matrix` along `axis` (moved last for the MatMul, then moved back)."""
+    if axis == rank - 1:
+        return graph.node("MatMul", [x, matrix], layer.name)
+    perm = [a for a in range(rank) if a != axis] + [axis]
+    back = [int(i) for i in np.argsort(perm)]
+    moved = graph.node("Transpose", [x], layer.name, perm=perm)
+    return graph.node("Transpose", [graph.node("MatMul", [moved, matrix], layer.name)],
+                      layer.name, perm=back)

@@ -1,13 +1,23 @@
 """ONNX lowerings of the preprocessing family (modelio/layers/preprocessing.py): Rescaling,
-Normalization, Resizing (nearest as an exact Gather, bilinear, antialiased) and CenterCrop."""
+Normalization, Resizing (nearest as an exact Gather, bilinear as Resize, antialiased bilinear,
+bicubic, lanczos3/5, area, gaussian and mitchellcubic as a constant weight matrix per axis) and
+CenterCrop."""
 
 import numpy as np
 
 from ..errors import UnsupportedError
 from ..kernels import resize as resize_kernels
 from ..kernels.normalization import BACKEND_EPSILON
+from ..kernels.resize_filters import FILTERED_INTERPOLATIONS
 from ..layers import preprocessing
-from .export_support import channels_first_call, float_input, float_work, linear_resize
+from .export_support import (
+    channels_first_call,
+    filtered_resize,
+    float_input,
+    float_work,
+    linear_resize,
+    matrix_resize,
+)
 from .registry import lowers_float32  # these lowerings write float32 constants
 
 
@@ -78,16 +88,6 @@ def _antialiased_axis_weights(in_size, out_size):
     return matrix.astype(np.float32)
 
 
-def _antialiased_resize(graph, x, in_sizes, out_sizes, hint):
-    """Resize NCHW `x` by one matrix product per axis (Einsum), height first as the kernel."""
-    for equation, in_size, out_size in zip(("nchw,hk->nckw", "nchw,wk->nchk"), in_sizes, out_sizes):
-        if in_size != out_size:
-            matrix = graph.constant(_antialiased_axis_weights(in_size, out_size),
-                                    f"{hint}/weights")
-            x = graph.node("Einsum", [x, matrix], hint, equation=equation)
-    return x
-
-
 def resize_image(graph, node, x, height, width, interpolation, antialias=False, crop=False,
                  pad=False, fill_value=0.0):
     """`x` (the layer's layout) resized to (height, width) as `_resize_preserving_dtype` does on
@@ -117,13 +117,18 @@ def resize_image(graph, node, x, height, width, interpolation, antialias=False, 
         steps += [lambda x, axis=axis, size=size, out=out: _nearest_axis(graph, x, axis, size, out,
                                                                         hint)
                   for axis, size, out in zip((2, 3), in_sizes, out_sizes)]
+    elif interpolation in FILTERED_INTERPOLATIONS:
+        steps.append(lambda x: filtered_resize(graph, node, x, in_sizes, out_sizes,
+                                               interpolation, antialias))
     elif in_sizes == out_sizes:
         pass
     elif antialias and any(size is None or size > out for size, out in zip(in_sizes, out_sizes)):
         if None in in_sizes:
             raise UnsupportedError(f"layer '{hint}': exporting antialiased resizing needs known "
                                    f"image sizes, got shape {tuple(shape)}")
-        steps.append(lambda x: _antialiased_resize(graph, x, in_sizes, out_sizes, hint))
+        steps.append(lambda x: matrix_resize(
+            graph, x, [None if size == out else _antialiased_axis_weights(size, out)
+                       for size, out in zip(in_sizes, out_sizes)], hint))
     else:
         steps.append(lambda x: linear_resize(graph, x, hint, sizes=out_sizes))
     if not steps:

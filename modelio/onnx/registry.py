@@ -51,7 +51,9 @@ def lowers(*layer_classes: type):
 
 def lowers_float32(*layer_classes: type):
     """`lowers` for lowerings that write float32 constants and weights: the registered function
-    refuses (UnsupportedError, when the model is exported) a layer computing in another dtype."""
+    refuses (UnsupportedError, when the model is exported) a layer computing in another dtype,
+    and is marked `float32_only`: the exporter runs a float16 layer's lowering in float32 (its
+    inputs cast, its weights stored in float16 and cast, its outputs cast back to float16)."""
 
     def decorate(function: Callable) -> Callable:
         @functools.wraps(function)
@@ -62,6 +64,9 @@ def lowers_float32(*layer_classes: type):
                                        f"{type(node.layer).__name__} to ONNX is not supported yet")
             return function(graph, node, args, kwargs)
 
+        # the exporter lowers half-precision layers of these classes in float32 between
+        # half-precision casts (see export.py), so a file still holds float16 tensors
+        checked.float32_only = True
         return lowers(*layer_classes)(checked)
 
     return decorate

@@ -12,6 +12,7 @@ from .. import ops
 from ..errors import FormatError, UnsupportedError
 from ..graph.tensor import SymbolicTensor
 from ..kernels.padding import onnx_pad
+from ..kernels.resize_filters import FILTERED_INTERPOLATIONS
 from ..layers import reshaping
 from ..ops import (
     OnnxPad,
@@ -19,9 +20,11 @@ from ..ops import (
 from .export_support import (
     as_declared,
     channels_first_call,
+    filtered_resize,
     float_work,
     linear_resize,
     onnx_pads,
+    spatial_sizes,
     to_channels_first,
     to_channels_last,
 )
@@ -91,13 +94,22 @@ def cropping(graph, node, args, kwargs):
 @lowers_float32(reshaping.UpSampling1D, reshaping.UpSampling2D, reshaping.UpSampling3D)
 def up_sampling(graph, node, args, kwargs):
     """Nearest: Resize with integer scales, asymmetric floor rounding (exact for integer factors).
-    Bilinear (UpSampling2D): half-pixel linear Resize, integer images rounded back as modelio
-    does."""
+    Bilinear (UpSampling2D): half-pixel linear Resize; the other interpolations (bicubic,
+    lanczos3/5, area, gaussian, mitchellcubic): a constant weight matrix per axis (known image
+    sizes); integer images rounded back as modelio does."""
     layer = node.layer
     factors = list(layer.factors())
     rank = len(factors)
     scales = graph.constant([1.0, 1.0, *map(float, factors)], f"{layer.name}/scales", "float32")
-    if getattr(layer, "interpolation", "nearest") == "bilinear":
+    interpolation = getattr(layer, "interpolation", "nearest")
+    if interpolation in FILTERED_INTERPOLATIONS:
+        x, restore = float_work(graph, node, args[0])
+        in_sizes = spatial_sizes(node, 2, layer.data_format == "channels_first")
+        out_sizes = [None if size is None else size * factor
+                     for size, factor in zip(in_sizes, factors)]
+        return restore(channels_first_call(graph, layer, x, rank, lambda x: filtered_resize(
+            graph, node, x, in_sizes, out_sizes, interpolation)))
+    if interpolation == "bilinear":
         x, restore = float_work(graph, node, args[0])
         y = channels_first_call(graph, layer, x, rank,
                                  lambda x: linear_resize(graph, x, layer.name, scales=scales))

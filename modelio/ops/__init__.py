@@ -15,12 +15,14 @@ Two kinds of classes live here:
 Importing this package registers them all.
 """
 
-from . import core, image, nn, numpy
+from . import core, image, nn, numpy, tf_functions
 from .core import *  # noqa: F403
 from .image import *  # noqa: F403
 from .nn import *  # noqa: F403
 from .numpy import *  # noqa: F403
 from .onnx_layer import OnnxLayer
+from .tf_functions import SlicingOpLambda, TFOpLambda
 
-__all__ = ["OnnxLayer", "core", "image", "nn", "numpy", *core.__all__, *image.__all__,
+__all__ = ["OnnxLayer", "SlicingOpLambda", "TFOpLambda", "core", "image", "nn", "numpy", "tf_functions",
+           *core.__all__, *image.__all__,
            *nn.__all__, *numpy.__all__]

@@ -311,16 +311,33 @@ def test_keras2_lambda_with_marshalled_bytecode_is_refused_and_never_unmarshalle
     assert forbidden_calls == [] and not side_effect.exists()
 
 
-@pytest.mark.parametrize("class_name,function", [("TFOpLambda", "math.add"),
-                                                 ("SlicingOpLambda", "__operators__.getitem")])
-def test_tf_op_lambda_layers_are_unsafe_content_naming_layer(class_name, function, forbidden_calls):
-    op = {"module": "keras.layers", "class_name": class_name,
-          "config": {"name": "tf.op_1", "trainable": True, "dtype": "float32", "function": function},
-          "name": "tf.op_1", "inbound_nodes": [["features", 0, 0, {"y": 1.0, "name": None}]]}
-    document = functional([input_entry(dialect="keras2"), op], outputs=[("tf.op_1", 0, 0)],
-                          dialect="keras2")
-    error = expect(UnsafeContentError, load, document)
-    assert "'tf.op_1'" in str(error) and class_name in str(error)
+def _tf_op_entry(class_name: str, function: str, kwargs: dict) -> dict:
+    return {"module": "keras.layers", "class_name": class_name,
+            "config": {"name": "tf.op_1", "trainable": True, "dtype": "float32", "function": function},
+            "name": "tf.op_1", "inbound_nodes": [["features", 0, 0, kwargs]]}
+
+
+@pytest.mark.parametrize("class_name,function", [("TFOpLambda", "io.write_file"),
+                                                 ("TFOpLambda", "py_function"),
+                                                 ("TFOpLambda", "numpy_function"),
+                                                 ("SlicingOpLambda", "strided_slice")])
+def test_tf_op_lambda_outside_the_allowlist_is_refused_naming_layer_and_function(
+        class_name, function, forbidden_calls):
+    document = functional([input_entry(dialect="keras2"),
+                           _tf_op_entry(class_name, function, {"name": None})],
+                          outputs=[("tf.op_1", 0, 0)], dialect="keras2")
+    error = expect(UnsupportedError, load, document)
+    assert "'tf.op_1'" in str(error) and f"'tf.{function}'" in str(error)
+    assert forbidden_calls == []
+
+
+def test_tf_op_lambda_on_the_allowlist_loads_as_keras3_operations(forbidden_calls):
+    # tf-keras records `x + 1.0` as a TFOpLambda naming "__operators__.add": a name, not code.
+    document = functional([input_entry(dialect="keras2"),
+                           _tf_op_entry("TFOpLambda", "__operators__.add", {"y": 1.0, "name": None})],
+                          outputs=[("tf.op_1", 0, 0)], dialect="keras2")
+    model = load(document)
+    assert [type(layer).__name__ for layer in model._operations][-1] == "Add"
     assert forbidden_calls == []
 
 
@@ -357,7 +374,7 @@ DENSE_MISTAKES = [
     ("kernel_initializer", {"class_name": "RandomNormal", "config": [1]}, ConfigError),
     ("kernel_regularizer", 5, ConfigError), ("trainable", "yes", ConfigError),
     ("dtype", 7, ConfigError), ("dtype", "float8", UnsupportedError),
-    ("dtype", {"class_name": "DTypePolicy", "config": {"name": "bfloat16"}}, UnsupportedError),
+    ("dtype", {"class_name": "DTypePolicy", "config": {"name": "mixed_float64"}}, UnsupportedError),
     ("dtype", {"class_name": "DTypePolicy", "config": "float32"}, ConfigError),
     ("input_shape", "abc", ConfigError), ("batch_input_shape", [None, -1], ConfigError),
 ]

@@ -207,6 +207,14 @@ def test_keras_recorded_layer_cases_export_to_what_keras_computed(case_id):
     count = sum(key.startswith("weight:") for key in case["arrays"])
     if count:
         layer.set_weights([_case_array(buffers, case, f"weight:{index}") for index in range(count)])
+    if layer.compute_dtype == "float16" and x.dtype == np.float32:
+        # exported in float32 between float16 casts (tests/formats/test_dtype_policies.py):
+        # within four float16 steps of Keras's float16 output
+        got = run_onnx(modelio.export_onnx(model), {"x": x})[0]
+        assert got.dtype == np.float16
+        bound = 4 * 2.0**-10 * max(1.0, float(np.abs(model.predict(x)).max()))
+        assert np.abs(got.astype(np.float64) - _case_array(buffers, case, "output")).max() <= bound
+        return
     if x.dtype.kind == "f" and x.dtype != np.float32 or layer.compute_dtype != "float32":
         with pytest.raises(modelio.UnsupportedError, match="float"):
             modelio.export_onnx(model)

@@ -20,7 +20,7 @@ from .base import (
     work_dtype,
 )
 
-__all__ = ["BatchNormalization"]
+__all__ = ["BatchNormalization", "SyncBatchNormalization"]
 
 _RENORM_CLIPPING_KEYS = ("rmax", "rmin", "dmax")
 
@@ -183,3 +183,14 @@ class BatchNormalization(GammaBetaLayer):
         outputs = self._standardize(x - mean, variance, broadcast, dtype)
         return outputs.astype(self.compute_dtype, copy=False)
 
+
+
+@register_layer()
+class SyncBatchNormalization(BatchNormalization):
+    """tf-keras 2's `experimental.SyncBatchNormalization`: BatchNormalization whose training
+    statistics are synchronized across replicas; at inference it is BatchNormalization, and it
+    is written back as a plain `BatchNormalization`. (Keras 3 has no such class, and its
+    `synchronized=True` is refused by every backend but TensorFlow, so writing that would make
+    the file unloadable under torch or jax for a flag that only matters in training.)"""
+
+    _keras_class_name = "BatchNormalization"

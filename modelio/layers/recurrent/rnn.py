@@ -1,8 +1,11 @@
-"""What SimpleRNN, LSTM and GRU share: their arguments, states, masks and shapes.
+"""What every recurrent layer shares: a cell, the RNN arguments, states, masks and shapes.
 
-The RNN layers hold their cell's weights themselves, named, shaped and ordered as Keras's cell
-(`kernel`, `recurrent_kernel`, `bias`; paths `lstm/lstm_cell/kernel`), so
-`layer.set_weights(keras_layer.get_weights())` works. Inference only: dropout and
+An RNN layer holds its cell (`layer.cell`: a SimpleRNNCell, LSTMCell, GRUCell or
+StackedRNNCells, modelio/layers/recurrent/cells.py and generic.py) as Keras does; the cell owns
+the weights (`kernel`, `recurrent_kernel`, `bias`) and the step math, and the layer lists the
+cell's weights as its own at Keras's paths (`lstm/lstm_cell/kernel`), so
+`layer.set_weights(keras_layer.get_weights())` works. SimpleRNN, LSTM and GRU build their cell
+from their own (flat) arguments; `RNN` takes any of those cells. Inference only: dropout and
 recurrent_dropout do nothing, `unroll` computes the same thing, `stateful=True` is refused.
 
 Initial states come as `layer(x, initial_state=[h, c])` (Keras 3) or, as Keras 2 configs record
@@ -11,17 +14,17 @@ states and repeats the previous output (zeros with `zero_output_for_mask`, which
 forces on when it returns sequences), as Keras 3 computes them.
 """
 
+import contextlib
+
 import numpy as np
 
-from ...errors import ConfigError, UnsupportedError
+from ...errors import ConfigError, ModelioError, UnsupportedError
 from ...graph import Layer
 from ...graph.dialect import keras2_semantics_active
 from ...graph.layer import is_shape
 from ...graph.tensor import SymbolicTensor
-from ...kernels import recurrent as kernels
-from ..activations import resolve_activation, serialize_activation
-from ..arguments import check_bool, check_float, check_int, check_serialized, layer_label
-from ..initializers import get_initializer, serialize_initializer
+from ..arguments import check_bool, check_int, layer_label
+from .cudnn_weights import cudnn_conversion
 
 _USE_CUDNN_CHOICES = ("auto", True, False)
 
@@ -39,22 +42,19 @@ class RecordsInitialStates:
 
 
 class _RNN(RecordsInitialStates, Layer):
-    """What SimpleRNN, LSTM and GRU share: the RNN arguments, masks, states and shapes."""
+    """What every recurrent layer shares: a cell (`self.cell`, which holds the weights and the
+    step math), the RNN arguments, initial states, masks and shapes."""
 
     supports_masking = True
     # Keras 2 keys: `time_major` (False dropped, True refused in normalize_legacy_config) and
     # `implementation` (the kernel variant; the math is the same).
     _legacy_keys = {"implementation": None}
-    _cell_name = "rnn_cell"
-    _gates = 1  # column blocks of `kernel`
-    _state_count = 1
 
-    def __init__(self, units, return_sequences=False, return_state=False, go_backwards=False,
+    def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False,
                  stateful=False, unroll=False, zero_output_for_mask=False, implementation=2,
                  **kwargs):
         super().__init__(**kwargs)
         cls = type(self)
-        self.units = check_int(units, "units", cls, self.name, minimum=1)
         self.return_sequences = check_bool(return_sequences, "return_sequences", cls, self.name)
         self.return_state = check_bool(return_state, "return_state", cls, self.name)
         self.go_backwards = check_bool(go_backwards, "go_backwards", cls, self.name)
@@ -66,33 +66,12 @@ class _RNN(RecordsInitialStates, Layer):
         self.zero_output_for_mask = check_bool(zero_output_for_mask, "zero_output_for_mask",
                                                cls, self.name)
         check_int(implementation, "implementation", cls, self.name, minimum=0)
+        with cell_errors(self):
+            self.cell = self._make_cell(cell)
 
-    def _init_cell_arguments(self, activation, use_bias, kernel_initializer,
-                             recurrent_initializer, bias_initializer, kernel_regularizer,
-                             recurrent_regularizer, bias_regularizer, kernel_constraint,
-                             recurrent_constraint, bias_constraint, dropout, recurrent_dropout,
-                             seed):
-        cls = type(self)
-        self.activation_name, self.activation = resolve_activation(activation, self.name)
-        self.use_bias = check_bool(use_bias, "use_bias", cls, self.name)
-        self.kernel_initializer = serialize_initializer(kernel_initializer, "kernel_initializer",
-                                                        self)
-        self.recurrent_initializer = serialize_initializer(
-            recurrent_initializer, "recurrent_initializer", self)
-        self.bias_initializer = serialize_initializer(bias_initializer, "bias_initializer", self)
-        for argument, value in (("kernel_regularizer", kernel_regularizer),
-                                ("recurrent_regularizer", recurrent_regularizer),
-                                ("bias_regularizer", bias_regularizer),
-                                ("kernel_constraint", kernel_constraint),
-                                ("recurrent_constraint", recurrent_constraint),
-                                ("bias_constraint", bias_constraint)):
-            setattr(self, argument, check_serialized(value, argument, cls, self.name))
-        self.dropout = float(check_float(dropout, "dropout", cls, self.name, 0.0, 1.0))
-        self.recurrent_dropout = float(check_float(recurrent_dropout, "recurrent_dropout", cls,
-                                                   self.name, 0.0, 1.0))
-        if seed is not None:
-            check_int(seed, "seed", cls, self.name)
-        self.seed = seed
+    def _make_cell(self, cell):
+        """The layer's cell from the constructor's `cell` argument."""
+        raise NotImplementedError
 
     @classmethod
     def normalize_legacy_config(cls, config: dict) -> dict:
@@ -102,6 +81,19 @@ class _RNN(RecordsInitialStates, Layer):
                                        f"time_major=True is not supported")
         return super().normalize_legacy_config(config)
 
+    @property
+    def state_sizes(self) -> list[int]:
+        """The size of each state tensor, flat (a stack of cells lists each cell's in turn)."""
+        return list(self.cell.state_size)
+
+    @property
+    def _state_count(self) -> int:
+        return len(self.state_sizes)
+
+    @property
+    def output_size(self) -> int:
+        return int(self.cell.output_size)
+
     # ----- weights --------------------------------------------------------------------------------
     def build(self, sequences_shape, initial_state_shape=None):
         sequences_shape = self._sequence_shape(sequences_shape)
@@ -109,24 +101,17 @@ class _RNN(RecordsInitialStates, Layer):
         if input_dim is None:
             raise ConfigError(f"{layer_label(self)} needs a known last input dimension, got "
                               f"{sequences_shape}")
-        width = self._gates * self.units
-        self.kernel = self._add_cell_weight("kernel", (input_dim, width),
-                                            get_initializer(self.kernel_initializer))
-        self.recurrent_kernel = self._add_cell_weight(
-            "recurrent_kernel", (self.units, width), get_initializer(self.recurrent_initializer))
-        self.bias = (self._add_cell_weight("bias", self._bias_shape(), self._bias_initializer())
-                     if self.use_bias else None)
+        with cell_errors(self):
+            self.cell._maybe_build((sequences_shape[0], input_dim))
+        # The cell's weights are the layer's, at Keras's paths (`lstm/lstm_cell/kernel`).
+        self._weights = list(cell_variables(self.cell))
+        for weight in self._weights:
+            if not weight.layer_name.startswith(f"{self.name}/"):
+                weight.layer_name = f"{self.name}/{weight.layer_name}"
 
-    def _bias_shape(self) -> tuple:
-        return (self._gates * self.units,)
-
-    def _bias_initializer(self):
-        return get_initializer(self.bias_initializer)
-
-    def _add_cell_weight(self, name, shape, initializer):
-        weight = self.add_weight(name, shape, initializer)
-        weight.layer_name = f"{self.name}/{self._cell_name}"  # Keras's path: lstm/lstm_cell/kernel
-        return weight
+    @property
+    def input_dim(self) -> int:
+        return int(self.cell.input_dim)
 
     # ----- shapes ---------------------------------------------------------------------------------
     def _sequence_shape(self, shape):
@@ -140,13 +125,13 @@ class _RNN(RecordsInitialStates, Layer):
 
     def compute_output_shape(self, sequences_shape, initial_state_shape=None):
         sequences_shape = self._sequence_shape(sequences_shape)
-        if self.built and sequences_shape[-1] not in (None, self.kernel.shape[0]):
-            raise ConfigError(f"{layer_label(self)} was built for {self.kernel.shape[0]} input "
+        if self.built and sequences_shape[-1] not in (None, self.input_dim):
+            raise ConfigError(f"{layer_label(self)} was built for {self.input_dim} input "
                               f"features, got inputs of shape {sequences_shape}")
-        batch, length = sequences_shape[0], sequences_shape[1]
-        output = ((batch, length, self.units) if self.return_sequences else (batch, self.units))
+        batch, length, units = sequences_shape[0], sequences_shape[1], self.output_size
+        output = (batch, length, units) if self.return_sequences else (batch, units)
         if self.return_state:
-            return [output] + [(batch, self.units)] * self._state_count
+            return [output] + [(batch, size) for size in self.state_sizes]
         return output
 
     def compute_output_spec(self, sequences, initial_state=None, mask=None, training=None,
@@ -154,22 +139,27 @@ class _RNN(RecordsInitialStates, Layer):
         refuse_constants(self, constants)
         sequences, states = split_sequence_and_states(self, sequences, initial_state)
         if states is not None:
-            self._check_states(states, lambda state: state.shape)
+            self._check_states(states, lambda state: state.shape, sequences.shape)
         shapes = self._checked_output_shape(sequences.shape)
         dtype = self.compute_dtype
         if is_shape(shapes):
             return SymbolicTensor(shapes, dtype)
         return [SymbolicTensor(shape, dtype) for shape in shapes]
 
-    def _check_states(self, states, shape_of):
-        if len(states) != self._state_count:
-            raise ConfigError(f"{layer_label(self)} takes {self._state_count} initial state tensor(s), "
+    def _state_shapes(self, sequences_shape) -> list:
+        """The shape of each state tensor for inputs of `sequences_shape`."""
+        return [(sequences_shape[0], size) for size in self.state_sizes]
+
+    def _check_states(self, states, shape_of, sequences_shape=None):
+        sizes = self.state_sizes
+        if len(states) != len(sizes):
+            raise ConfigError(f"{layer_label(self)} takes {len(sizes)} initial state tensor(s), "
                               f"got {len(states)}")
-        for state in states:
+        for state, size in zip(states, sizes):
             shape = tuple(shape_of(state))
-            if len(shape) != 2 or shape[1] not in (None, self.units):
+            if len(shape) != 2 or shape[1] not in (None, size):
                 raise ConfigError(f"{layer_label(self)}: an initial state must have shape (batch, "
-                                  f"{self.units}), got {shape}")
+                                  f"{size}), got {shape}")
 
     def compute_mask(self, inputs, previous_mask):
         output_mask = first_mask(previous_mask) if self.return_sequences else None
@@ -185,37 +175,32 @@ class _RNN(RecordsInitialStates, Layer):
         sequences = np.asarray(sequences)
         if sequences.dtype != dtype:
             sequences = sequences.astype(dtype)
-        batch = sequences.shape[0]
+        shapes = self._state_shapes(sequences.shape)
         if states is None:
-            states = [np.zeros((batch, self.units), dtype) for _ in range(self._state_count)]
+            states = [np.zeros(shape, dtype) for shape in shapes]
         else:
-            self._check_states(states, np.shape)
-            states = [np.broadcast_to(np.asarray(state, dtype), (batch, self.units)).copy()
-                      for state in states]
+            self._check_states(states, np.shape, sequences.shape)
+            states = [np.broadcast_to(np.asarray(state, dtype), shape).copy()
+                      for state, shape in zip(states, shapes)]
         mask = first_mask(mask)
         if mask is not None:
             mask = np.asarray(mask)
             if mask.shape != sequences.shape[:2]:
                 raise ConfigError(f"{layer_label(self)}: the mask's shape {mask.shape} does not match "
                                   f"the inputs' (batch, time) {sequences.shape[:2]}")
-        last, outputs, final_states = self._run(sequences, states, mask)
+        last, outputs, final_states = self.cell.run(
+            sequences, states, mask=mask, go_backwards=self.go_backwards,
+            return_sequences=self.return_sequences, zero_output_for_mask=self.zero_output_for_mask)
         output = outputs if self.return_sequences else last
         if self.return_state:
             return [output, *final_states]
         return output
 
-    def _kernel_options(self, mask):
-        return {"mask": mask, "go_backwards": self.go_backwards,
-                "return_sequences": self.return_sequences,
-                "zero_output_for_mask": self.zero_output_for_mask}
-
-    def _cell_weights(self) -> tuple:
-        bias = self.value_of(self.bias) if self.bias is not None else None
-        return self.value_of(self.kernel), self.value_of(self.recurrent_kernel), bias
-
     def keras3_weight_groups(self) -> list[tuple[str, list]]:
-        """Keras 3 keeps these weights on the layer's `cell`: `<rnn>/cell/vars/0..2`."""
-        return [("", [], self.name), ("cell", list(self.weights), self._cell_name)]
+        """Keras 3 keeps these weights on the layer's `cell`: `<rnn>/cell/vars/0..2` (a stack of
+        cells: `<rnn>/cell/cells/<lstm_cell>/vars/...`)."""
+        return [("", [], self.name)] + [(f"cell/{path}".rstrip("/"), weights, name)
+                                        for path, weights, name in cell_groups(self.cell)]
 
     # ----- config ---------------------------------------------------------------------------------
     def _rnn_config(self) -> dict:
@@ -228,30 +213,35 @@ class _RNN(RecordsInitialStates, Layer):
             "stateful": self.stateful,
             "unroll": self.unroll,
             "zero_output_for_mask": self.zero_output_for_mask,
-            "units": self.units,
-            "activation": serialize_activation(self.activation_name),
         })
         return config
 
-    def _regularizer_config(self, activity_regularizer) -> dict:
-        return {
-            "kernel_regularizer": self.kernel_regularizer,
-            "recurrent_regularizer": self.recurrent_regularizer,
-            "bias_regularizer": self.bias_regularizer,
-            "activity_regularizer": activity_regularizer,
-            "kernel_constraint": self.kernel_constraint,
-            "recurrent_constraint": self.recurrent_constraint,
-            "bias_constraint": self.bias_constraint,
-            "dropout": self.dropout,
-            "recurrent_dropout": self.recurrent_dropout,
-        }
 
-    def _initializer_config(self) -> dict:
-        return {
-            "kernel_initializer": self.kernel_initializer,
-            "recurrent_initializer": self.recurrent_initializer,
-            "bias_initializer": self.bias_initializer,
-        }
+@contextlib.contextmanager
+def cell_errors(layer):
+    """A block in which a refusal about the layer's cell names the layer too."""
+    try:
+        yield
+    except ModelioError as exc:
+        if f"'{layer.name}'" in str(exc):
+            raise
+        raise type(exc)(f"{layer_label(layer)}: {exc}") from exc
+
+
+def cell_variables(cell) -> list:
+    """Every weight of `cell` (of each cell of a stack), in creation order."""
+    inner = getattr(cell, "cells", None)
+    if inner is None:
+        return list(cell._weights)
+    return [weight for child in inner for weight in cell_variables(child)]
+
+
+def cell_groups(cell) -> list:
+    """Keras 3's weight groups of a cell, relative to the cell's own group."""
+    method = getattr(cell, "keras3_weight_groups", None)
+    if callable(method):
+        return method()
+    return [("", list(cell._weights), cell.name)]
 
 
 def record_state_shapes(layer, kwargs: dict) -> None:
@@ -269,8 +259,24 @@ def record_state_shapes(layer, kwargs: dict) -> None:
 
 
 def _shape_list(value):
+    """A state's shape as a list (a stack of cells' nested states: nested lists of them)."""
+    if isinstance(value, (list, tuple)):
+        return [_shape_list(item) for item in value]
     shape = value.shape if isinstance(value, SymbolicTensor) else np.shape(value)
     return list(shape)
+
+
+def flat_states(states) -> list:
+    """Initial states flat, in order: Keras 3 nests a stack of cells' states per cell
+    (`[[h1, c1], h2]`)."""
+    flat, stack = [], [states]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(reversed(item))
+        else:
+            flat.append(item)
+    return flat
 
 
 def build_config_with_states(layer, base: dict | None) -> dict | None:
@@ -297,7 +303,7 @@ def split_sequence_and_states(layer, sequences, initial_state):
     if initial_state is not None and not isinstance(initial_state, (list, tuple)):
         initial_state = [initial_state]
     if initial_state is not None:
-        initial_state = list(initial_state)
+        initial_state = flat_states(initial_state)
         if not initial_state or any(state is None for state in initial_state):
             initial_state = None
     return sequences, initial_state
@@ -326,41 +332,50 @@ def check_use_cudnn(layer, use_cudnn):
     return use_cudnn
 
 
-class _GatedRNN(_RNN):
-    """What LSTM and GRU add to the RNN arguments: a `recurrent_activation` for the gates and
-    Keras's `use_cudnn` (a choice of kernel, not of numbers)."""
 
-    # Keras <= 2.2.4's defaults, for Keras 2 configs written without these keys.
-    _keras2_defaults = {"recurrent_activation": "hard_sigmoid"}
 
-    def __init__(self, units, activation, recurrent_activation, use_bias, kernel_initializer,
-                 recurrent_initializer, bias_initializer, kernel_regularizer,
-                 recurrent_regularizer, bias_regularizer, activity_regularizer, kernel_constraint,
-                 recurrent_constraint, bias_constraint, dropout, recurrent_dropout, seed,
-                 use_cudnn, **kwargs):
-        super().__init__(units, activity_regularizer=activity_regularizer, **kwargs)
-        self._init_cell_arguments(activation, use_bias, kernel_initializer,
-                                  recurrent_initializer, bias_initializer, kernel_regularizer,
-                                  recurrent_regularizer, bias_regularizer, kernel_constraint,
-                                  recurrent_constraint, bias_constraint, dropout,
-                                  recurrent_dropout, seed)
-        self.recurrent_activation_name, self.recurrent_activation = resolve_activation(
-            recurrent_activation, self.name)
-        self.use_cudnn = check_use_cudnn(self, use_cudnn)
+class BuiltinRNN(_RNN):
+    """SimpleRNN, LSTM and GRU: an RNN that makes its own cell (`_cell_class`, named
+    `_cell_name`, as Keras names it) from the cell arguments it takes itself, and whose config
+    holds them flat."""
+
+    _cell_class: type = None
+    _cell_name = "rnn_cell"
+
+    def _make_cell(self, cell):
+        return self._cell_class(**cell, name=self._cell_name, dtype=self.dtype_policy,
+                                trainable=self.trainable)
 
     @classmethod
     def from_config(cls, config: dict):
         if isinstance(config, dict) and keras2_semantics_active():
-            config = {**cls._keras2_defaults, **config}
+            config = {**cls._cell_class._keras2_defaults, **config}
         return super().from_config(config)
 
-    def _step_activations(self) -> tuple:
-        """The kernels' (activation, recurrent activation) pair."""
-        return (kernels.StepActivation(self.activation_name, self.activation),
-                kernels.StepActivation(self.recurrent_activation_name, self.recurrent_activation))
+    # What the ONNX lowerings and users read: the cell's arguments and weights.
+    units = property(lambda self: self.cell.units)
+    use_bias = property(lambda self: self.cell.use_bias)
+    activation_name = property(lambda self: self.cell.activation_name)
+    kernel = property(lambda self: self.cell.kernel)
+    recurrent_kernel = property(lambda self: self.cell.recurrent_kernel)
+    bias = property(lambda self: self.cell.bias)
 
-    def _gated_config(self) -> dict:
+    def legacy_weight_conversion(self, shapes: list):
+        """Weights a legacy `.h5` file stores in cuDNN's layout (tf-keras's CuDNNLSTM/CuDNNGRU,
+        see cudnn.py): a function converting them to this layer's, or None when the stored
+        `shapes` are not that layout."""
+        return cudnn_conversion(self, shapes)
+
+    def _head_config(self) -> dict:
         """The config up to the initializers, in Keras's key order."""
-        return {**self._rnn_config(),
-                "recurrent_activation": serialize_activation(self.recurrent_activation_name),
-                "use_bias": self.use_bias, **self._initializer_config()}
+        cell = self.cell.get_config()
+        config = {**self._rnn_config(), "units": cell["units"], "activation": cell["activation"]}
+        if "recurrent_activation" in cell:
+            config["recurrent_activation"] = cell["recurrent_activation"]
+        config["use_bias"] = cell["use_bias"]
+        config.update(self.cell.initializer_config())
+        return config
+
+    def _tail_config(self, activity_regularizer) -> dict:
+        return {**self.cell.regularizer_config(), "activity_regularizer": activity_regularizer,
+                **self.cell.constraint_config()}

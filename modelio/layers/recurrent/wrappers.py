@@ -150,6 +150,16 @@ class Bidirectional(RecordsInitialStates, _Wrapper):
     def _sublayers(self) -> list:
         return [self.forward_layer, self.backward_layer]
 
+    def legacy_weight_conversion(self, shapes: list):
+        """CuDNN-layout weights of both directions (see `_RNN.legacy_weight_conversion`): a
+        function converting the forward then the backward layer's, or None."""
+        count = len(self.forward_layer.weights)
+        forward = self.forward_layer.legacy_weight_conversion(shapes[:count])
+        backward = self.backward_layer.legacy_weight_conversion(shapes[count:])
+        if forward is None or backward is None:
+            return None
+        return lambda arrays: forward(arrays[:count]) + backward(arrays[count:])
+
     def keras3_weight_groups(self) -> list[tuple[str, list]]:
         """Keras 3 groups: `backward_layer/cell/vars`, `forward_layer/cell/vars` (and their
         empty `vars`), in Keras's (alphabetical) visiting order."""

@@ -1,20 +1,25 @@
-"""ONNX lowerings of SimpleRNN, LSTM and GRU (modelio/layers/recurrent/): ONNX's fused
-RNN/LSTM/GRU ops, or, for masked layers, a Scan whose body is one cell step with Keras 3's
-masked-step rule (ONNX's sequence_lens only handles right padding; Keras masks may have holes)."""
+"""ONNX lowerings of SimpleRNN, LSTM, GRU and RNN with its cells (modelio/layers/recurrent/):
+ONNX's fused RNN/LSTM/GRU ops, or, for masked layers, a Scan whose body is one cell step with
+Keras 3's masked-step rule (ONNX's sequence_lens only handles right padding; Keras masks may have
+holes). A StackedRNNCells runs as its cells one after the other over the whole sequence, each an
+ONNX op (or Scan) of its own, which computes what stepping them together does (see
+modelio/layers/recurrent/generic.py)."""
 
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
 from ...layers import recurrent
+from ...layers.recurrent.rnn import flat_states
 from ..activation_functions import lower_activation
 from ..export_support import has_mask, mask_of, refuse_export
 from ..registry import lowers
 
 # ONNX gate order from Keras's: LSTM i, f, c, o -> i, o, f, c; GRU z, r, h in both.
-_GATES = {recurrent.LSTM: [0, 3, 1, 2], recurrent.GRU: [0, 1, 2], recurrent.SimpleRNN: [0]}
+_GATES = {recurrent.LSTMCell: [0, 3, 1, 2], recurrent.GRUCell: [0, 1, 2],
+          recurrent.SimpleRNNCell: [0]}
 
 
-_OPS = {recurrent.LSTM: "LSTM", recurrent.GRU: "GRU", recurrent.SimpleRNN: "RNN"}
+_OPS = {recurrent.LSTMCell: "LSTM", recurrent.GRUCell: "GRU", recurrent.SimpleRNNCell: "RNN"}
 
 
 # Keras activation name -> (ONNX activation, alpha, beta)
@@ -40,29 +45,35 @@ def sequence_and_states(layer, args, kwargs):
     if isinstance(sequences, (list, tuple)):
         sequences, extra = sequences[0], list(sequences[1:])
         states = extra or states
-    if states is not None and not isinstance(states, (list, tuple)):
-        states = [states]
+    if states is not None:
+        states = flat_states(states)
     if states is not None and (not states or any(state is None for state in states)):
         states = None
     return sequences, (list(states) if states is not None else None)
 
 
-def _activations(layer):
-    names = [layer.activation_name]
-    if isinstance(layer, recurrent.LSTM):
-        names = [layer.recurrent_activation_name, layer.activation_name, layer.activation_name]
-    elif isinstance(layer, recurrent.GRU):
-        names = [layer.recurrent_activation_name, layer.activation_name]
+def cells_of(layer) -> list:
+    """The cells a recurrent layer runs one after the other (one, or a stack's)."""
+    cell = layer.cell
+    return list(cell.cells) if isinstance(cell, recurrent.StackedRNNCells) else [cell]
+
+
+def _activations(cell, owner):
+    names = [cell.activation_name]
+    if isinstance(cell, recurrent.LSTMCell):
+        names = [cell.recurrent_activation_name, cell.activation_name, cell.activation_name]
+    elif isinstance(cell, recurrent.GRUCell):
+        names = [cell.recurrent_activation_name, cell.activation_name]
     result = []
     for name in names:
         if name not in _RNN_ACTIVATIONS:
-            refuse_export(layer, f"the activation {name!r} inside a recurrent layer")
+            refuse_export(owner, f"the activation {name!r} inside a recurrent layer")
         result.append(_RNN_ACTIVATIONS[name])
     return result
 
 
 def _weights(layer):
-    """(W, R, B) of one direction in ONNX's layout: (gates*u, in), (gates*u, u), (2*gates*u,)."""
+    """(W, R, B) of one cell in ONNX's layout: (gates*u, in), (gates*u, u), (2*gates*u,)."""
     units, order = layer.units, _GATES[type(layer)]
 
     def reorder(matrix):  # (rows, gates*u) Keras -> (gates*u, rows) ONNX
@@ -76,7 +87,7 @@ def _weights(layer):
         input_bias = recurrent_bias = np.zeros((1, gates * units), kernel.dtype)
     else:
         bias = layer.value_of(layer.bias)
-        if isinstance(layer, recurrent.GRU) and layer.reset_after:
+        if isinstance(layer, recurrent.GRUCell) and layer.reset_after:
             input_bias, recurrent_bias = bias[0:1], bias[1:2]
         else:
             input_bias, recurrent_bias = bias[None, :], np.zeros_like(bias)[None, :]
@@ -84,14 +95,18 @@ def _weights(layer):
     return reorder(kernel), reorder(recurrent_kernel), bias
 
 
-def compatible_directions(forward, backward):
-    if type(forward) is not type(backward) or forward.units != backward.units:
+def compatible_directions(forward_layer, backward_layer):
+    """Whether one bidirectional ONNX op runs both layers (same kind of single cell)."""
+    forward, backward = forward_layer.cell, backward_layer.cell
+    if type(forward) is not type(backward) or type(forward) not in _OPS:
         return False
-    if _activations(forward) != _activations(backward):
+    if forward.units != backward.units:
         return False
-    if isinstance(forward, recurrent.GRU) and forward.reset_after != backward.reset_after:
+    if _activations(forward, forward_layer) != _activations(backward, backward_layer):
         return False
-    return not forward.go_backwards and backward.go_backwards
+    if isinstance(forward, recurrent.GRUCell) and forward.reset_after != backward.reset_after:
+        return False
+    return not forward_layer.go_backwards and backward_layer.go_backwards
 
 
 def reverse_time(graph, x, hint):
@@ -101,8 +116,8 @@ def reverse_time(graph, x, hint):
                       hint)
 
 
-def recurrent_op(graph, cells, x, states, hint, bidirectional):
-    """Run `cells` (one layer, or forward and backward) over batch-major `x`.
+def recurrent_op(graph, cells, owner, x, states, hint, bidirectional):
+    """Run `cells` (one cell, or forward and backward) of layer `owner` over batch-major `x`.
 
     `states` is a list (per cell) of lists of state names or None. Returns ONNX's (Y, Y_h, Y_c):
     Y (time, directions, batch, units), Y_h/Y_c (directions, batch, units)."""
@@ -123,13 +138,13 @@ def recurrent_op(graph, cells, x, states, hint, bidirectional):
             per_direction = []
             for cell_states in states:
                 if cell_states is None:
-                    refuse_export(first, "initial states for only one direction")
+                    refuse_export(owner, "initial states for only one direction")
                 axis = graph.ints([0], f"{hint}/axis")
                 per_direction.append(graph.node("Unsqueeze", [cell_states[index], axis], hint))
             state_inputs.append(per_direction[0] if len(per_direction) == 1 else graph.node(
                 "Concat", per_direction, hint, axis=0))
         inputs += ["", *state_inputs]  # sequence_lens left out
-    activations = [spec for cell in cells for spec in _activations(cell)]
+    activations = [spec for cell in cells for spec in _activations(cell, owner)]
     attributes = {"hidden_size": int(first.units),
                   "activations": [name for name, _, _ in activations],
                   "direction": "bidirectional" if bidirectional else "forward"}
@@ -165,37 +180,34 @@ def check_cell(layer, masked=False):
     the RNN/LSTM/GRU ops only the ones ONNX lists."""
     if layer.stateful:
         refuse_export(layer, "stateful recurrent layers")
-    if type(layer) not in _OPS:
-        refuse_export(layer, f"a {type(layer).__name__} cell")
+    for cell in cells_of(layer):
+        if type(cell) not in _OPS:
+            refuse_export(layer, f"a {type(cell).__name__} cell")
     if np.dtype(layer.compute_dtype) != np.float32:
         refuse_export(layer, f"{layer.compute_dtype} recurrent layers (onnxruntime's recurrent ops run "
                        f"float32 only)")
     if not masked:
-        _activations(layer)
+        for cell in cells_of(layer):
+            _activations(cell, layer)
 
 
-def _single(graph, layer, x, states, hint):
-    """One recurrent layer: (sequence output in Keras's order, last output, [final states])."""
-    check_cell(layer)
-    if layer.go_backwards:
-        x = reverse_time(graph, x, hint)
-    y, y_h, y_c = recurrent_op(graph, [layer], x, [states], hint, False)
-    sequence = sequence_output(graph, y, 0, 1, hint) if layer.return_sequences else None
+def _single(graph, cell, owner, x, states, hint, return_sequences):
+    """One cell run forwards: (sequence output or None, last output, [final states])."""
+    y, y_h, y_c = recurrent_op(graph, [cell], owner, x, [states], hint, False)
+    sequence = sequence_output(graph, y, 0, 1, hint) if return_sequences else None
     last = one_direction(graph, y_h, 0, 0, 1, hint)
     final = [last] if y_c is None else [last, one_direction(graph, y_c, 0, 0, 1, hint)]
     return sequence, last, final
 
 
-def _masked_single(graph, layer, x, mask, states, hint):
-    """One recurrent layer under a (batch, time) mask, as an ONNX Scan over time whose body runs
-    one cell step and keeps the previous states and output at masked steps (Keras 3's rule; a
-    mask may have holes mid-sequence, which ONNX's `sequence_lens` cannot express). Returns
-    what `_single` returns."""
-    check_cell(layer, masked=True)
-    if layer.go_backwards:
-        x, mask = reverse_time(graph, x, hint), reverse_time(graph, mask, hint)
-    units, dtype = int(layer.units), np.dtype(layer.compute_dtype)
-    kernel, recurrent_kernel, input_bias, recurrent_bias = _keras_weights(layer)
+def _masked_single(graph, cell, owner, x, mask, states, hint, return_sequences,
+                   zero_output_for_mask):
+    """One cell run forwards under a (batch, time) mask, as an ONNX Scan over time whose body
+    runs one cell step and keeps the previous states and output at masked steps (Keras 3's
+    rule; a mask may have holes mid-sequence, which ONNX's `sequence_lens` cannot express).
+    Returns what `_single` returns."""
+    units, dtype = int(cell.units), np.dtype(owner.compute_dtype)
+    kernel, recurrent_kernel, input_bias, recurrent_bias = _keras_weights(cell)
     projected = graph.node("MatMul", [x, graph.constant(kernel, f"{hint}/kernel")], hint)
     if input_bias is not None:
         projected = graph.node("Add", [projected, graph.constant(input_bias, f"{hint}/bias")], hint)
@@ -207,47 +219,47 @@ def _masked_single(graph, layer, x, mask, states, hint):
     zeros = graph.node("ConstantOfShape", [graph.node(
         "Concat", [batch, graph.ints([units], f"{hint}/units")], hint, axis=0)], hint,
         value=numpy_helper.from_array(np.zeros((1,), dtype), "value"))
-    state_count = 2 if isinstance(layer, recurrent.LSTM) else 1
+    state_count = len(cell.state_size)
     initial = list(states) if states is not None else [zeros] * state_count
-    body = _step_body(graph, layer, recurrent_kernel, recurrent_bias, state_count, hint)
+    body = _step_body(graph, cell, owner, recurrent_kernel, recurrent_bias, state_count, hint,
+                      zero_output_for_mask)
     outputs = graph.node("Scan", [*initial, zeros, projected, keep], hint,
                          outputs=state_count + 2, num_scan_inputs=2, body=body)
     final, last, sequence = outputs[:state_count], outputs[state_count], outputs[-1]
-    if layer.return_sequences:
+    if return_sequences:
         sequence = graph.node("Transpose", [sequence], hint, perm=[1, 0, 2])
     else:
         sequence = None
     return sequence, last, final
 
 
-def _keras_weights(layer):
+def _keras_weights(cell):
     """(kernel, recurrent kernel, input bias, recurrent bias) in Keras's (rows, gates * units)
     layout; the recurrent bias is GRU's reset_after row (added inside the reset gate)."""
-    kernel = layer.value_of(layer.kernel)
-    recurrent_kernel = layer.value_of(layer.recurrent_kernel)
-    if layer.bias is None:
+    kernel, recurrent_kernel, bias = cell.cell_weights()
+    if bias is None:
         return kernel, recurrent_kernel, None, None
-    bias = layer.value_of(layer.bias)
-    if isinstance(layer, recurrent.GRU) and layer.reset_after:
+    if isinstance(cell, recurrent.GRUCell) and cell.reset_after:
         return kernel, recurrent_kernel, bias[0], bias[1]
     return kernel, recurrent_kernel, bias, None
 
 
-def _step_body(graph, layer, recurrent_kernel, recurrent_bias, state_count, hint):
+def _step_body(graph, cell, owner, recurrent_kernel, recurrent_bias, state_count, hint,
+               zero_output_for_mask):
     """The Scan body: (states..., previous output, projected x_t, keep_t) -> (states...,
     output, output for the sequence). Weights are outer-scope initializers of `graph`."""
-    element = helper.np_dtype_to_tensor_dtype(np.dtype(layer.compute_dtype))
+    element = helper.np_dtype_to_tensor_dtype(np.dtype(owner.compute_dtype))
     outer_nodes, graph.nodes = graph.nodes, []
     try:
         step = f"{hint}/step"
         states_in = [graph.fresh(f"{step}/state_in") for _ in range(state_count)]
         output_in, x_t, keep = (graph.fresh(f"{step}/{what}")
                                 for what in ("output_in", "x_t", "keep"))
-        new_states = _cell_step(graph, layer, x_t, states_in, recurrent_kernel, recurrent_bias,
-                                step)
+        new_states = _cell_step(graph, cell, owner, x_t, states_in, recurrent_kernel,
+                                recurrent_bias, step)
         fallback = output_in
-        if layer.zero_output_for_mask:
-            fallback = graph.constant(np.zeros((), layer.compute_dtype), f"{step}/zero")
+        if zero_output_for_mask:
+            fallback = graph.constant(np.zeros((), owner.compute_dtype), f"{step}/zero")
         output = graph.node("Where", [keep, new_states[0], fallback], step)
         states_out = [graph.node("Where", [keep, new, old], step)
                       for new, old in zip(new_states, states_in)]
@@ -265,15 +277,15 @@ def _step_body(graph, layer, recurrent_kernel, recurrent_bias, state_count, hint
     return helper.make_graph(body_nodes, f"{hint}_step", inputs, outputs)
 
 
-def _cell_step(graph, layer, x_t, states, recurrent_kernel, recurrent_bias, hint):
-    """One step of the cell in Keras's gate order: the new states (h first)."""
+def _cell_step(graph, layer, owner, x_t, states, recurrent_kernel, recurrent_bias, hint):
+    """One step of the cell `layer` in Keras's gate order: the new states (h first)."""
     units = int(layer.units)
 
     def activation(x):
-        return lower_activation(graph, layer.activation_name, x, hint, layer.name)
+        return lower_activation(graph, layer.activation_name, x, hint, owner.name)
 
     def gate(x):
-        return lower_activation(graph, layer.recurrent_activation_name, x, hint, layer.name)
+        return lower_activation(graph, layer.recurrent_activation_name, x, hint, owner.name)
 
     def split(x, count):
         return graph.node("Split", [x, graph.ints([units] * count, f"{hint}/split")], hint,
@@ -283,11 +295,11 @@ def _cell_step(graph, layer, x_t, states, recurrent_kernel, recurrent_bias, hint
         return graph.node("MatMul", [x, graph.constant(matrix, f"{hint}/{what}")], hint)
 
     h = states[0]
-    if isinstance(layer, recurrent.SimpleRNN):
+    if isinstance(layer, recurrent.SimpleRNNCell):
         new_h = activation(graph.node("Add", [x_t, matmul(h, recurrent_kernel, "recurrent_kernel")],
                                       hint))
         return [new_h]
-    if isinstance(layer, recurrent.LSTM):
+    if isinstance(layer, recurrent.LSTMCell):
         z = graph.node("Add", [x_t, matmul(h, recurrent_kernel, "recurrent_kernel")], hint)
         i, f, c, o = split(z, 4)
         c_new = graph.node("Add", [graph.node("Mul", [gate(f), states[1]], hint),
@@ -318,14 +330,34 @@ def _cell_step(graph, layer, x_t, states, recurrent_kernel, recurrent_bias, hint
 
 
 def run_layer(graph, layer, x, mask, states, hint):
-    if mask is None:
-        return _single(graph, layer, x, states, hint)
-    return _masked_single(graph, layer, x, mask, states, hint)
+    """A recurrent layer over batch-major `x` (a stack of cells: each cell in turn over the
+    whole sequence): (sequence output in Keras's order or None, last output, [final states])."""
+    check_cell(layer, masked=mask is not None)
+    if layer.go_backwards:
+        x = reverse_time(graph, x, hint)
+        mask = None if mask is None else reverse_time(graph, mask, hint)
+    cells, final, offset = cells_of(layer), [], 0
+    for index, cell in enumerate(cells):
+        count, is_last = len(cell.state_size), index == len(cells) - 1
+        cell_states = None if states is None else states[offset:offset + count]
+        offset += count
+        return_sequences = layer.return_sequences or not is_last
+        where = hint if len(cells) == 1 else f"{hint}/{cell.name}"
+        if mask is None:
+            x, last, cell_final = _single(graph, cell, layer, x, cell_states, where,
+                                          return_sequences)
+        else:
+            x, last, cell_final = _masked_single(graph, cell, layer, x, mask, cell_states, where,
+                                                 return_sequences,
+                                                 layer.zero_output_for_mask and is_last)
+        final.extend(cell_final)
+    return x, last, final
 
 
-@lowers(recurrent.SimpleRNN, recurrent.LSTM, recurrent.GRU)
+@lowers(recurrent.SimpleRNN, recurrent.LSTM, recurrent.GRU, recurrent.RNN)
 def recurrent_layer(graph, node, args, kwargs):
-    """The ONNX RNN/LSTM/GRU op; under a mask, a Scan of the cell step (see `_masked_single`)."""
+    """The ONNX RNN/LSTM/GRU op per cell; under a mask, a Scan of the cell step (see
+    `_masked_single`)."""
     layer = node.layer
     x, states = sequence_and_states(layer, args, kwargs)
     mask = mask_of(graph, node, kwargs)
@@ -334,3 +366,8 @@ def recurrent_layer(graph, node, args, kwargs):
     if not layer.return_state:
         return graph.node("Identity", [output], layer.name)
     return [graph.node("Identity", [output], layer.name), *final]
+
+
+# onnxruntime's RNN/LSTM/GRU and the Scan body run here are exported in float32 for a float16
+# layer: the exporter casts the layer's inputs and outputs around it (see onnx/export.py).
+recurrent_layer.float32_only = True

@@ -35,7 +35,7 @@ def bidirectional(graph, node, args, kwargs):
     if states is not None:
         forward_states, backward_states = layer.split_states(states)
     if mask is None and compatible_directions(forward, backward):
-        y, y_h, y_c = recurrent_op(graph, [forward, backward], x,
+        y, y_h, y_c = recurrent_op(graph, [forward.cell, backward.cell], layer, x,
                                     [forward_states, backward_states], hint, True)
         halves = []
         for index in range(2):

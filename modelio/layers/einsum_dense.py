@@ -1,0 +1,195 @@
+"""EinsumDense: `activation(einsum(equation, inputs, kernel) + bias)`, as keras.layers.EinsumDense
+(and tf-keras's `experimental.EinsumDense`, whose config is the same).
+
+The equation has one of Keras's three forms, `X,Y->Z`, `...X,Y->...Z` or `X...,Y->Z...` (X, Y,
+Z strings of letters). The kernel takes each of its axes from the output shape when that letter
+is an output axis, else from the input; `bias_axes` names output letters, and the bias spans the
+output from the first of them on (size 1 on the other axes), as Keras computes it."""
+
+import re
+
+import numpy as np
+
+from ..errors import ConfigError, UnsupportedError
+from ..graph import Layer, register_layer
+from .activations import activation_output_shape, resolve_activation, serialize_activation
+from .arguments import KERNEL_BIAS_ARGUMENTS, check_serialized, config_entries, layer_label
+from .initializers import get_initializer, serialize_initializer
+
+__all__ = ["EinsumDense", "parse_einsum_equation"]
+
+_FORMS = (
+    (re.compile(r"([a-zA-Z]+),([a-zA-Z]+)->([a-zA-Z]+)"), None),
+    (re.compile(r"0([a-zA-Z]+),([a-zA-Z]+)->0([a-zA-Z]+)"), "left"),
+    (re.compile(r"([a-zA-Z]{2,})0,([a-zA-Z]+)->([a-zA-Z]+)0"), "right"),
+)
+
+
+def parse_einsum_equation(equation, label: str) -> tuple[str, str, str, str | None]:
+    """`(input spec, kernel spec, output spec, elided side)` of an EinsumDense equation, where
+    the side is None, "left" (`...X`) or "right" (`X...`). A ConfigError names `label` for any
+    other form (Keras accepts no other either)."""
+    if not isinstance(equation, str):
+        raise ConfigError(f"{label}: equation must be a string, got {equation!r}")
+    replaced = equation.replace("...", "0")
+    for pattern, side in _FORMS:
+        match = pattern.match(replaced)
+        # Keras uses re.match (a prefix match); a trailing remainder would be ignored by Keras
+        # but change nothing it computes, so modelio refuses it rather than guess.
+        if match and match.end() == len(replaced):
+            return match.group(1), match.group(2), match.group(3), side
+    raise ConfigError(f"{label}: invalid einsum equation {equation!r}; it must have the form "
+                      f"X,Y->Z, ...X,Y->...Z or X...,Y->Z... (X, Y, Z strings of letters)")
+
+
+def _check_output_shape(output_shape, label: str) -> tuple:
+    if isinstance(output_shape, int) and not isinstance(output_shape, bool):
+        output_shape = (output_shape,)
+    if not isinstance(output_shape, (list, tuple)) or not all(
+            dim is None or (isinstance(dim, int) and not isinstance(dim, bool) and dim > 0)
+            for dim in output_shape):
+        raise ConfigError(f"{label}: output_shape must be a positive integer or a list of positive "
+                          f"integers or nulls, got {output_shape!r}")
+    return tuple(output_shape)
+
+
+@register_layer()
+class EinsumDense(Layer):
+    """A dense layer written as an einsum: any equation Keras accepts, a bias over `bias_axes`."""
+
+    def __init__(self, equation, output_shape, activation=None, bias_axes=None,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None, lora_rank=None, lora_alpha=None,
+                 gptq_unpacked_column_size=None, quantization_config=None,
+                 activity_regularizer=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        label = layer_label(self)
+        cls = type(self)
+        self.equation = equation
+        self.specs = parse_einsum_equation(equation, label)
+        self.partial_output_shape = _check_output_shape(output_shape, label)
+        if bias_axes is not None:
+            if not isinstance(bias_axes, str) or not bias_axes:
+                raise ConfigError(f"{label}: bias_axes must be null or a non-empty string of "
+                                  f"output letters, got {bias_axes!r}")
+            missing = [char for char in bias_axes if char not in self.specs[2]]
+            if missing:
+                raise ConfigError(f"{label}: bias_axes {bias_axes!r} names {''.join(missing)!r}, "
+                                  f"which is not in the output spec {self.specs[2]!r}")
+        self.bias_axes = bias_axes
+        self.activation_name, self.activation = resolve_activation(activation, self.name)
+        self.kernel_initializer = serialize_initializer(kernel_initializer, "kernel_initializer", self)
+        self.bias_initializer = serialize_initializer(bias_initializer, "bias_initializer", self)
+        for argument, value in (("kernel_regularizer", kernel_regularizer),
+                                ("bias_regularizer", bias_regularizer),
+                                ("kernel_constraint", kernel_constraint),
+                                ("bias_constraint", bias_constraint)):
+            setattr(self, argument, check_serialized(value, argument, cls, self.name))
+        for argument, value in (("lora_rank", lora_rank), ("quantization_config", quantization_config),
+                                ("gptq_unpacked_column_size", gptq_unpacked_column_size)):
+            if value:
+                raise UnsupportedError(f"{label}: {argument} is not supported")
+        self.lora_alpha = lora_alpha
+        self.kernel = self.bias = None
+
+    # ----- shapes ---------------------------------------------------------------------------------
+    def analyze(self, input_shape) -> tuple[list, list | None, list]:
+        """`(kernel shape, bias shape or None, full output shape)` for inputs of `input_shape`,
+        as Keras's `_analyze_einsum_string` derives them; a ConfigError where Keras refuses."""
+        label = layer_label(self)
+        input_spec, kernel_spec, output_spec, side = self.specs
+        input_shape = list(input_shape)
+        elided = len(input_shape) - len(input_spec)
+        if elided < 0 or (side is None and elided != 0) or (side == "right" and elided < 0):
+            raise ConfigError(f"{label}: equation {self.equation!r} needs inputs of rank "
+                              f"{len(input_spec)}{'+' if side else ''}, got shape "
+                              f"{tuple(input_shape)}")
+        output_shape = [input_shape[0], *self.partial_output_shape]
+        if elided > 0 and side == "left":
+            # In input order. (Keras 3.15.1 inserts them one by one at position 1, so its declared
+            # shape lists two or more of them reversed, unlike the einsum it computes.)
+            output_shape[1:1] = input_shape[1:elided]
+        elif elided > 0:
+            output_shape += input_shape[len(input_shape) - elided:]
+        left = elided if side == "left" else 0
+        if len(output_shape) != len(output_spec) + elided:
+            raise ConfigError(f"{label}: output_shape {list(self.partial_output_shape)} does not "
+                              f"fit the output spec {output_spec!r} of {self.equation!r}")
+        input_dims = {dim: input_shape[index + left] for index, dim in enumerate(input_spec)}
+        output_dims = {dim: output_shape[index + left] for index, dim in enumerate(output_spec)}
+        for dim, size in input_dims.items():
+            if output_dims.get(dim) is not None and size is not None and output_dims[dim] != size:
+                raise ConfigError(f"{label}: input and output shapes differ at the shared "
+                                  f"dimension {dim!r}: {size} and {output_dims[dim]}")
+        for dim in output_spec:
+            if dim not in input_spec and dim not in kernel_spec:
+                raise ConfigError(f"{label}: output dimension {dim!r} is in neither the input "
+                                  f"spec {input_spec!r} nor the kernel spec {kernel_spec!r}")
+        kernel_shape = []
+        for dim in kernel_spec:
+            if dim in output_dims:
+                kernel_shape.append(output_dims[dim])
+            elif dim in input_dims:
+                kernel_shape.append(input_dims[dim])
+            else:
+                raise ConfigError(f"{label}: kernel dimension {dim!r} is in neither the input "
+                                  f"spec {input_spec!r} nor the output spec {output_spec!r}")
+        bias_shape = None
+        if self.bias_axes is not None:
+            first = min(output_spec.find(char) for char in self.bias_axes)
+            bias_shape = [output_dims[char] if char in self.bias_axes else 1
+                          for char in output_spec[first:]]
+            if side != "left":
+                bias_shape += [1] * elided
+        return kernel_shape, bias_shape, output_shape
+
+    def build(self, input_shape):
+        kernel_shape, bias_shape, _ = self.analyze(input_shape)
+        for what, shape in (("kernel", kernel_shape), ("bias", bias_shape or [])):
+            if any(size is None for size in shape):
+                raise ConfigError(f"{layer_label(self)}: the {what} shape {shape} of "
+                                  f"{self.equation!r} is not fully known for inputs of shape "
+                                  f"{tuple(input_shape)}; output_shape must give those sizes")
+        self.kernel = self.add_weight("kernel", tuple(kernel_shape),
+                                      get_initializer(self.kernel_initializer))
+        self.bias = (self.add_weight("bias", tuple(bias_shape),
+                                     get_initializer(self.bias_initializer))
+                     if bias_shape is not None else None)
+
+    def compute_output_shape(self, input_shape):
+        _, _, output_shape = self.analyze(input_shape)
+        if self.built:
+            kernel_shape, _, _ = self.analyze(tuple(
+                size if size is not None else 1 for size in input_shape))
+            if tuple(kernel_shape) != tuple(self.kernel.shape) and None not in input_shape:
+                raise ConfigError(f"{layer_label(self)} was built for a kernel of shape "
+                                  f"{self.kernel.shape}, inputs of shape {tuple(input_shape)} need "
+                                  f"{tuple(kernel_shape)}")
+        return activation_output_shape(self, self.activation_name, tuple(output_shape))
+
+    # ----- computing ------------------------------------------------------------------------------
+    def call(self, inputs):
+        inputs = np.asarray(inputs)
+        kernel = self.value_of(self.kernel)
+        if self.built:
+            kernel_shape, _, _ = self.analyze(inputs.shape)
+            if tuple(kernel_shape) != kernel.shape:
+                raise ConfigError(f"{layer_label(self)} was built for a kernel of shape "
+                                  f"{kernel.shape}, inputs of shape {inputs.shape} need "
+                                  f"{tuple(kernel_shape)}")
+        outputs = np.einsum(self.equation, inputs, kernel, optimize=True)
+        if self.bias is not None:
+            outputs = outputs + self.value_of(self.bias)
+        return self.activation(outputs.astype(inputs.dtype, copy=False))
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "output_shape": list(self.partial_output_shape),
+            "equation": self.equation,
+            "activation": serialize_activation(self.activation_name),
+            "bias_axes": self.bias_axes,
+            **config_entries(self, KERNEL_BIAS_ARGUMENTS),
+            "quantization_config": None,
+        }
