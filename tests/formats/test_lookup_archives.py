@@ -184,3 +184,24 @@ def test_inline_vocabulary_survives_a_yaml_round_trip(tmp_path):
     modelio.save_model(model, tmp_path / "m.yaml")
     inputs, expected = recorded("bag_of_words")
     assert_matches(predict(modelio.load_model(tmp_path / "m.yaml"), inputs), expected)
+
+
+def test_model_folder_refuses_an_adapted_vocabulary(tmp_path):
+    with pytest.raises(UnsupportedError, match="only a .keras archive"):
+        modelio.save_model(loaded("text_classifier"), tmp_path / "folder", zipped=False)
+
+
+def test_sharded_weights_keep_kerass_idf_weights_name(tmp_path):
+    import h5py
+
+    model = loaded("tf_idf_bag")
+    model.save_weights(tmp_path / "m.weights.json", max_shard_size=0.0001)
+    names = []
+    for shard in sorted(tmp_path.glob("*.weights.h5")):
+        with h5py.File(shard, "r") as handle:
+            handle.visit(names.append)
+    assert "layers/text_vectorization/vars/idf_weights" in names
+    fresh = modelio.load_model(FILES / "tf_idf_bag.keras")
+    fresh.load_weights(tmp_path / "m.weights.json")
+    inputs, expected = recorded("tf_idf_bag")
+    assert_matches(predict(fresh, inputs), expected)
