@@ -23,6 +23,7 @@ import numpy as np
 
 from .errors import FormatError
 from .formats.probe import check_regular_file
+from .graph.dtypes import STRING_DTYPE
 
 NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -129,7 +130,9 @@ def random_inputs(model, batch: int) -> list[np.ndarray]:
     arrays = []
     for tensor in model.inputs:
         shape = (batch, *[dim or 1 for dim in tensor.shape[1:]])
-        if np.dtype(tensor.dtype).kind in "iub":
+        if tensor.dtype == STRING_DTYPE:
+            arrays.append(rng.choice(np.array(["the", "a", "cat", "dog"]), shape))
+        elif np.dtype(tensor.dtype).kind in "iub":
             arrays.append(rng.integers(0, 2, shape).astype(tensor.dtype))
         else:
             arrays.append(rng.standard_normal(shape).astype(tensor.dtype))
@@ -139,6 +142,8 @@ def random_inputs(model, batch: int) -> list[np.ndarray]:
 def checked_input(name: str, tensor, array: np.ndarray, source: str) -> np.ndarray:
     """`array` cast to the model input's dtype, after checking its shape, its kind of values and
     that every value survives the cast (no wrapped integers, no truncated fractions)."""
+    if tensor.dtype == STRING_DTYPE:
+        return _checked_strings(name, tensor, array, source)
     expected_shape, expected_dtype = tuple(tensor.shape), np.dtype(tensor.dtype)
     wanted = (f"input '{name}' expects {expected_dtype.name} values of shape "
               f"{shape_text(expected_shape)} (None = any size)")
@@ -157,6 +162,20 @@ def checked_input(name: str, tensor, array: np.ndarray, source: str) -> np.ndarr
     if problem is not None:
         raise FormatError(f"{wanted}; {given} ({problem})")
     return cast
+
+
+def _checked_strings(name: str, tensor, array: np.ndarray, source: str) -> np.ndarray:
+    """A string input: `array` must hold text (`<U`, UTF-8 `S`, StringDType) of the input's shape."""
+    expected_shape = tuple(tensor.shape)
+    wanted = (f"input '{name}' expects strings of shape {shape_text(expected_shape)} "
+              f"(None = any size)")
+    given = f"{source} gives {array.dtype} values of shape {shape_text(array.shape)}"
+    if array.ndim != len(expected_shape) or any(
+            want is not None and want != got for want, got in zip(expected_shape, array.shape)):
+        raise FormatError(f"{wanted}; {given}")
+    if array.dtype.kind not in "USTO":
+        raise FormatError(f"{wanted}; {given}")
+    return array
 
 
 def shape_text(shape) -> str:

@@ -42,7 +42,12 @@ from .formats.keras_dir import (
     load_model_folder,
     save_model_folder,
 )
-from .formats.keras_zip import load_archive_weights, load_keras_archive, save_keras_archive
+from .formats.keras_zip import (
+    asset_layers,
+    load_archive_weights,
+    load_keras_archive,
+    save_keras_archive,
+)
 from .formats.legacy_h5 import load_h5_model, load_h5_weights, save_h5_model, save_h5_weights
 from .formats.metadata import archive_metadata, hdf5_metadata, json_metadata, yaml_metadata
 from .formats.npz_weights import refuse_npz_save
@@ -131,11 +136,14 @@ def save_model(model, path: str | os.PathLike, zipped: bool = True,
     if not isinstance(zipped, bool):
         raise FormatError(f"{path}: zipped must be true or false, got {zipped!r}")
     if not zipped:
+        _refuse_lost_assets(model, path)  # the folder writer keeps no assets/ yet
         save_model_folder(model, path)
         return
     suffix = path.suffix.lower()
     if path.name.lower().endswith((".weights.h5", ".weights.json")):
         raise FormatError(f"{path}: use model.save_weights() for a weights-only file")
+    if suffix in HDF5_SUFFIXES or suffix in TEXT_WRITERS:
+        _refuse_lost_assets(model, path)
     if suffix == ".keras":
         save_keras_archive(model, path)
     elif suffix in HDF5_SUFFIXES:
@@ -148,6 +156,16 @@ def save_model(model, path: str | os.PathLike, zipped: bool = True,
     else:
         raise FormatError(f"{path}: unknown model file extension {suffix or '(none)'!r}; expected "
                           f"one of {', '.join(KNOWN)} (or zipped=False for a model folder)")
+
+
+def _refuse_lost_assets(model, path: Path) -> None:
+    """Only `.keras` archives hold asset files here (an adapted lookup's vocabulary): refuse a
+    format that would silently drop them."""
+    for _, layer in asset_layers(model):
+        if layer.save_assets():
+            raise UnsupportedError(f"{path}: layer '{layer.name}' ({type(layer).__name__}) keeps "
+                                   f"its vocabulary as an asset file, which only a .keras archive "
+                                   f"holds; save the model as .keras")
 
 
 def convert_to_onnx(source: str | os.PathLike, path: str | os.PathLike, opset: int | None = None,

@@ -5,7 +5,8 @@ An archive is a zip of (keras/src/saving/saving_lib.py):
     metadata.json      {"keras_version": "3.15.1", "date_saved": "2026-01-31@12:00:00"}
     config.json        the model's config document (Keras 3; tf-keras writes its own dialect)
     model.weights.h5   the weights, in the Keras 3 layout (see `weights_h5`)
-    assets/...         only for layers with files (lookup vocabularies): ignored, with a warning
+    assets/<path>/...  files of layers that keep them (a lookup's vocabulary.txt), under the
+                       layer's weights path (`layers/string_lookup/vocabulary.txt`)
 
 Keras writes every member uncompressed (ZIP_STORED), and so does modelio. Reading never extracts
 by member name and never trusts the archive: it must be a zip with sane, unique member names and
@@ -50,6 +51,8 @@ KERAS_VERSION = "3.15.1"
 # Limits checked in the central directory before reading anything.
 MAX_MEMBERS = 10_000
 MAX_CONFIG_BYTES = 64 * 1024 * 1024
+# One asset file (a vocabulary) may take this many bytes.
+MAX_ASSET_BYTES = 64 * 1024 * 1024
 # The weights member may exceed the bytes the model's weights need by this factor plus HDF5's
 # per-group and per-dataset overhead (measured well under 4 KiB each; allowed 16 KiB).
 WEIGHTS_SIZE_FACTOR = 2
@@ -77,10 +80,43 @@ def load_keras_archive(path: str | os.PathLike):
         data = _read_member(archive, members[CONFIG_MEMBER], MAX_CONFIG_BYTES, path)
         model = model_from_config_bytes(data, f"{path}:{CONFIG_MEMBER}", path)
         _read_archive_weights(model, archive, members, path)
-        if any(name.startswith(ASSETS_PREFIX) for name in members):
-            warnings.warn(f"{path}: the archive's assets/ folder was ignored (modelio has no "
-                          f"layers that read asset files)", stacklevel=2)
+        used = _read_archive_assets(model, archive, members, path)
+        unused = sorted(name for name in members if name.startswith(ASSETS_PREFIX)
+                        and not name.endswith("/") and name not in used)
+        if unused:
+            warnings.warn(f"{path}: asset files no layer reads were ignored: "
+                          f"{', '.join(unused[:5])}", stacklevel=2)
     return model
+
+
+def asset_layers(model) -> list[tuple[str, object]]:
+    """(archive folder, layer) of every layer that keeps asset files (an `asset_names()`
+    method), in Keras's walk: the folder is `assets/` + the layer's weights path."""
+    found, seen = [], set()
+    for group in weights_h5.keras3_weight_plan(model):
+        owner = group.owner
+        if owner is None or id(owner) in seen or not callable(getattr(owner, "asset_names", None)):
+            continue
+        seen.add(id(owner))
+        found.append((f"{ASSETS_PREFIX}{group.path}/", owner))
+    return found
+
+
+def _read_archive_assets(model, archive: zipfile.ZipFile, members: dict, path: Path) -> set:
+    """Give each asset-keeping layer its files (each size-checked before it is read); returns
+    the member names read."""
+    used = set()
+    for folder, layer in asset_layers(model):
+        files = {}
+        for name in layer.asset_names():
+            member = members.get(folder + name)
+            if member is None:
+                continue
+            files[name] = _read_member(archive, member, MAX_ASSET_BYTES, path)
+            used.add(member.filename)
+        with naming_source(path):
+            layer.load_assets(files, f"{path}:{folder}")
+    return used
 
 
 def model_from_config_bytes(data: bytes, source: str, path: Path):
@@ -303,6 +339,9 @@ def save_keras_archive(model, path: str | os.PathLike) -> None:
                 archive.writestr(METADATA_MEMBER, metadata_text)
                 archive.writestr(CONFIG_MEMBER, config_text)
                 archive.write(weights_file, WEIGHTS_MEMBER)
+                for folder, layer in asset_layers(model):
+                    for name, data in layer.save_assets().items():
+                        archive.writestr(folder + name, data)
         except ModelioError:
             raise
         except (OSError, ValueError, TypeError, RuntimeError, zipfile.LargeZipFile) as exc:

@@ -292,7 +292,7 @@ def _write_shard(handle, shard: list) -> None:
         if weight is None:
             target.attrs["name"] = group.name
         else:
-            target.create_dataset(str(position), data=np.asarray(weight.value))
+            target.create_dataset(group.dataset_keys[position], data=np.asarray(weight.value))
 
 
 __all__ = ["is_index_path", "load_sharded_weights", "save_sharded_weights"]

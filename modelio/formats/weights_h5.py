@@ -21,7 +21,8 @@ MultiHeadAttention's `query_dense` ...) says so with a method
         return [("", []), ("cell", [kernel, recurrent_kernel, bias]), ...]
 
 giving each group's path relative to the layer's own group, in Keras's visiting order; an optional
-third item is the group's `@name` (the layer's name when left out). Without the method a layer is
+third item is the group's `@name` (the layer's name when left out), an optional fourth the dataset
+names when the layer's `save_own_variables` does not number them (a lookup's `idf_weights`). Without the method a layer is
 one group holding `layer.weights` (trainable first, then non-trainable, as `save_own_variables`).
 Keras 3 operations (`model.operations` that are not `model.layers`) hold nothing and are skipped.
 
@@ -65,6 +66,12 @@ class WeightGroup:
     name: str            # written as the `vars` group's @name
     weights: list        # Weight objects, in dataset order 0, 1, ...
     layer: str           # the modelio layer (or model) name, for messages
+    keys: tuple | None = None   # dataset names when not "0", "1", ...
+    owner: object = None        # the layer (or model) the group belongs to
+
+    @property
+    def dataset_keys(self) -> list[str]:
+        return list(self.keys) if self.keys else [str(i) for i in range(len(self.weights))]
 
     @property
     def vars_path(self) -> str:
@@ -82,14 +89,15 @@ def keras_class_name(layer) -> str:
             or getattr(cls, "_keras_class_name", None) or cls.__name__)
 
 
-def layer_weight_groups(layer) -> list[tuple[str, list, str]]:
-    """`(subpath, weights, name)` for each Keras 3 group of `layer` (see the module docstring)."""
+def layer_weight_groups(layer) -> list[tuple[str, list, str, tuple | None]]:
+    """`(subpath, weights, name, keys)` for each Keras 3 group of `layer` (see the module
+    docstring)."""
     method = getattr(layer, "keras3_weight_groups", None)
     if not callable(method):
-        return [("", _own_variables(layer.weights), layer.name)]
+        return [("", _own_variables(layer.weights), layer.name, None)]
     groups = []
     for item in method():
-        if not isinstance(item, tuple) or len(item) not in (2, 3):
+        if not isinstance(item, tuple) or len(item) not in (2, 3, 4):
             raise ModelioError(f"layer '{layer.name}': keras3_weight_groups() must return "
                                f"(subpath, weights[, name]) tuples, got {item!r}")
         subpath, weights = item[0], list(item[1])
@@ -97,7 +105,12 @@ def layer_weight_groups(layer) -> list[tuple[str, list, str]]:
         if not isinstance(subpath, str) or not all(isinstance(w, Weight) for w in weights):
             raise ModelioError(f"layer '{layer.name}': keras3_weight_groups() returned a bad "
                                f"group {item!r}")
-        groups.append((subpath.strip("/"), weights, name))
+        keys = tuple(item[3]) if len(item) == 4 and item[3] else None
+        if keys is not None and (len(keys) != len(weights)
+                                 or not all(isinstance(key, str) and key for key in keys)):
+            raise ModelioError(f"layer '{layer.name}': keras3_weight_groups() returned bad "
+                               f"dataset names {item[3]!r}")
+        groups.append((subpath.strip("/"), weights, name, keys))
     return groups
 
 
@@ -125,7 +138,7 @@ def keras3_weight_plan(model) -> list[WeightGroup]:
             continue
         visited.add(id(obj))
         if isinstance(obj, Functional):  # Functional and Sequential: own vars, then `layers`
-            plan.append(WeightGroup(path, obj.name, [], obj.name))
+            plan.append(WeightGroup(path, obj.name, [], obj.name, owner=obj))
             used: dict[str, int] = {}
             children = []
             for layer in obj.layers:
@@ -133,8 +146,8 @@ def keras3_weight_plan(model) -> list[WeightGroup]:
                 children.append((layer, _join(path, "layers", key)))
             stack.extend(reversed(children))
             continue
-        for subpath, weights, name in layer_weight_groups(obj):
-            plan.append(WeightGroup(_join(path, subpath), name, weights, obj.name))
+        for subpath, weights, name, keys in layer_weight_groups(obj):
+            plan.append(WeightGroup(_join(path, subpath), name, weights, obj.name, keys, obj))
     return plan
 
 
@@ -155,8 +168,8 @@ def write_keras3_weights(model, h5group) -> None:
     for done, group in enumerate(plan, 1):
         target = h5group.create_group(group.vars_path)
         target.attrs["name"] = group.name
-        for index, weight in enumerate(group.weights):
-            write_weight_dataset(target, str(index), weight.value)
+        for key, weight in zip(group.dataset_keys, group.weights):
+            write_weight_dataset(target, key, weight.value)
         progress.advance(done, len(plan))
 
 
@@ -225,15 +238,15 @@ def _read_all(model, root, source: str) -> list[tuple]:
             raise WeightMismatchError(
                 f"{source}: layer '{group.layer}' has {expected} weight(s) "
                 f"({_weight_names(group)}) but the file has no group '{group.vars_path}'")
-        if len(names) != expected or names != [str(i) for i in range(expected)]:
+        if len(names) != expected or sorted(names) != sorted(group.dataset_keys):
             raise WeightMismatchError(
                 f"{source}: layer '{group.layer}' (group '{group.vars_path}') expects {expected} "
                 f"weight(s) ({_weight_names(group)}), the file holds {len(names)} "
                 f"({', '.join(sorted(names, key=_index_key)) or 'none'})")
-        for index, weight in enumerate(group.weights):
-            dataset = child_dataset(stored, str(index), source)
+        for key, weight in zip(group.dataset_keys, group.weights):
+            dataset = child_dataset(stored, key, source)
             what = (f"{source}: layer '{group.layer}': weight '{weight.name}' "
-                    f"('{group.vars_path}/{index}')")
+                    f"('{group.vars_path}/{key}')")
             if tuple(dataset.shape) != tuple(weight.shape):
                 raise WeightMismatchError(f"{what} expects shape {tuple(weight.shape)}, the file "
                                           f"holds {tuple(dataset.shape)}")
@@ -270,7 +283,7 @@ def _find_group(root, path: str, source: str):
 def _dataset_names(stored, group: WeightGroup, source: str) -> list[str]:
     names = sorted(stored.keys(), key=_index_key)
     for name in names:
-        if not name.isdigit():
+        if not name.isdigit() and name not in (group.keys or ()):
             raise WeightMismatchError(f"{source}: layer '{group.layer}': unexpected entry "
                                       f"'{group.vars_path}/{name}' (weights are named 0, 1, ...)")
     return names

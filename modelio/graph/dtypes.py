@@ -11,13 +11,19 @@ HALF_DTYPES = ("float16", "bfloat16")
 SUPPORTED_DTYPES = FLOAT_DTYPES + (
     "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool",
 )
+# Keras's name for text tensors (a model input of string lookups and TextVectorization). It has
+# no numpy dtype of its own: values arrive as numpy StringDType, `<U`/`S` or object arrays of
+# str/bytes, and layers see them as object arrays of Python str (`as_string_array`).
+STRING_DTYPE = "string"
 
 
 def numpy_dtype(name: str) -> np.dtype:
     """The numpy dtype for a supported dtype name. bfloat16 comes from `ml_dtypes` (which `onnx`
     depends on), imported only here, the first time a model needs bfloat16: numpy has no
     bfloat16 of its own, and start-up does not pay for the import. Once imported, numpy knows
-    the name too (`np.dtype("bfloat16")`, `astype("bfloat16")`)."""
+    the name too (`np.dtype("bfloat16")`, `astype("bfloat16")`). Keras's "string" is object."""
+    if name == STRING_DTYPE:
+        return np.dtype(object)
     if name == "bfloat16":
         try:
             import ml_dtypes
@@ -59,7 +65,7 @@ class DTypePolicy:
         else:
             compute = variable = name
         for dtype in (compute, variable):
-            if dtype not in SUPPORTED_DTYPES:
+            if dtype not in SUPPORTED_DTYPES and name != STRING_DTYPE:
                 raise UnsupportedError(f"dtype {name!r} is not supported (numpy has no such type)")
             numpy_dtype(dtype)  # bfloat16: ml_dtypes, imported now that a layer needs it
         self.compute_dtype = compute
@@ -99,7 +105,37 @@ def standardize_dtype(value) -> str:
         name = np.dtype(value).name if not isinstance(value, str) else value
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"not a dtype: {value!r}") from exc
-    if name not in SUPPORTED_DTYPES:
+    if name not in SUPPORTED_DTYPES and name != STRING_DTYPE:
         raise UnsupportedError(f"dtype {name!r} is not supported")
     numpy_dtype(name)  # bfloat16: ml_dtypes, imported now that it is needed
     return name
+
+
+def as_string_array(values, what: str) -> np.ndarray:
+    """`values` (numpy StringDType, `<U`, `S` (UTF-8) or object arrays of str/bytes, or nested
+    lists of them) as an object array of Python str; anything else is a ConfigError naming
+    `what` (the layer)."""
+    array = values if isinstance(values, np.ndarray) else np.asarray(values, dtype=object)
+    kind = array.dtype.kind
+    if kind == "T" or kind == "U":
+        return array.astype(object)
+    if kind == "S":
+        flat = [_decoded(value, what) for value in array.reshape(-1).tolist()]
+        return np.array(flat + [None], dtype=object)[:-1].reshape(array.shape)
+    if kind == "O":
+        flat = array.reshape(-1).tolist()
+        if all(type(value) is str for value in flat):
+            return array
+        if all(isinstance(value, (str, bytes, np.str_, np.bytes_)) for value in flat):
+            decoded = [_decoded(value, what) if isinstance(value, bytes) else str(value)
+                       for value in flat]
+            return np.array(decoded + [None], dtype=object)[:-1].reshape(array.shape)
+    raise ConfigError(f"{what} expects strings (a numpy StringDType, str or bytes array), got "
+                      f"{array.dtype} values")
+
+
+def _decoded(value: bytes, what: str) -> str:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{what}: a byte string input is not UTF-8 text") from exc

@@ -37,11 +37,14 @@ from .reshaping import (
 # Layer families, each exporting its classes through __all__.
 from .applications import *  # noqa: E402
 from .attention import *  # noqa: E402
+from .audio import *  # noqa: E402
 from .augmentation import *  # noqa: E402
 from .conv import *  # noqa: E402
 from .einsum_dense import *  # noqa: E402
 from .embedding import *  # noqa: E402
+from .encoding import *  # noqa: E402
 from .locally_connected import *  # noqa: E402
+from .lookup import *  # noqa: E402
 from .normalization import *  # noqa: E402
 from .pooling import *  # noqa: E402
 from .preprocessing import *  # noqa: E402

@@ -60,6 +60,8 @@ class Dense(Layer):
                                        (*input_shape[:-1], self.units))
 
     def call(self, inputs):
+        if inputs.dtype.kind in "iub":  # e.g. a lookup's counts: Keras promotes them to floats
+            inputs = inputs.astype(self.compute_dtype)
         outputs = inputs @ self.value_of(self.kernel)
         if self.bias is not None:
             outputs += self.value_of(self.bias)

@@ -65,6 +65,11 @@ def write_model_streaming(handle, model: onnx.ModelProto, arrays: dict) -> None:
             _write_array(handle, array)
 
 
+# The ONNX-ML domain (the lookups' LabelEncoder) and the version of it exported graphs import.
+ML_DOMAIN = "ai.onnx.ml"
+ML_OPSET = 3
+
+
 class OnnxGraph:
     """Collects nodes and constants while a model is lowered; `opset` guides op choices.
     Constants stay numpy arrays (`self.constants`, name -> array) until the export writes them,

@@ -12,7 +12,7 @@ from .. import ops
 from ..errors import FormatError, UnsupportedError
 from ..layers import core
 from .activation_functions import lower_activation
-from .export_support import cast_to, need_opset, reduce
+from .export_support import cast_to, need_opset, onnx_type, reduce
 from .import_context import ImportContext
 from .import_support.constants import (
     check_fold_shape,
@@ -29,7 +29,11 @@ from .registry import converts, lowers
 @lowers(core.Dense)
 def dense(graph, node, args, kwargs):
     layer = node.layer
-    y = graph.node("MatMul", [args[0], graph.weight(layer.kernel)], layer.name)
+    x = args[0]
+    inputs = node.input_tensors  # (none when TimeDistributed lowers its inner Dense)
+    if inputs and np.dtype(inputs[0].dtype).kind in "iub":  # a lookup's counts, as in numpy
+        x = graph.node("Cast", [x], layer.name, to=onnx_type(layer.kernel.value.dtype))
+    y = graph.node("MatMul", [x, graph.weight(layer.kernel)], layer.name)
     if layer.bias is not None:
         y = graph.node("Add", [y, graph.weight(layer.bias)], layer.name)
     return lower_activation(graph, layer.activation_name, y, layer.name, layer.name)

@@ -19,7 +19,7 @@ from ..graph.tensor import SymbolicTensor
 from ..graph.tree import flatten, pack_like
 from ..version import __version__
 from . import families  # noqa: F401 - registers every lowering and converter
-from .builder import OnnxGraph, write_model_streaming
+from .builder import ML_DOMAIN, ML_OPSET, OnnxGraph, write_model_streaming
 from .passes.cleanup import drop_identities, guard_zero_pads_before_max_pool
 from .passes.folding import fold_affine, fold_pads_into_convolutions, matmul_add_to_gemm
 from .passes.graph_facts import names_read, static_shapes
@@ -36,7 +36,7 @@ EXTERNAL_DATA_THRESHOLD = int(1.8 * 2**30)
 ELEMENT_TYPES = {"float32": TensorProto.FLOAT, "float16": TensorProto.FLOAT16,
                  "float64": TensorProto.DOUBLE, "int32": TensorProto.INT32,
                  "int64": TensorProto.INT64, "int8": TensorProto.INT8, "uint8": TensorProto.UINT8,
-                 "bool": TensorProto.BOOL}
+                 "bool": TensorProto.BOOL, "string": TensorProto.STRING}
 
 
 def export_onnx(model, path: str | os.PathLike | None = None, opset: int | None = None,
@@ -159,7 +159,10 @@ def _check(model, model_name: str) -> None:
 
 def _model_proto(model_name, graph, inputs, outputs, opset, initializers) -> onnx.ModelProto:
     onnx_graph = helper.make_graph(graph.nodes, model_name, inputs, outputs, initializers)
-    proto = helper.make_model(onnx_graph, opset_imports=[helper.make_opsetid("", opset)],
+    imports = [helper.make_opsetid("", opset)]
+    if any(node.domain == ML_DOMAIN for node in graph.nodes):  # LabelEncoder of the lookups
+        imports.append(helper.make_opsetid(ML_DOMAIN, ML_OPSET))
+    proto = helper.make_model(onnx_graph, opset_imports=imports,
                               producer_name="modelio", producer_version=__version__,
                               ir_version=ir_version_for(opset))
     helper.set_model_props(proto, {"model_name": model_name, "modelio_version": __version__})

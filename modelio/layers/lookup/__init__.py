@@ -1,0 +1,9 @@
+"""The lookup family: Hashing, HashedCrossing, IntegerLookup, StringLookup and
+TextVectorization (Keras 3 layers that hash or look up strings and integers)."""
+
+from .hashing import HashedCrossing, Hashing
+from .index_lookup import IndexLookup, IntegerLookup, StringLookup
+from .text_vectorization import TextVectorization
+
+__all__ = ["HashedCrossing", "Hashing", "IntegerLookup", "StringLookup",
+           "TextVectorization"]
