@@ -41,6 +41,7 @@ from .augmentation import *  # noqa: E402
 from .conv import *  # noqa: E402
 from .einsum_dense import *  # noqa: E402
 from .embedding import *  # noqa: E402
+from .kernelized import *  # noqa: E402
 from .locally_connected import *  # noqa: E402
 from .normalization import *  # noqa: E402
 from .pooling import *  # noqa: E402

@@ -13,6 +13,7 @@ from . import (  # noqa: F401 - importing a family registers it
     einsum_dense,
     embedding,
     image,
+    kernelized,
     locally_connected,
     merge,
     nn,
