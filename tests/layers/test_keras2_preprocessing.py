@@ -167,3 +167,12 @@ def test_bad_tf_keras_configs_are_config_errors_naming_the_layer(cls, config, ex
 def test_random_fourier_features_refuses_inputs_of_other_ranks_naming_the_layer():
     with pytest.raises(ConfigError, match="'rff'.*rank 2"):
         layers.RandomFourierFeatures(3, name="rff")(modelio.Input((4, 5)))
+
+
+@pytest.mark.parametrize("suffix", (".keras", ".json", ".h5"))
+def test_a_tf_keras_crop_of_integer_images_is_not_written_as_keras3_resizing(tmp_path, suffix):
+    """Keras 3's Resizing rounds uint8 images back to uint8 (0.5 off, evidence in
+    fixtures/evidence/keras3_loads_modelio_keras2_preprocessing.txt before this refusal)."""
+    with pytest.raises(UnsupportedError, match="'crop'.*integer images"):
+        modelio.save_model(load("uint8_crop"), tmp_path / f"written{suffix}")
+    assert not list(tmp_path.iterdir())
