@@ -43,6 +43,7 @@ from .conv import *  # noqa: E402
 from .einsum_dense import *  # noqa: E402
 from .embedding import *  # noqa: E402
 from .encoding import *  # noqa: E402
+from .kernelized import *  # noqa: E402
 from .locally_connected import *  # noqa: E402
 from .lookup import *  # noqa: E402
 from .normalization import *  # noqa: E402

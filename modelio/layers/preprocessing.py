@@ -230,6 +230,14 @@ class Resizing(_ImageLayer):
             pad=self.pad_to_aspect_ratio, fill_value=self.fill_value)
 
     def get_config(self) -> dict:
+        if self.float_outputs and any(
+                not str(tensor.dtype).startswith(("float", "bfloat"))
+                for node in self._inbound_nodes for tensor in node.input_tensors):
+            # Keras 3's Resizing rounds integer images back to their dtype: the file would
+            # compute something else than this layer (and tf-keras) does
+            raise UnsupportedError(f"{layer_label(self)}: resizes integer images to floats as "
+                                   f"tf-keras does; Keras 3's Resizing would round them back to "
+                                   f"integers, so modelio does not write it as a Keras 3 layer")
         return {**super().get_config(), "data_format": self.data_format, "height": self.height,
                 "width": self.width, "interpolation": self.interpolation,
                 "crop_to_aspect_ratio": self.crop_to_aspect_ratio,

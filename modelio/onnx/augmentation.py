@@ -4,7 +4,9 @@ At inference most augmentation layers change no value: they lower to a pass-thro
 Identity, or the Cast to the dtype the graph declares). AutoContrast computes and lowers to
 ReduceMin/ReduceMax arithmetic, CLAHE to per-tile OneHot histograms and table lookups (images
 of known size). RandomCrop is refused when it would crop (Keras passes the full images while the
-model declares the crop size). A Pipeline lowers its layers one after the other.
+model declares the crop size). A Pipeline lowers its layers one after the other. tf-keras's
+RandomHeight / RandomWidth pass their images through as well (Identity; the declared height /
+width is unknown); a tf-keras RandomCrop is loaded as a Resizing and lowered as one.
 """
 
 from types import SimpleNamespace

@@ -16,6 +16,7 @@ from . import (  # noqa: F401 - importing a family registers it
     encoding,
     image,
     image_ops,
+    kernelized,
     linalg,
     locally_connected,
     lookup,

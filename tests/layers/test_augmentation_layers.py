@@ -115,18 +115,21 @@ def test_clahe_matches_the_tensorflow_backend_where_pytorch_differs():
         np.testing.assert_allclose(output, case_array(case, "tf_output"), **TOLERANCE)
 
 
-def test_layers_from_keras2_configs_cast_like_tf_keras_and_refuse_its_random_crop():
+def test_layers_from_keras2_configs_cast_like_tf_keras_and_crop_like_tf_keras():
     from modelio.graph import keras2_semantics
 
     images = case_array(CASES["random_contrast_uint8_single"], "input:0")
     with keras2_semantics():
         layer = layers.RandomContrast.from_config({"name": "c", "factor": 0.2, "seed": None})
-        with pytest.raises(UnsupportedError, match="tf-keras RandomCrop"):
-            layers.RandomCrop.from_config({"name": "crop", "height": 2, "width": 2})
+        crop = layers.RandomCrop.from_config({"name": "crop", "height": 2, "width": 2})
     output = layer(images)
     assert output.dtype == np.float32
     np.testing.assert_array_equal(output, images.astype(np.float32))
     assert layers.RandomContrast(0.2)(images).dtype == np.uint8  # Keras 3 keeps uint8
+    # tf-keras's RandomCrop resizes a centred aspect-ratio crop at inference (see
+    # tests/layers/test_keras2_preprocessing.py for files tf-keras wrote)
+    assert isinstance(crop, layers.Resizing) and crop.crop_to_aspect_ratio
+    assert crop(images).shape[-3:-1] == (2, 2) and crop(images).dtype == np.float32
 
 
 def test_images_of_rank_other_than_3_or_4_are_refused_naming_the_layer():

@@ -13,8 +13,11 @@ with `symbolic_keeps_dtype = True` (Equalization, RandomGrayscale), whose Keras
 
 A layer made from a Keras 2 (tf-keras) config, inside `keras2_semantics()`, always casts to the
 compute dtype, as tf-keras 2.21's RandomFlip/Rotation/Zoom/Translation/Contrast/Brightness do at
-inference. (tf-keras 2.21 writes an `rng_type` argument these classes do not take, so its files
-are refused by that argument.)
+inference. tf-keras 2.21 writes `rng_type` (and older tf-keras `force_generator`) into these
+configs: they only choose how random numbers are drawn, which inference never does, so a Keras 2
+config's are dropped (`_legacy_keys`); a Keras 3 config holding them is refused, as Keras 3
+refuses it. tf-keras's RandomCrop (a centre crop and resize at inference) and RandomHeight /
+RandomWidth (tf-keras only) live in keras2.py.
 """
 
 import numbers
@@ -48,6 +51,14 @@ class AugmentationLayer(Layer):
 
     keeps_input_dtype = False
     symbolic_keeps_dtype = False
+    # tf-keras's random-generator arguments: dropped from Keras 2 configs only (see above)
+    _legacy_keys = {"rng_type": None, "force_generator": None}
+
+    @classmethod
+    def normalize_legacy_config(cls, config: dict) -> dict:
+        if not keras2_semantics_active():
+            return config
+        return super().normalize_legacy_config(config)
 
     def __init__(self, data_format=None, bounding_box_format=None, **kwargs):
         super().__init__(**kwargs)

@@ -4,15 +4,17 @@ RandomShear, RandomPerspective, RandomElasticTransform and RandomCrop.
 All are random at training time only. At inference (what a loaded model runs) Keras 3.15.1
 returns the images cast to the compute dtype, except RandomCrop, which returns them untouched,
 uncropped and in their own dtype, although its `compute_output_shape` (so the shape a
-functional model declares) says the crop size.
+functional model declares) says the crop size. (tf-keras's RandomCrop differs: see keras2.py.)
 """
 
 import random
 
-from ...errors import ConfigError, UnsupportedError
+from ...errors import ConfigError
 from ...graph import register_layer
+from ...graph.dialect import keras2_semantics_active
 from ..arguments import layer_label
 from .base import INTERPOLATIONS, AugmentationLayer, is_number
+from .keras2 import keras2_random_crop
 
 __all__ = ["RandomCrop", "RandomElasticTransform", "RandomFlip", "RandomPerspective",
            "RandomRotation", "RandomShear", "RandomTranslation", "RandomZoom"]
@@ -177,12 +179,16 @@ class RandomCrop(AugmentationLayer):
 
     keeps_input_dtype = True
 
+    @classmethod
+    def from_config(cls, config):
+        """A Keras 2 (tf-keras) config gives the layer tf-keras computes at inference: a
+        centred aspect-ratio crop and bilinear resize (a Resizing; see keras2.py)."""
+        if keras2_semantics_active() and isinstance(config, dict):
+            return keras2_random_crop(cls.normalize_legacy_config(dict(config)), cls.__name__)
+        return super().from_config(config)
+
     def __init__(self, height, width, seed=None, data_format=None, name=None, **kwargs):
         super().__init__(data_format=data_format, name=name, **kwargs)
-        if self.keras2_casts:
-            raise UnsupportedError(f"{layer_label(self)}: a tf-keras RandomCrop crops the centre "
-                                   f"at inference (Keras 3 passes the images through); modelio "
-                                   f"does not compute the tf-keras behaviour yet")
         for argument, value in (("height", height), ("width", width)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{layer_label(self)}: {argument} must be a positive integer, "
