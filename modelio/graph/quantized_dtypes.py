@@ -9,7 +9,7 @@
 `float8_from_float32`. The layer computes in the source policy's dtypes; `quantization_mode`
 says how its kernel is stored. GPTQ and AWQ (calibrated in Keras) are refused by name."""
 
-from ..errors import ConfigError, UnsupportedError, UnsafeContentError
+from ..errors import ConfigError, UnsafeContentError, UnsupportedError
 
 __all__ = ["QuantizedDTypePolicy", "QUANTIZED_POLICY_CLASSES", "quantized_policy"]
 
