@@ -23,12 +23,18 @@ from .import_support.constants import (
 )
 from .import_support.layer_calls import call_layer, keras_float, onnx_layer
 from .import_support.node_inputs import inputs_of, numpy_dtype
+from .quantization import lower_bias, lower_kernel_product
 from .registry import converts, lowers
 
 
 @lowers(core.Dense)
 def dense(graph, node, args, kwargs):
     layer = node.layer
+    if layer.quantization.mode is not None or layer.lora.enabled:
+        y = lower_kernel_product(graph, layer, args[0],
+                                 lambda a, b: graph.node("MatMul", [a, b], layer.name))
+        y = lower_bias(graph, layer, y)
+        return lower_activation(graph, layer.activation_name, y, layer.name, layer.name)
     y = graph.node("MatMul", [args[0], graph.weight(layer.kernel)], layer.name)
     if layer.bias is not None:
         y = graph.node("Add", [y, graph.weight(layer.bias)], layer.name)
