@@ -8,9 +8,9 @@ For every model of fixtures/keras3_quantized/ (written by tools/quantized_case_f
 
 1. modelio loads Keras's `.keras` and predicts on the recorded input (max |difference| to what
    Keras computed after loading the same file);
-2. modelio writes it as `.keras` and `.weights.h5`; real Keras loads modelio's `.keras` and
-   predicts, and loads modelio's `.weights.h5` into the model it rebuilt from its own `.keras`
-   (after zeroing that model's weights) and predicts;
+2. modelio writes it as `.keras`, `.weights.h5` and legacy `.h5`; real Keras loads modelio's
+   `.keras` and `.h5` and predicts, and loads modelio's `.weights.h5` into the model it rebuilt
+   from its own `.keras` (after zeroing that model's weights) and predicts;
 3. the HDF5 datasets (paths, shapes, dtypes) of modelio's `.weights.h5` are compared with those
    of the `.weights.h5` Keras wrote.
 
@@ -87,15 +87,19 @@ def check(stem: str, with_factors: bool, folder: Path) -> str:
     rebuilt.load_weights(f"{target}.weights.h5")
     weights_diff = float(np.abs(keras.ops.convert_to_numpy(rebuilt(x)) - recorded).max())
     same_layout = datasets(f"{target}.weights.h5") == datasets(FILES / f"{stem}.weights.h5")
+    modelio.save_model(model, f"{target}.h5")
+    legacy = keras.saving.load_model(f"{target}.h5")
+    legacy_diff = float(np.abs(keras.ops.convert_to_numpy(legacy(x)) - recorded).max())
     return (f"{stem:24s} {'factors' if with_factors else 'file':8s} {loaded_diff:12.3g} "
-            f"{keras_diff:14.3g} {weights_diff:16.3g} {str(same_layout):>10s}")
+            f"{keras_diff:14.3g} {weights_diff:16.3g} {legacy_diff:12.3g} "
+            f"{str(same_layout):>10s}")
 
 
 def main():
     rows = [f"Keras {keras.__version__} ({keras.backend.backend()} backend) loading what modelio "
             f"wrote; max |difference| to the reference output",
             f"{'model':24s} {'lora':8s} {'modelio load':>12s} {'Keras .keras':>14s} "
-            f"{'Keras .weights.h5':>16s} {'h5 layout':>10s}"]
+            f"{'Keras .weights.h5':>16s} {'Keras .h5':>12s} {'h5 layout':>10s}"]
     with tempfile.TemporaryDirectory() as folder:
         for stem in MODELS:
             for with_factors in (False, True):

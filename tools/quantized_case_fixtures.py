@@ -15,7 +15,7 @@ It writes fixtures/keras3_quantized/:
   the input and Keras's eager output;
 * ``<model>.keras``, ``<model>.weights.h5``, ``<model>.json`` and ``<model>.npz`` (``input``,
   and ``output``: what Keras computes after loading its own ``.keras``) for tiny models holding
-  such layers.
+  such layers; for some also a legacy ``<model>.h5`` (``output_h5``: Keras after loading it).
 
 The layer is built float, its weights set to seeded multiples of 1/16, LoRA factors set to
 non-zero values, then quantized; float8 scales are set to values other than 1 so that they
@@ -24,6 +24,7 @@ matter. Reruns write the same values.
 
 import json
 import os
+import re
 import zlib
 
 import numpy as np
@@ -94,6 +95,9 @@ CASES = [
 # Whole models: (name, builder) -> quantize / enable LoRA on some layers, then save.
 MODELS = ["mlp_int8", "mlp_int4", "mlp_float8", "einsum_int8_int4", "embedding_int8_lora",
           "dense_lora"]
+# Also saved as legacy `.h5` (Keras 3 writes `layer.trainable_weights + non_trainable_weights`;
+# with LoRA the frozen kernel comes last and the factors are kept, not merged).
+LEGACY_H5 = ["mlp_int8", "mlp_int4", "dense_lora", "embedding_int8_lora"]
 
 
 def _rng(name: str, salt: str) -> np.random.Generator:
@@ -204,12 +208,27 @@ def record_model(keras, name):
     model.save(f"{stem}.keras")
     model.save_weights(f"{stem}.weights.h5")
     with open(f"{stem}.json", "w") as handle:
-        handle.write(model.to_json())
+        handle.write(_stable_ids(model.to_json()))
     reloaded = keras.saving.load_model(f"{stem}.keras")
     output = keras.ops.convert_to_numpy(reloaded(x))
-    write_npz(f"{stem}.npz", {"input": x, "output": output})
+    arrays = {"input": x, "output": output}
+    if name in LEGACY_H5:
+        model.save(f"{stem}.h5")
+        arrays["output_h5"] = keras.ops.convert_to_numpy(keras.saving.load_model(f"{stem}.h5")(x))
+    write_npz(f"{stem}.npz", arrays)
     # The .keras zip stores timestamps; rewrite it with fixed ones so reruns are identical.
     _fix_zip_times(f"{stem}.keras")
+
+
+def _stable_ids(text: str) -> str:
+    """Keras writes a shared quantization config with `shared_object_id` = its Python id();
+    number them 1, 2, ... in order of appearance so reruns write the same bytes."""
+    numbers = {}
+
+    def renumber(match):
+        return f'"shared_object_id": {numbers.setdefault(match.group(1), len(numbers) + 1)}'
+
+    return re.sub(r'"shared_object_id": (\d+)', renumber, text)
 
 
 def _fix_zip_times(path):
@@ -220,6 +239,8 @@ def _fix_zip_times(path):
         for info, data in members:
             fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
             fixed.compress_type = zipfile.ZIP_DEFLATED
+            if info.filename == "config.json":
+                data = _stable_ids(data.decode()).encode()
             if info.filename.endswith("metadata.json"):
                 meta = json.loads(data)
                 meta["date_saved"] = "1980-01-01@00:00:00"

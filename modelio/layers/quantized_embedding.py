@@ -57,6 +57,7 @@ class QuantizedEmbeddingMixin:
                     "float32", False)
         self.lora_embeddings_a = self.lora_embeddings_b = None
         if self.lora.enabled:
+            self.embeddings.trainable = False  # Keras freezes the table (legacy .h5 order follows)
             self.lora_embeddings_a = self.add_weight(
                 "lora_embeddings_a", (rows, self.lora.rank), None, "float32")
             self.lora_embeddings_b = self.add_weight(
@@ -118,7 +119,7 @@ class QuantizedEmbeddingMixin:
             delta = self.lora_delta()
             if mode is not None and np.any(delta):
                 raise UnsupportedError(
-                    f"layer '{self.name}' (Embedding): saving a {mode}-quantized table with "
+                    f"layer '{self.name}' (Embedding): saving this {mode}-quantized table with "
                     f"non-zero LoRA factors (Keras re-quantizes the merged table) is not supported")
             table = self.embeddings
             merged = self.value_of(table) + delta if mode is None else self.value_of(table)

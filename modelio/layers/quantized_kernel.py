@@ -81,6 +81,7 @@ class QuantizedKernelMixin:
         outputs agree either way.)"""
         self.lora_kernel_a = self.lora_kernel_b = None
         if self.lora.enabled:
+            self.kernel.trainable = False  # Keras freezes the kernel (legacy .h5 order follows)
             self.lora_kernel_a = self.add_weight(
                 "lora_kernel_a", (*self.kernel_shape[:-1], self.lora.rank), None, "float32")
             self.lora_kernel_b = self.add_weight(

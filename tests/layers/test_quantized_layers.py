@@ -83,6 +83,15 @@ def test_model_files_keras_wrote_load_and_match(stem):
     np.testing.assert_allclose(paired.predict(x), expected, **TOLERANCE)
 
 
+@pytest.mark.parametrize("stem", ["mlp_int8", "mlp_int4", "dense_lora", "embedding_int8_lora"])
+def test_legacy_h5_keras_wrote_loads_and_matches(stem):
+    # Keras's legacy .h5 keeps the LoRA factors (trainable weights first, the frozen kernel last)
+    with np.load(FOLDER / f"{stem}.npz") as archive:
+        x, expected = archive["input"], archive["output_h5"]
+    model = modelio.load_model(FOLDER / f"{stem}.h5")
+    np.testing.assert_allclose(model.predict(x), expected, **TOLERANCE)
+
+
 def _datasets(path) -> list:
     found = []
     with h5py.File(path, "r") as handle:
