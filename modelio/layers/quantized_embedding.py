@@ -113,6 +113,9 @@ class QuantizedEmbeddingMixin:
         """The weights in the order Keras's `save_own_variables` writes them; with LoRA the
         table is written with the product added (reading it zeroes the factors)."""
         mode = self.quantization.mode
+        if mode is None and not self.lora.enabled:  # as every other layer: trainable first
+            return [("", [w for w in self._weights if w.trainable] +
+                     [w for w in self._weights if not w.trainable])]
         by_name = {weight.name: weight for weight in self._weights}
         saved = [by_name[name] for name in _SAVED[mode] if name in by_name]
         if self.lora.enabled:

@@ -194,6 +194,9 @@ class QuantizedKernelMixin:
         """The weights in the order Keras's `save_own_variables` writes them. With LoRA the
         kernel is written with the scaled product added (and reading it zeroes the factors)."""
         mode = self.quantization.mode
+        if mode is None and not self.lora.enabled:  # as every other layer: trainable first
+            return [("", [w for w in self._weights if w.trainable] +
+                     [w for w in self._weights if not w.trainable])]
         by_name = {weight.name: weight for weight in self._weights}
         saved = []
         for name in _SAVED[mode]:
@@ -206,7 +209,7 @@ class QuantizedKernelMixin:
             delta = self.lora_delta()
             if mode is not None and np.any(delta):
                 raise UnsupportedError(
-                    f"layer '{self.name}' ({type(self).__name__}): saving a {mode}-quantized "
+                    f"layer '{self.name}' ({type(self).__name__}): saving this {mode}-quantized "
                     f"layer with non-zero LoRA factors (Keras re-quantizes the merged kernel) is "
                     f"not supported")
             merged = self.value_of(kernel) + delta if mode is None else self.value_of(kernel)

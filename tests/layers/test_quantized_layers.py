@@ -223,3 +223,11 @@ def test_saving_a_quantized_layer_with_nonzero_lora_factors_is_refused(tmp_path)
     with pytest.raises(UnsupportedError, match="'table'.*non-zero LoRA"):
         modelio.save_model(model, tmp_path / "x.keras")
     assert not (tmp_path / "x.keras").exists()
+
+
+def test_plain_layers_keep_every_weight_in_the_saved_groups():
+    # Only quantized or LoRA layers save Keras's per-mode list; others save all their weights.
+    table = layers.ReversibleEmbedding(5, 3, tie_weights=False, name="r")
+    table.build((None, 2))
+    [(_, saved)] = table.keras3_weight_groups()
+    assert [weight.name for weight in saved] == ["embeddings", "reverse_embeddings"]
