@@ -14,10 +14,10 @@ keras/src/quantizers/ of Keras 3.15.1).
 
 import string
 
-import ml_dtypes
 import numpy as np
 
 from ..errors import ConfigError, UnsupportedError
+from ..graph.dtypes import numpy_dtype
 from ..graph.weights import Weight
 from ..kernels.quantization import abs_max_quantize
 
@@ -175,6 +175,8 @@ def quantize_inputs(x, axes, activation):
 def float8_round_trip(x, scale, dtype: str = FLOAT8_INPUTS):
     """Keras's `quantize_and_dequantize`: `x / scale` clipped to the float8 range, rounded to
     float8 (nearest even) and multiplied back by `scale`, in float32."""
+    import ml_dtypes  # only when a float8 layer runs (modelio imports ml_dtypes on demand)
+
     x = np.asarray(x, np.float32)
     scale = np.float32(scale)
     limit = np.float32(float(ml_dtypes.finfo(getattr(ml_dtypes, dtype)).max))
@@ -184,7 +186,7 @@ def float8_round_trip(x, scale, dtype: str = FLOAT8_INPUTS):
 
 def bfloat16_round_trip(x):
     """`x` rounded to bfloat16 and back (Keras's float8 Dense adds its bias so)."""
-    return np.asarray(x, np.float32).astype(ml_dtypes.bfloat16).astype(np.float32)
+    return np.asarray(x, np.float32).astype(numpy_dtype("bfloat16")).astype(np.float32)
 
 
 # ----- EinsumDense's scale layout -----------------------------------------------------------------

@@ -14,7 +14,6 @@ Keras computes:
   kernel when the layer is not quantized).
 Embedding tables are gathered as integers and dequantized per row."""
 
-import ml_dtypes
 import numpy as np
 from onnx import TensorProto
 
@@ -22,6 +21,8 @@ from ..layers.quantization import bfloat16_round_trip, unadjust_scale
 from .export_support import need_opset, reduce
 
 __all__ = ["lower_kernel_product", "lower_bias", "lower_embedding_lookup"]
+
+FLOAT8_MAX = 448.0  # the largest finite float8_e4m3fn
 
 
 def _const(graph, value, hint, dtype=np.float32):
@@ -71,7 +72,7 @@ def _float8_round_trip(graph, layer, x, scale):
     QuantizeLinear/DequantizeLinear: onnxruntime 1.32's graph optimizer drops float8 Q/DQ pairs
     as if they were lossless and then computes something else.)"""
     name = layer.name
-    limit = float(ml_dtypes.finfo(ml_dtypes.float8_e4m3fn).max)
+    limit = float(FLOAT8_MAX)
     clipped = graph.node("Clip", [graph.node("Div", [x, scale], name),
                                   _const(graph, -limit, f"{name}/float8_low"),
                                   _const(graph, limit, f"{name}/float8_high")], name)
@@ -84,10 +85,11 @@ def _float8_round_trip(graph, layer, x, scale):
 def _float8_kernel(graph, layer):
     """The kernel stored as float8 (`kernel / kernel_scale`, clipped and rounded as Keras does)
     and dequantized in the graph."""
+    import ml_dtypes  # on demand, as everywhere in modelio
+
     scale = graph.weight(layer.kernel_scale)
-    limit = float(ml_dtypes.finfo(ml_dtypes.float8_e4m3fn).max)
     kernel = layer.value_of(layer.kernel) / np.float32(layer.value_of(layer.kernel_scale))
-    stored = np.clip(kernel, -limit, limit).astype(ml_dtypes.float8_e4m3fn)
+    stored = np.clip(kernel, -FLOAT8_MAX, FLOAT8_MAX).astype(ml_dtypes.float8_e4m3fn)
     q = graph.weight(layer.kernel, value=stored, layout="float8")
     return graph.node("Mul", [graph.node("Cast", [q], layer.name, to=TensorProto.FLOAT), scale],
                       layer.name)
