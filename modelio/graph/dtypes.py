@@ -3,6 +3,7 @@
 import numpy as np
 
 from ..errors import ConfigError, UnsupportedError
+from .quantized_dtypes import QuantizedDTypePolicy, quantized_policy
 from .serialized import DTYPE_POLICY, check_object
 
 FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
@@ -76,7 +77,7 @@ class DTypePolicy:
                 "registered_name": None}
 
 
-def policy_from_config(value) -> DTypePolicy:
+def policy_from_config(value) -> DTypePolicy | QuantizedDTypePolicy:
     """Accept `None`, a dtype string, a numpy dtype, or a serialized (Keras 3 or Keras 2) policy.
 
     A serialized policy is checked like every nested object (`serialized.check_object`): a
@@ -86,6 +87,11 @@ def policy_from_config(value) -> DTypePolicy:
         return DTypePolicy("float32")
     if isinstance(value, DTypePolicy):
         return value
+    if isinstance(value, QuantizedDTypePolicy):
+        return value
+    quantized = quantized_policy(value)
+    if quantized is not None:
+        return quantized
     if isinstance(value, dict):
         name = check_object(value, DTYPE_POLICY)["config"].get("name")
         if name is None:

@@ -99,6 +99,8 @@ class Layer:
 
     # Whether the layer passes (or computes) a mask for its outputs; see `compute_mask`.
     supports_masking = False
+    # Whether the layer takes a quantized dtype policy (Keras's `model.quantize`).
+    supports_quantization = False
     # Whether the layer bounds its run-time results itself (else `_check_result_bytes` does).
     checks_result_size = False
     # Keras 2 config keys this layer renames (old -> new) or drops (old -> None) when loading.
@@ -124,6 +126,10 @@ class Layer:
             self.dtype_policy = policy_from_config(dtype)
         except ModelioError as exc:
             raise type(exc)(f"layer '{label}' ({type(self).__name__}): dtype: {exc}") from exc
+        if getattr(self.dtype_policy, "quantization_mode", None) and not self.supports_quantization:
+            raise UnsupportedError(f"layer '{label}' ({type(self).__name__}): dtype policy "
+                                   f"{self.dtype_policy.name!r} is quantized; only Dense, "
+                                   f"EinsumDense and Embedding support quantization")
         self.activity_regularizer = check_argument_object(
             activity_regularizer, "activity_regularizer", f"layer '{label}' ({type(self).__name__})")
         self.built = False

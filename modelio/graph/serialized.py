@@ -17,10 +17,11 @@ import reprlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..errors import ConfigError, UnsafeContentError, UnsupportedError
+from ..errors import ConfigError, ModelioError, UnsafeContentError, UnsupportedError
 from ..kernels.activations import KERAS2_ACTIVATIONS, KERAS3_ACTIVATIONS, MODELIO_ACTIVATIONS
 from .custom_names import is_custom_function_name
 from .naming import keras2_snake_case
+from .quantized_dtypes import QUANTIZED_POLICY_CLASSES, quantized_policy
 
 # Module prefixes of Keras's own packages (Keras 3, tf-keras, Keras inside TensorFlow).
 KERAS_MODULE_PREFIXES = ("keras", "tf_keras", "tensorflow.keras", "tensorflow.python.keras")
@@ -372,6 +373,14 @@ def check_nested_object(value: dict, where: str) -> dict | None:
         return dict(value)
     if class_name == "__lambda__" and is_custom_function_name("<lambda>"):
         return None  # replaced by the user's custom_objects["<lambda>"]; its code never runs
+    if class_name in QUANTIZED_POLICY_CLASSES:
+        try:
+            return quantized_policy(value).get_config()
+        except ModelioError as exc:
+            raise type(exc)(f"{where}: {exc}") from exc
+    if class_name in QUANTIZATION_OBJECTS:
+        _check_quantization_object(value, where)
+        return dict(value)
     kind = object_kind_named(class_name)
     if kind is not None:
         return check_object(value, kind, where)
@@ -380,6 +389,29 @@ def check_nested_object(value: dict, where: str) -> dict | None:
                              + (f" from module {str(module)[:60]!r}" if module is not None else "")
                              + ", which is not a Keras object modelio knows; modelio writes back "
                                "only what it understands")
+
+
+# Keras's quantization configs and quantizers (`quantization_config` of Dense, EinsumDense,
+# Embedding). The layer holding one checks its contents (modelio/layers/quantization.py).
+QUANTIZATION_OBJECTS = ("Int8QuantizationConfig", "Int4QuantizationConfig",
+                        "Float8QuantizationConfig", "AbsMaxQuantizer")
+
+
+def _check_quantization_object(value: dict, where: str) -> None:
+    class_name = value["class_name"]
+    if (value.get("module") not in ("keras", "keras.quantizers")
+            or value.get("registered_name") not in (None, class_name)
+            or not isinstance(value.get("config"), dict)):
+        raise UnsafeContentError(f"{where}: refusing {class_name!r} with module "
+                                 f"{str(value.get('module'))[:60]!r} / registered_name "
+                                 f"{str(value.get('registered_name'))[:60]!r}; modelio reads "
+                                 f"only Keras's own quantization objects")
+    for nested in value["config"].values():
+        if isinstance(nested, dict):
+            if nested.get("class_name") != "AbsMaxQuantizer":
+                raise UnsafeContentError(f"{where}: refusing {_short(nested)} inside "
+                                         f"{class_name!r}")
+            _check_quantization_object(nested, where)
 
 
 def object_kind_named(class_name: str) -> ObjectKind | None:

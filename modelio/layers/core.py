@@ -14,11 +14,14 @@ from .arguments import (
     standardize_data_format,
 )
 from .initializers import get_initializer, serialize_initializer
+from .quantization import LoraSetup, QuantizationSetup
+from .quantized_kernel import QuantizedKernelMixin
 
 
 @register_layer()
-class Dense(Layer):
-    """`activation(inputs @ kernel + bias)` over the last axis of inputs of any rank."""
+class Dense(QuantizedKernelMixin, Layer):
+    """`activation(inputs @ kernel + bias)` over the last axis of inputs of any rank; quantized
+    (int8, int4, float8) and LoRA-enabled as Keras's `quantize` / `enable_lora` leave it."""
 
     supports_masking = True
 
@@ -37,31 +40,47 @@ class Dense(Layer):
         self.bias_regularizer = check_serialized(bias_regularizer, "bias_regularizer", cls, self.name)
         self.kernel_constraint = check_serialized(kernel_constraint, "kernel_constraint", cls, self.name)
         self.bias_constraint = check_serialized(bias_constraint, "bias_constraint", cls, self.name)
-        if lora_rank is not None or quantization_config is not None:
-            argument = "lora_rank" if lora_rank is not None else "quantization_config"
-            raise UnsupportedError(f"layer '{self.name}' (Dense): {argument} is not supported")
-        self.lora_alpha = lora_alpha
+        self.lora = LoraSetup(self, lora_rank, lora_alpha)
+        self.quantization = QuantizationSetup(self, quantization_config)
 
     def build(self, input_shape):
         input_dim = input_shape[-1]
         if input_dim is None:
             raise ConfigError(f"layer '{self.name}' (Dense) needs a known last input dimension, "
                               f"got {input_shape}")
-        self.kernel = self.add_weight("kernel", (input_dim, self.units),
-                                      get_initializer(self.kernel_initializer))
+        self.build_quantized_kernel((input_dim, self.units))
         self.bias = (self.add_weight("bias", (self.units,), get_initializer(self.bias_initializer))
                      if self.use_bias else None)
+        self.build_lora()
+
+    def kernel_initializer_fn(self):
+        return get_initializer(self.kernel_initializer)
+
+    def scale_layout(self):
+        return None  # one int8 scale per unit
+
+    def reduced_kernel_axes(self) -> list:
+        return [0]
+
+    @staticmethod
+    def contract(x, kernel):
+        return np.matmul(x, kernel)
 
     def compute_output_shape(self, input_shape):
-        if self.built and input_shape[-1] not in (None, self.kernel.shape[0]):
+        if self.built and input_shape[-1] not in (None, self.kernel_shape[0]):
             raise ConfigError(f"layer '{self.name}' (Dense) was built for inputs of last "
-                              f"dimension {self.kernel.shape[0]}, got {input_shape}")
+                              f"dimension {self.kernel_shape[0]}, got {input_shape}")
         return activation_output_shape(self, self.activation_name,
                                        (*input_shape[:-1], self.units))
 
     def call(self, inputs):
         if inputs.dtype.kind in "iub":  # e.g. a lookup's counts: Keras promotes them to floats
             inputs = inputs.astype(self.compute_dtype)
+        if self.quantization.mode is not None or self.lora.enabled:
+            outputs = self.kernel_product(inputs)
+            if self.bias is not None:
+                outputs = outputs + self.bias_for_mode()
+            return self.activation(outputs)
         outputs = inputs @ self.value_of(self.kernel)
         if self.bias is not None:
             outputs += self.value_of(self.bias)
@@ -79,7 +98,7 @@ class Dense(Layer):
             "bias_regularizer": self.bias_regularizer,
             "kernel_constraint": self.kernel_constraint,
             "bias_constraint": self.bias_constraint,
-            "quantization_config": None,
+            **self.quantization_config_entries(),
         }
 
 

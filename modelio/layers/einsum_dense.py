@@ -15,6 +15,8 @@ from ..graph import Layer, register_layer
 from .activations import activation_output_shape, resolve_activation, serialize_activation
 from .arguments import KERNEL_BIAS_ARGUMENTS, check_serialized, config_entries, layer_label
 from .initializers import get_initializer, serialize_initializer
+from .quantization import LoraSetup, QuantizationSetup, einsum_quantization_info, full_specs
+from .quantized_kernel import QuantizedKernelMixin
 
 __all__ = ["EinsumDense", "parse_einsum_equation"]
 
@@ -54,8 +56,9 @@ def _check_output_shape(output_shape, label: str) -> tuple:
 
 
 @register_layer()
-class EinsumDense(Layer):
-    """A dense layer written as an einsum: any equation Keras accepts, a bias over `bias_axes`."""
+class EinsumDense(QuantizedKernelMixin, Layer):
+    """A dense layer written as an einsum: any equation Keras accepts, a bias over `bias_axes`;
+    quantized (int8, int4, float8) and LoRA-enabled as Keras's `quantize` / `enable_lora` leave it."""
 
     def __init__(self, equation, output_shape, activation=None, bias_axes=None,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
@@ -86,12 +89,16 @@ class EinsumDense(Layer):
                                 ("kernel_constraint", kernel_constraint),
                                 ("bias_constraint", bias_constraint)):
             setattr(self, argument, check_serialized(value, argument, cls, self.name))
-        for argument, value in (("lora_rank", lora_rank), ("quantization_config", quantization_config),
-                                ("gptq_unpacked_column_size", gptq_unpacked_column_size)):
-            if value:
-                raise UnsupportedError(f"{label}: {argument} is not supported")
-        self.lora_alpha = lora_alpha
+        if gptq_unpacked_column_size:
+            raise UnsupportedError(f"{label}: gptq_unpacked_column_size (GPTQ) is not supported")
+        self.lora = LoraSetup(self, lora_rank, lora_alpha)
+        self.quantization = QuantizationSetup(self, quantization_config)
+        if self.quantization.mode in ("int8", "int4") and self.specs[3] is not None:
+            raise UnsupportedError(f"{label}: {self.quantization.mode} quantization of an "
+                                   f"equation with '...' ({equation!r}): Keras 3.15.1 cannot "
+                                   f"build it either (its quantization layout fails on '...')")
         self.kernel = self.bias = None
+        self.input_rank = None
 
     # ----- shapes ---------------------------------------------------------------------------------
     def analyze(self, input_shape) -> tuple[list, list | None, list]:
@@ -151,34 +158,52 @@ class EinsumDense(Layer):
                 raise ConfigError(f"{layer_label(self)}: the {what} shape {shape} of "
                                   f"{self.equation!r} is not fully known for inputs of shape "
                                   f"{tuple(input_shape)}; output_shape must give those sizes")
-        self.kernel = self.add_weight("kernel", tuple(kernel_shape),
-                                      get_initializer(self.kernel_initializer))
+        self.input_rank = len(input_shape)
+        self.build_quantized_kernel(kernel_shape)
         self.bias = (self.add_weight("bias", tuple(bias_shape),
                                      get_initializer(self.bias_initializer))
                      if bias_shape is not None else None)
+        self.build_lora()
+
+    def kernel_initializer_fn(self):
+        return get_initializer(self.kernel_initializer)
+
+    def scale_layout(self) -> dict:
+        """Keras's quantization layout of the equation for inputs of the built rank."""
+        return einsum_quantization_info(*full_specs(self.specs, self.input_rank))
+
+    def reduced_kernel_axes(self) -> list:
+        return self.scale_layout()["kernel"]["reduced"]
+
+    def contract(self, x, kernel):
+        return np.einsum(self.equation, x, kernel, optimize=True)
 
     def compute_output_shape(self, input_shape):
         _, _, output_shape = self.analyze(input_shape)
         if self.built:
             kernel_shape, _, _ = self.analyze(tuple(
                 size if size is not None else 1 for size in input_shape))
-            if tuple(kernel_shape) != tuple(self.kernel.shape) and None not in input_shape:
+            if tuple(kernel_shape) != self.kernel_shape and None not in input_shape:
                 raise ConfigError(f"{layer_label(self)} was built for a kernel of shape "
-                                  f"{self.kernel.shape}, inputs of shape {tuple(input_shape)} need "
+                                  f"{self.kernel_shape}, inputs of shape {tuple(input_shape)} need "
                                   f"{tuple(kernel_shape)}")
         return activation_output_shape(self, self.activation_name, tuple(output_shape))
 
     # ----- computing ------------------------------------------------------------------------------
     def call(self, inputs):
         inputs = np.asarray(inputs)
-        kernel = self.value_of(self.kernel)
         if self.built:
             kernel_shape, _, _ = self.analyze(inputs.shape)
-            if tuple(kernel_shape) != kernel.shape:
+            if tuple(kernel_shape) != self.kernel_shape or inputs.ndim != self.input_rank:
                 raise ConfigError(f"{layer_label(self)} was built for a kernel of shape "
-                                  f"{kernel.shape}, inputs of shape {inputs.shape} need "
+                                  f"{self.kernel_shape}, inputs of shape {inputs.shape} need "
                                   f"{tuple(kernel_shape)}")
-        outputs = np.einsum(self.equation, inputs, kernel, optimize=True)
+        if self.quantization.mode is not None or self.lora.enabled:
+            outputs = self.kernel_product(inputs)
+            if self.bias is not None:
+                outputs = outputs + self.bias_for_mode()
+            return self.activation(outputs.astype(inputs.dtype, copy=False))
+        outputs = np.einsum(self.equation, inputs, self.value_of(self.kernel), optimize=True)
         if self.bias is not None:
             outputs = outputs + self.value_of(self.bias)
         return self.activation(outputs.astype(inputs.dtype, copy=False))
@@ -191,5 +216,5 @@ class EinsumDense(Layer):
             "activation": serialize_activation(self.activation_name),
             "bias_axes": self.bias_axes,
             **config_entries(self, KERNEL_BIAS_ARGUMENTS),
-            "quantization_config": None,
+            **self.quantization_config_entries(),
         }

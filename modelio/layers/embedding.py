@@ -9,14 +9,16 @@ from ..graph import Layer, register_layer
 from ..graph.tensor import SymbolicTensor
 from .arguments import check_bool, check_float, check_int, check_serialized, config_entries
 from .initializers import get_initializer, serialize_initializer
+from .quantized_embedding import QuantizedEmbeddingMixin
 
 __all__ = ["Embedding", "ReversibleEmbedding"]
 
 
 @register_layer()
-class Embedding(Layer):
+class Embedding(QuantizedEmbeddingMixin, Layer):
     """Looks up `embeddings[index]` for every integer in the input: (batch, ...) -> (batch, ...,
-    output_dim). With `mask_zero=True` index 0 is padding, and later layers receive the mask."""
+    output_dim). With `mask_zero=True` index 0 is padding, and later layers receive the mask.
+    Quantized (int8, int4) and LoRA-enabled as Keras's `quantize` / `enable_lora` leave it."""
 
     _legacy_keys = {"input_length": None}  # Keras 2 only
 
@@ -37,16 +39,13 @@ class Embedding(Layer):
                                                       "embeddings_constraint", cls, self.name)
         self.mask_zero = check_bool(mask_zero, "mask_zero", cls, self.name)
         self.supports_masking = self.mask_zero
-        for argument, value in (("lora_rank", lora_rank), ("quantization_config", quantization_config)):
-            if value is not None:
-                raise UnsupportedError(f"layer '{self.name}' (Embedding): {argument} is not supported")
+        self.setup_quantization(lora_rank, lora_alpha, quantization_config)
         if weights is not None:
             self._maybe_build(None)
             self.set_weights(weights if isinstance(weights, list) else [weights])
 
     def build(self, input_shape):
-        self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
-                                          get_initializer(self.embeddings_initializer))
+        self.build_quantized_embeddings(get_initializer(self.embeddings_initializer))
 
     def compute_output_shape(self, input_shape):
         return (*input_shape, self.output_dim)
@@ -59,6 +58,8 @@ class Embedding(Layer):
             raise ModelioError(
                 f"layer '{self.name}' (Embedding): index {int(indices.max()) if indices.max() >= self.input_dim else int(indices.min())} "
                 f"is outside the table of {self.input_dim} rows")
+        if self.quantization.mode is not None or self.lora.enabled:
+            return self.quantized_lookup(indices)
         return np.take(self.value_of(self.embeddings), indices, axis=0)
 
     def compute_mask(self, inputs, previous_mask):
@@ -72,7 +73,7 @@ class Embedding(Layer):
             **config_entries(self, ("input_dim", "output_dim", "embeddings_initializer",
                                     "embeddings_regularizer", "activity_regularizer",
                                     "embeddings_constraint", "mask_zero")),
-            "quantization_config": None,
+            **self.quantization_config_entries(),
         }
 
 
@@ -84,6 +85,7 @@ class ReversibleEmbedding(Embedding):
     is set. With `mask_zero=True` the forward direction masks index 0 (see `compute_mask`)."""
 
     _REVERSE_DTYPES = ("float16", "float32", "float64")
+    supports_quantization = False
 
     def __init__(self, input_dim, output_dim, tie_weights=True, embeddings_initializer="uniform",
                  embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False,

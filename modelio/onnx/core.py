@@ -23,6 +23,7 @@ from .import_support.constants import (
 )
 from .import_support.layer_calls import call_layer, keras_float, onnx_layer
 from .import_support.node_inputs import inputs_of, numpy_dtype
+from .quantization import lower_bias, lower_kernel_product
 from .registry import converts, lowers
 
 
@@ -33,6 +34,11 @@ def dense(graph, node, args, kwargs):
     inputs = node.input_tensors  # (none when TimeDistributed lowers its inner Dense)
     if inputs and np.dtype(inputs[0].dtype).kind in "iub":  # a lookup's counts, as in numpy
         x = graph.node("Cast", [x], layer.name, to=onnx_type(layer.kernel.value.dtype))
+    if layer.quantization.mode is not None or layer.lora.enabled:
+        y = lower_kernel_product(graph, layer, x,
+                                 lambda a, b: graph.node("MatMul", [a, b], layer.name))
+        y = lower_bias(graph, layer, y)
+        return lower_activation(graph, layer.activation_name, y, layer.name, layer.name)
     y = graph.node("MatMul", [x, graph.weight(layer.kernel)], layer.name)
     if layer.bias is not None:
         y = graph.node("Add", [y, graph.weight(layer.bias)], layer.name)

@@ -4,6 +4,7 @@ broadcasts against the output as in Keras), then the activation."""
 
 from ..layers.einsum_dense import EinsumDense
 from .activation_functions import lower_activation
+from .quantization import lower_bias, lower_kernel_product
 from .registry import lowers
 
 
@@ -25,6 +26,12 @@ def onnx_equation(equation: str) -> str:
 @lowers(EinsumDense)
 def einsum_dense(graph, node, args, kwargs):
     layer = node.layer
+    if layer.quantization.mode is not None or layer.lora.enabled:
+        equation = onnx_equation(layer.equation)
+        y = lower_kernel_product(graph, layer, args[0], lambda a, b: graph.node(
+            "Einsum", [a, b], layer.name, equation=equation))
+        y = lower_bias(graph, layer, y)
+        return lower_activation(graph, layer.activation_name, y, layer.name, layer.name)
     y = graph.node("Einsum", [args[0], graph.weight(layer.kernel)], layer.name,
                    equation=onnx_equation(layer.equation))
     if layer.bias is not None:

@@ -6,6 +6,7 @@ import numpy as np
 
 from ..layers.embedding import Embedding, ReversibleEmbedding
 from .export_support import cast_to
+from .quantization import lower_embedding_lookup
 from .registry import lowers
 
 
@@ -15,6 +16,8 @@ def embedding(graph, node, args, kwargs):
     graph (as Keras 3 records it), lowered on its own."""
     layer = node.layer
     indices = graph.node("Cast", [args[0]], layer.name, to=7)  # int64
+    if layer.quantization.mode is not None or layer.lora.enabled:
+        return lower_embedding_lookup(graph, layer, indices)
     return graph.node("Gather", [graph.weight(layer.embeddings), indices], layer.name, axis=0)
 
 

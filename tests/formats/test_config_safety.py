@@ -625,7 +625,7 @@ def test_model_from_config_classmethods_called_directly_raise_only_modelio_error
 
 UNSUPPORTED_ARGUMENTS = [
     ("Dense", {"units": 3, "foo": 1}, "foo"),
-    ("Dense", {"units": 3, "lora_rank": 4}, "lora_rank"),
+    ("Dense", {"units": 3, "gptq_unpacked_column_size": 4}, "gptq_unpacked_column_size"),
     ("Dropout", {"rate": 0.1, "bar": None}, "bar"),
     ("Reshape", {"target_shape": [2, 2], "order": "F"}, "order"),
     ("Activation", {"activation": "relu", "inplace": True}, "inplace"),

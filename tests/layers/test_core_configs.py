@@ -51,10 +51,9 @@ def test_einsum_dense_refuses_a_bad_output_shape(output_shape):
         layers.EinsumDense("ab,bc->ac", output_shape, name="ed")
 
 
-def test_einsum_dense_refuses_quantization_and_lora_by_name():
-    for argument in ({"lora_rank": 2}, {"quantization_config": {"mode": "int8"}}):
-        with pytest.raises(UnsupportedError, match="'ed'.*(lora_rank|quantization_config)"):
-            layers.EinsumDense("ab,bc->ac", 4, name="ed", **argument)
+def test_einsum_dense_refuses_a_quantization_config_without_a_quantized_policy():
+    with pytest.raises(ConfigError, match="'ed'.*quantization_config.*not quantized"):
+        layers.EinsumDense("ab,bc->ac", 4, name="ed", quantization_config={"mode": "int8"})
 
 
 def test_einsum_dense_built_for_one_width_refuses_another():
