@@ -1,8 +1,9 @@
 """InputLayer and Input(): where a model's symbolic tensors start."""
 
 from ..errors import ConfigError, UnsupportedError
+from .batch_shapes import as_dims
 from .dtypes import standardize_dtype
-from .layer import Layer, _as_dims
+from .layer import Layer
 from .node import Node
 from .registry import register_layer
 from .tensor import SymbolicTensor
@@ -26,8 +27,8 @@ class InputLayer(Layer):
         if batch_shape is None:
             if shape is None:
                 raise ConfigError(f"input layer '{label}' needs a shape or batch_shape")
-            batch_shape = [batch_size, *_as_dims(label, shape)]
-        batch_shape = tuple(_as_dims(label, batch_shape))
+            batch_shape = [batch_size, *as_dims(label, shape)]
+        batch_shape = tuple(as_dims(label, batch_shape))
         if any(dim is not None and dim > MAX_DIMENSION for dim in batch_shape):
             raise ConfigError(f"input layer '{label}': shape {batch_shape} has an absurd dimension")
         if sparse or ragged:

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..errors import ConfigError, GraphError, ModelioError, UnsupportedError, WeightMismatchError
 from . import naming
+from .batch_shapes import batch_shape_argument
 from .dtypes import FLOAT_DTYPES, is_float_dtype, policy_from_config
 from .node import Node
 from .precision import carried_call, is_carried
@@ -136,7 +137,7 @@ class Layer:
         self._inbound_nodes: list[Node] = []
         self._weights: list[Weight] = []
         self._build_input_shape = None
-        self._batch_input_shape = _batch_shape_argument(
+        self._batch_input_shape = batch_shape_argument(
             label, input_shape, input_dim, batch_input_shape, batch_size
         )
 
@@ -476,28 +477,3 @@ def _specs_for_shapes(output_shape, dtype: str):
     if isinstance(output_shape, (list, tuple)):
         return [_specs_for_shapes(shape, dtype) for shape in output_shape]
     raise ModelioError(f"bad output shape {output_shape!r}")
-
-
-def _batch_shape_argument(label, input_shape, input_dim, batch_input_shape, batch_size):
-    """The (batch, ...) shape a Sequential's first layer declares, or None."""
-    if batch_input_shape is not None:
-        shape = batch_input_shape
-    elif input_shape is not None:
-        shape = [batch_size, *_as_dims(label, input_shape)]
-    elif input_dim is not None:
-        shape = [batch_size, input_dim]
-    else:
-        return None
-    return tuple(_as_dims(label, shape))
-
-
-def _as_dims(label, shape) -> list:
-    if not isinstance(shape, (list, tuple)):
-        shape = [shape]
-    dims = []
-    for dim in shape:
-        if dim is not None and (isinstance(dim, bool) or not isinstance(dim, int) or dim < 0):
-            raise ConfigError(f"layer '{label}': shape {shape!r} must hold non-negative integers or null")
-        dims.append(dim)
-    return dims
-
