@@ -13,8 +13,8 @@ import numpy as np
 from ..errors import ConfigError, UnsupportedError
 from ..graph import Layer, register_layer
 from .activations import activation_output_shape, resolve_activation, serialize_activation
-from .arguments import KERNEL_BIAS_ARGUMENTS, check_serialized, config_entries, layer_label
-from .initializers import get_initializer, serialize_initializer
+from .arguments import KERNEL_BIAS_ARGUMENTS, config_entries, layer_label
+from .initializers import get_initializer, set_weight_arguments
 from .quantization import LoraSetup, QuantizationSetup, einsum_quantization_info, full_specs
 from .quantized_kernel import QuantizedKernelMixin
 
@@ -68,7 +68,6 @@ class EinsumDense(QuantizedKernelMixin, Layer):
                  activity_regularizer=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         label = layer_label(self)
-        cls = type(self)
         self.equation = equation
         self.specs = parse_einsum_equation(equation, label)
         self.partial_output_shape = _check_output_shape(output_shape, label)
@@ -82,13 +81,10 @@ class EinsumDense(QuantizedKernelMixin, Layer):
                                   f"which is not in the output spec {self.specs[2]!r}")
         self.bias_axes = bias_axes
         self.activation_name, self.activation = resolve_activation(activation, self.name)
-        self.kernel_initializer = serialize_initializer(kernel_initializer, "kernel_initializer", self)
-        self.bias_initializer = serialize_initializer(bias_initializer, "bias_initializer", self)
-        for argument, value in (("kernel_regularizer", kernel_regularizer),
-                                ("bias_regularizer", bias_regularizer),
-                                ("kernel_constraint", kernel_constraint),
-                                ("bias_constraint", bias_constraint)):
-            setattr(self, argument, check_serialized(value, argument, cls, self.name))
+        set_weight_arguments(
+            self, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
         if gptq_unpacked_column_size:
             raise UnsupportedError(f"{label}: gptq_unpacked_column_size (GPTQ) is not supported")
         self.lora = LoraSetup(self, lora_rank, lora_alpha)

@@ -131,3 +131,16 @@ def _orthogonal(rng, shape):
     if rows < cols:
         q = q.T
     return q.reshape(shape)
+
+
+def set_weight_arguments(layer, **arguments) -> None:
+    """Set each `<weight>_initializer` / `_regularizer` / `_constraint` (and
+    `activity_regularizer`) argument on `layer`, checked and in the form Keras 3 writes it back:
+    initializers through `serialize_initializer`, the rest through `check_serialized`."""
+    from .arguments import check_serialized
+
+    for argument, value in arguments.items():
+        if argument.endswith("_initializer"):
+            setattr(layer, argument, serialize_initializer(value, argument, layer))
+        else:
+            setattr(layer, argument, check_serialized(value, argument, type(layer), layer.name))

@@ -31,12 +31,11 @@ from .arguments import (
     check_choice,
     check_int,
     check_int_tuple,
-    check_serialized,
     config_entries,
     layer_label,
     standardize_data_format,
 )
-from .initializers import get_initializer, serialize_initializer
+from .initializers import get_initializer, set_weight_arguments
 
 __all__ = ["LocallyConnected1D", "LocallyConnected2D"]
 
@@ -71,14 +70,11 @@ class _LocallyConnected(Layer):
         self.use_bias = check_bool(use_bias, "use_bias", cls, self.name)
         self.implementation = check_choice(implementation, "implementation", (1, 2, 3), cls,
                                            self.name)
-        self.kernel_initializer = serialize_initializer(kernel_initializer, "kernel_initializer", self)
-        self.bias_initializer = serialize_initializer(bias_initializer, "bias_initializer", self)
-        for argument, value in (("kernel_regularizer", kernel_regularizer),
-                                ("bias_regularizer", bias_regularizer),
-                                ("activity_regularizer", activity_regularizer),
-                                ("kernel_constraint", kernel_constraint),
-                                ("bias_constraint", bias_constraint)):
-            setattr(self, argument, check_serialized(value, argument, cls, self.name))
+        set_weight_arguments(
+            self, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+            activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+            bias_constraint=bias_constraint)
         self.kernel = self.bias = None
 
     # ----- geometry ---------------------------------------------------------------------------------

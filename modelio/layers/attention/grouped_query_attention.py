@@ -20,11 +20,10 @@ from ..arguments import (
     check_bool,
     check_float,
     check_int,
-    check_serialized,
     config_entries,
     layer_label,
 )
-from ..initializers import get_initializer, serialize_initializer
+from ..initializers import get_initializer, set_weight_arguments
 from .scores import (
     KERAS3_FUSED,
     KERAS3_SOFTMAX_LAYER,
@@ -79,14 +78,11 @@ class GroupQueryAttention(Layer):
         if flash_attention and self.dropout > 0.0:
             raise ConfigError(f"{label}: flash_attention=True does not allow dropout > 0 (Keras "
                               f"refuses it), got dropout={dropout}")
-        self.kernel_initializer = serialize_initializer(kernel_initializer, "kernel_initializer", self)
-        self.bias_initializer = serialize_initializer(bias_initializer, "bias_initializer", self)
-        for argument, value in (("kernel_regularizer", kernel_regularizer),
-                                ("bias_regularizer", bias_regularizer),
-                                ("activity_regularizer", activity_regularizer),
-                                ("kernel_constraint", kernel_constraint),
-                                ("bias_constraint", bias_constraint)):
-            setattr(self, argument, check_serialized(value, argument, cls, self.name))
+        set_weight_arguments(
+            self, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+            activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+            bias_constraint=bias_constraint)
         if seed is not None:
             check_int(seed, "seed", cls, self.name)
         self.seed = seed

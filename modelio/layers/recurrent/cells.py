@@ -14,8 +14,8 @@ from ...graph import Layer, register_layer
 from ...graph.dialect import keras2_semantics_active
 from ...kernels import recurrent as kernels
 from ..activations import resolve_activation, serialize_activation
-from ..arguments import check_bool, check_float, check_int, check_serialized, layer_label
-from ..initializers import get_initializer, serialize_initializer
+from ..arguments import check_bool, check_float, check_int, layer_label
+from ..initializers import get_initializer, set_weight_arguments
 
 __all__ = ["SimpleRNNCell", "LSTMCell", "GRUCell"]
 
@@ -40,18 +40,12 @@ class RecurrentCell(Layer):
         self.units = check_int(units, "units", cls, self.name, minimum=1)
         self.activation_name, self.activation = resolve_activation(activation, self.name)
         self.use_bias = check_bool(use_bias, "use_bias", cls, self.name)
-        self.kernel_initializer = serialize_initializer(kernel_initializer, "kernel_initializer",
-                                                        self)
-        self.recurrent_initializer = serialize_initializer(
-            recurrent_initializer, "recurrent_initializer", self)
-        self.bias_initializer = serialize_initializer(bias_initializer, "bias_initializer", self)
-        for argument, value in (("kernel_regularizer", kernel_regularizer),
-                                ("recurrent_regularizer", recurrent_regularizer),
-                                ("bias_regularizer", bias_regularizer),
-                                ("kernel_constraint", kernel_constraint),
-                                ("recurrent_constraint", recurrent_constraint),
-                                ("bias_constraint", bias_constraint)):
-            setattr(self, argument, check_serialized(value, argument, cls, self.name))
+        set_weight_arguments(
+            self, kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint)
         self.dropout = float(check_float(dropout, "dropout", cls, self.name, 0.0, 1.0))
         self.recurrent_dropout = float(check_float(recurrent_dropout, "recurrent_dropout", cls,
                                                    self.name, 0.0, 1.0))
