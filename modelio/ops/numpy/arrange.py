@@ -442,9 +442,8 @@ class Triu(_Triangle):
     lower = False
 
 
-@register_operation
-class Diagonal(KerasOp):
-    """The diagonal `offset` of the plane (`axis1`, `axis2`), appended as the last axis."""
+class DiagonalPlane(KerasOp):
+    """Base of the ops that read diagonal `offset` of the plane (`axis1`, `axis2`)."""
 
     ARGUMENTS = {"offset": 0, "axis1": 0, "axis2": 1}
 
@@ -458,6 +457,11 @@ class Diagonal(KerasOp):
         if first == second:
             self.fail("axis1 and axis2 must differ")
         return first, second
+
+
+@register_operation
+class Diagonal(DiagonalPlane):
+    """The diagonal `offset` of the plane (`axis1`, `axis2`), appended as the last axis."""
 
     def length(self, rows, columns):
         offset = self.arguments["offset"]

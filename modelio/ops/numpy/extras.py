@@ -10,7 +10,7 @@ from ...graph.dtypes import standardize_dtype
 from ...graph.operation import broadcast_shapes
 from ...graph.registry import register_operation
 from ..base import REQUIRED, KerasOp, float_dtype, normalize_axis, spec_of
-from .arrange import Split, _SameShape, _Stacking
+from .arrange import DiagonalPlane, Split, _SameShape, _Stacking
 from .binary import _make as _binary
 from .binary import result_dtype
 from .reduction import reduced_shape
@@ -143,9 +143,10 @@ class Hsplit(Split):
     """`x` split along axis 1 (axis 0 for vectors)."""
 
     ARGUMENTS = {"indices_or_sections": REQUIRED}
+    SPLIT_AXIS = 1  # fixed by the function; not in Keras's config
 
     def check(self):
-        self.arguments["axis"] = 1
+        self.arguments["axis"] = self.SPLIT_AXIS
         super().check()
 
     def get_config(self):
@@ -164,21 +165,8 @@ class Vsplit(Hsplit):
 
 
 @register_operation
-class Trace(KerasOp):
+class Trace(DiagonalPlane):
     """The sum of diagonal `offset` of the plane (`axis1`, `axis2`)."""
-
-    ARGUMENTS = {"offset": 0, "axis1": 0, "axis2": 1}
-
-    def check(self):
-        for key in self.ARGUMENTS:
-            self.check_int(key)
-
-    def plane(self, rank):
-        first = normalize_axis(self, self.arguments["axis1"], rank)
-        second = normalize_axis(self, self.arguments["axis2"], rank)
-        if first == second:
-            self.fail("axis1 and axis2 must differ")
-        return first, second
 
     def call(self, x):
         dtype = self.output_spec(x)[1]

@@ -7,10 +7,10 @@ each a registered class with Keras's config."""
 import numpy as np
 
 from ...graph.registry import register_operation
-from ..base import REQUIRED, KerasOp, float_dtype, normalize_axis, spec_of
-from .arrange import Split
+from ..base import KerasOp, float_dtype, normalize_axis, spec_of
 from .binary import _make as _binary
 from .binary import result_dtype
+from .extras import Hsplit
 from .reduction import reduced_shape
 from .statistics import _make as _reduction
 from .statistics import _Scan
@@ -144,19 +144,10 @@ class IsIn(KerasOp):
 
 
 @register_operation
-class Dsplit(Split):
+class Dsplit(Hsplit):
     """`x` split along axis 2."""
 
-    ARGUMENTS = {"indices_or_sections": REQUIRED}
-
-    def check(self):
-        self.arguments["axis"] = 2
-        super().check()
-
-    def get_config(self):
-        config = super().get_config()
-        config.pop("axis")
-        return config
+    SPLIT_AXIS = 2
 
 
 @register_operation
