@@ -18,12 +18,12 @@ from ...kernels.activations import sigmoid
 from ..arguments import (
     KERNEL_BIAS_ARGUMENTS,
     check_bool,
-    check_float,
     check_int,
     config_entries,
     layer_label,
 )
-from ..initializers import get_initializer, set_weight_arguments
+from ..initializers import get_initializer
+from .options import set_attention_options
 from .scores import (
     KERAS3_FUSED,
     KERAS3_SOFTMAX_LAYER,
@@ -65,27 +65,14 @@ class GroupQueryAttention(Layer):
             raise ConfigError(f"{label}: num_query_heads ({num_query_heads}) must be divisible by "
                               f"num_key_value_heads ({num_key_value_heads})")
         self.num_repeats = self.num_query_heads // self.num_key_value_heads
-        self.dropout = check_float(dropout, "dropout", cls, self.name, 0.0, 1.0)
-        self.use_bias = check_bool(use_bias, "use_bias", cls, self.name)
-        self.use_gate = check_bool(use_gate, "use_gate", cls, self.name)
-        if sliding_window is not None:
-            check_int(sliding_window, "sliding_window", cls, self.name, minimum=1)
-        self.sliding_window = sliding_window
-        if flash_attention is not None:
-            check_bool(flash_attention, "flash_attention", cls, self.name)
-        # Keras 3.15.1 takes flash_attention but never writes it into the config.
-        self.flash_attention = flash_attention
-        if flash_attention and self.dropout > 0.0:
-            raise ConfigError(f"{label}: flash_attention=True does not allow dropout > 0 (Keras "
-                              f"refuses it), got dropout={dropout}")
-        set_weight_arguments(
-            self, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+        set_attention_options(
+            self, dropout=dropout, use_bias=use_bias, use_gate=use_gate,
+            sliding_window=sliding_window, flash_attention=flash_attention, seed=seed,
+            kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
             kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
             activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
             bias_constraint=bias_constraint)
-        if seed is not None:
-            check_int(seed, "seed", cls, self.name)
-        self.seed = seed
+        # Keras 3.15.1 takes flash_attention but never writes it into the config.
         self._build_shapes = None
 
     def get_config(self) -> dict:

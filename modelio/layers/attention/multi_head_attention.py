@@ -17,12 +17,12 @@ from ...kernels.activations import sigmoid
 from ..arguments import (
     KERNEL_BIAS_ARGUMENTS,
     check_bool,
-    check_float,
     check_int,
     config_entries,
     layer_label,
 )
-from ..initializers import get_initializer, set_weight_arguments
+from ..initializers import get_initializer
+from .options import set_attention_options
 from .scores import (
     KERAS2_ADDITIVE,
     KERAS2_ROBUST,
@@ -65,28 +65,15 @@ class MultiHeadAttention(Layer):
         if value_dim is not None:
             check_int(value_dim, "value_dim", cls, self.name, minimum=1)
         self.value_dim = value_dim if value_dim else key_dim
-        self.dropout = check_float(dropout, "dropout", cls, self.name, 0.0, 1.0)
-        self.use_bias = check_bool(use_bias, "use_bias", cls, self.name)
-        self.use_gate = check_bool(use_gate, "use_gate", cls, self.name)
-        self._output_shape = self._check_output_shape(output_shape)
-        self.attention_axes = self._check_attention_axes(attention_axes)
-        if sliding_window is not None:
-            check_int(sliding_window, "sliding_window", cls, self.name, minimum=1)
-        self.sliding_window = sliding_window
-        if flash_attention is not None:
-            check_bool(flash_attention, "flash_attention", cls, self.name)
-        self.flash_attention = flash_attention
-        if flash_attention and self.dropout > 0.0:
-            raise ConfigError(f"{layer_label(self)}: flash_attention=True does not allow dropout > 0 "
-                              f"(Keras refuses it), got dropout={dropout}")
-        set_weight_arguments(
-            self, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+        set_attention_options(
+            self, dropout=dropout, use_bias=use_bias, use_gate=use_gate,
+            sliding_window=sliding_window, flash_attention=flash_attention, seed=seed,
+            kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
             kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
             activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
             bias_constraint=bias_constraint)
-        if seed is not None:
-            check_int(seed, "seed", cls, self.name)
-        self.seed = seed
+        self._output_shape = self._check_output_shape(output_shape)
+        self.attention_axes = self._check_attention_axes(attention_axes)
         # Created from a Keras 2 config: masked scores are penalized as tf-keras does.
         self.keras2_semantics = keras2_semantics_active()
         self._robust_masking = False  # tf-keras `softmax_robust_masking`, set by from_config
