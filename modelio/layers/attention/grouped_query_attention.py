@@ -11,19 +11,18 @@ import math
 import numpy as np
 
 from ...errors import ConfigError
-from ...graph import Layer, register_layer
-from ...graph.layer import input_mask, shape_to_list
+from ...graph import register_layer
+from ...graph.layer import input_mask
 from ...graph.tensor import SymbolicTensor
 from ...kernels.activations import sigmoid
 from ..arguments import (
     KERNEL_BIAS_ARGUMENTS,
-    check_bool,
     check_int,
     config_entries,
     layer_label,
 )
 from ..initializers import get_initializer
-from .options import set_attention_options
+from .base import QueryValueKeyAttention, set_attention_options
 from .scores import (
     KERAS3_FUSED,
     KERAS3_SOFTMAX_LAYER,
@@ -37,7 +36,7 @@ __all__ = ["GroupQueryAttention"]
 
 
 @register_layer("GroupedQueryAttention")  # its Python class name, in Keras 3's legacy .h5
-class GroupQueryAttention(Layer):
+class GroupQueryAttention(QueryValueKeyAttention):
     """Grouped-query attention with Keras's weights, names and order: query/kernel (d, Hq,
     head_dim), query/bias (Hq, head_dim), key/... and value/... with Hkv heads, [gate/... with
     `use_gate`, before value], attention_output/kernel (Hq, head_dim, d), attention_output/bias
@@ -82,16 +81,6 @@ class GroupQueryAttention(Layer):
                                     "use_bias", "use_gate", "sliding_window", "dropout",
                                     *KERNEL_BIAS_ARGUMENTS, "seed")),
         }
-
-    def get_build_config(self) -> dict | None:
-        if self._build_shapes is None:
-            return None
-        query_shape, value_shape, key_shape = self._build_shapes
-        shapes = {"query_shape": shape_to_list(query_shape),
-                  "value_shape": shape_to_list(value_shape)}
-        if key_shape is not None:
-            shapes["key_shape"] = shape_to_list(key_shape)
-        return {"shapes_dict": shapes}
 
     # ----- building -------------------------------------------------------------------------------
     def _check_shapes(self, query_shape, value_shape, key_shape) -> None:
@@ -177,12 +166,6 @@ class GroupQueryAttention(Layer):
                                   f"{weight.shape[0]} features, got shape {tuple(shape)}")
 
     # ----- calling --------------------------------------------------------------------------------
-    def _bind(self, args: tuple, kwargs: dict) -> dict:
-        try:
-            return dict(inspect.signature(self.call).bind(*args, **kwargs).arguments)
-        except TypeError as exc:
-            raise ConfigError(f"{layer_label(self)} cannot be called this way: {exc}") from exc
-
     def _implicit_mask_kwargs(self, args: tuple, kwargs: dict) -> dict:
         """Keras 3 passes each tensor argument's mask as `<argument>_mask` when that is unset."""
         try:
@@ -197,38 +180,11 @@ class GroupQueryAttention(Layer):
                     implicit[f"{name}_mask"] = mask
         return implicit
 
-    def _symbolic_call(self, args: tuple, kwargs: dict):
-        arguments = self._bind(args, self._call_kwargs(kwargs))
-        shapes = []
-        for name in ("query", "value", "key"):
-            tensor = arguments.get(name)
-            if tensor is not None and not isinstance(tensor, SymbolicTensor):
-                raise ConfigError(f"{layer_label(self)}: {name} must be a tensor, got {tensor!r}")
-            shapes.append(None if tensor is None else tensor.shape)
-        self._build_for(*shapes)
-        return super()._symbolic_call(args, kwargs)
-
-    def _eager_call(self, args: tuple, kwargs: dict):
-        arguments = self._bind(args, self._call_kwargs(kwargs))
-        for name in ("query", "value", "key"):
-            if arguments.get(name) is not None:
-                arguments[name] = self._to_array(arguments[name])
-        self._build_for(arguments["query"].shape, arguments["value"].shape,
-                        None if arguments.get("key") is None else arguments["key"].shape)
-        return self.call(**arguments)
-
     def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
         query_shape = tuple(query_shape)
         value_shape = query_shape if value_shape is None else tuple(value_shape)
         self._check_shapes(query_shape, value_shape, None if key_shape is None else tuple(key_shape))
         return query_shape
-
-    def _check_flags(self, return_attention_scores, use_causal_mask) -> None:
-        check_bool(return_attention_scores, "return_attention_scores", type(self), self.name)
-        check_bool(use_causal_mask, "use_causal_mask", type(self), self.name)
-        if return_attention_scores and self.flash_attention:
-            raise ConfigError(f"{layer_label(self)}: return_attention_scores=True is not supported "
-                              f"with flash_attention=True (Keras refuses it)")
 
     def compute_output_spec(self, query, value, key=None, query_mask=None, value_mask=None,
                             key_mask=None, attention_mask=None, return_attention_scores=False,
@@ -273,13 +229,6 @@ class GroupQueryAttention(Layer):
         if auto is not None:
             attention_mask = auto if attention_mask is None else attention_mask & auto
         return attention_mask
-
-    def _project(self, inputs, kernel, bias):
-        weight = self.value_of(kernel)
-        flat = inputs.reshape(-1, weight.shape[0]) @ weight.reshape(weight.shape[0], -1)
-        if bias is not None:
-            flat += self.value_of(bias).reshape(-1)
-        return flat.reshape(*inputs.shape[:-1], *weight.shape[1:])
 
     def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None,
              attention_mask=None, return_attention_scores=False, training=None,

@@ -9,9 +9,9 @@ import math
 import numpy as np
 
 from ...errors import ConfigError, ModelioError, UnsupportedError
-from ...graph import Layer, register_layer
+from ...graph import register_layer
 from ...graph.dialect import keras2_semantics_active
-from ...graph.layer import input_mask, shape_to_list
+from ...graph.layer import input_mask
 from ...graph.tensor import SymbolicTensor
 from ...kernels.activations import sigmoid
 from ..arguments import (
@@ -22,7 +22,7 @@ from ..arguments import (
     layer_label,
 )
 from ..initializers import get_initializer
-from .options import set_attention_options
+from .base import QueryValueKeyAttention, set_attention_options
 from .scores import (
     KERAS2_ADDITIVE,
     KERAS2_ROBUST,
@@ -37,7 +37,7 @@ __all__ = ["MultiHeadAttention"]
 
 
 @register_layer()
-class MultiHeadAttention(Layer):
+class MultiHeadAttention(QueryValueKeyAttention):
     """Multi-head scaled dot-product attention (Vaswani et al., 2017), as `keras.layers.
     MultiHeadAttention`: project `query`, `key`, `value` per head, softmax(q k^T / sqrt(key_dim))
     over the attention axes, combine the values, project back.
@@ -136,16 +136,6 @@ class MultiHeadAttention(Layer):
             **config_entries(self, ("attention_axes", "sliding_window", *KERNEL_BIAS_ARGUMENTS,
                                     "seed")),
         }
-
-    def get_build_config(self) -> dict | None:
-        if self._build_shapes is None:
-            return None
-        query_shape, value_shape, key_shape = self._build_shapes
-        shapes = {"query_shape": shape_to_list(query_shape),
-                  "value_shape": shape_to_list(value_shape)}
-        if key_shape is not None:
-            shapes["key_shape"] = shape_to_list(key_shape)
-        return {"shapes_dict": shapes}
 
     # ----- building -----------------------------------------------------------------------------
     def build(self, query_shape, value_shape=None, key_shape=None):
@@ -259,12 +249,6 @@ class MultiHeadAttention(Layer):
             self.build(query_shape, value_shape, key_shape)
 
     # ----- calling ------------------------------------------------------------------------------
-    def _bind(self, args: tuple, kwargs: dict) -> inspect.BoundArguments:
-        try:
-            return inspect.signature(self.call).bind(*args, **kwargs)
-        except TypeError as exc:
-            raise ConfigError(f"{layer_label(self)} cannot be called this way: {exc}") from exc
-
     def _implicit_mask_kwargs(self, args: tuple, kwargs: dict) -> dict:
         """Keras 3 passes each tensor argument's mask as `<argument>_mask` when that is unset;
         and MHA's call then always takes the query's own mask (an explicit `query_mask` on a
@@ -284,26 +268,6 @@ class MultiHeadAttention(Layer):
                 if mask is not None:
                     implicit[f"{name}_mask"] = mask
         return implicit
-
-    def _symbolic_call(self, args: tuple, kwargs: dict):
-        arguments = self._bind(args, self._call_kwargs(kwargs)).arguments
-        shapes = []
-        for name in ("query", "value", "key"):
-            tensor = arguments.get(name)
-            if tensor is not None and not isinstance(tensor, SymbolicTensor):
-                raise ConfigError(f"{layer_label(self)}: {name} must be a tensor, got {tensor!r}")
-            shapes.append(None if tensor is None else tensor.shape)
-        self._build_for(*shapes)
-        return super()._symbolic_call(args, kwargs)
-
-    def _eager_call(self, args: tuple, kwargs: dict):
-        arguments = dict(self._bind(args, self._call_kwargs(kwargs)).arguments)
-        for name in ("query", "value", "key"):
-            if arguments.get(name) is not None:
-                arguments[name] = self._to_array(arguments[name])
-        self._build_for(arguments["query"].shape, arguments["value"].shape,
-                        None if arguments.get("key") is None else arguments["key"].shape)
-        return self.call(**arguments)
 
     def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
         query_shape = tuple(query_shape)
@@ -328,13 +292,6 @@ class MultiHeadAttention(Layer):
             return output, SymbolicTensor(scores_shape, self.compute_dtype)
         return output
 
-    def _check_flags(self, return_attention_scores, use_causal_mask) -> None:
-        check_bool(return_attention_scores, "return_attention_scores", type(self), self.name)
-        check_bool(use_causal_mask, "use_causal_mask", type(self), self.name)
-        if return_attention_scores and self.flash_attention:
-            raise ConfigError(f"{layer_label(self)}: return_attention_scores=True is not supported with "
-                              f"flash_attention=True (Keras refuses it)")
-
     def layout(self, rank: int) -> tuple[tuple, tuple, tuple]:
         """For projected tensors of `rank`: (batch axes, attention axes, the permutation putting
         batch axes, attention axes and channels in that order); batch axes are every axis but
@@ -352,14 +309,6 @@ class MultiHeadAttention(Layer):
         return (tuple(projected_q[axis] for axis in batch)
                 + tuple(projected_q[axis] for axis in attention)
                 + tuple(projected_k[axis] for axis in attention))
-
-    def _project(self, inputs, kernel, bias):
-        """inputs (..., d) x kernel (d, H, c) -> (..., H, c), as one 2-D matmul."""
-        weight = self.value_of(kernel)
-        flat = inputs.reshape(-1, weight.shape[0]) @ weight.reshape(weight.shape[0], -1)
-        if bias is not None:
-            flat += self.value_of(bias).reshape(-1)
-        return flat.reshape(*inputs.shape[:-1], *weight.shape[1:])
 
     def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None,
              attention_mask=None, return_attention_scores=False, training=None,
