@@ -6,6 +6,12 @@ Run from the repository root, in environments that have Keras (see the README):
     KERAS_BACKEND=torch ../kenv/bin/python tools/make_fixtures.py keras3
     TF_CPP_MIN_LOG_LEVEL=3 ../k2env/bin/python tools/make_fixtures.py keras2
     ../kenv/bin/python tools/make_fixtures.py torch     # PyTorch models exported to ONNX
+    python3 tools/make_fixtures.py all [--list]          # every generator below, each in its env
+
+`all` runs every fixture generator of tools/ (the per-family case archives, Keras's own files,
+the evidence-free records) in the environment each needs, one after another; `--list` prints the
+commands instead. KERAS3_PYTHON / KERAS2_PYTHON override ../kenv/bin/python / ../k2env/bin/python.
+(The audio cases need scipy on PYTHONPATH; see tools/lookup_case_fixtures.py.)
 
 For each model NAME this writes fixtures/<dialect>/NAME.json (what `model.to_json()` wrote) and
 NAME.npz holding `input:<input name>` arrays, `output:<i>` arrays (Keras's predictions, in output
@@ -339,14 +345,68 @@ def tensor_length(model) -> int:
     return int(model.inputs[0].shape[1])
 
 
+# (environment, script and arguments) of every fixture generator; "keras3" runs with the torch
+# backend in ../kenv, "keras3-tf" with the TensorFlow backend in ../k2env, "tf-keras" in ../k2env.
+GENERATORS = [
+    ("keras3", "make_fixtures.py keras3"), ("tf-keras", "make_fixtures.py keras2"),
+    ("keras3", "make_fixtures.py torch"),
+    ("keras3", "keras3_file_fixtures.py"), ("tf-keras", "keras3_file_fixtures.py --tf-keras"),
+    ("tf-keras", "legacy_h5_fixtures.py keras2"), ("keras3", "legacy_h5_fixtures.py keras3"),
+    ("keras3", "layer_case_fixtures.py"), ("keras3", "attention_case_fixtures.py"),
+    ("keras3", "conv_case_fixtures.py"), ("tf-keras", "conv_case_fixtures.py --keras2"),
+    ("keras3", "image_case_fixtures.py"), ("keras3", "normalization_case_fixtures.py"),
+    ("keras3", "recurrent_case_fixtures.py keras3"),
+    ("tf-keras", "recurrent_case_fixtures.py keras2"),
+    ("keras3", "rnn_cell_case_fixtures.py keras3"), ("tf-keras", "rnn_cell_case_fixtures.py keras2"),
+    ("keras3", "core_case_fixtures.py"), ("keras3", "augmentation_case_fixtures.py"),
+    ("keras3-tf", "resize_case_fixtures.py"),
+    ("keras3", "lookup_case_fixtures.py encoding"), ("keras3", "lookup_case_fixtures.py audio"),
+    ("keras3-tf", "lookup_case_fixtures.py lookup"), ("keras3-tf", "lookup_file_fixtures.py"),
+    ("keras3", "ops_case_fixtures.py"), ("keras3-tf", "ops_case_fixtures.py --tf-outputs"),
+    ("keras3", "quantized_case_fixtures.py"),
+    ("keras3", "dtype_policy_fixtures.py keras3"), ("tf-keras", "dtype_policy_fixtures.py tf-keras"),
+    ("keras3", "save_variant_fixtures.py"), ("tf-keras", "save_variant_fixtures.py --tf-keras"),
+    ("tf-keras", "tf_op_lambda_fixtures.py"), ("tf-keras", "keras2_preprocessing_fixtures.py"),
+    ("keras3", "keras_layer_classes.py"), ("tf-keras", "keras_layer_classes.py --tf-keras"),
+]
+
+
+def generator_commands() -> list:
+    """(environment variables, argv) for each of GENERATORS."""
+    keras3 = os.environ.get("KERAS3_PYTHON", os.path.join(REPO_ROOT, "..", "kenv", "bin", "python"))
+    keras2 = os.environ.get("KERAS2_PYTHON", os.path.join(REPO_ROOT, "..", "k2env", "bin", "python"))
+    settings = {"keras3": (keras3, {"KERAS_BACKEND": "torch"}),
+                "keras3-tf": (keras2, {"KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3"}),
+                "tf-keras": (keras2, {"TF_CPP_MIN_LOG_LEVEL": "3"})}
+    commands = []
+    for environment, line in GENERATORS:
+        python, variables = settings[environment]
+        script, *arguments = line.split()
+        commands.append((variables, [python, os.path.join("tools", script), *arguments]))
+    return commands
+
+
+def run_all_generators(list_only: bool) -> None:
+    import subprocess
+
+    for variables, argv in generator_commands():
+        shown = " ".join([*(f"{key}={value}" for key, value in variables.items()), *argv])
+        print(shown, flush=True)
+        if not list_only:
+            subprocess.run(argv, cwd=REPO_ROOT, env={**os.environ, **variables}, check=True)
+
+
 def main(argv):
+    if len(argv) > 1 and argv[1] == "all":
+        run_all_generators(list_only="--list" in argv)
+        return
     dialect = argv[1] if len(argv) > 1 else "keras3"
     if dialect == "torch":  # fixtures/torch_onnx: torch.onnx.export of an MLP, a CNN, an RNN
         from torch_onnx_fixtures import main as make_torch_fixtures
         make_torch_fixtures()
         return
     if dialect not in ("keras2", "keras3"):
-        sys.exit("usage: make_fixtures.py keras3|keras2|torch")
+        sys.exit("usage: make_fixtures.py keras3|keras2|torch|all [--list]")
     keras = import_keras(dialect)
     keras.utils.set_random_seed(0)
     out_dir = os.path.join(REPO_ROOT, "fixtures", dialect)
