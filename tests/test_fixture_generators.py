@@ -11,11 +11,12 @@ CALLED_BY_MAKE_FIXTURES = {"activation_fixtures.py", "torch_onnx_fixtures.py"}
 
 
 def generators():
+    saved = list(sys.path)  # make_fixtures puts tools/ on sys.path; tests/ has modules of the same names
     sys.path.insert(0, str(TOOLS))
     try:
         import make_fixtures
     finally:
-        sys.path.remove(str(TOOLS))
+        sys.path[:] = saved
     return make_fixtures
 
 
