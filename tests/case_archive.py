@@ -33,3 +33,18 @@ def assert_matches_keras_output(output, expected: np.ndarray, case: dict, **tole
     assert output.shape == expected.shape
     assert output.dtype == expected.dtype == np.dtype(case["output_dtype"])
     np.testing.assert_allclose(output, expected, **tolerance)
+
+
+def load_model_cases(path: Path) -> tuple[dict, dict]:
+    """(document, {case id: case}) of a whole-model case archive: a `cases_json` document plus
+    `<case id>/<key>` arrays, which land in each case's `arrays` under `<key>`."""
+    with np.load(path) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    document = json.loads(arrays.pop("cases_json").tobytes().decode("utf-8"))
+    cases = {}
+    for case in document["cases"]:
+        prefix = f"{case['id']}/"
+        case["arrays"] = {key[len(prefix):]: value for key, value in arrays.items()
+                          if key.startswith(prefix)}
+        cases[case["id"]] = case
+    return document, cases

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from case_archive import load_model_cases
 from fixture_models import set_recorded_weights
 
 import modelio
@@ -16,16 +17,7 @@ TOLERANCE = {"rtol": 1e-4, "atol": 1e-4}
 
 
 def load_cases(dialect: str):
-    with np.load(FIXTURES / dialect / "core_cases.npz") as archive:
-        arrays = {key: archive[key] for key in archive.files}
-    document = json.loads(arrays.pop("cases_json").tobytes().decode("utf-8"))
-    cases = {}
-    for case in document["cases"]:
-        prefix = f"{case['id']}/"
-        case["arrays"] = {key[len(prefix):]: value for key, value in arrays.items()
-                          if key.startswith(prefix)}
-        cases[case["id"]] = case
-    return document, cases
+    return load_model_cases(FIXTURES / dialect / "core_cases.npz")
 
 
 KERAS3_DOCUMENT, KERAS3_CASES = load_cases("keras3")

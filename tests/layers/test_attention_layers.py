@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from case_archive import load_model_cases
 from fixture_models import set_recorded_weights
 
 import modelio
@@ -24,16 +25,7 @@ ATTENTION_CLASSES = ("MultiHeadAttention", "Attention", "AdditiveAttention")
 
 
 def _load(dialect: str):
-    with np.load(FIXTURES / dialect / "attention_cases.npz") as archive:
-        arrays = {key: archive[key] for key in archive.files}
-    document = json.loads(arrays.pop("cases_json").tobytes().decode("utf-8"))
-    cases = {}
-    for case in document["cases"]:
-        prefix = f"{case['id']}/"
-        case["arrays"] = {key[len(prefix):]: value for key, value in arrays.items()
-                          if key.startswith(prefix)}
-        cases[case["id"]] = case
-    return document, cases
+    return load_model_cases(FIXTURES / dialect / "attention_cases.npz")
 
 
 KERAS3_DOCUMENT, KERAS3_CASES = _load("keras3")
