@@ -27,12 +27,11 @@ Inputs are multiples of 1/8, weights multiples of 1/16, token inputs hold index 
 
 import json
 import os
-import subprocess
 import sys
 import zlib
 
 import numpy as np
-from case_archive import write_npz
+from case_archive import record_dialects, write_npz
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BATCH = 3
@@ -380,19 +379,7 @@ def record(dialect: str) -> None:
 
 
 def main(argv) -> None:
-    dialects = argv[1:] or ["keras3", "keras2"]
-    for dialect in dialects:
-        if dialect not in ("keras3", "keras2"):
-            sys.exit("usage: attention_case_fixtures.py [keras3] [keras2]")
-    if "keras3" in dialects:
-        record("keras3")
-    if "keras2" in dialects:
-        if len(dialects) == 1:
-            record("keras2")
-        else:
-            env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-            subprocess.run([KERAS2_PYTHON, os.path.abspath(__file__), "keras2"], check=True,
-                           env=env)
+    record_dialects(argv, record, __file__, KERAS2_PYTHON)
 
 
 if __name__ == "__main__":

@@ -39,3 +39,23 @@ def write_npz(path: str, arrays: dict) -> None:
             info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, buffer.getvalue())
+
+
+def record_dialects(argv: list, record, script: str, keras2_python: str) -> None:
+    """The `main` of a generator that records Keras 3 here and tf-keras in the tf-keras
+    environment: `argv[1:]` names the dialects (default both); `record(dialect)` does the work,
+    and when both are asked the keras2 half reruns `script` under `keras2_python`."""
+    import subprocess
+    import sys
+
+    dialects = argv[1:] or ["keras3", "keras2"]
+    if any(dialect not in ("keras3", "keras2") for dialect in dialects):
+        sys.exit(f"usage: {os.path.basename(script)} [keras3] [keras2]")
+    if "keras3" in dialects:
+        record("keras3")
+    if "keras2" in dialects:
+        if len(dialects) == 1:
+            record("keras2")
+        else:
+            env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+            subprocess.run([keras2_python, os.path.abspath(script), "keras2"], check=True, env=env)
