@@ -182,3 +182,14 @@ def test_onnx_export_of_integer_vocabulary_fed_strings_is_refused_naming_the_lay
     model = modelio.Model(x, layers.DynamicEmbedding(3, 2, [1, 2, 3], name="ids_emb")(x))
     with pytest.raises(UnsupportedError, match="'ids_emb' \\(DynamicEmbedding\\)"):
         modelio.export_onnx(model)
+
+
+def test_string_vocabulary_files_modelio_writes_are_refused_on_reading_naming_the_weight():
+    """tf-keras cannot write these at all (its config holds bytes); modelio writes the string
+    weights but its readers take only numeric datasets, so loading refuses them cleanly."""
+    model, _ = rebuilt("lookup_string")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.keras"
+        model.save(path)
+        with pytest.raises(modelio.errors.FormatError, match="vocabulary_table_keys.*dtype"):
+            modelio.load_model(path)
