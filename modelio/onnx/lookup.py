@@ -1,7 +1,9 @@
 """ONNX lowerings of the lookup family (modelio/layers/lookup/): IntegerLookup and StringLookup
 through the ONNX-ML LabelEncoder (tokens to indices, or indices back to tokens), with the mask
 token, one OOV index or floormod OOV buckets, and the one_hot / multi_hot / count / tf_idf
-encodings. What ONNX cannot express is refused when the model is exported, naming the layer:
+encodings; tf-keras's DynamicLookup and DynamicEmbedding (a LabelEncoder from the stored
+vocabulary, first occurrence of a repeated token winning, unknown tokens to `vocabulary_size`;
+then a Gather of the embedding rows). What ONNX cannot express is refused when the model is exported, naming the layer:
 hashed OOV buckets and Hashing / HashedCrossing (ONNX has no FarmHash or SipHash), lookups
 with num_oov_indices=0 (Keras raises on an unknown token; an ONNX graph cannot), and
 TextVectorization (ONNX has no regex punctuation stripping nor ASCII-only lowercasing)."""
@@ -103,3 +105,35 @@ def text_vectorization(graph, node, args, kwargs):
     _refuse(node.layer, "ONNX's string operators cannot express its standardization "
                         "(TensorFlow's ASCII-only lowercasing and punctuation stripping) and "
                         "splitting")
+
+
+def _dynamic_indices(graph, layer, lookup_layer, x: str, input_dtype, hint: str) -> str:
+    """int64 index of each token's first occurrence in the stored vocabulary (the LabelEncoder
+    keys are deduplicated, keeping the first), `vocabulary_size` for unknown tokens."""
+    if lookup_layer.is_string:
+        if input_dtype != "string":
+            _refuse(layer, f"it holds a string vocabulary, got {input_dtype} inputs")
+    else:
+        if input_dtype == "string":
+            _refuse(layer, "it holds an integer vocabulary, got string inputs")
+        x = cast_to(graph, x, input_dtype, "int64", hint)
+    tokens = lookup_layer.current_vocabulary().tolist()
+    first = {}
+    for index, token in enumerate(tokens):
+        first.setdefault(token, index)
+    return _label_encoder(graph, x, hint, list(first), list(first.values()),
+                          lookup_layer.is_string, False, lookup_layer.oov_index)
+
+
+@lowers(lookup.DynamicLookup)
+def dynamic_lookup(graph, node, args, kwargs):
+    layer = node.layer
+    return _dynamic_indices(graph, layer, layer, args[0], node.input_tensors[0].dtype, layer.name)
+
+
+@lowers(lookup.DynamicEmbedding)
+def dynamic_embedding(graph, node, args, kwargs):
+    layer = node.layer
+    indices = _dynamic_indices(graph, layer, layer.lookup_layer, args[0], node.input_tensors[0].dtype,
+                               layer.name)
+    return graph.node("Gather", [graph.weight(layer.embeddings), indices], layer.name, axis=0)
