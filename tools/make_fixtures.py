@@ -367,6 +367,7 @@ GENERATORS = [
     ("keras3", "dtype_policy_fixtures.py keras3"), ("tf-keras", "dtype_policy_fixtures.py tf-keras"),
     ("keras3", "save_variant_fixtures.py"), ("tf-keras", "save_variant_fixtures.py --tf-keras"),
     ("tf-keras", "tf_op_lambda_fixtures.py"), ("tf-keras", "keras2_preprocessing_fixtures.py"),
+    ("tf-keras", "dynamic_lookup_fixtures.py"),
     ("keras3", "keras_layer_classes.py"), ("tf-keras", "keras_layer_classes.py --tf-keras"),
 ]
 
