@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import FormatError, WeightMismatchError
+from ..errors import FormatError, UnsupportedError, WeightMismatchError
 from .hdf5_isolated import read_hdf5_tree
 from .hdf5_tree import StoredDataset, StoredFile, StoredGroup, StoredLink
 from .probe import check_regular_file, expect_hdf5
@@ -151,6 +151,17 @@ def write_string_list(group, name: str, strings: list[str], limit: int = 64512) 
         chunks += 1
     for index, part in enumerate(np.array_split(encoded, chunks)):
         group.attrs[f"{name}{index}"] = part
+
+
+def storable_weight(value, what: str) -> np.ndarray:
+    """`value` as the array a weight dataset is written from. Weight files hold numbers only (the
+    readers refuse anything else), so a string or object weight (a string vocabulary) is refused
+    here, naming `what`, rather than written into a file modelio could not read back."""
+    array = np.asarray(value)
+    if array.dtype.kind in "OSUT":
+        raise UnsupportedError(f"{what}: a weight of strings ({array.dtype}) cannot be stored in "
+                               f"an HDF5 weights file (they hold numeric arrays only)")
+    return array
 
 
 def read_dataset(dataset, expected_shape: tuple, what: str) -> np.ndarray:

@@ -43,6 +43,7 @@ from .hdf5 import (
     read_dataset,
     read_string,
     read_string_list,
+    storable_weight,
     weights_layout,
     write_string_list,
 )
@@ -410,7 +411,7 @@ def _write_plan_to_group(group, plan, version: str) -> None:
 def _write_layer_group(layer_group, entries) -> None:
     write_string_list(layer_group, "weight_names", [name for name, _ in entries])
     for name, value in entries:
-        layer_group.create_dataset(name, data=value)
+        layer_group.create_dataset(name, data=storable_weight(value, f"weight '{name}'"))
 
 
 def _write_atomically(path: Path, write) -> None:

@@ -42,7 +42,7 @@ from ..errors import FormatError, ModelioError
 from ..files import open_inside_folder, path_of_open_file
 from . import weights_h5
 from .config import config_from_json
-from .hdf5 import open_hdf5
+from .hdf5 import open_hdf5, storable_weight
 from .hdf5_tree import StoredFile, StoredGroup
 from .keras_zip import weights_size_limit
 from .probe import check_regular_file
@@ -292,7 +292,9 @@ def _write_shard(handle, shard: list) -> None:
         if weight is None:
             target.attrs["name"] = group.name
         else:
-            target.create_dataset(group.dataset_keys[position], data=np.asarray(weight.value))
+            key = group.dataset_keys[position]
+            target.create_dataset(key, data=storable_weight(weight.value,
+                                                            f"weight '{weight.path}'"))
 
 
 __all__ = ["is_index_path", "load_sharded_weights", "save_sharded_weights"]

@@ -48,7 +48,14 @@ from ..graph.dtypes import numpy_dtype
 from ..graph.functional import Functional
 from ..graph.naming import keras3_snake_case
 from ..graph.weights import Weight
-from .hdf5 import LEGACY_LAYOUT, child_dataset, child_group, open_hdf5, weights_layout
+from .hdf5 import (
+    LEGACY_LAYOUT,
+    child_dataset,
+    child_group,
+    open_hdf5,
+    storable_weight,
+    weights_layout,
+)
 from .hdf5_tree import StoredGroup
 
 WEIGHTS_SUFFIX = ".weights.h5"
@@ -169,14 +176,14 @@ def write_keras3_weights(model, h5group) -> None:
         target = h5group.create_group(group.vars_path)
         target.attrs["name"] = group.name
         for key, weight in zip(group.dataset_keys, group.weights):
-            write_weight_dataset(target, key, weight.value)
+            write_weight_dataset(target, key, weight.value, f"weight '{weight.path}'")
         progress.advance(done, len(plan))
 
 
-def write_weight_dataset(h5group, name: str, value) -> None:
+def write_weight_dataset(h5group, name: str, value, what: str | None = None) -> None:
     """One weight as a dataset, its dtype kept: a bfloat16 array (`ml_dtypes`) is stored as Keras
     3 stores it, 2-byte opaque values tagged with the attribute `dtype="bfloat16"`."""
-    array = np.asarray(value)
+    array = storable_weight(value, what or f"weight '{h5group.name.lstrip('/')}/{name}'")
     dataset = h5group.create_dataset(name, data=array)
     if array.dtype.name == "bfloat16":
         dataset.attrs["dtype"] = "bfloat16"

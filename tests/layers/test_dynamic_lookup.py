@@ -184,12 +184,18 @@ def test_onnx_export_of_integer_vocabulary_fed_strings_is_refused_naming_the_lay
         modelio.export_onnx(model)
 
 
-def test_string_vocabulary_files_modelio_writes_are_refused_on_reading_naming_the_weight():
-    """tf-keras cannot write these at all (its config holds bytes); modelio writes the string
-    weights but its readers take only numeric datasets, so loading refuses them cleanly."""
+@pytest.mark.parametrize("file_name", ["model.keras", "model.h5", "model.weights.h5"])
+def test_string_vocabularies_are_refused_when_saving_naming_the_weight(file_name):
+    """tf-keras cannot write these at all (its config holds bytes); modelio's weight files hold
+    numbers only, so saving refuses the string weights instead of writing a file it could not
+    read back, and leaves nothing behind."""
     model, _ = rebuilt("lookup_string")
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "model.keras"
-        model.save(path)
-        with pytest.raises(modelio.errors.FormatError, match="vocabulary_table_keys.*dtype"):
-            modelio.load_model(path)
+        path = Path(folder) / file_name
+        with pytest.raises(UnsupportedError, match="vocabulary_table_keys.*strings"):
+            if file_name.endswith(".weights.h5"):
+                model.save_weights(path)
+            else:
+                model.save(path)
+        assert not list(Path(folder).iterdir())
+
