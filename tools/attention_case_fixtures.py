@@ -31,7 +31,7 @@ import sys
 import zlib
 
 import numpy as np
-from case_archive import record_dialects, write_npz
+from case_archive import record_dialects, write_model_cases
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BATCH = 3
@@ -369,13 +369,8 @@ def record(dialect: str) -> None:
         cases = KERAS3_CASES
     arrays = {}
     records = [record_case(keras, build, arrays) for build in cases]
-    document = {"keras_version": f"{keras.__name__} {keras.__version__}", "cases": records,
-                "fresh_configs": fresh_configs(keras) if dialect == "keras3" else []}
-    arrays["cases_json"] = np.frombuffer(json.dumps(document, sort_keys=True).encode(), np.uint8)
-    path = out_path(dialect)
-    write_npz(path, arrays)
-    print(f"{keras.__name__} {keras.__version__}: {len(records)} cases -> {path} "
-          f"({os.path.getsize(path)} bytes)")
+    write_model_cases(out_path(dialect), keras, records, arrays,
+                      fresh_configs(keras) if dialect == "keras3" else [])
 
 
 def main(argv) -> None:

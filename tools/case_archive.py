@@ -59,3 +59,17 @@ def record_dialects(argv: list, record, script: str, keras2_python: str) -> None
         else:
             env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
             subprocess.run([keras2_python, os.path.abspath(script), "keras2"], check=True, env=env)
+
+
+def write_model_cases(path: str, keras, records: list, arrays: dict, fresh: list) -> None:
+    """Write a whole-model case archive (read by tests/case_archive.load_model_cases): the
+    `cases_json` document (Keras's version, the case records, configs of freshly made layers)
+    beside the `<case id>/<key>` arrays, and say where it went."""
+    import json
+
+    document = {"keras_version": f"{keras.__name__} {keras.__version__}", "cases": records,
+                "fresh_configs": fresh}
+    arrays["cases_json"] = np.frombuffer(json.dumps(document, sort_keys=True).encode(), np.uint8)
+    write_npz(path, arrays)
+    print(f"{keras.__name__} {keras.__version__}: {len(records)} cases -> {path} "
+          f"({os.path.getsize(path)} bytes)")
