@@ -443,26 +443,14 @@ def as_list(outputs):
     return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--survey", action="store_true")
-    parser.add_argument("--zoo-only", action="store_true")
-    parser.add_argument("--tf-outputs", action="store_true")
-    arguments = parser.parse_args()
-    import keras
-    from keras import ops
-    if arguments.survey:
-        print("\n".join(survey()))
-        return
-    if arguments.tf_outputs:
-        write_tf_outputs(keras)
-        return
-    if arguments.zoo_only:
-        write_zoo(keras, ops)
-        return
-    rng = np.random.default_rng(SEED)
+def record_cases(keras, case_list: list, out_path: str, seed: int) -> None:
+    """Record each `(name, [input specs], function of the Keras inputs)` of `case_list` as a tiny
+    functional model: its config, seeded inputs, Keras's outputs and whether Keras reloads it,
+    into the case archive `out_path` (read by tests/case_archive.load_case_archive). Other
+    generators of operation cases (tools/ops_*_fixtures.py) record through this too."""
+    rng = np.random.default_rng(seed)
     buffers, records = Buffers(), []
-    for name, specs, fn in cases(ops):
+    for name, specs, fn in case_list:
         inputs = [keras.Input(shape, dtype=dtype, name=f"in{index}")
                   for index, (shape, dtype, _, _) in enumerate(specs)]
         try:
@@ -500,9 +488,29 @@ def main():
         print(name, [c for _, c in ops_in], "reloads" if reloads is True else reloads)
     document = {"keras_version": keras.__version__, "backend": keras.backend.backend(),
                 "cases": records, "keras_operations": operation_classes()}
-    write_npz(OUT, {**buffers.arrays(), "cases_json": np.frombuffer(
+    write_npz(out_path, {**buffers.arrays(), "cases_json": np.frombuffer(
         json.dumps(document, sort_keys=True).encode("utf-8"), dtype=np.uint8)})
-    print(f"wrote {len(records)} cases to {OUT}")
+    print(f"wrote {len(records)} cases to {out_path}")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--survey", action="store_true")
+    parser.add_argument("--zoo-only", action="store_true")
+    parser.add_argument("--tf-outputs", action="store_true")
+    arguments = parser.parse_args()
+    import keras
+    from keras import ops
+    if arguments.survey:
+        print("\n".join(survey()))
+        return
+    if arguments.tf_outputs:
+        write_tf_outputs(keras)
+        return
+    if arguments.zoo_only:
+        write_zoo(keras, ops)
+        return
+    record_cases(keras, cases(ops), OUT, SEED)
     write_zoo(keras, ops)
 
 

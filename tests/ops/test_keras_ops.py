@@ -6,13 +6,19 @@ rebuilds each model from Keras's config, matches Keras's outputs (1e-5), writes 
 back, and exports it to ONNX, whose onnxruntime outputs match too. Never imports Keras.
 """
 
-import json
 from pathlib import Path
 
 import numpy as np
-import onnx
 import pytest
 from case_archive import load_case_archive, read_case_array
+from keras_op_cases import (
+    assert_config_written_back,
+    assert_outputs_match,
+    case_inputs,
+    case_outputs,
+    check_op_case,
+    predict_list,
+)
 from ops_onnx import run_plain as run_onnx
 
 import modelio
@@ -21,7 +27,6 @@ from modelio.graph.registry import OPERATION_CLASSES
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "keras3" / "ops_cases.npz"
 TF_FIXTURE = FIXTURE.with_name("ops_cases_tf.npz")
-TOLERANCE = {"rtol": 1e-5, "atol": 1e-5}
 BUFFERS, DOCUMENT = load_case_archive(FIXTURE)
 CASES = {case["name"]: case for case in DOCUMENT["cases"] if "config" in case}
 
@@ -43,7 +48,7 @@ MATCHED = [name for name in CASES if name not in TORCH_ONLY and name not in REFU
 
 
 def _inputs(case):
-    return [read_case_array(BUFFERS, case, f"input_{index}") for index in range(case["n_inputs"])]
+    return case_inputs(BUFFERS, case)
 
 
 def _expected(case):
@@ -51,44 +56,24 @@ def _expected(case):
     keys = [f"{case['name']}:output_{index}" for index in range(case["n_outputs"])]
     if all(key in TF_OUTPUTS for key in keys):
         return [TF_OUTPUTS[key] for key in keys]
-    return [read_case_array(BUFFERS, case, f"output_{index}")
-            for index in range(case["n_outputs"])]
+    return case_outputs(BUFFERS, case)
 
 
-def _predict(model, inputs):
-    outputs = model.predict(inputs if len(inputs) > 1 else inputs[0])
-    return outputs if isinstance(outputs, list) else [outputs]
-
-
-def _check(outputs, expected, name):
-    assert len(outputs) == len(expected)
-    for got, want in zip(outputs, expected):
-        assert got.shape == want.shape
-        assert got.dtype == want.dtype
-        np.testing.assert_allclose(got, want, **TOLERANCE)
+_predict = predict_list
+_check = assert_outputs_match
 
 
 @pytest.mark.parametrize("name", MATCHED)
 def test_keras_op_case_matches_keras_and_onnxruntime(name):
     case = CASES[name]
-    model = modelio.Model.from_config(case["config"])
-    inputs, expected = _inputs(case), _expected(case)
-    _check(_predict(model, inputs), expected, name)
-    # the config modelio writes is Keras's, operation entries and call arguments included
-    written = json.loads(json.dumps(model.get_config()))
-    keras_ops = [entry for entry in case["config"]["layers"] if ".ops." in entry["module"]]
-    modelio_ops = [entry for entry in written["layers"] if ".ops." in entry["module"]]
-    assert [(e["module"], e["class_name"], e["config"]) for e in modelio_ops] == \
-        [(e["module"], e["class_name"], e["config"]) for e in keras_ops]
-    assert [e["inbound_nodes"] for e in modelio_ops] == [e["inbound_nodes"] for e in keras_ops]
-    if name in NO_ONNX:
-        with pytest.raises(UnsupportedError, match=NO_ONNX[name]):
-            modelio.export_onnx(model)
+    if name not in NO_ONNX:
+        check_op_case(BUFFERS, case, _expected(case), opset=OPSETS.get(name))
         return
-    proto = modelio.export_onnx(model, opset=OPSETS.get(name))
-    onnx.checker.check_model(proto)
-    feeds = {tensor.name: value for tensor, value in zip(proto.graph.input, inputs)}
-    _check([np.asarray(value) for value in run_onnx(proto, feeds)], expected, name)
+    model = modelio.Model.from_config(case["config"])
+    _check(_predict(model, _inputs(case)), _expected(case))
+    assert_config_written_back(model, case)
+    with pytest.raises(UnsupportedError, match=NO_ONNX[name]):
+        modelio.export_onnx(model)
 
 
 @pytest.mark.parametrize("name", sorted(TORCH_ONLY))
@@ -99,10 +84,10 @@ def test_keras_op_where_torch_backend_differs_matches_tensorflow_backend(name):
     assert torch_outputs[0].shape != expected[0].shape  # the backends do disagree
     model = modelio.Model.from_config(case["config"])
     inputs = _inputs(case)
-    _check(_predict(model, inputs), expected, name)
+    _check(_predict(model, inputs), expected)
     proto = modelio.export_onnx(model)
     feeds = {tensor.name: value for tensor, value in zip(proto.graph.input, inputs)}
-    _check([np.asarray(value) for value in run_onnx(proto, feeds)], expected, name)
+    _check([np.asarray(value) for value in run_onnx(proto, feeds)], expected)
 
 
 @pytest.mark.parametrize("name", sorted(REFUSED))
