@@ -74,6 +74,7 @@ EXAMPLES = {
                "  modelio convert mlp.keras mlp.weights.json --max-shard-size 0.5   # GB\n"
                "  modelio convert custom.keras custom.onnx --custom-objects my_objects:CUSTOM\n"
                "  modelio convert model.h5 model.keras --force\n"
+               "  modelio convert model.keras model.h5 --keras-version 2   # for tf-keras\n"
                "  modelio convert model.keras model.onnx --opset 13 --batch 1 --nchw",
     "summary": "examples:\n"
                "  modelio summary fixtures/keras3/mlp.json\n"
@@ -173,6 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--unzipped", action="store_true",
                          help="write DST as an unzipped Keras model folder (Keras's zipped=False; "
                               "DST must not end in .keras)")
+    convert.add_argument("--keras-version", type=int, choices=(2, 3), default=None,
+                         help="config dialect of a .h5/.json/.yaml DST: 2 = tf-keras's (tf-keras "
+                              "and Keras 3 load it), 3 = Keras 3's (default: SRC's dialect)")
     convert.add_argument("--max-shard-size", type=positive_float, default=None, metavar="GB",
                          help="write DST (*.weights.json) as sharded weights, each shard at most "
                               "GB gigabytes (Keras's save_weights(max_shard_size=...))")
@@ -234,6 +238,11 @@ def run_convert(args) -> int:
     if args.max_shard_size is not None and not destination.name.lower().endswith(".weights.json"):
         raise FormatError(f"{destination}: --max-shard-size writes a *.weights.json index")
     is_onnx = destination.suffix.lower() == ".onnx" and not args.unzipped
+    if args.keras_version is not None and (
+            args.unzipped or args.max_shard_size is not None
+            or destination.suffix.lower() not in (".h5", ".hdf5", *TEXT_WRITERS)
+            or destination.name.lower().endswith(".weights.h5")):
+        raise FormatError("--keras-version applies to .h5, .json and .yaml model destinations only")
     if not is_onnx and (args.opset is not None or args.batch is not None or args.external_data
                         or args.nchw):
         raise FormatError("--opset, --batch, --nchw and --external-data apply to .onnx "
@@ -257,7 +266,7 @@ def run_convert(args) -> int:
             save_weights(model, destination)
     else:
         with progress.step(f"writing {destination}"):
-            save_model(model, destination)
+            save_model(model, destination, keras_version=args.keras_version)
         if weights_beside is not None and not model.weights and weights_beside.exists():
             weights_beside.unlink()  # stale: load_model(DST) would apply it to this model
     say(args, f"wrote {destination}")

@@ -57,8 +57,8 @@ from .graph.custom_objects import custom_object_scope
 from .graph.functional import Functional
 
 TEXT_READERS = {".json": model_from_json, ".yaml": model_from_yaml, ".yml": model_from_yaml}
-TEXT_WRITERS = {".json": lambda model: model_to_json(model, indent=2), ".yaml": model_to_yaml,
-                ".yml": model_to_yaml}
+TEXT_WRITERS = {".json": lambda model, version: model_to_json(model, version, indent=2),
+                ".yaml": model_to_yaml, ".yml": model_to_yaml}
 HDF5_SUFFIXES = (".h5", ".hdf5")
 KNOWN = (".keras", *HDF5_SUFFIXES, *TEXT_READERS, ".onnx")
 
@@ -116,7 +116,7 @@ def _load_file(path: Path):
 
 
 def save_model(model, path: str | os.PathLike, zipped: bool = True,
-               weights_format: str = "h5") -> None:
+               weights_format: str = "h5", keras_version: int | None = None) -> None:
     """Write `model` to `path` in the format its extension names. Every file is written where no
     reader sees it and renamed into place (modelio/atomic.py): a failed or killed save leaves the
     old file (or the old JSON/YAML + weights pair) intact and no temporary behind. A file system
@@ -126,8 +126,16 @@ def save_model(model, path: str | os.PathLike, zipped: bool = True,
     `zipped=False` writes an unzipped Keras model: a folder `path` (whose name must not end in
     `.keras`, as in Keras) replaced in one commit (modelio/formats/keras_dir.py).
     `weights_format="npz"` is refused: Keras 3.15.1 writes npz weights as pickles (see
-    modelio/formats/npz_weights.py)."""
+    modelio/formats/npz_weights.py).
+
+    `keras_version` picks the config dialect of `.h5`, `.json` and `.yaml` files: 2 writes what
+    tf-keras writes (tf-keras and Keras 3 both load it), 3 what Keras 3 writes; the default
+    (None) keeps the dialect of the file the model was read from, and Keras 3 for models built
+    or imported here. `.keras` archives and folders are Keras 3 only."""
     path = Path(path)
+    if keras_version == 2 and (not zipped or path.suffix.lower() in (".keras", ".onnx")):
+        raise FormatError(f"{path}: keras_version=2 applies to .h5, .json and .yaml files; "
+                          f".keras archives and folders are Keras 3 only")
     if weights_format == "npz":
         refuse_npz_save()
     if weights_format != "h5":
@@ -147,9 +155,9 @@ def save_model(model, path: str | os.PathLike, zipped: bool = True,
     if suffix == ".keras":
         save_keras_archive(model, path)
     elif suffix in HDF5_SUFFIXES:
-        save_h5_model(model, path)
+        save_h5_model(model, path, keras_version)
     elif suffix in TEXT_WRITERS:
-        save_architecture_pair(model, path, TEXT_WRITERS[suffix](model))
+        save_architecture_pair(model, path, TEXT_WRITERS[suffix](model, keras_version))
     elif suffix == ".onnx":
         from .onnx import export_onnx
         export_onnx(model, path)
@@ -306,19 +314,22 @@ def _onnx_metadata(path: Path) -> dict:
 
 # ----- the Model's conveniences -------------------------------------------------------------------
 
-def _to_json(self, **kwargs) -> str:
-    """The model as a Keras 3 JSON document (`json.dumps` keyword arguments pass through)."""
-    return model_to_json(self, **kwargs)
+def _to_json(self, keras_version: int | None = 3, **kwargs) -> str:
+    """The model as a Keras 3 JSON document (`keras_version=2`: tf-keras's; `json.dumps`
+    keyword arguments pass through)."""
+    return model_to_json(self, keras_version, **kwargs)
 
 
-def _to_yaml(self) -> str:
+def _to_yaml(self, keras_version: int | None = 3) -> str:
     """The model as a YAML document (the same content as `to_json`)."""
-    return model_to_yaml(self)
+    return model_to_yaml(self, keras_version)
 
 
-def _save(self, path, zipped: bool = True, weights_format: str = "h5") -> None:
+def _save(self, path, zipped: bool = True, weights_format: str = "h5",
+          keras_version: int | None = None) -> None:
     """Save to `path`; the format comes from the extension (see `modelio.save_model`)."""
-    save_model(self, path, zipped=zipped, weights_format=weights_format)
+    save_model(self, path, zipped=zipped, weights_format=weights_format,
+               keras_version=keras_version)
 
 
 def _save_weights(self, path, max_shard_size: float | None = None) -> None:

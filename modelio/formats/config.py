@@ -14,17 +14,20 @@ a FormatError (UnsafeContentError for anchors, aliases and tags) naming the sour
 
 import itertools
 import json
+import warnings
 from typing import Any
 
 import yaml
 
 from .. import layers as _register_layers  # noqa: F401  (fills the layer registry)
-from ..errors import ConfigError, FormatError, UnsafeContentError
+from ..errors import ConfigError, FormatError, UnsafeContentError, UnsupportedError
 from ..graph.custom_objects import custom_object_scope
 from ..graph.dialect import keras2_semantics
+from ..graph.keras2_config import KERAS2_VERSION, keras2_document
 from ..graph.serialization import deserialize_layer, serialize_layer
 from .probe import MAX_CONFIG_BYTES
 
+KERAS_VERSIONS = (2, 3)
 # Documents deeper than this are refused before walking them (a real model nests a few levels).
 MAX_NESTING = 200
 # Measured: a 1000-layer model (Conv2D/BatchNormalization/ReLU/Add blocks) is 1.9 MB of indented
@@ -44,9 +47,35 @@ MAX_YAML_NODES = 250_000 if YAML_HAS_C_LOADER else 120_000
 MAX_STRING_CHARS = 1024 * 1024
 
 
-def model_to_config(model) -> dict:
-    """The Keras 3 document for `model` (what `model.to_json()` writes), as a dict."""
-    return serialize_layer(model)
+def model_to_config(model, keras_version: int | None = 3) -> dict:
+    """The document for `model` (what `model.to_json()` writes), as a dict.
+
+    `keras_version=3`: Keras 3's dialect. `keras_version=2`: tf-keras 2's (list-form
+    `inbound_nodes`, `batch_input_shape`, plain dtype names; `"keras_version": "2.21.0"` in the
+    document), which tf-keras and Keras 3 both read; what it cannot express is refused by name.
+    `keras_version=None`: the dialect of the file the model was read from (Keras 3 for models
+    built or imported here), falling back to Keras 3, with a warning naming the reason, when the
+    model holds something Keras 2 cannot express (Keras 3 operations)."""
+    if keras_version not in (None, *KERAS_VERSIONS):
+        raise ConfigError(f"keras_version must be 2, 3 or None, got {keras_version!r}")
+    document = serialize_layer(model)
+    wanted = source_keras_version(model) if keras_version is None else keras_version
+    if wanted == 3:
+        return document
+    try:
+        return {**keras2_document(document), "keras_version": KERAS2_VERSION}
+    except UnsupportedError as exc:
+        if keras_version == 2:
+            raise
+        warnings.warn(f"model '{getattr(model, 'name', '?')}' came from a Keras 2 file but is "
+                      f"written in Keras 3's dialect, which tf-keras cannot read: {exc}",
+                      stacklevel=2)
+        return document
+
+
+def source_keras_version(model) -> int:
+    """2 for a model read from a Keras 2 (tf-keras) document, else 3."""
+    return 2 if getattr(model, "_source_keras_version", 3) == 2 else 3
 
 
 def model_from_config(document: dict, source: str = "config", custom_objects: dict | None = None):
@@ -59,14 +88,19 @@ def model_from_config(document: dict, source: str = "config", custom_objects: di
         raise ConfigError(f"{source}: a model config must be a mapping, got {type(document).__name__}")
     _check_structure(document, source)
     try:
-        with keras2_semantics(is_keras2_document(document)):
-            return deserialize_layer(document)
+        keras2 = is_keras2_document(document)
+        with keras2_semantics(keras2):
+            model = deserialize_layer(document)
+        if keras2:
+            model._source_keras_version = 2
+        return model
     except RecursionError as exc:  # only nesting of models recurses; refuse absurd nesting
         raise ConfigError(f"{source}: models are nested too deeply") from exc
 
 
-def model_to_json(model, **kwargs) -> str:
-    return json.dumps(model_to_config(model), **kwargs)
+def model_to_json(model, keras_version: int | None = 3, **kwargs) -> str:
+    """`model_to_config` as JSON text; `kwargs` go to `json.dumps`."""
+    return json.dumps(model_to_config(model, keras_version), **kwargs)
 
 
 def model_from_json(text: str | bytes, source: str = "JSON", custom_objects: dict | None = None):
@@ -123,8 +157,10 @@ class _PlainYamlDumper(yaml.SafeDumper):
         return True
 
 
-def model_to_yaml(model) -> str:
-    return yaml.dump(model_to_config(model), Dumper=_PlainYamlDumper, sort_keys=False)
+def model_to_yaml(model, keras_version: int | None = 3) -> str:
+    """`model_to_config` as YAML text."""
+    return yaml.dump(model_to_config(model, keras_version), Dumper=_PlainYamlDumper,
+                     sort_keys=False)
 
 
 def model_from_yaml(text: str | bytes, source: str = "YAML", custom_objects: dict | None = None):

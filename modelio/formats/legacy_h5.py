@@ -76,25 +76,31 @@ def load_h5_model(path: str | os.PathLike):
     return model
 
 
-def save_h5_model(model, path: str | os.PathLike) -> None:
-    """Write `model` as Keras 3's `model.save("x.h5")` does: Keras 3 config, weight names
-    without `:0`. Keras 3 loads these files; tf-keras cannot read Keras 3 configs."""
+def save_h5_model(model, path: str | os.PathLike, keras_version: int | None = None) -> None:
+    """Write `model` as `model.save("x.h5")` does. `keras_version=3`: as Keras 3 writes it (Keras
+    3 config, weight names without `:0`; tf-keras cannot read it). `keras_version=2`: as tf-keras
+    writes it (Keras 2 config, names with `:0`), which tf-keras and Keras 3 both load.
+    `keras_version=None`: the dialect of the file the model came from (see `model_to_config`)."""
     path = Path(path)
-    config = model_to_config(model)
+    config = model_to_config(model, keras_version)
+    version = KERAS2_FILE_VERSION if str(config.get("keras_version", "")).startswith("2") \
+        else KERAS3_FILE_VERSION
     document = {"class_name": config["class_name"], "config": config["config"]}
+    if version == KERAS2_FILE_VERSION:
+        document.update(keras_version=version, backend=BACKEND_NAME)
     try:
         text = json.dumps(document)
     except (TypeError, ValueError) as exc:
         raise FormatError(f"{path}: model '{model.name}' has a config that is not JSON ({exc})") \
             from exc
-    plan = _write_plan(model, "keras3")
+    plan = _write_plan(model, "keras2" if version == KERAS2_FILE_VERSION else "keras3")
 
     def write(handle):
-        handle.attrs["keras_version"] = KERAS3_FILE_VERSION
+        handle.attrs["keras_version"] = version
         handle.attrs["backend"] = BACKEND_NAME
         handle.attrs["modelio_version"] = _modelio_version()
         handle.attrs["model_config"] = text.encode("utf-8")
-        _write_plan_to_group(handle.create_group("model_weights"), plan, KERAS3_FILE_VERSION)
+        _write_plan_to_group(handle.create_group("model_weights"), plan, version)
 
     _write_atomically(path, write)
 
