@@ -5,6 +5,7 @@ tools/ops_math_core_fixtures.py. Each case: modelio rebuilds the model from Kera
 matches Keras's outputs (1e-5), writes the same config back and, where ONNX can express the op,
 matches in onnxruntime. Never imports Keras."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -72,6 +73,23 @@ def test_every_recorded_case_is_checked():
     # SegmentReduction is only the base class: keras.ops records its subclasses
     recorded = {name for case in CASES.values() for _, name in case["ops"]}
     assert "SegmentReduction" not in recorded and "SegmentReduction" not in OPERATION_CLASSES
+
+
+@pytest.mark.parametrize("class_name, why", [
+    *[(name, "Python function") for name in ("Map", "Scan", "Cond", "ForiLoop", "WhileLoop",
+                                             "AssociativeScan", "VectorizedMap", "Switch")],
+    ("Eigh", "signs depend on the LAPACK"), ("Eig", "complex"), ("SegmentReduction", "base")])
+def test_refused_operations_name_why(class_name, why):
+    """As Keras writes them (Map, Scan, AssociativeScan, VectorizedMap, Switch store their
+    function as `__lambda__` bytecode among the call arguments; ForiLoop and WhileLoop cannot
+    even be serialized by Keras; Cond with a Python condition records no node)."""
+    config = json.loads(json.dumps(CASES["erfinv"]["config"]))
+    entry = next(entry for entry in config["layers"] if entry["class_name"] == "Erfinv")
+    entry["class_name"] = entry["registered_name"] = class_name
+    entry["inbound_nodes"][0]["args"].insert(0, {"class_name": "__lambda__", "config": {
+        "value": ["4wEAAAAA", None, None], "module": "__main__"}})
+    with pytest.raises(UnsupportedError, match=f"Keras operation '{class_name}'.*{why}"):
+        modelio.Model.from_config(config)
 
 
 @pytest.mark.parametrize("name", ["segment_max", "scatter_update_min"])
