@@ -64,6 +64,9 @@ def cases(ops):
         ops.segment_sum(*rows(x, ops.sort(ops.abs(i), axis=-1)), num_segments=5, sorted=True),
         ops.segment_max(*rows(x, ops.sort(ops.abs(i), axis=-1)), num_segments=5,
                         sorted=True)])
+    add("segment_int", [spec((3, 2), "int32", -50, 50), spec((3,), "int32", 0, 5)],
+        lambda x, i: [ops.segment_max(*rows(x, i), num_segments=6),
+                      ops.segment_sum(*rows(x, i), num_segments=6)])
     add("segment_sum_vector", [spec((3,)), spec((), "int32", 0, 2)],
         lambda x, i: ops.segment_sum(x, i, num_segments=2))
     add("segment_sum_constant_ids", [spec((3, 2))],
@@ -84,7 +87,8 @@ def cases(ops):
     add("scatter_update_duplicates", [spec((4,)), spec(())],
         lambda x, u: [ops.scatter_update(x, np.array([[1, 2], [1, 2]]), u, reduction="add"),
                       ops.scatter_update(x, np.array([[0, 0], [0, 0]]), u, reduction="mul"),
-                      ops.scatter_update(x, np.array([[1, -1], [0, -2]]), u)])
+                      ops.scatter_update(x, np.array([[1, -1], [0, -2]]), u),
+                      ops.scatter_update(x, np.array([[1, 2], [1, 2]]), u)])
     add("scatter_update_rows", [spec((3, 4)), spec((4,))],
         lambda x, u: ops.scatter_update(x, np.array([[1, 2], [0, 0]]), u))
     add("scatter_update_tensor_indices", [spec((5,)), spec((2,), "int32", 0, 2), spec(())],

@@ -2,7 +2,9 @@
 ScatterND: Scatter adds into zeros (reduction "add", opset 16), ScatterUpdate writes or reduces
 ("add"/"mul": opset 16, "max"/"min": opset 18), SliceUpdate writes at the grid of positions its
 start indices (constants or tensors) and the updates' shape give. Negative indices are made
-positive first (ScatterND's own support for them varies by runtime)."""
+positive first (ScatterND's own support for them varies by runtime). Repeated indices without a
+reduction: ONNX leaves the outcome open; onnxruntime writes in order, the last update winning,
+as numpy and Keras's torch backend do (tests/ops/test_ops_math_core.py checks it)."""
 
 import numpy as np
 from onnx import numpy_helper

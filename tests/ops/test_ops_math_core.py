@@ -32,7 +32,7 @@ BUFFERS, DOCUMENT = load_case_archive(FIXTURE)
 CASES = {case["name"]: case for case in DOCUMENT["cases"] if "config" in case}
 
 # ScatterND's max/min reductions are ONNX opset 18
-OPSETS = {"segment_max": 18, "segment_min": 18, "segment_sorted": 18,
+OPSETS = {"segment_max": 18, "segment_min": 18, "segment_sorted": 18, "segment_int": 18,
           "scatter_update_max": 18, "scatter_update_min": 18}
 # ONNX has no solvers or factorizations: export refuses by name
 NO_ONNX = {"lstsq", "lstsq_matrix_b", "lstsq_underdetermined", "lstsq_rcond", "lu_factor",
