@@ -116,6 +116,8 @@ def cases(ops):
         lambda x: list(ops.eigh(x + ops.transpose(x, (0, 2, 1)))))
     add("qr", [spec((4, 3))], lambda x: list(ops.qr(x)))
     add("qr_complete", [spec((4, 3))], lambda x: list(ops.qr(x, mode="complete")))
+    add("qr_wide_square", [spec((3, 4)), spec((3, 3))],
+        lambda x, y: [*ops.qr(x), *ops.qr(y, mode="complete")])
     add("svd", [spec((4, 3))], lambda x: list(ops.svd(x, full_matrices=False)))
     add("svd_values", [spec((4, 3))], lambda x: [ops.svd(x, compute_uv=False),
                                                   ops.svd(ops.transpose(x, (0, 2, 1)),

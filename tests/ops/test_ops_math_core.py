@@ -34,9 +34,8 @@ CASES = {case["name"]: case for case in DOCUMENT["cases"] if "config" in case}
 # ScatterND's max/min reductions are ONNX opset 18
 OPSETS = {"segment_max": 18, "segment_min": 18, "segment_sorted": 18, "segment_int": 18,
           "scatter_update_max": 18, "scatter_update_min": 18}
-# ONNX has no solvers or factorizations: export refuses by name
-NO_ONNX = {"lstsq", "lstsq_matrix_b", "lstsq_underdetermined", "lstsq_rcond", "lu_factor",
-           "lu_factor_wide", "lu_factor_tall", "qr", "qr_complete", "svd_values"}
+# no least-squares solver or SVD in ONNX: export refuses by name
+NO_ONNX = {"lstsq", "lstsq_matrix_b", "lstsq_underdetermined", "lstsq_rcond", "svd_values"}
 # refused when the model is built, the reason in the message
 REFUSED = {
     "segment_sum_no_num_segments": "needs num_segments",  # data-dependent output shape
