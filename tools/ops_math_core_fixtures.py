@@ -78,6 +78,8 @@ def cases(ops):
         lambda i, v: ops.scatter(i, v, (4, 4)))
     add("scatter_rows", [spec((1,), "int32", 0, 3), spec((4,))],
         lambda i, v: ops.scatter(i, v, (3, 4)))
+    add("scatter_nested_indices", [spec((2, 2), "int32", -3, 3), spec((2,))],
+        lambda i, v: ops.scatter(i, v, (3, 3)))
     add("scatter_constant_indices", [spec(())],
         lambda v: ops.scatter(np.array([[0, 2], [1, 1]]), v, (2, 3)))
     for reduction in (None, "add", "max", "min", "mul"):
@@ -100,6 +102,8 @@ def cases(ops):
     add("slice_update_tensor_start", [spec((5, 4)), spec((2, 2)), spec((), "int32", 0, 2)],
         lambda x, u, s: ops.slice_update(
             x, [0, ops.cast(ops.max(s), "int32"), ops.cast(ops.min(s) + 1, "int32")], u))
+    add("slice_update_vector_start", [spec((5, 4)), spec((2, 2)), spec((3,), "int32", 0, 2)],
+        lambda x, u, s: ops.slice_update(x, s[0] * np.array([0, 1, 1], "int32"), u))
 
     add("lstsq", [spec((3, 3)), spec((3,))],
         lambda a, b: ops.lstsq(ops.reshape(a, (-1, 3)), ops.reshape(b, (-1,))))

@@ -172,3 +172,10 @@ def test_segment_reduction_without_num_segments_is_refused():
 def test_bad_inputs_are_modelio_errors_naming_the_op(op, inputs, match):
     with pytest.raises(ModelioError, match=match):
         _run(op, *inputs)
+
+
+def test_export_needs_the_framed_axis_size():
+    x = modelio.Input((None,))
+    model = modelio.Model(x, ops.ExtractSequences(sequence_length=2, sequence_stride=1)(x))
+    with pytest.raises(UnsupportedError, match="ExtractSequences.*known size"):
+        modelio.export_onnx(model)
