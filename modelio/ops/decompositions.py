@@ -49,7 +49,10 @@ class Lstsq(_Factorization):
         rcond = self.arguments["rcond"]
         if rcond is None:
             rcond = np.finfo(dtype).eps * max(rows, columns)
-        solution = np.linalg.lstsq(a.astype(dtype), b.astype(dtype), rcond=rcond)[0]
+        try:
+            solution = np.linalg.lstsq(a.astype(dtype), b.astype(dtype), rcond=rcond)[0]
+        except np.linalg.LinAlgError as exc:
+            self.fail(f"no least-squares solution ({exc})")
         return solution.astype(dtype)
 
     def output_spec(self, a, b):
@@ -97,7 +100,10 @@ class Qr(_Factorization):
 
     def call(self, x):
         dtype = self.output_spec(x)[0][1]
-        q, r = np.linalg.qr(x, mode=self.arguments["mode"])
+        try:
+            q, r = np.linalg.qr(x, mode=self.arguments["mode"])
+        except np.linalg.LinAlgError as exc:
+            self.fail(f"the factorization failed ({exc})")
         return [q.astype(dtype), r.astype(dtype)]
 
     def output_spec(self, x):
@@ -128,7 +134,10 @@ class SVD(_Factorization):
 
     def call(self, x):
         dtype = self.output_spec(x)[1]
-        return np.linalg.svd(x, compute_uv=False).astype(dtype)
+        try:
+            return np.linalg.svd(x, compute_uv=False).astype(dtype)
+        except np.linalg.LinAlgError as exc:
+            self.fail(f"the decomposition failed ({exc})")
 
     def output_spec(self, x):
         shape, dtype = self.matrices(x)

@@ -37,6 +37,8 @@ class CDist(KerasOp):
 
     def call(self, x, y):
         dtype = self.output_spec(x, y)[1]
+        if x.shape[-1] != y.shape[-1]:
+            self.fail(f"the last axes differ: {x.shape} and {y.shape}")
         x, y = x.astype(dtype, copy=False), y.astype(dtype, copy=False)
         difference = x[..., :, None, :] - y[..., None, :, :]
         return np.sqrt(np.sum(difference * difference, axis=-1)).astype(dtype, copy=False)

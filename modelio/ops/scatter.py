@@ -35,7 +35,7 @@ def _index_tuple(op, indices: np.ndarray, shape: tuple) -> tuple:
 
 def _check_indices(op, index_shape, rank: int, two_d: bool) -> None:
     if len(index_shape) < 1 or (two_d and len(index_shape) != 2):
-        op.fail(f"indices must be a{' 2-D' if two_d else 'n'} (..., k) tensor of index tuples, "
+        op.fail(f"indices must be a {'(N, k)' if two_d else '(..., k)'} tensor of index tuples, "
                 f"got shape {tuple(index_shape)}")
     if index_shape[-1] is None or not 1 <= index_shape[-1] <= rank:
         op.fail(f"index tuples of length {index_shape[-1]} do not index a rank-{rank} tensor")
@@ -63,9 +63,11 @@ class Scatter(KerasOp):
         indices = np.asarray(indices)
         length = indices.shape[-1]
         indices = indices.reshape(-1, length)
-        values = np.asarray(values).reshape((-1,) + shape[length:])
-        if values.shape[0] != indices.shape[0]:
-            self.fail(f"{values.shape[0]} values for {indices.shape[0]} indices")
+        values = np.asarray(values)
+        if values.size != indices.shape[0] * int(np.prod(shape[length:])):
+            self.fail(f"values of shape {values.shape} for {indices.shape[0]} index tuples of "
+                      f"blocks {shape[length:]}")
+        values = values.reshape((-1,) + shape[length:])
         result = np.zeros(shape, dtype=dtype)
         np.add.at(result, _index_tuple(self, indices, shape), values)
         return result
