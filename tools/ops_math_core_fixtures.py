@@ -14,7 +14,17 @@ Notes on what Keras records (keras 3.15.1, torch backend):
   tensors (scalars computed in the graph);
 * `lu_factor`'s pivots are LAPACK's 0-based row interchanges as int32 (the op's symbolic
   dtype says float32; the torch and numpy backends return int32, TensorFlow a permutation);
-* `eigh`, `qr`, `svd` outputs are recorded to compare numpy's LAPACK with torch's.
+* `eigh`, `qr`, `svd` outputs are recorded to compare numpy's LAPACK with torch's: eigenvalues,
+  singular values and QR agree to float32 rounding; eigenvectors and singular vectors differ in
+  sign (numpy's OpenBLAS against torch's MKL, and TensorFlow against both).
+
+The TensorFlow backend, run on these configs and inputs, agrees with the torch outputs wherever it
+runs (erfinv within 7.4e-5 in the tails, where TensorFlow's float32 kernel is the less accurate)
+and refuses what the torch backend defines: segment ids >= num_segments (torch drops those rows),
+`num_segments` together with `sorted=True`, negative scatter indices (torch counts them from the
+end), `lu_factor` of non-square matrices. So no TensorFlow outputs are recorded; modelio follows
+the torch backend (and the numpy backend, which also drops negative segment ids, counts negative
+indices from the end and returns LAPACK's pivots).
 """
 
 import os
