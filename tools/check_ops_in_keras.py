@@ -3,16 +3,19 @@ in real Keras 3 with the outputs Keras computed.
 
 Runs in the Keras 3 environment, with modelio importable from this checkout:
 
-    KERAS_BACKEND=torch ../kenv/bin/python tools/check_ops_in_keras.py
+    KERAS_BACKEND=torch ../kenv/bin/python tools/check_ops_in_keras.py [--group GROUP]
 
 For every case of fixtures/keras3/ops_cases.npz that modelio loads (tools/ops_case_fixtures.py)
 and for fixtures/keras3_files/ops_zoo.keras: modelio builds the model (from Keras's config, or
 by loading the archive), predicts on the recorded inputs, saves it as `.keras`; real Keras loads
 modelio's file with `keras.saving.load_model` and predicts. Both differences are the max
 |prediction - recorded Keras output|. The table goes to
-fixtures/evidence/keras3_loads_modelio_ops.txt.
+fixtures/evidence/keras3_loads_modelio_ops.txt. With `--group GROUP` the cases are those of
+fixtures/keras3/ops_GROUP_cases.npz (tools/ops_GROUP_fixtures.py; no zoo) and the table goes to
+fixtures/evidence/keras3_loads_modelio_ops_GROUP.txt.
 """
 
+import argparse
 import os
 import sys
 import tempfile
@@ -43,8 +46,16 @@ def as_list(outputs):
 def worst(outputs, expected):
     if any(np.shape(got) != np.shape(want) for got, want in zip(as_list(outputs), expected)):
         return float("nan")  # the torch backend's shape differs (dot, count_nonzero)
-    return max(float(np.max(np.abs(np.asarray(got, np.float64) - np.asarray(want, np.float64))))
+    return max(_difference(np.asarray(got, np.float64), np.asarray(want, np.float64))
                for got, want in zip(as_list(outputs), expected))
+
+
+def _difference(got, want) -> float:
+    """max |got - want|, equal infinities and NaNs in the same places counting as 0."""
+    with np.errstate(invalid="ignore"):
+        difference = np.atleast_1d(np.abs(got - want))
+    difference[np.atleast_1d((got == want) | (np.isnan(got) & np.isnan(want)))] = 0.0
+    return float(np.max(difference)) if difference.size else 0.0
 
 
 def check(name, model, inputs, expected, folder) -> str:
@@ -58,7 +69,14 @@ def check(name, model, inputs, expected, folder) -> str:
 
 
 def main():
-    buffers, document = load_case_archive(CASES)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--group", help="check fixtures/keras3/ops_GROUP_cases.npz instead")
+    group = parser.parse_args().group
+    cases, out = CASES, OUT
+    if group:
+        cases = CASES.with_name(f"ops_{group}_cases.npz")
+        out = OUT.with_name(f"keras3_loads_modelio_ops_{group}.txt")
+    buffers, document = load_case_archive(cases)
     rows, refused = [], []
     with tempfile.TemporaryDirectory() as folder:
         for case in document["cases"]:
@@ -75,20 +93,24 @@ def main():
                 refused.append(f"{name}: {exc}")
                 continue
             rows.append(check(name, model, inputs, expected, folder))
-        with np.load(ZOO.with_suffix(".npz")) as arrays:
-            inputs = [arrays["input:x"], arrays["input:image"]]
-            expected = [arrays[f"output:{i}"] for i in range(5)]
-        rows.append(check("ops_zoo (.keras by Keras)", modelio.load_model(ZOO), inputs, expected,
-                          folder))
+        if not group:
+            with np.load(ZOO.with_suffix(".npz")) as arrays:
+                inputs = [arrays["input:x"], arrays["input:image"]]
+                expected = [arrays[f"output:{i}"] for i in range(5)]
+            rows.append(check("ops_zoo (.keras by Keras)", modelio.load_model(ZOO), inputs,
+                              expected, folder))
     header = (f"# Keras {keras.__version__} ({keras.backend.backend()}) loads the .keras files "
-              f"modelio writes for models holding keras.ops operations\n"
+              f"modelio writes for models holding keras.ops operations"
+              f"{f' ({cases.name})' if group else ''}\n"
               f"# columns: case, max |modelio - Keras recorded|, max |Keras on modelio's file - "
               f"Keras recorded|\n"
-              f"# (nan: dot and count_nonzero_axis, where the torch backend computes a batched matmul and a "
-              f"transposed count where numpy and TensorFlow do not; modelio follows numpy)\n")
+              + ("" if group else
+                 "# (nan: dot and count_nonzero_axis, where the torch backend computes a batched "
+                 "matmul and a transposed count where numpy and TensorFlow do not; modelio "
+                 "follows numpy)\n"))
     body = "\n".join(rows)
     tail = "\n# refused by modelio (no file written):\n" + "\n".join(f"#   {item}" for item in refused)
-    OUT.write_text(header + body + tail + "\n")
+    out.write_text(header + body + tail + "\n")
     print(header + body + tail)
 
 

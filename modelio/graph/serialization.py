@@ -20,12 +20,25 @@ from .serialized import (
     object_kind_named,
 )
 
-__all__ = ["REFUSED_LAYER_CLASSES", "TRUSTED_MODULE_PREFIXES", "call_layer_in_config",
+__all__ = ["REFUSED_LAYER_CLASSES", "REFUSED_OPERATIONS", "TRUSTED_MODULE_PREFIXES", "call_layer_in_config",
            "deserialize_layer",
            "canonical_config", "check_config_objects", "is_trusted_module", "layer_class_for",
            "serialize_layer"]
 
 CODE_CARRYING_LAYERS = ("Lambda",)
+
+# Keras operations modelio refuses by design, and why (other unregistered operations are refused
+# as "not supported").
+_CALLS_PYTHON = ("takes a Python function (a file stores it as bytecode, which modelio never "
+                 "executes)")
+REFUSED_OPERATIONS = {
+    **{name: _CALLS_PYTHON for name in ("Map", "Scan", "Cond", "ForiLoop", "WhileLoop",
+                                        "AssociativeScan", "VectorizedMap", "Switch", "JVP")},
+    "Eigh": "returns eigenvectors whose signs depend on the LAPACK library Keras's backend was "
+            "built with (numpy's and torch's differ), so modelio cannot reproduce them",
+    "Eig": "returns complex tensors, which modelio's graphs do not carry",
+    "SegmentReduction": "is the base class of SegmentSum/Max/Min/Prod, never recorded itself",
+}
 
 # Keras classes modelio refuses by design, and why (the README's layer table quotes these).
 REFUSED_LAYER_CLASSES = {
@@ -90,8 +103,9 @@ def layer_class_for(entry: dict, where: str = "") -> type:
         if names_keras_operation(module):
             operation = OPERATION_CLASSES.get(class_name)
             if operation is None:
+                why = REFUSED_OPERATIONS.get(class_name, "is not supported")
                 raise UnsupportedError(f"{where}layer '{name}': Keras operation '{class_name}' "
-                                       f"({module}) is not supported")
+                                       f"({module}) {why}")
             return operation
     elif _unmarked_operation(entry, class_name):
         return OPERATION_CLASSES[class_name]

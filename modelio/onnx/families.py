@@ -11,6 +11,7 @@ from . import (  # noqa: F401 - importing a family registers it
     augmentation,
     conv,
     core,
+    decompositions,
     einsum_dense,
     embedding,
     encoding,
@@ -20,6 +21,7 @@ from . import (  # noqa: F401 - importing a family registers it
     linalg,
     locally_connected,
     lookup,
+    math_functions,
     merge,
     nn,
     nn_activations,
@@ -31,4 +33,5 @@ from . import (  # noqa: F401 - importing a family registers it
     preprocessing,
     recurrent,
     reshaping,
+    scatter,
 )
