@@ -13,7 +13,13 @@ import warnings
 import h5py
 import numpy as np
 import pytest
-from fixture_models import FIXTURES, MODEL_NAMES, fixture_arrays, fixture_document, load_fixture_model
+from fixture_models import (
+    FIXTURES,
+    MODEL_NAMES,
+    fixture_arrays,
+    fixture_document,
+    load_fixture_model,
+)
 
 import modelio
 from modelio.cli import main as cli_main
