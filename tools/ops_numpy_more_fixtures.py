@@ -126,6 +126,11 @@ def cases(ops):
     add("nonzero", [F], lambda x: list(ops.nonzero(x)))
     add("unique", [F], lambda x: ops.unique(x[0]))
     add("bincount", [spec((5,), "int32", 0, 4)], lambda i: ops.bincount(i[0], minlength=6))
+    add("nanquantile_all", [F], lambda x: ops.nanquantile(with_nans(x), [0.2, 0.9],
+                                                          keepdims=True))
+    add("correlate_scalar", [spec((4,)), spec((4,))], lambda x, y: ops.correlate(x[0], y[1]))
+    add("view_bool", [F], lambda x: ops.view(x > 0, "uint8"))
+    add("histogram_constant", [spec((6,))], lambda x: list(ops.histogram(x[0] * 0.0, bins=3)))
     return out
 
 

@@ -27,7 +27,7 @@ TF_BUFFERS, TF_DOCUMENT = load_case_archive(FIXTURE.with_name("ops_numpy_more_ca
 CASES = {case["name"]: case for case in DOCUMENT["cases"] if "config" in case}
 TF_CASES = {case["name"]: case for case in TF_DOCUMENT["cases"] if "config" in case}
 
-OPSETS = {"view": 26, "view_narrower": 26, "view_int": 26, "view_wider": 26}  # BitCast
+OPSETS = {"view": 26, "view_narrower": 26, "view_int": 26, "view_wider": 26, "view_bool": 26}  # BitCast
 UNSPECIFIED = {"empty_like"}  # torch.empty_like: the contents are whatever memory held
 # refused by name: Argpartition orders each partition by torch.topk's unspecified tie order (of
 # inputs Keras truncates to int32); Unique and Bincount have data-dependent lengths

@@ -1,14 +1,14 @@
 """ONNX lowerings of the operations of modelio/ops/numpy/nan_quantiles.py: Nancumprod (the
 running product as a product over a triangular mask) and Nanquantile, Nanpercentile and
 Nanmedian (NaNs sorted last by TopK as infinities, the ranks from each row's count of
-numbers)."""
+numbers; sizes may be known only when the graph runs)."""
 
 import numpy as np
 from onnx import TensorProto
 
 from ... import ops
 from ..export_support import cast_to, onnx_type, reduce
-from ..op_support import input_dtype, known_size, output_dtype, scalar
+from ..op_support import input_dtype, output_dtype, scalar
 from ..registry import lowers
 
 
@@ -56,7 +56,7 @@ def nancumprod(graph, node, args, kwargs):
     return cast_to(graph, result, work, dtype, hint)
 
 
-def _quantile_row(graph, node, ordered, count, size, q, dtype):
+def _quantile_row(graph, node, ordered, count, q, dtype):
     """torch's nanquantile of the rows of `ordered` (sorted, NaNs last as +inf) at `q`."""
     hint, method = node.layer.name, node.layer.arguments.get("method", "linear")
     ranks = graph.node("Mul", [scalar(graph, q, dtype, hint), graph.node(
@@ -67,9 +67,8 @@ def _quantile_row(graph, node, ordered, count, size, q, dtype):
         ranks = graph.node(rounding, [ranks], hint)
     low_rank = graph.node("Floor", [ranks], hint)
 
-    def pick(rank):
+    def pick(rank):  # ranks stay below each row's count of numbers
         index = graph.node("Cast", [rank], hint, to=TensorProto.INT64)
-        index = graph.node("Min", [index, scalar(graph, size - 1, np.int64, hint)], hint)
         return graph.node("GatherElements", [ordered, index], hint, axis=-1)
 
     below = pick(low_rank)
@@ -104,24 +103,22 @@ def nan_quantile(graph, node, args, kwargs):
     x = cast_to(graph, args[0], input_dtype(node), compute, hint)
     axes = layer.axes(rank)
     if axes is None:
-        size = None if None in shape else int(np.prod(shape))
         rows = graph.node("Reshape", [x, graph.ints([-1], f"{hint}/flat")], hint)
     else:
         others = [axis for axis in range(rank) if axis not in axes]
-        sizes = [shape[axis] for axis in axes]
-        size = None if None in sizes else int(np.prod(sizes))
         if others + axes != list(range(rank)):
             x = graph.node("Transpose", [x], hint, perm=others + axes)
         rows = graph.node("Reshape", [x, graph.ints([0] * len(others) + [-1],
                                                     f"{hint}/rows")], hint)
-    size = known_size(node, size, "the quantile axes")
     nan = graph.node("IsNaN", [rows], hint)
     filled = graph.node("Where", [nan, scalar(graph, np.inf, compute, hint), rows], hint)
-    ordered, _ = graph.node("TopK", [filled, graph.ints([size], f"{hint}/k")], hint,
-                            outputs=2, axis=-1, largest=0, sorted=1)
+    size = graph.node("Slice", [graph.node("Shape", [rows], hint), graph.ints([-1], f"{hint}/s"),
+                                graph.ints([np.iinfo(np.int64).max], f"{hint}/e")], hint)
+    ordered, _ = graph.node("TopK", [filled, size], hint, outputs=2, axis=-1, largest=0,
+                            sorted=1)
     count = reduce(graph, "ReduceSum", graph.node("Cast", [graph.node("Not", [nan], hint)], hint,
                                                   to=onnx_type(compute)), [-1], True, hint)
-    results = [_quantile_row(graph, node, ordered, count, size, float(q), compute)
+    results = [_quantile_row(graph, node, ordered, count, float(q), compute)
                for q in quantiles.reshape(-1)]
     if quantiles.ndim:
         results = [graph.node("Unsqueeze", [item, graph.ints([0], f"{hint}/axis")], hint)

@@ -128,6 +128,8 @@ def view(graph, node, args, kwargs):
         return graph.node("Identity", [args[0]], hint)
     need_opset(graph, layer, 26, "reinterpreting bits (BitCast)")
     old, new = source.itemsize, target.itemsize
+    if np.dtype(np.bool_) in (source, target) and old == new:  # no BitCast of bool in ORT
+        return graph.node("Cast", [args[0]], hint, to=onnx_type(target))
     if old == new:
         return graph.node("BitCast", [args[0]], hint, to=onnx_type(target))
     x = args[0]
