@@ -103,6 +103,7 @@ def test_every_recorded_case_is_checked():
     lambda: ops.View(dtype="no-such-dtype"),
     lambda: ops.AllClose(rtol="tight"),
     lambda: ops.Cross(axis=1.5),
+    lambda: ops.Full(shape=[10**6, 10**6]),
 ])
 def test_bad_arguments_are_config_errors_naming_the_operation(make):
     with pytest.raises(ModelioError, match=r"\(\w+\)"):
@@ -124,6 +125,12 @@ def test_bad_arguments_are_config_errors_naming_the_operation(make):
     (ops.Trapezoid(x=[0.0, 1.0]), (np.ones((2, 3), "float32"),)),
     (ops.UnravelIndex(shape=[2, 2]), (np.ones(2, "float32"),)),
     (ops.Corrcoef(), (np.ones((2, 2, 2), "float32"),)),
+    # results beyond modelio's runtime limit are refused before they are allocated
+    (ops.Diagflat(), (np.ones(100_000, "float32"),)),
+    (ops.Linspace(num=10**10), (np.zeros(1, "float32"), np.ones(1, "float32"))),
+    (ops.Histogram(bins=10**10), (np.ones(3, "float32"),)),
+    (ops.Vander(N=10**10), (np.ones(3, "float32"),)),
+    (ops.Meshgrid(), (np.ones(3000, "float32"),) * 3),
 ])
 def test_bad_operands_are_errors_naming_the_operation(op, arguments):
     with pytest.raises(ModelioError, match=type(op).__name__):

@@ -13,6 +13,7 @@ from ...graph.operation import broadcast_shapes
 from ...graph.registry import register_operation
 from ..base import REQUIRED, KerasOp, normalize_axis, spec_of
 from .binary import result_dtype
+from .values import limit_result
 
 __all__ = ["Corrcoef", "Correlate", "Cross", "Diagflat", "Meshgrid", "Trapezoid",
            "UnravelIndex", "Vander"]
@@ -25,7 +26,9 @@ def _size(shape):
 @register_operation
 class Cross(KerasOp):
     """The cross product of 3-vectors along `axisa` of x1 and `axisb` of x2 (`axis` sets all
-    three), the results along `axisc`."""
+    three), the results along `axisc` — numpy's and Keras's TensorFlow backend's meaning. (Keras's
+    torch backend refuses the axis arguments, and with the defaults takes torch's deprecated
+    choice, the first axis of size 3: the same unless an earlier axis, even the batch, has 3.)"""
 
     ARGUMENTS = {"axisa": -1, "axisb": -1, "axisc": -1, "axis": None}
 
@@ -73,6 +76,8 @@ class Diagflat(KerasOp):
         self.check_int("k")
 
     def call(self, x):
+        side = np.size(x) + abs(self.arguments["k"])
+        limit_result(self, (side, side), np.asarray(x).dtype)
         return np.diagflat(x, self.arguments["k"])
 
     def output_spec(self, x):
@@ -95,7 +100,7 @@ class Vander(KerasOp):
             self.fail(f"increasing must be true or false, got {self.arguments['increasing']!r}")
 
     def call(self, x):
-        self.output_spec(x)
+        limit_result(self, (len(x), self.output_spec(x)[0][1]), x.dtype)
         return np.vander(x, self.arguments["N"], self.arguments["increasing"]).astype(x.dtype)
 
     def output_spec(self, x):
@@ -117,7 +122,8 @@ class Meshgrid(KerasOp):
         self.check_choice("indexing", ("xy", "ij"))
 
     def call(self, *x):
-        self.output_spec(*x)
+        shape, dtype = self.output_spec(*x)[0]
+        limit_result(self, (len(x), *shape), dtype)
         return [grid.copy() for grid in np.meshgrid(*x, indexing=self.arguments["indexing"])]
 
     def output_spec(self, *x):

@@ -9,7 +9,7 @@ from ...graph.operation import broadcast_shapes
 from ...graph.registry import register_operation
 from ..base import KerasOp, spec_of
 from .binary import result_dtype
-from .values import check_dtype_argument
+from .values import check_dtype_argument, limit_result
 
 __all__ = ["Digitize", "Geomspace", "Histogram", "Linspace", "Logspace", "SearchSorted",
            "torch_linspace"]
@@ -62,6 +62,7 @@ class _Spaced(KerasOp):
         (NaN for num 1 with the end point), stop pulled in by one step without it."""
         num = self.arguments["num"]
         start, stop = np.asarray(start), np.asarray(stop)
+        limit_result(self, (num, *np.broadcast_shapes(start.shape, stop.shape)), dtype)
         with np.errstate(all="ignore"):
             if not self.arguments["endpoint"]:
                 stop = stop - (stop - start) / num
@@ -184,6 +185,7 @@ class Histogram(KerasOp):
         dtype = self.output_spec(x)[0][1]
         values = np.asarray(x).astype(dtype)
         bins = self.arguments["bins"]
+        limit_result(self, (bins + 1,), dtype)
         if self.arguments["range"] is None:
             if values.size == 0 or not np.all(np.isfinite(values)):
                 self.fail("the values' range is not finite (give range)")

@@ -12,10 +12,11 @@ from ...graph.dtypes import standardize_dtype
 from ...graph.operation import broadcast_shapes
 from ...graph.registry import register_operation
 from ..base import REQUIRED, KerasOp, spec_of
+from ..onnx_layer import MAX_RUNTIME_BYTES
 from .binary import result_dtype
 
 __all__ = ["AllClose", "Angle", "Array", "EmptyLike", "Full", "I0", "Imag", "Ndim", "Nextafter",
-           "Size", "View", "check_dtype_argument", "isclose_values"]
+           "Size", "View", "check_dtype_argument", "isclose_values", "limit_result"]
 
 
 def check_dtype_argument(op: KerasOp, key: str = "dtype") -> None:
@@ -27,6 +28,14 @@ def check_dtype_argument(op: KerasOp, key: str = "dtype") -> None:
         op.arguments[key] = standardize_dtype(value)
     except ModelioError as exc:
         op.fail(f"{key}: {exc}")
+
+
+def limit_result(op: KerasOp, shape, dtype) -> None:
+    """Refuse, before allocating it, a result of `shape` and `dtype` above MAX_RUNTIME_BYTES."""
+    size = math.prod(int(dim) for dim in shape) * np.dtype(dtype).itemsize
+    if size > MAX_RUNTIME_BYTES:
+        op.fail(f"refusing to build a result of shape {tuple(shape)} ({size} bytes; at most "
+                f"{MAX_RUNTIME_BYTES} are computed)")
 
 
 def isclose_values(x1, x2, rtol, atol, equal_nan):
@@ -222,9 +231,8 @@ class Full(KerasOp):
                 isinstance(size, int) and not isinstance(size, bool) and size >= 0
                 for size in shape):
             self.fail(f"shape must be a list of sizes >= 0, got {shape!r}")
-        if math.prod(shape) > 2 ** 28:
-            self.fail(f"shape {shape} is too large")
         check_dtype_argument(self)
+        limit_result(self, shape, self.arguments["dtype"] or "float32")
 
     def call(self, fill_value):
         dtype = self.output_spec(fill_value)[1]
