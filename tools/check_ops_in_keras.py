@@ -3,16 +3,19 @@ in real Keras 3 with the outputs Keras computed.
 
 Runs in the Keras 3 environment, with modelio importable from this checkout:
 
-    KERAS_BACKEND=torch ../kenv/bin/python tools/check_ops_in_keras.py [--group GROUP]
+    KERAS_BACKEND=torch ../kenv/bin/python tools/check_ops_in_keras.py
+    KERAS_BACKEND=torch ../kenv/bin/python tools/check_ops_in_keras.py GROUP   # or --group GROUP
+
+With a group name GROUP the cases are those of fixtures/keras3/ops_GROUP_cases.npz (and, when
+it exists, ops_GROUP_cases_tf.npz, recorded with the TensorFlow backend; Keras then runs in the
+torch backend only what it can), the table fixtures/evidence/keras3_loads_modelio_ops_GROUP.txt.
 
 For every case of fixtures/keras3/ops_cases.npz that modelio loads (tools/ops_case_fixtures.py)
 and for fixtures/keras3_files/ops_zoo.keras: modelio builds the model (from Keras's config, or
 by loading the archive), predicts on the recorded inputs, saves it as `.keras`; real Keras loads
 modelio's file with `keras.saving.load_model` and predicts. Both differences are the max
 |prediction - recorded Keras output|. The table goes to
-fixtures/evidence/keras3_loads_modelio_ops.txt. With `--group GROUP` the cases are those of
-fixtures/keras3/ops_GROUP_cases.npz (tools/ops_GROUP_fixtures.py; no zoo) and the table goes to
-fixtures/evidence/keras3_loads_modelio_ops_GROUP.txt.
+fixtures/evidence/keras3_loads_modelio_ops.txt.
 """
 
 import argparse
@@ -68,49 +71,86 @@ def check(name, model, inputs, expected, folder) -> str:
     return f"{name:28s} {modelio_diff:12.3g} {worst(keras_out, expected):12.3g}"
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--group", help="check fixtures/keras3/ops_GROUP_cases.npz instead")
-    group = parser.parse_args().group
-    cases, out = CASES, OUT
-    if group:
-        cases = CASES.with_name(f"ops_{group}_cases.npz")
-        out = OUT.with_name(f"keras3_loads_modelio_ops_{group}.txt")
-    buffers, document = load_case_archive(cases)
+def check_archive(path, folder, rows, refused) -> None:
+    """One row per case of the archive at `path` that modelio loads; refusals listed."""
+    buffers, document = load_case_archive(path)
+    for case in document["cases"]:
+        if "config" not in case:
+            continue
+        name = case["name"]
+        inputs = [read_case_array(buffers, case, f"input_{i}") for i in range(case["n_inputs"])]
+        expected = [read_case_array(buffers, case, f"output_{i}")
+                    for i in range(case["n_outputs"])]
+        try:
+            model = modelio.Model.from_config(case["config"])
+        except ModelioError as exc:
+            refused.append(f"{name}: {exc}")
+            continue
+        try:
+            rows.append(check(name, model, inputs, expected, folder))
+        except Exception as exc:  # noqa: BLE001 - Keras itself cannot load or run the file
+            rows.append(f"{name:28s} Keras fails on modelio's file: "
+                        f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}")
+
+
+NUMPY_MORE_NOTE = (
+    "# (empty_like: contents unspecified, so the differences are meaningless; nan: outputs "
+    "holding NaN bit patterns (view); 'Keras fails': Keras cannot run its own model of these "
+    "either (Histogram calls a missing backend.math.histogram, a Histogram range written as a "
+    "list is refused on loading, torch has no imag of real tensors nor Cross axis arguments)\n")
+
+
+def main_group(group: str) -> None:
+    archive = CASES.with_name(f"ops_{group}_cases.npz")
+    out = OUT.with_name(f"keras3_loads_modelio_ops_{group}.txt")
     rows, refused = [], []
     with tempfile.TemporaryDirectory() as folder:
-        for case in document["cases"]:
-            if "config" not in case:
-                continue
-            name = case["name"]
-            inputs = [read_case_array(buffers, case, f"input_{i}")
-                      for i in range(case["n_inputs"])]
-            expected = [read_case_array(buffers, case, f"output_{i}")
-                        for i in range(case["n_outputs"])]
-            try:
-                model = modelio.Model.from_config(case["config"])
-            except ModelioError as exc:
-                refused.append(f"{name}: {exc}")
-                continue
-            rows.append(check(name, model, inputs, expected, folder))
-        if not group:
-            with np.load(ZOO.with_suffix(".npz")) as arrays:
-                inputs = [arrays["input:x"], arrays["input:image"]]
-                expected = [arrays[f"output:{i}"] for i in range(5)]
-            rows.append(check("ops_zoo (.keras by Keras)", modelio.load_model(ZOO), inputs,
-                              expected, folder))
+        for path in (archive, archive.with_name(f"ops_{group}_cases_tf.npz")):
+            if path.exists():
+                check_archive(path, folder, rows, refused)
     header = (f"# Keras {keras.__version__} ({keras.backend.backend()}) loads the .keras files "
-              f"modelio writes for models holding keras.ops operations"
-              f"{f' ({cases.name})' if group else ''}\n"
+              f"modelio writes for models holding keras.ops operations ({archive.name})\n"
               f"# columns: case, max |modelio - Keras recorded|, max |Keras on modelio's file - "
               f"Keras recorded|\n"
-              + ("" if group else
-                 "# (nan: dot and count_nonzero_axis, where the torch backend computes a batched "
-                 "matmul and a transposed count where numpy and TensorFlow do not; modelio "
-                 "follows numpy)\n"))
+              f"# (empty_like: contents unspecified, so the differences are meaningless; nan: "
+              f"outputs holding NaN bit patterns (view); 'Keras fails': Keras cannot run its own "
+              f"model of these either (Histogram calls a missing backend.math.histogram, a "
+              f"Histogram range written as a list is refused on loading, torch has no imag of "
+              f"real tensors nor Cross axis arguments)\n")
+    body = "\n".join(rows)
+    tail = "\n# refused by modelio (no file written):\n" + "\n".join(f"#   {item}"
+                                                                    for item in refused)
+    out.write_text(header + body + tail + "\n")
+    print(header + body + tail)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("group", nargs="?", help="check fixtures/keras3/ops_GROUP_cases.npz instead")
+    parser.add_argument("--group", dest="group_option", help="the same as GROUP")
+    arguments = parser.parse_args()
+    group = arguments.group or arguments.group_option
+    if group:
+        main_group(group)
+        return
+    rows, refused = [], []
+    with tempfile.TemporaryDirectory() as folder:
+        check_archive(CASES, folder, rows, refused)
+        with np.load(ZOO.with_suffix(".npz")) as arrays:
+            inputs = [arrays["input:x"], arrays["input:image"]]
+            expected = [arrays[f"output:{i}"] for i in range(5)]
+        rows.append(check("ops_zoo (.keras by Keras)", modelio.load_model(ZOO), inputs,
+                          expected, folder))
+    header = (f"# Keras {keras.__version__} ({keras.backend.backend()}) loads the .keras files "
+              f"modelio writes for models holding keras.ops operations\n"
+              f"# columns: case, max |modelio - Keras recorded|, max |Keras on modelio's file - "
+              f"Keras recorded|\n"
+              "# (nan: dot and count_nonzero_axis, where the torch backend computes a batched "
+              "matmul and a transposed count where numpy and TensorFlow do not; modelio "
+              "follows numpy)\n")
     body = "\n".join(rows)
     tail = "\n# refused by modelio (no file written):\n" + "\n".join(f"#   {item}" for item in refused)
-    out.write_text(header + body + tail + "\n")
+    OUT.write_text(header + body + tail + "\n")
     print(header + body + tail)
 
 

@@ -5,18 +5,23 @@ indexing, linear, sorting."""
 from . import (
     arrange,
     binary,
+    constructs,
     creation,
     elementwise,
     extras,
     indexing,
     linear,
     more,
+    nan_quantiles,
     reduction,
     shape,
     sorting,
+    spacing,
     statistics,
     unary,
+    values,
 )
 
-__all__ = ["arrange", "binary", "creation", "elementwise", "extras", "indexing", "linear", "more", "reduction",
-           "shape", "sorting", "statistics", "unary"]
+__all__ = ["arrange", "binary", "constructs", "creation", "elementwise", "extras", "indexing", "linear",
+           "more", "nan_quantiles", "reduction", "shape", "sorting", "spacing", "statistics", "unary",
+           "values"]

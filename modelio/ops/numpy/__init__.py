@@ -5,6 +5,8 @@ from .arrange import *  # noqa: F403
 from .arrange import __all__ as _arrange
 from .binary import *  # noqa: F403
 from .binary import __all__ as _binary
+from .constructs import *  # noqa: F403
+from .constructs import __all__ as _constructs
 from .creation import *  # noqa: F403
 from .creation import __all__ as _creation
 from .elementwise import *  # noqa: F403
@@ -17,16 +19,23 @@ from .linear import *  # noqa: F403
 from .linear import __all__ as _linear
 from .more import *  # noqa: F403
 from .more import __all__ as _more
+from .nan_quantiles import *  # noqa: F403
+from .nan_quantiles import __all__ as _nan_quantiles
 from .reduction import *  # noqa: F403
 from .reduction import __all__ as _reduction
 from .shape import *  # noqa: F403
 from .shape import __all__ as _shape
 from .sorting import *  # noqa: F403
 from .sorting import __all__ as _sorting
+from .spacing import *  # noqa: F403
+from .spacing import __all__ as _spacing
 from .statistics import *  # noqa: F403
 from .statistics import __all__ as _statistics
 from .unary import *  # noqa: F403
 from .unary import __all__ as _unary
+from .values import *  # noqa: F403
+from .values import __all__ as _values
 
 __all__ = [*_arrange, *_binary, *_creation, *_elementwise, *_extras, *_indexing, *_linear, *_more, *_reduction,
-           *_shape, *_sorting, *_statistics, *_unary]
+           *_shape, *_sorting, *_statistics, *_unary, *_constructs, *_nan_quantiles,
+           *_spacing, *_values]

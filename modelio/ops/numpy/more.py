@@ -1,7 +1,7 @@
 """Still more of `keras.ops.numpy` as Keras 3 graphs record them: NaN-skipping statistics
 (`Nanstd`, `Nanvar`, `Nanprod`, `Nancumsum`), integer and bitwise arithmetic (`Gcd`, `Lcm`,
 `Bitwise*`, shifts), `Ldexp`, the complex-number views of real tensors (`Real`, `Conj`, `Conjugate`,
-`Isreal`; `Imag` is refused: Keras's torch backend fails on real tensors), `Kron`, `Diag`, `Diff`, `IsIn`, `Dsplit`, `Quantile` and `Percentile`;
+`Isreal`; `Imag` is in values.py), `Kron`, `Diag`, `Diff`, `IsIn`, `Dsplit`, `Quantile` and `Percentile`;
 each a registered class with Keras's config."""
 
 import numpy as np
