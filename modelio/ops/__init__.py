@@ -21,7 +21,9 @@ Importing this package registers them all.
 from . import (
            core,
            image,
+           image_more,
            image_ops,
+           image_sampling,
            linalg,
            nn,
            nn_activations,
@@ -33,7 +35,9 @@ from . import (
 from .base import KerasOp
 from .core import *  # noqa: F403
 from .image import *  # noqa: F403
+from .image_more import *  # noqa: F403
 from .image_ops import *  # noqa: F403
+from .image_sampling import *  # noqa: F403
 from .linalg import *  # noqa: F403
 from .nn import *  # noqa: F403
 from .nn_activations import *  # noqa: F403
@@ -43,7 +47,7 @@ from .numpy import *  # noqa: F403
 from .onnx_layer import OnnxLayer
 from .tf_functions import SlicingOpLambda, TFOpLambda
 
-__all__ = ["KerasOp", "OnnxLayer", "SlicingOpLambda", "TFOpLambda", "tf_functions", "core", "image", "image_ops", "linalg", "nn",
-           "nn_activations", "nn_functions", "nn_losses", "numpy", *core.__all__, *image.__all__, *image_ops.__all__,
+__all__ = ["KerasOp", "OnnxLayer", "SlicingOpLambda", "TFOpLambda", "tf_functions", "core", "image", "image_more", "image_ops", "image_sampling", "linalg", "nn",
+           "nn_activations", "nn_functions", "nn_losses", "numpy", *core.__all__, *image.__all__, *image_more.__all__, *image_ops.__all__, *image_sampling.__all__,
            *linalg.__all__, *nn.__all__, *nn_activations.__all__, *nn_functions.__all__, *nn_losses.__all__,
            *numpy.__all__]

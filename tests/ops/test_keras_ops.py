@@ -36,7 +36,7 @@ CASES = {case["name"]: case for case in DOCUMENT["cases"] if "config" in case}
 # the TensorFlow backend's outputs, recorded in fixtures/keras3/ops_cases_tf.npz.
 TORCH_ONLY = {"dot", "count_nonzero_axis"}
 # operations modelio refuses by name (no numpy kernel matching Keras, see the report)
-REFUSED = {"erfinv": "Erfinv", "rgb_to_hsv": "RGBToHSV", "extract_patches": "ExtractPatches"}
+REFUSED = {"erfinv": "Erfinv"}
 # no ONNX export: the reason appears in the UnsupportedError
 NO_ONNX = {"cumprod": "cumulative product", "inv": "matrix inverse",
            "gcd_lcm": "greatest common divisor", "solve": "solvers", "cholesky": "solvers",
