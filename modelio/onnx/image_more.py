@@ -93,6 +93,9 @@ def extract_patches(graph, node, args, kwargs):
         refuse(node, "unbatched inputs")
     channels = known_size(node, shape[channel_axis], "ExtractPatches")
     depth = int(np.prod(window)) * channels
+    if depth > 2048:
+        refuse(node, f"patches of {depth} values (the identity kernel would hold {depth}^2 "
+                     f"weights)")
     kernel = np.eye(depth, dtype=np.float32).reshape(*window, channels, depth)
     kernel = np.ascontiguousarray(np.moveaxis(kernel, [-1, -2], [0, 1]))
     pairs = [conv_kernels.padding_amounts(known_size(node, shape[axis], "ExtractPatches"), size,

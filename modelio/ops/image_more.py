@@ -18,6 +18,7 @@ __all__ = ["SSIM", "ExtractPatches", "GaussianBlur", "HSVToRGB", "RGBToHSV", "So
            "gaussian_blur_kernel", "sobel_kernel"]
 
 _FORMATS = (None, "channels_last", "channels_first")
+_MAX_TAPS = 1 << 20  # a blur window larger than this is a mistake, not an image filter
 
 
 class _ColorOp(KerasOp):
@@ -96,9 +97,10 @@ def _int_list(op, key, length, minimum=1):
 
 @register_operation
 class ExtractPatches(KerasOp):
-    """Patches of `size` (2 or 3 sizes) taken every `strides` cells, each flattened into the
-    channel axis in (rows, columns, channels) order (depth first for 3-D patches), as Keras
-    computes them: a convolution with an identity kernel."""
+    """Patches of `size` (2 or 3 sizes) taken every `strides` cells (`dilation_rate` apart
+    within a patch, zero-padded for "same"), each flattened into the channel axis in (rows,
+    columns, channels) order (depth first for 3-D patches), as Keras's convolution with an
+    identity kernel lays them out."""
 
     _keras_module = "keras.src.ops.image"
     _config_has_name = False
@@ -136,19 +138,25 @@ class ExtractPatches(KerasOp):
     def call(self, images):
         self.output_spec(images)
         axes, channel_axis, window, strides, dilation = self.geometry(images.ndim)
-        unbatched = images.ndim == len(window) + 1
-        x = images[None] if unbatched else images
-        channels = images.shape[channel_axis]
-        depth = int(np.prod(window)) * channels
-        kernel = np.eye(depth, dtype=x.dtype).reshape(*window, channels, depth)
-        offset = 1 if unbatched else 0
-        pads = [conv_kernels.padding_amounts(x.shape[axis + offset], size, stride, rate,
-                                             self.arguments["padding"])
-                for axis, size, stride, rate in zip(axes, window, strides, dilation)]
-        patches = conv_kernels.conv(
-            x, kernel, strides, pads, dilation,
-            channels_first=self.arguments["data_format"] == "channels_first")
-        return patches[0] if unbatched else patches
+        x = np.moveaxis(images, channel_axis, -1)  # channels last
+        axes = list(range(x.ndim - 1 - len(window), x.ndim - 1))
+        widths = [(0, 0)] * x.ndim
+        outs = []
+        for axis, size, stride, rate in zip(axes, window, strides, dilation):
+            widths[axis] = conv_kernels.padding_amounts(x.shape[axis], size, stride, rate,
+                                                        self.arguments["padding"])
+            outs.append(conv_kernels.conv_output_length(x.shape[axis], size, stride, rate,
+                                                        self.arguments["padding"]))
+        padded = np.pad(x, widths)
+        pieces = []
+        for offsets in np.ndindex(*window):  # one strided view per window position
+            key = [slice(None)] * x.ndim
+            for axis, offset, stride, rate, out in zip(axes, offsets, strides, dilation, outs):
+                start = offset * rate
+                key[axis] = slice(start, start + (out - 1) * stride + 1, stride)
+            pieces.append(padded[tuple(key)])
+        return np.ascontiguousarray(np.moveaxis(np.concatenate(pieces, axis=-1), -1,
+                                                channel_axis))
 
     def output_spec(self, images):
         shape, dtype = spec_of(images)
@@ -195,7 +203,9 @@ class GaussianBlur(KerasOp):
     ARGUMENTS = {"kernel_size": [3, 3], "sigma": [1.0, 1.0], "data_format": None}
 
     def check(self):
-        _int_list(self, "kernel_size", 2)
+        kernel_size = _int_list(self, "kernel_size", 2)
+        if kernel_size[0] * kernel_size[1] > _MAX_TAPS:
+            self.fail(f"kernel_size {kernel_size} is too large (at most {_MAX_TAPS} taps)")
         sigma = self.arguments["sigma"]
         if not isinstance(sigma, list) or len(sigma) != 2 or not all(
                 isinstance(item, (int, float)) and not isinstance(item, bool) and item > 0

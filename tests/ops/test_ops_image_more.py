@@ -135,6 +135,7 @@ IMAGES = np.zeros((1, 4, 4, 3), np.float32)
     (lambda: ops.ExtractPatches(size=[5, 5]), lambda op: op(IMAGES), "do not fit"),
     (lambda: ops.GaussianBlur(sigma=[1.0, -1.0]), None, "sigma"),
     (lambda: ops.GaussianBlur(kernel_size=[3]), None, "kernel_size"),
+    (lambda: ops.GaussianBlur(kernel_size=[99999, 99999]), None, "too large"),
     (lambda: ops.RGBToHSV(), lambda op: op(IMAGES.astype(np.int32)), "float images"),
     (lambda: ops.HSVToRGB(), lambda op: op(IMAGES[..., :2]), "3 channels"),
     (lambda: ops.SobelEdges(), lambda op: op(IMAGES[0]), "rank 4"),
