@@ -13,12 +13,14 @@
 * ``homography``: the eight projective coefficients mapping `end_points` to `start_points`.
 * ``scale_and_translate_weights``: the (in, out) resampling matrix of Keras's
   `scale_and_translate` for one axis.
-* ``gaussian_1d``: the normalized Gaussian taps Keras's blur and SSIM use.
+* ``gaussian_1d``: the normalized Gaussian taps Keras's blur and SSIM use;
+  ``separable_correlate``: a valid 2-D correlation with an outer-product window, one axis after
+  the other.
 """
 
 import numpy as np
 
-__all__ = ["SCALE_KERNELS", "gaussian_1d", "homography", "map_coordinates", "mirror_index",
+__all__ = ["SCALE_KERNELS", "gaussian_1d", "separable_correlate", "homography", "map_coordinates", "mirror_index",
            "projective_transform", "reflect_index_tf", "scale_and_translate_weights"]
 
 _F32 = np.float32
@@ -29,6 +31,22 @@ def gaussian_1d(size: int, sigma: float, dtype=np.float32) -> np.ndarray:
     x = np.arange(size, dtype=dtype) - dtype(size - 1) / dtype(2)
     taps = np.exp(dtype(-0.5) * (x / dtype(sigma)) ** 2)
     return taps / taps.sum(dtype=dtype)
+
+
+def separable_correlate(x: np.ndarray, row_taps: np.ndarray, col_taps: np.ndarray,
+                        row_axis: int, col_axis: int) -> np.ndarray:
+    """Valid correlation of `x` with the window outer(row_taps, col_taps) over (row_axis,
+    col_axis): rows first, then columns, one shifted multiply-add per tap."""
+    for axis, taps in ((row_axis, row_taps), (col_axis, col_taps)):
+        length = x.shape[axis] - len(taps) + 1
+        out = None
+        for index, tap in enumerate(taps.astype(x.dtype)):
+            key = [slice(None)] * x.ndim
+            key[axis] = slice(index, index + length)
+            term = tap * x[tuple(key)]
+            out = term if out is None else out + term
+        x = out
+    return x
 
 
 def _trunc(values: np.ndarray) -> np.ndarray:

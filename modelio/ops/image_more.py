@@ -216,9 +216,19 @@ class GaussianBlur(KerasOp):
     def call(self, images):
         self.output_spec(images)
         kernel_size = _int_list(self, "kernel_size", 2)
-        taps = gaussian_blur_kernel(kernel_size, self.arguments["sigma"], images.dtype.type)
+        sigma = self.arguments["sigma"]
+        dtype = images.dtype.type
         pads = [conv_kernels.padding_amounts(1, size, 1, 1, "same") for size in kernel_size]
-        return _depthwise(self, images, taps, pads)[0]
+        if kernel_size[0] != kernel_size[1]:  # Keras's reshaped window is not separable
+            taps = gaussian_blur_kernel(kernel_size, sigma, dtype)
+            return _depthwise(self, images, taps, pads)[0]
+        # square: window[i, j] = column taps (sigma[1])[i] * row taps (sigma[0])[j]
+        h_axis, w_axis, _ = image_axes(self, images.ndim)
+        widths = [(0, 0)] * images.ndim
+        widths[h_axis], widths[w_axis] = pads
+        return image_sampling.separable_correlate(
+            np.pad(images, widths), image_sampling.gaussian_1d(kernel_size[1], sigma[1], dtype),
+            image_sampling.gaussian_1d(kernel_size[0], sigma[0], dtype), h_axis, w_axis)
 
     def output_spec(self, images):
         shape, dtype = spec_of(images)
@@ -252,13 +262,11 @@ class SobelEdges(KerasOp):
         widths = [(0, 0)] * images.ndim
         widths[h_axis] = widths[w_axis] = (1, 1)
         padded = np.pad(images, widths, mode="reflect")
-        out, channels = _depthwise(self, padded, sobel_kernel(images.dtype), [(0, 0), (0, 0)])
-        # depthwise output channel c * 2 + k -> (..., c, k)
-        if self.arguments["data_format"] == "channels_first":
-            out = np.moveaxis(out.reshape(out.shape[0], channels, 2, *out.shape[2:]), 2, -1)
-        else:
-            out = out.reshape(*out.shape[:-1], channels, 2)
-        return np.ascontiguousarray(out)
+        smooth = np.array([1, 2, 1], images.dtype)
+        step = np.array([-1, 0, 1], images.dtype)
+        dy = image_sampling.separable_correlate(padded, step, smooth, h_axis, w_axis)
+        dx = image_sampling.separable_correlate(padded, smooth, step, h_axis, w_axis)
+        return np.stack([dy, dx], axis=-1)
 
     def output_spec(self, images):
         shape, dtype = spec_of(images)
@@ -309,13 +317,12 @@ class SSIM(KerasOp):
                 image = np.moveaxis(image, 1, -1)
             pair.append(image)
         first, second = pair
-        window = self.window(dtype.type)
-        size = window.shape[0]
+
+        taps = image_sampling.gaussian_1d(self.arguments["filter_size"],
+                                          self.arguments["filter_sigma"], dtype.type)
 
         def mean(x):  # valid Gaussian-weighted mean of each channel
-            kernel = np.ascontiguousarray(np.broadcast_to(
-                window[:, :, None, None], (size, size, x.shape[-1], 1)))
-            return conv_kernels.depthwise_conv(x, kernel, (1, 1), [(0, 0), (0, 0)], (1, 1))
+            return image_sampling.separable_correlate(x, taps, taps, 1, 2)
 
         c1, c2 = (dtype.type(value) for value in self.constants())
         mu1, mu2 = mean(first), mean(second)
