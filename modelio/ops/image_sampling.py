@@ -94,7 +94,11 @@ class PerspectiveTransform(_Warp):
         self.output_spec(images, start_points, end_points)
         start = start_points if start_points.ndim == 3 else start_points[None]
         end = end_points if end_points.ndim == 3 else end_points[None]
-        return self.warp(images, image_sampling.homography(start, end), "constant")
+        try:
+            transforms = image_sampling.homography(start, end)
+        except np.linalg.LinAlgError:
+            self.fail("the points give no homography (three of the four on one line?)")
+        return self.warp(images, transforms, "constant")
 
     def output_spec(self, images, start_points, end_points):
         shape, dtype = self.check_images(images)
