@@ -20,6 +20,7 @@ them):
   wraps the sample position; "nearest" interpolation rounds halves away from zero in
   TensorFlow, to even in torch.
 * HSVToRGB of hues outside [0, 1]: torch wraps them, TensorFlow does not.
+* RGBToHSV of values below the dtype's epsilon: torch zeroes them first, TensorFlow does not.
 * MapCoordinates "reflect": TensorFlow mirrors negative indices (|i|), torch reflects them.
 
 TensorFlow refuses AffineTransform's "mirror" and fails on MapCoordinates' "mirror" (an index
@@ -59,10 +60,11 @@ def cases(ops):
     image = ops.image
 
     def special_rgb(x):
-        # random pixels, then grey ones (zero saturation), black ones, and r == g ties
+        # random pixels, then grey ones (zero saturation), black ones, r == g ties and values
+        # below float32's epsilon
         gray = ops.repeat(x[..., :1], 3, axis=-1)
         ties = ops.concatenate([x[..., :1], x[..., :1], x[..., 2:] * 0.5], axis=-1)
-        return ops.concatenate([x, gray, x * 0.0, ties], axis=1)
+        return ops.concatenate([x, gray, x * 0.0, ties, x * 1e-8], axis=1)
 
     add("rgb_to_hsv", [UNIT_IMAGE], lambda x: image.rgb_to_hsv(special_rgb(x)))
     add("rgb_to_hsv_channels_first", [spec((3, 4, 5), low=0.0, high=1.0)],

@@ -35,9 +35,6 @@ def color(graph, node, args, kwargs):
     def op(name, *inputs):
         return graph.node(name, list(inputs), hint)
 
-    if isinstance(layer, ops.RGBToHSV):
-        eps = float(np.finfo(np.float32).eps)
-        x = op("Where", op("Less", op("Abs", x), c(eps)), c(0.0), x)
     red, green, blue = graph.node("Split", [x, graph.ints([1, 1, 1], f"{hint}/split")], hint,
                                   outputs=3, axis=channel_axis)
     if isinstance(layer, ops.RGBToHSV):

@@ -2,7 +2,8 @@
 and value in [0, 1]), `ExtractPatches` (2-D and 3-D), `GaussianBlur`, `SobelEdges` and `SSIM`.
 
 Where Keras's torch and TensorFlow backends disagree, modelio computes what the TensorFlow
-backend does: `HSVToRGB` does not wrap hues outside [0, 1], `GaussianBlur` pads "same" (even
+backend does: `RGBToHSV` keeps values below epsilon, `HSVToRGB` does not wrap hues outside
+[0, 1], `GaussianBlur` pads "same" (even
 and non-square kernels keep the image size), `SobelEdges` reflects the border. `data_format`
 None means channels_last (Keras's default)."""
 
@@ -45,13 +46,13 @@ class _ColorOp(KerasOp):
 @register_operation
 class RGBToHSV(_ColorOp):
     """RGB images (values in [0, 1]) to hue, saturation, value: hue 0 is red, 1/3 green, 2/3
-    blue (negative hues wrap to [0, 1)); grey pixels get hue and saturation 0. Magnitudes below
-    the dtype's epsilon count as 0."""
+    blue (negative hues wrap to [0, 1)); grey pixels get hue and saturation 0, black ones
+    saturation 0. Values below the dtype's epsilon are kept (Keras's TensorFlow backend; its
+    torch backend zeroes them first)."""
 
     def call(self, images):
         self.output_spec(images)
         dtype = images.dtype.type
-        images = np.where(np.abs(images) < np.finfo(dtype).eps, dtype(0), images)
         channel_axis, (red, green, blue) = self.planes(images)
         value = np.maximum(np.maximum(red, green), blue)
         spread = value - np.minimum(np.minimum(red, green), blue)

@@ -34,12 +34,13 @@ with np.load(FIXTURE.with_name("ops_image_more_cases_tf.npz")) as _archive:
     TF_OUTPUTS = dict(_archive)
 
 # The torch backend computes these differently from the TensorFlow backend; modelio matches
-# TensorFlow: HSVToRGB does not wrap hues outside [0, 1]; GaussianBlur pads "same" for even and
+# TensorFlow: RGBToHSV keeps values below epsilon (torch zeroes them); HSVToRGB does not wrap
+# hues outside [0, 1]; GaussianBlur pads "same" for even and
 # non-square kernels (torch pads kernel_size[0] // 2 everywhere, changing the size); SobelEdges
 # reflects the border (torch pads zeros); AffineTransform applies c0, c1 (torch drops them), wraps
 # positions rather than indices, and rounds halves away from zero; MapCoordinates' "reflect"
 # mirrors negative indices.
-TENSORFLOW_DIFFERS = {"hsv_to_rgb", "gaussian_blur_non_square", "gaussian_blur_even",
+TENSORFLOW_DIFFERS = {"rgb_to_hsv", "hsv_to_rgb", "gaussian_blur_non_square", "gaussian_blur_even",
                       "sobel_edges", "sobel_edges_channels_first", "affine_wrap_bilinear",
                       "affine_wrap_nearest", "affine_shared_transform", "affine_projective",
                       "map_coordinates_reflect_0", "map_coordinates_reflect_1"}
@@ -107,12 +108,12 @@ def test_extract_patches_config_has_no_name():
 
 def test_rgb_to_hsv_special_pixels():
     """Grey pixels: hue and saturation 0; black: all 0; red-dominant with blue > green: the hue
-    wraps into [0, 1); magnitudes below epsilon count as 0."""
+    wraps into [0, 1); a value below epsilon is a value like any other (TensorFlow)."""
     rgb = np.array([[[[0.5, 0.5, 0.5], [0.0, 0.0, 0.0], [1.0, 0.0, 0.5], [1e-8, 0.0, 0.0]]]],
                    np.float32)
     hsv = ops.RGBToHSV()(rgb)
     np.testing.assert_allclose(hsv[0, 0], [[0, 0, 0.5], [0, 0, 0], [1 - 1 / 12, 1, 1],
-                                           [0, 0, 0]], atol=1e-6)
+                                           [0, 1, 1e-8]], atol=1e-6)
 
 
 def test_elastic_transform_stays_refused_by_name():
