@@ -3,9 +3,8 @@ and value in [0, 1]), `ExtractPatches` (2-D and 3-D), `GaussianBlur`, `SobelEdge
 
 Where Keras's torch and TensorFlow backends disagree, modelio computes what the TensorFlow
 backend does: `RGBToHSV` keeps values below epsilon, `HSVToRGB` does not wrap hues outside
-[0, 1], `GaussianBlur` pads "same" (even
-and non-square kernels keep the image size), `SobelEdges` reflects the border. `data_format`
-None means channels_last (Keras's default)."""
+[0, 1], `GaussianBlur` pads "same" (even and non-square kernels keep the image size),
+`SobelEdges` reflects the border. `data_format` None means channels_last (Keras's default)."""
 
 import numpy as np
 
@@ -183,22 +182,22 @@ def gaussian_blur_kernel(kernel_size, sigma, dtype) -> np.ndarray:
 
 
 def _depthwise(op, images, taps, pads):
-    """Every channel of rank-3/4 `images` convolved with the 2-D `taps` (several: stacked last)."""
+    """Every channel of rank-3/4 `images` correlated with the 2-D window `taps`."""
     unbatched = images.ndim == 3
     x = images[None] if unbatched else images
     first = op.arguments["data_format"] == "channels_first"
     channels = x.shape[1 if first else -1]
-    stacked = taps if taps.ndim == 3 else taps[..., None]
-    kernel = np.broadcast_to(stacked[:, :, None, :],
-                             (*stacked.shape[:2], channels, stacked.shape[2]))
-    out = conv_kernels.depthwise_conv(x, np.ascontiguousarray(kernel), (1, 1), pads, (1, 1),
-                                      channels_first=first)
-    return (out[0] if unbatched else out), channels
+    kernel = np.ascontiguousarray(np.broadcast_to(taps[:, :, None, None],
+                                                  (*taps.shape, channels, 1)))
+    out = conv_kernels.depthwise_conv(x, kernel, (1, 1), pads, (1, 1), channels_first=first)
+    return out[0] if unbatched else out
 
 
 @register_operation
 class GaussianBlur(KerasOp):
-    """Each channel convolved with a normalized Gaussian window, zero padding, "same" size."""
+    """Each channel correlated with a normalized Gaussian window (`kernel_size` [height,
+    width], `sigma` [along width, along height] as Keras pairs them; a non-square window is
+    Keras's outer product laid into the window row-major), zero padding, "same" size."""
 
     _keras_module = "keras.src.ops.image"
     ARGUMENTS = {"kernel_size": [3, 3], "sigma": [1.0, 1.0], "data_format": None}
@@ -222,7 +221,7 @@ class GaussianBlur(KerasOp):
         pads = [conv_kernels.padding_amounts(1, size, 1, 1, "same") for size in kernel_size]
         if kernel_size[0] != kernel_size[1]:  # Keras's reshaped window is not separable
             taps = gaussian_blur_kernel(kernel_size, sigma, dtype)
-            return _depthwise(self, images, taps, pads)[0]
+            return _depthwise(self, images, taps, pads)
         # square: window[i, j] = column taps (sigma[1])[i] * row taps (sigma[0])[j]
         h_axis, w_axis, _ = image_axes(self, images.ndim)
         widths = [(0, 0)] * images.ndim
