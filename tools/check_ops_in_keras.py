@@ -106,7 +106,7 @@ def main_group(group: str) -> None:
     rows, refused = [], []
     with tempfile.TemporaryDirectory() as folder:
         for path in (archive, archive.with_name(f"ops_{group}_cases_tf.npz")):
-            if path.exists():
+            if path.exists() and "cases_json" in np.load(path).files:  # not outputs-only
                 check_archive(path, folder, rows, refused)
     header = (f"# Keras {keras.__version__} ({keras.backend.backend()}) loads the .keras files "
               f"modelio writes for models holding keras.ops operations ({archive.name})\n"

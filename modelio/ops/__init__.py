@@ -22,7 +22,9 @@ from . import (
            core,
            decompositions,
            image,
+           image_more,
            image_ops,
+           image_sampling,
            linalg,
            math_functions,
            nn,
@@ -37,7 +39,9 @@ from .base import KerasOp
 from .core import *  # noqa: F403
 from .decompositions import *  # noqa: F403
 from .image import *  # noqa: F403
+from .image_more import *  # noqa: F403
 from .image_ops import *  # noqa: F403
+from .image_sampling import *  # noqa: F403
 from .linalg import *  # noqa: F403
 from .math_functions import *  # noqa: F403
 from .nn import *  # noqa: F403
@@ -49,7 +53,8 @@ from .onnx_layer import OnnxLayer
 from .scatter import *  # noqa: F403
 from .tf_functions import SlicingOpLambda, TFOpLambda
 
-__all__ = ["KerasOp", "OnnxLayer", "SlicingOpLambda", "TFOpLambda", "tf_functions", "core", "decompositions", "image", "image_ops", "linalg", "math_functions", "nn",
-           "nn_activations", "nn_functions", "nn_losses", "numpy", "scatter", *core.__all__, *decompositions.__all__, *image.__all__, *image_ops.__all__,
-           *linalg.__all__, *math_functions.__all__, *scatter.__all__, *nn.__all__, *nn_activations.__all__, *nn_functions.__all__, *nn_losses.__all__,
+__all__ = ["KerasOp", "OnnxLayer", "SlicingOpLambda", "TFOpLambda", "tf_functions", "core", "decompositions", "image", "image_more", "image_ops",
+           "image_sampling", "linalg", "math_functions", "nn", "nn_activations", "nn_functions", "nn_losses", "numpy", "scatter", *core.__all__,
+           *decompositions.__all__, *image.__all__, *image_more.__all__, *image_ops.__all__, *image_sampling.__all__, *linalg.__all__,
+           *math_functions.__all__, *scatter.__all__, *nn.__all__, *nn_activations.__all__, *nn_functions.__all__, *nn_losses.__all__,
            *numpy.__all__]

@@ -23,7 +23,6 @@ from ops_onnx import run_plain as run_onnx
 
 import modelio
 from modelio.errors import UnsupportedError
-from modelio.graph.registry import OPERATION_CLASSES
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "keras3" / "ops_cases.npz"
 TF_FIXTURE = FIXTURE.with_name("ops_cases_tf.npz")
@@ -35,8 +34,6 @@ CASES = {case["name"]: case for case in DOCUMENT["cases"] if "config" in case}
 # matmul, its `count_nonzero` transposes the result, its TopK indices are int64. modelio matches
 # the TensorFlow backend's outputs, recorded in fixtures/keras3/ops_cases_tf.npz.
 TORCH_ONLY = {"dot", "count_nonzero_axis"}
-# operations modelio refuses by name (no numpy kernel matching Keras, see the report)
-REFUSED = {"rgb_to_hsv": "RGBToHSV", "extract_patches": "ExtractPatches"}
 # no ONNX export: the reason appears in the UnsupportedError
 NO_ONNX = {"cumprod": "cumulative product", "inv": "matrix inverse",
            "gcd_lcm": "greatest common divisor", "solve": "solvers", "cholesky": "solvers",
@@ -44,7 +41,7 @@ NO_ONNX = {"cumprod": "cumulative product", "inv": "matrix inverse",
 with np.load(TF_FIXTURE) as _archive:
     TF_OUTPUTS = dict(_archive)
 OPSETS = {"bitwise": 18}  # ONNX's BitwiseAnd/Or/Xor
-MATCHED = [name for name in CASES if name not in TORCH_ONLY and name not in REFUSED]
+MATCHED = [name for name in CASES if name not in TORCH_ONLY]
 
 
 def _inputs(case):
@@ -90,15 +87,8 @@ def test_keras_op_where_torch_backend_differs_matches_tensorflow_backend(name):
     _check([np.asarray(value) for value in run_onnx(proto, feeds)], expected)
 
 
-@pytest.mark.parametrize("name", sorted(REFUSED))
-def test_unsupported_keras_op_is_refused_by_name(name):
-    assert REFUSED[name] not in OPERATION_CLASSES
-    with pytest.raises(UnsupportedError, match=f"Keras operation '{REFUSED[name]}'"):
-        modelio.Model.from_config(CASES[name]["config"])
-
-
 def test_every_recorded_case_is_checked():
-    assert set(CASES) == set(MATCHED) | TORCH_ONLY | set(REFUSED)
+    assert set(CASES) == set(MATCHED) | TORCH_ONLY
     skipped = [case["name"] for case in DOCUMENT["cases"] if "config" not in case]
     # the torch backend cannot slice with negative steps, nor take the imaginary part of reals
     assert skipped == ["getitem_reverse", "imag"]
