@@ -1,6 +1,9 @@
 """Short-time Fourier transforms and mel filterbanks, as Keras 3 computes them for
-MelSpectrogram (`keras.ops.stft`, PyTorch's `torch.stft` semantics) and STFTSpectrogram (a
-strided convolution with DFT kernels, `keras.initializers.STFT`)."""
+MelSpectrogram and `keras.ops.stft` (PyTorch's `torch.stft` semantics) and STFTSpectrogram (a
+strided convolution with DFT kernels, `keras.initializers.STFT`); the inverse STFT of
+`keras.ops.istft` (irfft, window, overlap-add) and the irfft as a matrix."""
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -36,10 +39,11 @@ def frames(signal: np.ndarray, frame_length: int, step: int) -> np.ndarray:
 
 
 def stft(signal: np.ndarray, sequence_length: int, sequence_stride: int, fft_length: int,
-         window_name: str | None, center: bool = True) -> tuple[np.ndarray, np.ndarray]:
+         window_name, center: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """(real, imag) of shape (..., frames, fft_length // 2 + 1), as `keras.ops.stft` on the
-    PyTorch backend: a periodic window of `sequence_length` centred in `fft_length`, and with
-    `center` the signal reflect-padded by fft_length // 2 on both sides."""
+    PyTorch backend: a periodic window of `sequence_length` (a name, None or the window's
+    values) centred in `fft_length`, and with `center` the signal reflect-padded by
+    fft_length // 2 on both sides."""
     signal = signal.astype(np.float64)
     if center:
         half = fft_length // 2
@@ -48,11 +52,21 @@ def stft(signal: np.ndarray, sequence_length: int, sequence_stride: int, fft_len
                              f"samples, got {signal.shape[-1]}")
         widths = [(0, 0)] * (signal.ndim - 1) + [(half, half)]
         signal = np.pad(signal, widths, mode="reflect")
-    taper = np.zeros(fft_length)
-    left = (fft_length - sequence_length) // 2
-    taper[left:left + sequence_length] = window(window_name, sequence_length, periodic=True)
+    taper = padded_window(window_name, sequence_length, fft_length)
     spectrum = np.fft.rfft(frames(signal, fft_length, sequence_stride) * taper, axis=-1)
     return spectrum.real, spectrum.imag
+
+
+def padded_window(window_name, sequence_length: int, fft_length: int) -> np.ndarray:
+    """The periodic window of `sequence_length` samples (a name, None for ones, or the values
+    themselves) centred in `fft_length` zeros, as torch.stft places a shorter window."""
+    taper = np.zeros(fft_length)
+    left = (fft_length - sequence_length) // 2
+    values = (np.asarray(window_name, dtype=np.float64)
+              if isinstance(window_name, (list, tuple, np.ndarray))
+              else window(window_name, sequence_length, periodic=True))
+    taper[left:left + sequence_length] = values
+    return taper
 
 
 def hertz_to_mel(frequencies):
@@ -106,3 +120,103 @@ def same_padding(length: int, kernel: int, stride: int) -> tuple[int, int]:
         out = (length + stride - 1) // stride
         total = max(0, (out - 1) * stride + kernel - length)
     return total // 2, total - total // 2
+
+
+def irfft_matrix(bins: int, fft_length: int) -> np.ndarray:
+    """The (2 * used, fft_length) matrix M with `concat(real[..., :used], imag[..., :used]) @ M`
+    = irfft(real + i imag, fft_length), used = min(bins, fft_length // 2 + 1): bins past
+    fft_length // 2 are dropped, missing ones are zeros, and the imaginary parts of the DC and
+    Nyquist bins are ignored, as numpy's and torch's irfft do."""
+    used = min(bins, fft_length // 2 + 1)
+    freq = np.arange(used)[:, None]
+    phase = 2.0 * np.pi * freq * np.arange(fft_length)[None, :] / fft_length
+    weight = np.where((freq == 0) | (2 * freq == fft_length), 1.0, 2.0) / fft_length
+    return np.concatenate([weight * np.cos(phase), -weight * np.sin(phase)], axis=0)
+
+
+def overlap_add(frames: np.ndarray, step: int) -> np.ndarray:
+    """(..., (count - 1) * step + length) sums of the (..., count, length) frames placed `step`
+    apart (a loop over the ceil(length / step) frames that overlap any one sample)."""
+    *lead, count, length = frames.shape
+    segments = -(-length // step)
+    widths = [(0, 0)] * (frames.ndim - 1) + [(0, segments * step - length)]
+    parts = np.pad(frames, widths).reshape(*lead, count, segments, step)
+    out = np.zeros((*lead, (count + segments - 1) * step), frames.dtype)
+    for index in range(segments):
+        out[..., index * step:(index + count) * step] += \
+            parts[..., index, :].reshape(*lead, count * step)
+    return out[..., :(count - 1) * step + length]
+
+
+class InverseSTFTPlan(NamedTuple):
+    """What `keras.ops.istft` (PyTorch backend) does after irfft of each frame: multiply it by
+    `taper`, overlap-add, keep samples [start, stop), divide by `envelope` (when not None),
+    and append `pad` zeros."""
+
+    taper: np.ndarray
+    envelope: np.ndarray | None
+    start: int
+    stop: int
+    pad: int
+
+
+def istft_plan(count: int, bins: int, sequence_length: int, sequence_stride: int,
+               fft_length: int, length: int | None, window_name,
+               center: bool) -> InverseSTFTPlan:
+    """The plan of an inverse STFT of `count` frames of `bins` bins. Keras's torch backend
+    takes two paths: torch.istft when sequence_length == fft_length with `center` and a window
+    (windowed frames divided by the overlapped squared window, zero-padded up to `length`);
+    otherwise windowed frames divided by the squared window summed over one hop's overlaps
+    (TensorFlow's inverse_stft_window_fn), or plain frames without a window. Raises
+    ValueError where Keras fails or would return another shape than it declares."""
+    total = (count - 1) * sequence_stride + fft_length
+    start = fft_length // 2 if center else 0
+    if length is None and center and fft_length // 2 == 0:
+        raise ValueError("a centred inverse STFT needs fft_length >= 2")
+    stop = start + length if length is not None else (
+        total - fft_length // 2 if center else total)
+    taper = (padded_window(window_name, sequence_length, fft_length)
+             if window_name is not None else np.ones(fft_length))
+    if sequence_length == fft_length and center and window_name is not None:
+        if bins != fft_length // 2 + 1:
+            raise ValueError(f"torch.istft needs fft_length // 2 + 1 = {fft_length // 2 + 1} "
+                             f"frequency bins, got {bins}")
+        kept = min(stop, total)
+        envelope = overlap_add(np.broadcast_to(taper ** 2, (count, fft_length)),
+                               sequence_stride)[start:kept]
+        if not envelope.size:
+            raise ValueError("torch.istft fails on an output of length 0")
+        if envelope.min() < 1e-11:
+            raise ValueError("the overlapped squared window vanishes somewhere (torch.istft's "
+                             "nonzero overlap-add condition fails)")
+        return InverseSTFTPlan(taper, envelope, start, kept, stop - kept)
+    if sequence_stride > fft_length or sequence_stride * count < fft_length:
+        raise ValueError(f"overlap-add needs fft_length / frames <= sequence_stride <= "
+                         f"fft_length, got sequence_stride {sequence_stride} with {count} "
+                         f"frames of {fft_length}")
+    if stop > total:
+        raise ValueError(f"length {length} runs past the {total - start} samples the frames "
+                         f"give")
+    if window_name is not None:
+        overlaps = -(-fft_length // sequence_stride)
+        squares = np.pad(taper ** 2, (0, overlaps * sequence_stride - fft_length))
+        per_phase = squares.reshape(overlaps, sequence_stride).sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0 / 0: NaN in Keras too
+            taper = taper / np.tile(per_phase, overlaps)[:fft_length]
+    return InverseSTFTPlan(taper, None, start, stop, 0)
+
+
+def istft(real: np.ndarray, imag: np.ndarray, sequence_length: int, sequence_stride: int,
+          fft_length: int, length: int | None, window_name, center: bool) -> np.ndarray:
+    """The signal (float64) of the (..., frames, bins) STFT `real + i imag`, as
+    `keras.ops.istft` computes it on the PyTorch backend (see `istft_plan`)."""
+    plan = istft_plan(real.shape[-2], real.shape[-1], sequence_length, sequence_stride,
+                      fft_length, length, window_name, center)
+    spectrum = real.astype(np.float64) + 1j * imag.astype(np.float64)
+    frames_out = np.fft.irfft(spectrum, n=fft_length, axis=-1) * plan.taper
+    signal = overlap_add(frames_out, sequence_stride)[..., plan.start:plan.stop]
+    if plan.envelope is not None:
+        signal = signal / plan.envelope
+    if plan.pad:
+        signal = np.pad(signal, [(0, 0)] * (signal.ndim - 1) + [(0, plan.pad)])
+    return signal
