@@ -20,12 +20,22 @@ from .serialized import (
     object_kind_named,
 )
 
-__all__ = ["REFUSED_LAYER_CLASSES", "TRUSTED_MODULE_PREFIXES", "call_layer_in_config",
+__all__ = ["REFUSED_LAYER_CLASSES", "REFUSED_OPERATIONS", "TRUSTED_MODULE_PREFIXES", "call_layer_in_config",
            "deserialize_layer",
            "canonical_config", "check_config_objects", "is_trusted_module", "layer_class_for",
            "serialize_layer"]
 
 CODE_CARRYING_LAYERS = ("Lambda",)
+
+# Keras operations modelio refuses by design, and why.
+REFUSED_OPERATIONS = {
+    "ViewAsComplex": "gives a complex64 tensor; modelio's graphs (and their ONNX exports) "
+                     "carry real dtypes only (complex dtypes are not supported)",
+    "ViewAsReal": "takes a complex tensor; modelio's graphs carry real dtypes only (complex "
+                  "dtypes are not supported)",
+    "Polar": "gives a complex tensor; modelio's graphs carry real dtypes only (complex dtypes "
+             "are not supported)",
+}
 
 # Keras classes modelio refuses by design, and why (the README's layer table quotes these).
 REFUSED_LAYER_CLASSES = {
@@ -90,8 +100,9 @@ def layer_class_for(entry: dict, where: str = "") -> type:
         if names_keras_operation(module):
             operation = OPERATION_CLASSES.get(class_name)
             if operation is None:
+                why = REFUSED_OPERATIONS.get(class_name, "is not supported")
                 raise UnsupportedError(f"{where}layer '{name}': Keras operation '{class_name}' "
-                                       f"({module}) is not supported")
+                                       f"({module}) {why}")
             return operation
     elif _unmarked_operation(entry, class_name):
         return OPERATION_CLASSES[class_name]
