@@ -31,4 +31,5 @@ from . import (  # noqa: F401 - importing a family registers it
     preprocessing,
     recurrent,
     reshaping,
+    spectral,
 )

@@ -1,7 +1,7 @@
 """The Keras 3 operations catalogue, mirroring `keras.ops`'s families: `numpy`, `nn`
 (+ `nn_activations`), `core`, `image` (+ `image_ops`), `linalg` (`keras.ops.math`'s operations
 sit beside their numpy kin: `Erf`, `Rsqrt` in numpy/unary.py, `Logsumexp` in
-numpy/statistics.py, `TopK` in numpy/sorting.py).
+numpy/statistics.py, `TopK` in numpy/sorting.py; its Fourier transforms in spectral.py).
 
 Two kinds of classes live here:
 
@@ -28,6 +28,7 @@ from . import (
            nn_functions,
            nn_losses,
            numpy,
+           spectral,
            tf_functions,
 )
 from .base import KerasOp
@@ -41,9 +42,10 @@ from .nn_functions import *  # noqa: F403
 from .nn_losses import *  # noqa: F403
 from .numpy import *  # noqa: F403
 from .onnx_layer import OnnxLayer
+from .spectral import *  # noqa: F403
 from .tf_functions import SlicingOpLambda, TFOpLambda
 
 __all__ = ["KerasOp", "OnnxLayer", "SlicingOpLambda", "TFOpLambda", "tf_functions", "core", "image", "image_ops", "linalg", "nn",
-           "nn_activations", "nn_functions", "nn_losses", "numpy", *core.__all__, *image.__all__, *image_ops.__all__,
+           "nn_activations", "nn_functions", "nn_losses", "numpy", "spectral", *core.__all__, *image.__all__, *image_ops.__all__,
            *linalg.__all__, *nn.__all__, *nn_activations.__all__, *nn_functions.__all__, *nn_losses.__all__,
-           *numpy.__all__]
+           *numpy.__all__, *spectral.__all__]

@@ -1,0 +1,150 @@
+"""Keras 3's Fourier transforms (keras.src.ops.math FFT, FFT2, IFFT2, RFFT, IRFFT, STFT, ISTFT)
+against real Keras 3.15.1 (torch backend), from fixtures/keras3/ops_spectral_cases.npz written
+by tools/ops_spectral_fixtures.py: modelio rebuilds each model from Keras's config, matches
+Keras's outputs (1e-5), writes the same config back and exports to ONNX (DFT and STFT need
+opset 17; DFT's axis is an input from opset 20 on), whose onnxruntime outputs match too. Bad
+arguments and inputs are refused naming the operation; the operations that make complex
+tensors (ViewAsComplex, ViewAsReal, Polar) stay refused, saying so. Never imports Keras."""
+
+import copy
+from pathlib import Path
+
+import pytest
+from case_archive import load_case_archive
+from keras_op_cases import case_inputs, check_op_case, predict_list
+
+import modelio
+from modelio.errors import ConfigError, ModelioError, UnsupportedError
+
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "keras3" / "ops_spectral_cases.npz"
+BUFFERS, DOCUMENT = load_case_archive(FIXTURE)
+CASES = {case["name"]: case for case in DOCUMENT["cases"] if "config" in case}
+# the cases whose export uses ONNX's DFT or STFT (opset 17), checked at newer opsets too
+DFT_CASES = ["fft", "fft2_rank4", "ifft2_odd", "rfft_pad", "rfft_crop", "fft_float64",
+             "stft_list_window_rank3", "istft_of_stft"]
+# IRFFT and ISTFT lower to MatMul and overlap-add: any opset
+ANY_OPSET_CASES = ["irfft_odd", "irfft_crop", "istft_random_rank4", "istft_list_window_length"]
+
+
+def _config(name: str) -> dict:
+    return copy.deepcopy(CASES[name]["config"])
+
+
+def _entry(config: dict, class_name: str) -> dict:
+    return next(entry for entry in config["layers"] if entry["class_name"] == class_name)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_spectral_case_matches_keras_and_onnxruntime(name):
+    check_op_case(BUFFERS, CASES[name])
+
+
+@pytest.mark.parametrize("opset", [20, 26])
+@pytest.mark.parametrize("name", DFT_CASES)
+def test_dft_and_stft_export_at_newer_opsets(name, opset):
+    check_op_case(BUFFERS, CASES[name], opset=opset)
+
+
+@pytest.mark.parametrize("name", ANY_OPSET_CASES)
+def test_irfft_and_istft_export_at_opset_13(name):
+    check_op_case(BUFFERS, CASES[name], opset=13)
+
+
+@pytest.mark.parametrize("name, class_name", [("fft", "FFT"), ("ifft2", "IFFT2"),
+                                              ("rfft", "RFFT"), ("stft", "STFT")])
+def test_dft_and_stft_before_opset_17_are_refused_naming_the_opset(name, class_name):
+    model = modelio.Model.from_config(CASES[name]["config"])
+    with pytest.raises(UnsupportedError, match=f"{class_name}.*opset 17"):
+        modelio.export_onnx(model, opset=16)
+
+
+def test_every_recorded_case_is_checked():
+    assert len(CASES) == len(DOCUMENT["cases"]) == 31
+    assert set(DFT_CASES + ANY_OPSET_CASES) <= set(CASES)
+    recorded = {class_name for case in CASES.values() for _, class_name in case["ops"]}
+    assert {"FFT", "FFT2", "IFFT2", "RFFT", "IRFFT", "STFT", "ISTFT"} <= recorded
+    assert all(case["keras_reloads"] is True for case in CASES.values())
+
+
+@pytest.mark.parametrize("case, class_name, change, message", [
+    ("rfft", "RFFT", {"fft_length": 0}, "fft_length must be an integer >= 1"),
+    ("irfft", "IRFFT", {"fft_length": "8"}, "fft_length must be an integer"),
+    ("rfft", "RFFT", {"fft_length": 10**12}, "fft_length 1000000000000 exceeds"),
+    ("stft", "STFT", {"window": "kaiser"}, "window must be one of"),
+    ("stft", "STFT", {"window": [1.0, 2.0]}, "must hold sequence_length"),
+    ("stft", "STFT", {"fft_length": 4}, "must be >= sequence_length"),
+    ("stft", "STFT", {"sequence_stride": 0}, "sequence_stride must be an integer >= 1"),
+    ("stft", "STFT", {"center": "yes"}, "center must be true or false"),
+    ("stft", "STFT", {"fft_length": 64, "center": False}, "holds no frame"),
+    ("stft", "STFT", {"fft_length": 64}, "reflect-pads by 32"),
+    ("istft_random_rank4", "ISTFT", {"length": -1}, "length must be an integer >= 0"),
+    ("istft_random_rank4", "ISTFT", {"length": 0}, "torch.istft fails on an output of length 0"),
+    ("istft_random_rank4", "ISTFT", {"fft_length": 10, "sequence_length": 10},
+     "torch.istft needs"),
+    ("istft_no_window_no_center", "ISTFT", {"sequence_stride": 1}, "overlap-add needs"),
+    ("istft_no_window_no_center", "ISTFT", {"length": 99}, "length 99 runs past"),
+    ("istft_of_stft", "ISTFT", {"sequence_stride": 9, "sequence_length": 6},
+     "overlap-add needs"),
+])
+def test_bad_spectral_argument_is_refused_naming_the_operation(case, class_name, change,
+                                                                message):
+    config = _config(case)
+    _entry(config, class_name)["config"].update(change)
+    with pytest.raises(ConfigError, match=f"{class_name}.*{message}"):
+        modelio.Model.from_config(config)
+
+
+def test_hann_istft_whose_window_overlap_vanishes_is_refused():
+    config = _config("istft_random_rank4")
+    _entry(config, "ISTFT")["config"].update(sequence_stride=8)
+    with pytest.raises(ConfigError, match="ISTFT.*overlapped squared window vanishes"):
+        modelio.Model.from_config(config)
+
+
+@pytest.mark.parametrize("case, dtype", [("fft", "int32"), ("rfft", "float16"),
+                                         ("stft", "bfloat16")])
+def test_non_float32_or_float64_inputs_are_refused(case, dtype):
+    config = _config(case)
+    for entry in config["layers"]:
+        if entry["class_name"] == "InputLayer":
+            entry["config"]["dtype"] = dtype
+    with pytest.raises(ModelioError, match="float32 and float64 tensors only"):
+        modelio.Model.from_config(config)
+
+
+def test_fft_of_parts_of_different_shapes_is_refused():
+    config = _config("fft")
+    next(entry for entry in config["layers"] if entry["name"] == "in1")[
+        "config"]["batch_shape"] = [None, 3, 7]
+    with pytest.raises(ConfigError, match="FFT.*one shape and dtype"):
+        modelio.Model.from_config(config)
+
+
+def test_istft_of_a_too_long_irfft_is_refused_at_export():
+    config = _config("istft_no_window_no_center")
+    _entry(config, "ISTFT")["config"].update(sequence_length=8192, fft_length=8192,
+                                             sequence_stride=8192)
+    for entry in config["layers"]:
+        if entry["class_name"] == "InputLayer":
+            entry["config"]["batch_shape"] = [None, 1, 4097]
+    model = modelio.Model.from_config(config)
+    with pytest.raises(UnsupportedError, match="ISTFT.*needs a matrix of"):
+        modelio.export_onnx(model)
+
+
+def test_eager_predict_of_too_short_signal_never_runs():
+    model = modelio.Model.from_config(_config("stft"))
+    with pytest.raises(ModelioError):
+        predict_list(model, [case_inputs(BUFFERS, CASES["stft"])[0][:, :3]])
+
+
+@pytest.mark.parametrize("class_name, module", [("ViewAsComplex", "keras.src.ops.math"),
+                                                ("ViewAsReal", "keras.src.ops.math"),
+                                                ("Polar", "keras.src.ops.nn")])
+def test_complex_valued_operations_stay_refused_naming_complex_dtypes(class_name, module):
+    config = _config("rfft")
+    entry = _entry(config, "RFFT")
+    entry.update(class_name=class_name, module=module, registered_name=class_name)
+    entry["config"] = {"name": entry["config"]["name"]}
+    with pytest.raises(UnsupportedError, match=f"Keras operation '{class_name}'.*complex"):
+        modelio.Model.from_config(config)
