@@ -3,14 +3,16 @@ in real Keras 3 with the outputs Keras computed.
 
 Runs in the Keras 3 environment, with modelio importable from this checkout:
 
-    KERAS_BACKEND=torch ../kenv/bin/python tools/check_ops_in_keras.py
+    KERAS_BACKEND=torch ../kenv/bin/python tools/check_ops_in_keras.py [GROUP ...]
 
 For every case of fixtures/keras3/ops_cases.npz that modelio loads (tools/ops_case_fixtures.py)
 and for fixtures/keras3_files/ops_zoo.keras: modelio builds the model (from Keras's config, or
 by loading the archive), predicts on the recorded inputs, saves it as `.keras`; real Keras loads
 modelio's file with `keras.saving.load_model` and predicts. Both differences are the max
 |prediction - recorded Keras output|. The table goes to
-fixtures/evidence/keras3_loads_modelio_ops.txt.
+fixtures/evidence/keras3_loads_modelio_ops.txt. Given GROUP names, it checks the cases of each
+group's archive fixtures/keras3/ops_GROUP_cases.npz (tools/ops_GROUP_fixtures.py) instead,
+writing fixtures/evidence/keras3_loads_modelio_ops_GROUP.txt.
 """
 
 import os
@@ -58,7 +60,16 @@ def check(name, model, inputs, expected, folder) -> str:
 
 
 def main():
-    buffers, document = load_case_archive(CASES)
+    groups = sys.argv[1:]
+    if not groups:
+        write_table(CASES, OUT, with_zoo=True)
+    for group in groups:
+        write_table(CASES.with_name(f"ops_{group}_cases.npz"),
+                    OUT.with_name(f"keras3_loads_modelio_ops_{group}.txt"), with_zoo=False)
+
+
+def write_table(cases_path: Path, out_path: Path, with_zoo: bool) -> None:
+    buffers, document = load_case_archive(cases_path)
     rows, refused = [], []
     with tempfile.TemporaryDirectory() as folder:
         for case in document["cases"]:
@@ -75,20 +86,22 @@ def main():
                 refused.append(f"{name}: {exc}")
                 continue
             rows.append(check(name, model, inputs, expected, folder))
-        with np.load(ZOO.with_suffix(".npz")) as arrays:
-            inputs = [arrays["input:x"], arrays["input:image"]]
-            expected = [arrays[f"output:{i}"] for i in range(5)]
-        rows.append(check("ops_zoo (.keras by Keras)", modelio.load_model(ZOO), inputs, expected,
-                          folder))
+        if with_zoo:
+            with np.load(ZOO.with_suffix(".npz")) as arrays:
+                inputs = [arrays["input:x"], arrays["input:image"]]
+                expected = [arrays[f"output:{i}"] for i in range(5)]
+            rows.append(check("ops_zoo (.keras by Keras)", modelio.load_model(ZOO), inputs,
+                              expected, folder))
     header = (f"# Keras {keras.__version__} ({keras.backend.backend()}) loads the .keras files "
               f"modelio writes for models holding keras.ops operations\n"
               f"# columns: case, max |modelio - Keras recorded|, max |Keras on modelio's file - "
               f"Keras recorded|\n"
+              f"# cases: {cases_path.relative_to(REPO_ROOT)}\n"
               f"# (nan: dot and count_nonzero_axis, where the torch backend computes a batched matmul and a "
               f"transposed count where numpy and TensorFlow do not; modelio follows numpy)\n")
     body = "\n".join(rows)
     tail = "\n# refused by modelio (no file written):\n" + "\n".join(f"#   {item}" for item in refused)
-    OUT.write_text(header + body + tail + "\n")
+    out_path.write_text(header + body + tail + "\n")
     print(header + body + tail)
 
 
