@@ -32,6 +32,14 @@ def _unpacked(graph, x: str, hint: str) -> list[str]:
             for index in (0, 1)]
 
 
+def _pair(graph, node, parts) -> list[str]:
+    """The (real, imag) call argument as ONNX names (a constant part as an initializer)."""
+    dtype = node.call_args[0][0].dtype
+    return [part if isinstance(part, str) else
+            graph.constant(np.asarray(part, dtype), f"{node.layer.name}/constant")
+            for part in parts]
+
+
 def _dft(graph, x: str, axis: int, hint: str, inverse: int = 0, onesided: int = 0) -> str:
     """ONNX's DFT along `axis` (>= 1) of a packed tensor."""
     if graph.opset >= 20:
@@ -51,7 +59,7 @@ def _signal_axis(node, rank: int, count: int) -> list[int]:
 def complex_transform(graph, node, args, kwargs):
     layer, hint = node.layer, node.layer.name
     need_opset(graph, layer, 17, "ONNX's DFT")
-    x = _packed(graph, args[0], hint)
+    x = _packed(graph, _pair(graph, node, args[0]), hint)
     for axis in _signal_axis(node, len(node.call_args[0][0].shape), len(layer.AXES)):
         x = _dft(graph, x, axis, hint, inverse=int(layer.INVERSE))
     return _unpacked(graph, x, hint)
@@ -109,8 +117,8 @@ def _irfft_frames(graph, node, parts, matrix: np.ndarray, hint: str) -> str:
 def irfft(graph, node, args, kwargs):
     layer, hint = node.layer, node.layer.name
     bins = node.call_args[0][0].shape[-1]
-    return _irfft_frames(graph, node, args[0], _irfft_matrix(node, bins, layer.length(bins)),
-                         hint)
+    matrix = _irfft_matrix(node, bins, layer.length(bins))
+    return _irfft_frames(graph, node, _pair(graph, node, args[0]), matrix, hint)
 
 
 def _batched(graph, node, x: str, shape: tuple, kept: int, hint: str) -> str:
@@ -182,7 +190,8 @@ def istft(graph, node, args, kwargs):
     _, stride, fft_length = layer.settings()
     plan = layer.plan(count, bins)
     matrix = _irfft_matrix(node, bins, fft_length) * plan.taper[None, :]
-    parts = [_batched(graph, node, part, shape, 2, hint) for part in args[0]]
+    parts = [_batched(graph, node, part, shape, 2, hint)
+             for part in _pair(graph, node, args[0])]
     frames = _irfft_frames(graph, node, parts, matrix, hint)
     signal = _overlap_add(graph, frames, count, fft_length, stride, hint)
     signal = graph.node("Slice", [signal, graph.ints([plan.start], f"{hint}/start"),

@@ -9,9 +9,11 @@ tensors (ViewAsComplex, ViewAsReal, Polar) stay refused, saying so. Never import
 import copy
 from pathlib import Path
 
+import numpy as np
 import pytest
 from case_archive import load_case_archive
-from keras_op_cases import case_inputs, check_op_case, predict_list
+from keras_op_cases import assert_outputs_match, case_inputs, check_op_case, predict_list
+from ops_onnx import run_plain as run_onnx
 
 import modelio
 from modelio.errors import ConfigError, ModelioError, UnsupportedError
@@ -148,3 +150,25 @@ def test_complex_valued_operations_stay_refused_naming_complex_dtypes(class_name
     entry["config"] = {"name": entry["config"]["name"]}
     with pytest.raises(UnsupportedError, match=f"Keras operation '{class_name}'.*complex"):
         modelio.Model.from_config(config)
+
+
+@pytest.mark.parametrize("case, class_name", [("irfft_odd", "IRFFT"), ("fft_odd_length", "FFT"),
+                                              ("istft_float64", "ISTFT")])
+def test_constant_imaginary_part_runs_and_exports(case, class_name):
+    """A numpy imaginary part (Keras records it as __numpy__; it needs a fixed batch size)."""
+    config = _config(case)
+    real = case_inputs(BUFFERS, CASES[case])[0]
+    imag = np.linspace(-1.0, 1.0, real.size).reshape(real.shape).astype(real.dtype)
+    config["layers"] = [entry for entry in config["layers"] if entry["name"] != "in1"]
+    config["input_layers"] = [["in0", 0, 0]]
+    config["layers"][0]["config"]["batch_shape"] = list(real.shape)
+    node = _entry(config, class_name)["inbound_nodes"][0]
+    node["args"][0][0]["config"]["shape"] = list(real.shape)
+    node["args"][0][1] = {"class_name": "__numpy__",
+                          "config": {"value": imag.tolist(), "dtype": real.dtype.name}}
+    model = modelio.Model.from_config(config)
+    expected = predict_list(modelio.Model.from_config(CASES[case]["config"]), [real, imag])
+    assert_outputs_match(predict_list(model, [real]), expected)
+    proto = modelio.export_onnx(model)
+    assert_outputs_match([np.asarray(value) for value in
+                          run_onnx(proto, {proto.graph.input[0].name: real})], expected)
