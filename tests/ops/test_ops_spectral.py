@@ -4,7 +4,9 @@ by tools/ops_spectral_fixtures.py: modelio rebuilds each model from Keras's conf
 Keras's outputs (1e-5), writes the same config back and exports to ONNX (DFT and STFT need
 opset 17; DFT's axis is an input from opset 20 on), whose onnxruntime outputs match too. Bad
 arguments and inputs are refused naming the operation; the operations that make complex
-tensors (ViewAsComplex, ViewAsReal, Polar) stay refused, saying so. Never imports Keras."""
+tensors (ViewAsComplex, ViewAsReal, Polar) stay refused, saying so. Where Keras's TensorFlow
+backend computes otherwise (odd STFT windows, torch.istft's path: see
+tools/ops_spectral_fixtures.py), modelio matches the torch backend. Never imports Keras."""
 
 import copy
 from pathlib import Path
