@@ -2,9 +2,14 @@
 `stft`, `istft`: keras.src.ops.math's FFT, FFT2, IFFT2, RFFT, IRFFT, STFT, ISTFT), one tiny
 functional model per case, into fixtures/keras3/ops_spectral_cases.npz.
 
-Run from the repository root in the Keras 3 environment:
+Run from the repository root in the Keras 3 environment, then (`--tf-outputs`) in the one
+with TensorFlow, which runs every recorded case on Keras's TensorFlow backend and keeps the
+outputs that differ from the torch backend's (beyond 1e-5) in ops_spectral_cases_tf.npz, with
+the list of those cases (`disagree_json`):
 
     KERAS_BACKEND=torch ../kenv/bin/python tools/ops_spectral_fixtures.py
+    KERAS_BACKEND=tensorflow TF_CPP_MIN_LOG_LEVEL=3 ../k2env/bin/python \
+        tools/ops_spectral_fixtures.py --tf-outputs
 
 Complex values travel as (real, imag) pairs of float tensors, so every case is a real-valued
 graph. The cases cover each argument: RFFT/IRFFT's fft_length (default, cropping, zero-padding,
@@ -22,15 +27,22 @@ samples where Keras declares and torch gives 40). Every FFT, FFT2, IFFT2, RFFT a
 agrees. modelio follows the torch backend, recorded here.
 """
 
+import argparse
+import json
 import os
 import sys
+
+import numpy as np
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO_ROOT, "tools"))
 
-from ops_case_fixtures import record_cases, spec  # noqa: E402
+from case_archive import write_npz  # noqa: E402
+from ops_case_fixtures import as_list, record_cases, spec  # noqa: E402
 
 OUT = os.path.join(REPO_ROOT, "fixtures", "keras3", "ops_spectral_cases.npz")
+TF_OUT = os.path.join(REPO_ROOT, "fixtures", "keras3", "ops_spectral_cases_tf.npz")
+TOLERANCE = 1e-5
 SEED = 1717
 LIST_WINDOW = [0.25, 0.5, 1.0, 1.0, 0.75, 0.5]
 
@@ -96,9 +108,62 @@ def cases(ops):
     return out
 
 
+def write_tf_outputs(keras):
+    """Run every case recorded in OUT on Keras's TensorFlow backend, with the recorded inputs;
+    keep the outputs of the cases whose outputs differ from the recorded (torch backend) ones
+    in shape or beyond TOLERANCE, and the list of those cases with the largest difference."""
+    with np.load(OUT) as archive:
+        buffers = {key.split(":", 1)[1]: archive[key] for key in archive.files
+                   if key.startswith("buffer:")}
+        document = json.loads(archive["cases_json"].tobytes().decode("utf-8"))
+
+    def read(case, key):
+        entry = case["arrays"][key]
+        size = int(np.prod(entry["shape"]))
+        return buffers[entry["dtype"]][entry["offset"]:entry["offset"] + size].reshape(
+            entry["shape"])
+
+    arrays, disagree = {}, []
+    for case in document["cases"]:
+        if "config" not in case:
+            continue
+        model = keras.Model.from_config(case["config"])
+        inputs = [read(case, f"input_{i}") for i in range(case["n_inputs"])]
+        outputs = [np.asarray(keras.ops.convert_to_numpy(value))
+                   for value in as_list(model(inputs))]
+        recorded = [read(case, f"output_{i}") for i in range(case["n_outputs"])]
+        shapes = [list(value.shape) for value in outputs]
+        if shapes != [list(value.shape) for value in recorded]:
+            difference = "shape"
+        else:
+            largest = max(float(np.max(np.abs(a.astype(np.float64) - b), initial=0.0))
+                          for a, b in zip(outputs, recorded))
+            if largest <= TOLERANCE:
+                continue
+            difference = largest
+        disagree.append({"name": case["name"], "difference": difference,
+                         "tf_shapes": shapes})
+        for index, value in enumerate(outputs):
+            arrays[f"{case['name']}:output_{index}"] = value
+        print(case["name"], "differs:", difference, shapes)
+    document = {"keras_version": keras.__version__, "backend": keras.backend.backend(),
+                "tolerance": TOLERANCE, "disagree": disagree}
+    arrays["disagree_json"] = np.frombuffer(json.dumps(document, sort_keys=True).encode("utf-8"),
+                                            dtype=np.uint8)
+    write_npz(TF_OUT, arrays)
+    print(f"wrote {len(disagree)} cases ({keras.backend.backend()}) to {TF_OUT}")
+
+
 def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tf-outputs", action="store_true",
+                        help="record the TensorFlow backend's outputs where they differ")
+    arguments = parser.parse_args()
     import keras
     from keras import ops
+    if arguments.tf_outputs:
+        write_tf_outputs(keras)
+        return
     record_cases(keras, cases(ops), OUT, SEED)
 
 
