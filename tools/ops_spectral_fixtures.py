@@ -18,13 +18,14 @@ than fft_length and inputs of rank 3; ISTFT on both of the torch backend's paths
 when sequence_length == fft_length with center and a window; otherwise irfft, a window divided
 by its overlapped squares and overlap-add) with and without `length`.
 
-Keras's TensorFlow backend computes other numbers in some of these cases (run on the recorded
-inputs with keras 3.15.1 + TensorFlow): STFT/ISTFT with an odd sequence_length (stft_float64,
-istft_float64: another window), and ISTFT where the torch backend calls torch.istft
-(istft_length_shorter, istft_random_rank4: TensorFlow divides by the periodic sum of squared
-windows instead of the exact overlap envelope; istft_length_longer: TensorFlow returns 36
-samples where Keras declares and torch gives 40). Every FFT, FFT2, IFFT2, RFFT and IRFFT case
-agrees. modelio follows the torch backend, recorded here.
+Keras's TensorFlow backend computes other numbers in some of these cases (`--tf-outputs`,
+keras 3.15.1 + TensorFlow, on the recorded inputs): STFT/ISTFT with an odd sequence_length
+(stft_float64, istft_float64: tf.signal's odd "periodic" window is the symmetric one), and
+ISTFT where the torch backend calls torch.istft (istft_length_shorter, istft_random_rank4:
+TensorFlow divides by the squared window summed per hop instead of the exact overlap
+envelope; istft_length_longer: TensorFlow returns 36 samples where Keras declares and torch
+gives 40). Every FFT, FFT2, IFFT2, RFFT and IRFFT case agrees. modelio matches the TensorFlow
+backend there, and refuses a `length` past the frames (TensorFlow's shape is not Keras's).
 """
 
 import argparse

@@ -1,7 +1,8 @@
 """Short-time Fourier transforms and mel filterbanks, as Keras 3 computes them for
-MelSpectrogram and `keras.ops.stft` (PyTorch's `torch.stft` semantics) and STFTSpectrogram (a
-strided convolution with DFT kernels, `keras.initializers.STFT`); the inverse STFT of
-`keras.ops.istft` (irfft, window, overlap-add) and the irfft as a matrix."""
+MelSpectrogram and `keras.ops.stft` (PyTorch's `torch.stft` semantics, or the TensorFlow backend's windows) and
+STFTSpectrogram (a strided convolution with DFT kernels, `keras.initializers.STFT`); the
+inverse STFT of `keras.ops.istft` as the TensorFlow backend computes it (irfft, window,
+overlap-add) and the irfft as a matrix."""
 
 from typing import NamedTuple
 
@@ -39,11 +40,12 @@ def frames(signal: np.ndarray, frame_length: int, step: int) -> np.ndarray:
 
 
 def stft(signal: np.ndarray, sequence_length: int, sequence_stride: int, fft_length: int,
-         window_name, center: bool = True) -> tuple[np.ndarray, np.ndarray]:
+         window_name, center: bool = True,
+         tensorflow: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(real, imag) of shape (..., frames, fft_length // 2 + 1), as `keras.ops.stft` on the
-    PyTorch backend: a periodic window of `sequence_length` (a name, None or the window's
-    values) centred in `fft_length`, and with `center` the signal reflect-padded by
-    fft_length // 2 on both sides."""
+    PyTorch backend (or with `tensorflow`, the TensorFlow backend's windows): a periodic window
+    of `sequence_length` (a name, None or the window's values) centred in `fft_length`, and
+    with `center` the signal reflect-padded by fft_length // 2 on both sides."""
     signal = signal.astype(np.float64)
     if center:
         half = fft_length // 2
@@ -52,19 +54,24 @@ def stft(signal: np.ndarray, sequence_length: int, sequence_stride: int, fft_len
                              f"samples, got {signal.shape[-1]}")
         widths = [(0, 0)] * (signal.ndim - 1) + [(half, half)]
         signal = np.pad(signal, widths, mode="reflect")
-    taper = padded_window(window_name, sequence_length, fft_length)
+    taper = padded_window(window_name, sequence_length, fft_length, tensorflow)
     spectrum = np.fft.rfft(frames(signal, fft_length, sequence_stride) * taper, axis=-1)
     return spectrum.real, spectrum.imag
 
 
-def padded_window(window_name, sequence_length: int, fft_length: int) -> np.ndarray:
+def padded_window(window_name, sequence_length: int, fft_length: int,
+                  tensorflow: bool = False) -> np.ndarray:
     """The periodic window of `sequence_length` samples (a name, None for ones, or the values
-    themselves) centred in `fft_length` zeros, as torch.stft places a shorter window."""
+    themselves) centred in `fft_length` zeros, as torch.stft and Keras's TensorFlow backend
+    place a shorter window. With `tensorflow`, a named window is tf.signal's "periodic" one,
+    which for an odd length is the symmetric window (its period is length + 1 only for even
+    lengths)."""
     taper = np.zeros(fft_length)
     left = (fft_length - sequence_length) // 2
+    periodic = not tensorflow or sequence_length % 2 == 0
     values = (np.asarray(window_name, dtype=np.float64)
               if isinstance(window_name, (list, tuple, np.ndarray))
-              else window(window_name, sequence_length, periodic=True))
+              else window(window_name, sequence_length, periodic=periodic))
     taper[left:left + sequence_length] = values
     return taper
 
@@ -149,74 +156,66 @@ def overlap_add(frames: np.ndarray, step: int) -> np.ndarray:
 
 
 class InverseSTFTPlan(NamedTuple):
-    """What `keras.ops.istft` (PyTorch backend) does after irfft of each frame: multiply it by
-    `taper`, overlap-add, keep samples [start, stop), divide by `envelope` (when not None),
-    and append `pad` zeros."""
+    """What `keras.ops.istft` (TensorFlow backend: tf.signal.inverse_stft) does after irfft of
+    each frame: multiply it by `taper`, overlap-add and keep samples [start, stop)."""
 
     taper: np.ndarray
-    envelope: np.ndarray | None
     start: int
     stop: int
-    pad: int
 
 
-def istft_plan(count: int, bins: int, sequence_length: int, sequence_stride: int,
-               fft_length: int, length: int | None, window_name,
-               center: bool) -> InverseSTFTPlan:
-    """The plan of an inverse STFT of `count` frames of `bins` bins. Keras's torch backend
-    takes two paths: torch.istft when sequence_length == fft_length with `center` and a window
-    (windowed frames divided by the overlapped squared window, zero-padded up to `length`);
-    otherwise windowed frames divided by the squared window summed over one hop's overlaps
-    (TensorFlow's inverse_stft_window_fn), or plain frames without a window. Raises
-    ValueError where Keras fails or would return another shape than it declares."""
+def istft_plan(count: int, sequence_length: int, sequence_stride: int, fft_length: int,
+               length: int | None, window_name, center: bool) -> InverseSTFTPlan:
+    """The plan of an inverse STFT of `count` frames, as Keras's TensorFlow backend computes
+    it: each frame's irfft times the window divided by the squared window summed over one
+    hop's overlaps (tf.signal.inverse_stft_window_fn: zero where that sum is zero; no window:
+    plain frames), overlap-added,
+    then samples [fft_length // 2 if center else 0, that + length) (without `length`: up to
+    fft_length // 2 before the end with `center`, else all). Keras's torch backend calls
+    torch.istft when sequence_length == fft_length with `center` and a window, which divides
+    by the exact overlapped squared window instead and differs at the edges. Raises
+    ValueError where Keras fails or where TensorFlow returns another shape than Keras
+    declares."""
     total = (count - 1) * sequence_stride + fft_length
     start = fft_length // 2 if center else 0
-    if length is None and center and fft_length // 2 == 0:
-        raise ValueError("a centred inverse STFT needs fft_length >= 2")
-    stop = start + length if length is not None else (
-        total - fft_length // 2 if center else total)
-    taper = (padded_window(window_name, sequence_length, fft_length)
-             if window_name is not None else np.ones(fft_length))
-    if sequence_length == fft_length and center and window_name is not None:
-        if bins != fft_length // 2 + 1:
-            raise ValueError(f"torch.istft needs fft_length // 2 + 1 = {fft_length // 2 + 1} "
-                             f"frequency bins, got {bins}")
-        kept = min(stop, total)
-        envelope = overlap_add(np.broadcast_to(taper ** 2, (count, fft_length)),
-                               sequence_stride)[start:kept]
-        if not envelope.size:
-            raise ValueError("torch.istft fails on an output of length 0")
-        if envelope.min() < 1e-11:
-            raise ValueError("the overlapped squared window vanishes somewhere (torch.istft's "
-                             "nonzero overlap-add condition fails)")
-        return InverseSTFTPlan(taper, envelope, start, kept, stop - kept)
     if sequence_stride > fft_length or sequence_stride * count < fft_length:
-        raise ValueError(f"overlap-add needs fft_length / frames <= sequence_stride <= "
-                         f"fft_length, got sequence_stride {sequence_stride} with {count} "
-                         f"frames of {fft_length}")
-    if stop > total:
-        raise ValueError(f"length {length} runs past the {total - start} samples the frames "
-                         f"give")
+        raise ValueError(f"Keras's torch backend fails (its overlap-add needs fft_length / "
+                         f"frames <= sequence_stride <= fft_length), got sequence_stride "
+                         f"{sequence_stride} with {count} frames of {fft_length}")
+    if length is None:
+        if center and start == 0:
+            raise ValueError(f"a centred inverse STFT with fft_length {fft_length} keeps "
+                             f"x[..., 0:-0] on Keras's TensorFlow backend, no samples, where "
+                             f"Keras declares {total}")
+        stop = total - start if center else total
+    else:
+        if length == 0:
+            raise ValueError("length 0 leaves no samples (torch.istft fails on it)")
+        stop = start + length
+        if stop > total:
+            raise ValueError(f"length {length} runs past the {total - start} samples the "
+                             f"frames give: Keras's TensorFlow backend returns those only, "
+                             f"where Keras declares {length}")
+    taper = (padded_window(window_name, sequence_length, fft_length, tensorflow=True)
+             if window_name is not None else np.ones(fft_length))
     if window_name is not None:
         overlaps = -(-fft_length // sequence_stride)
         squares = np.pad(taper ** 2, (0, overlaps * sequence_stride - fft_length))
         per_phase = squares.reshape(overlaps, sequence_stride).sum(axis=0)
-        with np.errstate(divide="ignore", invalid="ignore"):  # 0 / 0: NaN in Keras too
-            taper = taper / np.tile(per_phase, overlaps)[:fft_length]
-    return InverseSTFTPlan(taper, None, start, stop, 0)
+        denominator = np.tile(per_phase, overlaps)[:fft_length]
+        # TensorFlow zeroes the window where no overlapping window covers a sample (the
+        # torch backend divides 0 by 0 there: NaN)
+        taper = np.divide(taper, denominator, out=np.zeros(fft_length), where=denominator != 0)
+    return InverseSTFTPlan(taper, start, stop)
 
 
 def istft(real: np.ndarray, imag: np.ndarray, sequence_length: int, sequence_stride: int,
           fft_length: int, length: int | None, window_name, center: bool) -> np.ndarray:
     """The signal (float64) of the (..., frames, bins) STFT `real + i imag`, as
-    `keras.ops.istft` computes it on the PyTorch backend (see `istft_plan`)."""
-    plan = istft_plan(real.shape[-2], real.shape[-1], sequence_length, sequence_stride,
-                      fft_length, length, window_name, center)
+    `keras.ops.istft` computes it on the TensorFlow backend (see `istft_plan`); the irfft
+    drops bins past fft_length // 2 and takes missing ones as zeros."""
+    plan = istft_plan(real.shape[-2], sequence_length, sequence_stride, fft_length, length,
+                      window_name, center)
     spectrum = real.astype(np.float64) + 1j * imag.astype(np.float64)
     frames_out = np.fft.irfft(spectrum, n=fft_length, axis=-1) * plan.taper
-    signal = overlap_add(frames_out, sequence_stride)[..., plan.start:plan.stop]
-    if plan.envelope is not None:
-        signal = signal / plan.envelope
-    if plan.pad:
-        signal = np.pad(signal, [(0, 0)] * (signal.ndim - 1) + [(0, plan.pad)])
-    return signal
+    return overlap_add(frames_out, sequence_stride)[..., plan.start:plan.stop]

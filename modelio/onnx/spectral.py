@@ -4,8 +4,8 @@ A (real, imag) pair becomes ONNX's complex layout (..., n, 2) for DFT (FFT, FFT2
 RFFT, opset 17; its axis is an attribute before opset 20 and an input from 20 on) and comes
 back through Gather. STFT is ONNX's STFT (opset 17) after a reflect Pad for `center`. IRFFT is
 one MatMul with the irfft matrix (any opset); ISTFT folds its window into that matrix and
-overlap-adds the frames with Pad/Reshape/ReduceSum, then divides by torch.istft's window
-envelope and trims or pads to Keras's length (any opset)."""
+overlap-adds the frames with Pad/Reshape/ReduceSum and trims to Keras's length (any opset).
+Windows and the inverse STFT are Keras's TensorFlow backend's (see modelio/ops/spectral.py)."""
 
 import numpy as np
 
@@ -148,7 +148,8 @@ def stft(graph, node, args, kwargs):
         half = fft_length // 2
         x = graph.node("Pad", [x, graph.ints([0, half, 0, half], f"{hint}/pads")], hint,
                        mode="reflect")
-    window = spectral.padded_window(layer.arguments["window"], sequence_length, fft_length)
+    window = spectral.padded_window(layer.arguments["window"], sequence_length, fft_length,
+                                    tensorflow=True)
     y = graph.node("STFT", [_packed(graph, [x], hint), _int(graph, stride, f"{hint}/step"),
                             graph.constant(window.astype(dtype), f"{hint}/window"),
                             _int(graph, fft_length, f"{hint}/frame_length")], hint,
@@ -185,10 +186,10 @@ def _overlap_add(graph, frames: str, count: int, length: int, step: int, hint: s
 @lowers(ops.ISTFT)
 def istft(graph, node, args, kwargs):
     layer, hint = node.layer, node.layer.name
-    shape, dtype = tuple(node.call_args[0][0].shape), node.call_args[0][0].dtype
+    shape = tuple(node.call_args[0][0].shape)
     count, bins = shape[-2:]
     _, stride, fft_length = layer.settings()
-    plan = layer.plan(count, bins)
+    plan = layer.plan(count)
     matrix = _irfft_matrix(node, bins, fft_length) * plan.taper[None, :]
     parts = [_batched(graph, node, part, shape, 2, hint)
              for part in _pair(graph, node, args[0])]
@@ -197,10 +198,4 @@ def istft(graph, node, args, kwargs):
     signal = graph.node("Slice", [signal, graph.ints([plan.start], f"{hint}/start"),
                                   graph.ints([plan.stop], f"{hint}/stop"),
                                   graph.ints([1], f"{hint}/axis")], hint)
-    if plan.envelope is not None:
-        signal = graph.node("Div", [signal, graph.constant(plan.envelope.astype(dtype),
-                                                           f"{hint}/envelope")], hint)
-    if plan.pad:
-        signal = graph.node("Pad", [signal, graph.ints([0, 0, 0, plan.pad], f"{hint}/pads")],
-                            hint)
-    return _unbatched(graph, signal, shape[:-2], [plan.stop - plan.start + plan.pad], hint)
+    return _unbatched(graph, signal, shape[:-2], [plan.stop - plan.start], hint)

@@ -1,5 +1,7 @@
 """`keras.ops.math`'s Fourier transforms: FFT, FFT2, IFFT2, RFFT, IRFFT, STFT and ISTFT, as
-Keras's PyTorch backend computes them (torch.fft, torch.stft, torch.istft).
+Keras's backends compute them; where its TensorFlow and PyTorch backends disagree (STFT and
+ISTFT windows of odd length, ISTFT's edges where the torch backend calls torch.istft), as the
+TensorFlow backend does.
 
 Keras passes complex values as a (real, imag) pair of float tensors, so these operations take
 and give real tensors of fixed shapes: FFT-like ones take `[real, imag]` and give
@@ -172,8 +174,10 @@ class _ShortTime(_Spectral):
 class STFT(_ShortTime):
     """The short-time Fourier transform of the last axis: frames of `fft_length` samples,
     `sequence_stride` apart (with `center`, of the signal reflect-padded by fft_length // 2 on
-    both sides), times a periodic window of `sequence_length` centred in the frame, as
-    `[real, imag]` of shape (..., frames, fft_length // 2 + 1)."""
+    both sides), times a window of `sequence_length` centred in the frame, as `[real, imag]`
+    of shape (..., frames, fft_length // 2 + 1). A named window is tf.signal's "periodic" one
+    (as Keras's TensorFlow backend; for an odd sequence_length it is the symmetric window,
+    where the torch backend's is periodic)."""
 
     ARGUMENTS = {"sequence_length": REQUIRED, "sequence_stride": REQUIRED,
                  "fft_length": REQUIRED, "window": "hann", "center": True}
@@ -193,7 +197,7 @@ class STFT(_ShortTime):
         self.check_dtype(x.dtype.name)
         self.frame_count(x.shape[-1])
         real, imag = spectral.stft(x, *self.settings(), self.arguments["window"],
-                                   self.arguments["center"])
+                                   self.arguments["center"], tensorflow=True)
         return [real.astype(x.dtype), imag.astype(x.dtype)]
 
     def output_spec(self, x):
@@ -209,9 +213,13 @@ class STFT(_ShortTime):
 @register_operation
 class ISTFT(_ShortTime):
     """The signal whose short-time Fourier transform (same arguments as STFT) is `[real,
-    imag]` of shape (..., frames, bins): each frame's irfft, windowed and overlap-added, then
-    divided by the overlapped squared window, trimmed by fft_length // 2 on both sides with
-    `center`, and cut (or, where Keras does, zero-padded) to `length`."""
+    imag]` of shape (..., frames, bins), as Keras's TensorFlow backend computes it
+    (tf.signal.inverse_stft): each frame's irfft times the window divided by the squared
+    window summed over one hop's overlaps, overlap-added, trimmed by fft_length // 2 on both
+    sides with `center`, and cut to `length`. (Keras's torch backend divides by the exact
+    overlapped squared window where it calls torch.istft, which differs at the edges.) A
+    `length` past the samples the frames give is refused: TensorFlow returns fewer samples
+    than Keras declares."""
 
     ARGUMENTS = {"sequence_length": REQUIRED, "sequence_stride": REQUIRED,
                  "fft_length": REQUIRED, "length": None, "window": "hann", "center": True}
@@ -220,16 +228,16 @@ class ISTFT(_ShortTime):
         super().check()
         self.check_int("length", allow_none=True, minimum=0)
 
-    def plan(self, count: int, bins: int) -> spectral.InverseSTFTPlan:
+    def plan(self, count: int) -> spectral.InverseSTFTPlan:
         try:
-            return spectral.istft_plan(count, bins, *self.settings(), self.arguments["length"],
+            return spectral.istft_plan(count, *self.settings(), self.arguments["length"],
                                        self.arguments["window"], self.arguments["center"])
         except ValueError as error:
             self.fail(str(error))
 
     def call(self, x):
         shape, _ = self.pair_spec(x, 2)
-        self.plan(*shape[-2:])
+        self.plan(shape[-2])
         out = spectral.istft(np.asarray(x[0]), np.asarray(x[1]), *self.settings(),
                              self.arguments["length"], self.arguments["window"],
                              self.arguments["center"])
@@ -237,5 +245,5 @@ class ISTFT(_ShortTime):
 
     def output_spec(self, x):
         shape, dtype = self.pair_spec(x, 2)
-        plan = self.plan(*shape[-2:])
-        return shape[:-2] + (plan.stop - plan.start + plan.pad,), dtype
+        plan = self.plan(shape[-2])
+        return shape[:-2] + (plan.stop - plan.start,), dtype
