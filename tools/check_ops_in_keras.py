@@ -12,7 +12,12 @@ modelio's file with `keras.saving.load_model` and predicts. Both differences are
 |prediction - recorded Keras output|. The table goes to
 fixtures/evidence/keras3_loads_modelio_ops.txt. Given GROUP names, it checks the cases of each
 group's archive fixtures/keras3/ops_GROUP_cases.npz (tools/ops_GROUP_fixtures.py) instead,
-writing fixtures/evidence/keras3_loads_modelio_ops_GROUP.txt.
+writing fixtures/evidence/keras3_loads_modelio_ops_GROUP.txt. Where the group also has
+ops_GROUP_cases_tf.npz (the TensorFlow backend's outputs of the cases where Keras's backends
+disagree, which modelio matches), modelio's column of those cases is measured against the
+TensorFlow backend's outputs, and a column says which backend each row's modelio difference
+is measured against; Keras on modelio's file (this, torch, backend) is always measured against
+the recorded torch outputs, so it shows the backends' difference on those rows.
 """
 
 import os
@@ -49,14 +54,19 @@ def worst(outputs, expected):
                for got, want in zip(as_list(outputs), expected))
 
 
-def check(name, model, inputs, expected, folder) -> str:
+def check(name, model, inputs, expected, folder, reference=None) -> str:
+    """A table row; `reference` (backend name, outputs): what modelio's outputs are measured
+    against, when not `expected` (Keras's recorded outputs)."""
     feed = inputs if len(inputs) > 1 else inputs[0]
-    modelio_diff = worst(model.predict(feed), expected)
+    predicted = model.predict(feed)
+    modelio_diff = worst(predicted, reference[1] if reference else expected)
     path = Path(folder) / f"{name}.keras"
     modelio.save_model(model, path)
     reloaded = keras.saving.load_model(path)
     keras_out = [keras.ops.convert_to_numpy(value) for value in as_list(reloaded(inputs))]
-    return f"{name:28s} {modelio_diff:12.3g} {worst(keras_out, expected):12.3g}"
+    backend = (f" {reference[0]:10s} {modelio_diff:12.3g} {worst(predicted, expected):12.3g}"
+               if reference else f" {modelio_diff:12.3g}")
+    return f"{name:28s}{backend} {worst(keras_out, expected):12.3g}"
 
 
 def main():
@@ -68,8 +78,22 @@ def main():
                     OUT.with_name(f"keras3_loads_modelio_ops_{group}.txt"), with_zoo=False)
 
 
+def tf_references(cases_path: Path) -> dict | None:
+    """{case name: TensorFlow-backend outputs} of the group's ops_GROUP_cases_tf.npz (None
+    without one)."""
+    tf_path = cases_path.with_name(cases_path.stem + "_tf.npz")
+    if cases_path == CASES or not tf_path.exists():
+        return None
+    with np.load(tf_path) as archive:
+        arrays = {key: archive[key] for key in archive.files if ":output_" in key}
+    names = {key.split(":", 1)[0] for key in arrays}
+    return {name: [arrays[f"{name}:output_{i}"] for i in range(len(
+        [key for key in arrays if key.startswith(f"{name}:")]))] for name in names}
+
+
 def write_table(cases_path: Path, out_path: Path, with_zoo: bool) -> None:
     buffers, document = load_case_archive(cases_path)
+    tf_outputs = tf_references(cases_path)
     rows, refused = [], []
     with tempfile.TemporaryDirectory() as folder:
         for case in document["cases"]:
@@ -85,20 +109,37 @@ def write_table(cases_path: Path, out_path: Path, with_zoo: bool) -> None:
             except ModelioError as exc:
                 refused.append(f"{name}: {exc}")
                 continue
-            rows.append(check(name, model, inputs, expected, folder))
+            reference = None
+            if tf_outputs is not None:
+                reference = (("tensorflow", tf_outputs[name]) if name in tf_outputs
+                             else (keras.backend.backend(), expected))
+            rows.append(check(name, model, inputs, expected, folder, reference))
         if with_zoo:
             with np.load(ZOO.with_suffix(".npz")) as arrays:
                 inputs = [arrays["input:x"], arrays["input:image"]]
                 expected = [arrays[f"output:{i}"] for i in range(5)]
             rows.append(check("ops_zoo (.keras by Keras)", modelio.load_model(ZOO), inputs,
                               expected, folder))
-    header = (f"# Keras {keras.__version__} ({keras.backend.backend()}) loads the .keras files "
-              f"modelio writes for models holding keras.ops operations\n"
-              f"# columns: case, max |modelio - Keras recorded|, max |Keras on modelio's file - "
-              f"Keras recorded|\n"
-              f"# cases: {cases_path.relative_to(REPO_ROOT)}\n"
-              f"# (nan: dot and count_nonzero_axis, where the torch backend computes a batched matmul and a "
-              f"transposed count where numpy and TensorFlow do not; modelio follows numpy)\n")
+    backend = keras.backend.backend()
+    header = (f"# Keras {keras.__version__} ({backend}) loads the .keras files "
+              f"modelio writes for models holding keras.ops operations\n")
+    if tf_outputs is None:
+        header += (f"# columns: case, max |modelio - Keras recorded|, max |Keras on modelio's "
+                   f"file - Keras recorded|\n"
+                   f"# cases: {cases_path.relative_to(REPO_ROOT)}\n"
+                   f"# (nan: dot and count_nonzero_axis, where the torch backend computes a "
+                   f"batched matmul and a transposed count where numpy and TensorFlow do not; "
+                   f"modelio follows numpy)\n")
+    else:
+        header += (f"# columns: case, the Keras backend modelio matches there, max |modelio - "
+                   f"that backend's outputs|, max |modelio - Keras ({backend}) recorded|, max "
+                   f"|Keras ({backend}) on modelio's file - Keras ({backend}) recorded|\n"
+                   f"# cases: {cases_path.relative_to(REPO_ROOT)}; TensorFlow-backend outputs "
+                   f"where Keras's backends disagree: "
+                   f"{cases_path.with_name(cases_path.stem + '_tf.npz').relative_to(REPO_ROOT)}"
+                   f"\n# (on the tensorflow rows the middle column is how far the {backend} "
+                   f"backend's numbers are from TensorFlow's, which modelio matches; Keras "
+                   f"({backend}) computes its own numbers from modelio's file)\n")
     body = "\n".join(rows)
     tail = "\n# refused by modelio (no file written):\n" + "\n".join(f"#   {item}" for item in refused)
     out_path.write_text(header + body + tail + "\n")
