@@ -26,6 +26,9 @@ TensorFlow divides by the squared window summed per hop instead of the exact ove
 envelope; istft_length_longer: TensorFlow returns 36 samples where Keras declares and torch
 gives 40). Every FFT, FFT2, IFFT2, RFFT and IRFFT case agrees. modelio matches the TensorFlow
 backend there, and refuses a `length` past the frames (TensorFlow's shape is not Keras's).
+The torch backend fails on the cases of `tf_only_cases` (recorded as failures here); the
+`--tf-outputs` run records them whole from the TensorFlow backend in
+ops_spectral_cases_tf_only.npz.
 """
 
 import argparse
@@ -43,6 +46,8 @@ from ops_case_fixtures import as_list, record_cases, spec  # noqa: E402
 
 OUT = os.path.join(REPO_ROOT, "fixtures", "keras3", "ops_spectral_cases.npz")
 TF_OUT = os.path.join(REPO_ROOT, "fixtures", "keras3", "ops_spectral_cases_tf.npz")
+TF_ONLY_OUT = os.path.join(REPO_ROOT, "fixtures", "keras3", "ops_spectral_cases_tf_only.npz")
+TF_ONLY_SEED = 1718
 TOLERANCE = 1e-5
 SEED = 1717
 LIST_WINDOW = [0.25, 0.5, 1.0, 1.0, 0.75, 0.5]
@@ -109,6 +114,24 @@ def cases(ops):
     return out
 
 
+def tf_only_cases(ops):
+    """ISTFT cases the torch backend fails on and the TensorFlow backend computes (recorded in
+    both runs: the torch run records the failure)."""
+    pair = [spec((5, 7)), spec((5, 7))]
+    return [
+        # torch.istft wants fft_length // 2 + 1 bins; TensorFlow's irfft drops the extra ones
+        ("istft_extra_bins", pair, lambda re, im: ops.istft((re, im), 8, 4, 8)),
+        # torch.istft's overlap-add condition fails; TensorFlow's inverse window is zero there
+        ("istft_vanishing_window", [spec((5, 5)), spec((5, 5))],
+         lambda re, im: ops.istft((re, im), 8, 8, 8)),
+        # the torch backend's overlap-add needs fft_length / frames <= stride <= fft_length
+        ("istft_stride_past_frame", [spec((3, 5)), spec((3, 5))],
+         lambda re, im: ops.istft((re, im), 8, 10, 8, window=None, center=False)),
+        ("istft_few_frames", [spec((2, 5)), spec((2, 5))],
+         lambda re, im: ops.istft((re, im), 7, 3, 8, window="hamming", center=False)),
+    ]
+
+
 def write_tf_outputs(keras):
     """Run every case recorded in OUT on Keras's TensorFlow backend, with the recorded inputs;
     keep the outputs of the cases whose outputs differ from the recorded (torch backend) ones
@@ -164,8 +187,9 @@ def main():
     from keras import ops
     if arguments.tf_outputs:
         write_tf_outputs(keras)
+        record_cases(keras, tf_only_cases(ops), TF_ONLY_OUT, TF_ONLY_SEED)
         return
-    record_cases(keras, cases(ops), OUT, SEED)
+    record_cases(keras, cases(ops) + tf_only_cases(ops), OUT, SEED)
 
 
 if __name__ == "__main__":

@@ -173,15 +173,12 @@ def istft_plan(count: int, sequence_length: int, sequence_stride: int, fft_lengt
     then samples [fft_length // 2 if center else 0, that + length) (without `length`: up to
     fft_length // 2 before the end with `center`, else all). Keras's torch backend calls
     torch.istft when sequence_length == fft_length with `center` and a window, which divides
-    by the exact overlapped squared window instead and differs at the edges. Raises
-    ValueError where Keras fails or where TensorFlow returns another shape than Keras
-    declares."""
+    by the exact overlapped squared window instead and differs at the edges (and fails where
+    that vanishes or the bins are not fft_length // 2 + 1), and otherwise fails unless
+    fft_length / frames <= sequence_stride <= fft_length; TensorFlow computes those. Raises
+    ValueError where TensorFlow returns another shape than Keras declares."""
     total = (count - 1) * sequence_stride + fft_length
     start = fft_length // 2 if center else 0
-    if sequence_stride > fft_length or sequence_stride * count < fft_length:
-        raise ValueError(f"Keras's torch backend fails (its overlap-add needs fft_length / "
-                         f"frames <= sequence_stride <= fft_length), got sequence_stride "
-                         f"{sequence_stride} with {count} frames of {fft_length}")
     if length is None:
         if center and start == 0:
             raise ValueError(f"a centred inverse STFT with fft_length {fft_length} keeps "

@@ -217,7 +217,9 @@ class ISTFT(_ShortTime):
     (tf.signal.inverse_stft): each frame's irfft times the window divided by the squared
     window summed over one hop's overlaps, overlap-added, trimmed by fft_length // 2 on both
     sides with `center`, and cut to `length`. (Keras's torch backend divides by the exact
-    overlapped squared window where it calls torch.istft, which differs at the edges.) A
+    overlapped squared window where it calls torch.istft, which differs at the edges, and
+    fails on some arguments TensorFlow computes: extra bins, vanishing window overlaps,
+    sequence_stride past fft_length or frames too few to cover one fft_length.) A
     `length` past the samples the frames give is refused: TensorFlow returns fewer samples
     than Keras declares."""
 
