@@ -169,9 +169,8 @@ def istft_plan(count: int, sequence_length: int, sequence_stride: int, fft_lengt
     """The plan of an inverse STFT of `count` frames, as Keras's TensorFlow backend computes
     it: each frame's irfft times the window divided by the squared window summed over one
     hop's overlaps (tf.signal.inverse_stft_window_fn: zero where that sum is zero; no window:
-    plain frames), overlap-added,
-    then samples [fft_length // 2 if center else 0, that + length) (without `length`: up to
-    fft_length // 2 before the end with `center`, else all). Keras's torch backend calls
+    plain frames), overlap-added, then samples [fft_length // 2 if center else 0, that +
+    length) (without `length`: up to fft_length // 2 before the end with `center`, else all). Keras's torch backend calls
     torch.istft when sequence_length == fft_length with `center` and a window, which divides
     by the exact overlapped squared window instead and differs at the edges (and fails where
     that vanishes or the bins are not fft_length // 2 + 1), and otherwise fails unless
@@ -187,7 +186,9 @@ def istft_plan(count: int, sequence_length: int, sequence_stride: int, fft_lengt
         stop = total - start if center else total
     else:
         if length == 0:
-            raise ValueError("length 0 leaves no samples (torch.istft fails on it)")
+            raise ValueError("length 0 leaves no samples: modelio refuses an empty signal "
+                             "(Keras's torch backend fails on it where it calls torch.istft, "
+                             "and its ONNX graph cannot reshape an empty tensor)")
         stop = start + length
         if stop > total:
             raise ValueError(f"length {length} runs past the {total - start} samples the "
