@@ -3,22 +3,23 @@ in real Keras 3 with the outputs Keras computed.
 
 Runs in the Keras 3 environment, with modelio importable from this checkout:
 
-    KERAS_BACKEND=torch ../kenv/bin/python tools/check_ops_in_keras.py
-    KERAS_BACKEND=torch ../kenv/bin/python tools/check_ops_in_keras.py GROUP   # or --group GROUP
-
-With a group name GROUP the cases are those of fixtures/keras3/ops_GROUP_cases.npz (and, when
-it exists, ops_GROUP_cases_tf.npz, recorded with the TensorFlow backend; Keras then runs in the
-torch backend only what it can), the table fixtures/evidence/keras3_loads_modelio_ops_GROUP.txt.
+    KERAS_BACKEND=torch ../kenv/bin/python tools/check_ops_in_keras.py [GROUP ...]
 
 For every case of fixtures/keras3/ops_cases.npz that modelio loads (tools/ops_case_fixtures.py)
 and for fixtures/keras3_files/ops_zoo.keras: modelio builds the model (from Keras's config, or
 by loading the archive), predicts on the recorded inputs, saves it as `.keras`; real Keras loads
 modelio's file with `keras.saving.load_model` and predicts. Both differences are the max
 |prediction - recorded Keras output|. The table goes to
-fixtures/evidence/keras3_loads_modelio_ops.txt.
+fixtures/evidence/keras3_loads_modelio_ops.txt. Given GROUP names, it checks the cases of each
+group's archive fixtures/keras3/ops_GROUP_cases.npz (tools/ops_GROUP_fixtures.py) instead,
+writing fixtures/evidence/keras3_loads_modelio_ops_GROUP.txt. Where the group also has
+ops_GROUP_cases_tf.npz (the TensorFlow backend's outputs of the cases where Keras's backends
+disagree, which modelio matches), modelio's column of those cases is measured against the
+TensorFlow backend's outputs, and a column says which backend each row's modelio difference
+is measured against; Keras on modelio's file (this, torch, backend) is always measured against
+the recorded torch outputs, so it shows the backends' difference on those rows.
 """
 
-import argparse
 import os
 import sys
 import tempfile
@@ -61,96 +62,115 @@ def _difference(got, want) -> float:
     return float(np.max(difference)) if difference.size else 0.0
 
 
-def check(name, model, inputs, expected, folder) -> str:
+def check(name, model, inputs, expected, folder, reference=None) -> str:
+    """A table row; `reference` (backend name, outputs): what modelio's outputs are measured
+    against, when not `expected` (Keras's recorded outputs)."""
     feed = inputs if len(inputs) > 1 else inputs[0]
-    modelio_diff = worst(model.predict(feed), expected)
+    predicted = model.predict(feed)
+    modelio_diff = worst(predicted, reference[1] if reference else expected)
     path = Path(folder) / f"{name}.keras"
     modelio.save_model(model, path)
     reloaded = keras.saving.load_model(path)
     keras_out = [keras.ops.convert_to_numpy(value) for value in as_list(reloaded(inputs))]
-    return f"{name:28s} {modelio_diff:12.3g} {worst(keras_out, expected):12.3g}"
+    backend = (f" {reference[0]:10s} {modelio_diff:12.3g} {worst(predicted, expected):12.3g}"
+               if reference else f" {modelio_diff:12.3g}")
+    return f"{name:28s}{backend} {worst(keras_out, expected):12.3g}"
 
 
-def check_archive(path, folder, rows, refused) -> None:
-    """One row per case of the archive at `path` that modelio loads; refusals listed."""
-    buffers, document = load_case_archive(path)
-    for case in document["cases"]:
-        if "config" not in case:
-            continue
-        name = case["name"]
-        inputs = [read_case_array(buffers, case, f"input_{i}") for i in range(case["n_inputs"])]
-        expected = [read_case_array(buffers, case, f"output_{i}")
-                    for i in range(case["n_outputs"])]
-        try:
-            model = modelio.Model.from_config(case["config"])
-        except ModelioError as exc:
-            refused.append(f"{name}: {exc}")
-            continue
-        try:
-            rows.append(check(name, model, inputs, expected, folder))
-        except Exception as exc:  # noqa: BLE001 - Keras itself cannot load or run the file
-            rows.append(f"{name:28s} Keras fails on modelio's file: "
-                        f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}")
-
-
-NUMPY_MORE_NOTE = (
-    "# (empty_like: contents unspecified, so the differences are meaningless; nan: outputs "
-    "holding NaN bit patterns (view); 'Keras fails': Keras cannot run its own model of these "
-    "either (Histogram calls a missing backend.math.histogram, a Histogram range written as a "
-    "list is refused on loading, torch has no imag of real tensors nor Cross axis arguments)\n")
-
-
-def main_group(group: str) -> None:
-    archive = CASES.with_name(f"ops_{group}_cases.npz")
-    out = OUT.with_name(f"keras3_loads_modelio_ops_{group}.txt")
-    rows, refused = [], []
-    with tempfile.TemporaryDirectory() as folder:
-        for path in (archive, archive.with_name(f"ops_{group}_cases_tf.npz")):
-            if path.exists() and "cases_json" in np.load(path).files:  # not outputs-only
-                check_archive(path, folder, rows, refused)
-    header = (f"# Keras {keras.__version__} ({keras.backend.backend()}) loads the .keras files "
-              f"modelio writes for models holding keras.ops operations ({archive.name})\n"
-              f"# columns: case, max |modelio - Keras recorded|, max |Keras on modelio's file - "
-              f"Keras recorded|\n"
-              f"# (empty_like: contents unspecified, so the differences are meaningless; nan: "
-              f"outputs holding NaN bit patterns (view); 'Keras fails': Keras cannot run its own "
-              f"model of these either (Histogram calls a missing backend.math.histogram, a "
-              f"Histogram range written as a list is refused on loading, torch has no imag of "
-              f"real tensors nor Cross axis arguments)\n")
-    body = "\n".join(rows)
-    tail = "\n# refused by modelio (no file written):\n" + "\n".join(f"#   {item}"
-                                                                    for item in refused)
-    out.write_text(header + body + tail + "\n")
-    print(header + body + tail)
+NOTES = {
+    "numpy_more": "# (empty_like: contents unspecified, so the differences are meaningless; nan: "
+                  "outputs holding NaN bit patterns (view); 'Keras fails': Keras cannot run its "
+                  "own model of these either (Histogram calls a missing "
+                  "backend.math.histogram, a Histogram range written as a list is refused on "
+                  "loading, torch has no imag of real tensors nor Cross axis arguments)\n",
+}
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("group", nargs="?", help="check fixtures/keras3/ops_GROUP_cases.npz instead")
-    parser.add_argument("--group", dest="group_option", help="the same as GROUP")
-    arguments = parser.parse_args()
-    group = arguments.group or arguments.group_option
-    if group:
-        main_group(group)
-        return
-    rows, refused = [], []
+    groups = [group for group in sys.argv[1:] if group != "--group"]
+    if not groups:
+        write_table(CASES, OUT, with_zoo=True)
+    for group in groups:
+        write_table(CASES.with_name(f"ops_{group}_cases.npz"),
+                    OUT.with_name(f"keras3_loads_modelio_ops_{group}.txt"), with_zoo=False)
+
+
+def tf_references(cases_path: Path) -> dict | None:
+    """{case name: TensorFlow-backend outputs} of the group's ops_GROUP_cases_tf.npz (None
+    without one)."""
+    tf_path = cases_path.with_name(cases_path.stem + "_tf.npz")
+    if cases_path == CASES or not tf_path.exists():
+        return None
+    with np.load(tf_path) as archive:
+        arrays = {key: archive[key] for key in archive.files if ":output_" in key}
+    names = {key.split(":", 1)[0] for key in arrays}
+    return {name: [arrays[f"{name}:output_{i}"] for i in range(len(
+        [key for key in arrays if key.startswith(f"{name}:")]))] for name in names}
+
+
+def write_table(cases_path: Path, out_path: Path, with_zoo: bool) -> None:
+    buffers, document = load_case_archive(cases_path)
+    tf_outputs = tf_references(cases_path)
+    rows, refused, keras_failed = [], [], []
     with tempfile.TemporaryDirectory() as folder:
-        check_archive(CASES, folder, rows, refused)
-        with np.load(ZOO.with_suffix(".npz")) as arrays:
-            inputs = [arrays["input:x"], arrays["input:image"]]
-            expected = [arrays[f"output:{i}"] for i in range(5)]
-        rows.append(check("ops_zoo (.keras by Keras)", modelio.load_model(ZOO), inputs,
-                          expected, folder))
-    header = (f"# Keras {keras.__version__} ({keras.backend.backend()}) loads the .keras files "
-              f"modelio writes for models holding keras.ops operations\n"
-              f"# columns: case, max |modelio - Keras recorded|, max |Keras on modelio's file - "
-              f"Keras recorded|\n"
-              "# (nan: dot and count_nonzero_axis, where the torch backend computes a batched "
-              "matmul and a transposed count where numpy and TensorFlow do not; modelio "
-              "follows numpy)\n")
+        for case in document["cases"]:
+            if "config" not in case:
+                keras_failed.append(case["name"])
+                continue
+            name = case["name"]
+            inputs = [read_case_array(buffers, case, f"input_{i}")
+                      for i in range(case["n_inputs"])]
+            expected = [read_case_array(buffers, case, f"output_{i}")
+                        for i in range(case["n_outputs"])]
+            try:
+                model = modelio.Model.from_config(case["config"])
+            except ModelioError as exc:
+                refused.append(f"{name}: {exc}")
+                continue
+            reference = None
+            if tf_outputs is not None:
+                reference = (("tensorflow", tf_outputs[name]) if name in tf_outputs
+                             else (keras.backend.backend(), expected))
+            try:
+                rows.append(check(name, model, inputs, expected, folder, reference))
+            except Exception as exc:  # noqa: BLE001 - Keras itself cannot load or run the file
+                rows.append(f"{name:28s} Keras fails on modelio's file: "
+                            f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}")
+        if with_zoo:
+            with np.load(ZOO.with_suffix(".npz")) as arrays:
+                inputs = [arrays["input:x"], arrays["input:image"]]
+                expected = [arrays[f"output:{i}"] for i in range(5)]
+            rows.append(check("ops_zoo (.keras by Keras)", modelio.load_model(ZOO), inputs,
+                              expected, folder))
+    backend = keras.backend.backend()
+    header = (f"# Keras {keras.__version__} ({backend}) loads the .keras files "
+              f"modelio writes for models holding keras.ops operations\n")
+    if tf_outputs is None:
+        header += (f"# columns: case, max |modelio - Keras recorded|, max |Keras on modelio's "
+                   f"file - Keras recorded|\n"
+                   f"# cases: {cases_path.relative_to(REPO_ROOT)}\n"
+                   f"# (nan: dot and count_nonzero_axis, where the torch backend computes a "
+                   f"batched matmul and a transposed count where numpy and TensorFlow do not; "
+                   f"modelio follows numpy)\n")
+    else:
+        header += (f"# columns: case, the Keras backend modelio matches there, max |modelio - "
+                   f"that backend's outputs|, max |modelio - Keras ({backend}) recorded|, max "
+                   f"|Keras ({backend}) on modelio's file - Keras ({backend}) recorded|\n"
+                   f"# cases: {cases_path.relative_to(REPO_ROOT)}; TensorFlow-backend outputs "
+                   f"where Keras's backends disagree: "
+                   f"{cases_path.with_name(cases_path.stem + '_tf.npz').relative_to(REPO_ROOT)}"
+                   f"\n# (on the tensorflow rows the middle column is how far the {backend} "
+                   f"backend's numbers are from TensorFlow's, which modelio matches; Keras "
+                   f"({backend}) computes its own numbers from modelio's file)\n")
+    header += NOTES.get(cases_path.stem[len("ops_"):-len("_cases")], "")
     body = "\n".join(rows)
     tail = "\n# refused by modelio (no file written):\n" + "\n".join(f"#   {item}" for item in refused)
-    OUT.write_text(header + body + tail + "\n")
+    if tf_outputs is not None and keras_failed:
+        tail += (f"\n# Keras ({backend}) fails on (no file checked; the tests match modelio "
+                 f"to the TensorFlow backend's outputs in "
+                 f"{cases_path.stem}_tf_only.npz where recorded):\n#   "
+                 + ", ".join(keras_failed))
+    out_path.write_text(header + body + tail + "\n")
     print(header + body + tail)
 
 

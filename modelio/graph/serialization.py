@@ -38,6 +38,21 @@ REFUSED_OPERATIONS = {
             "built with (numpy's and torch's differ), so modelio cannot reproduce them",
     "Eig": "returns complex tensors, which modelio's graphs do not carry",
     "SegmentReduction": "is the base class of SegmentSum/Max/Min/Prod, never recorded itself",
+    "ViewAsComplex": "gives a complex64 tensor; modelio's graphs (and their ONNX exports) "
+                     "carry real dtypes only (complex dtypes are not supported)",
+    "ViewAsReal": "takes a complex tensor; modelio's graphs carry real dtypes only (complex "
+                  "dtypes are not supported)",
+    "Polar": "gives a complex tensor; modelio's graphs carry real dtypes only (complex dtypes "
+             "are not supported)",
+    "ElasticTransform": "draws a random displacement field: under the torch backend from torch's "
+                        "global random state (the seed is ignored), so no file determines its "
+                        "output",
+    "Argpartition": "orders each partition by the backend's unspecified tie order "
+                    "(torch.topk), so its output is not reproducible",
+    "Arange": "is never recorded in a graph (Keras turns its arguments into numbers)",
+    "Nonzero": "has a data-dependent output length",
+    "Unique": "has a data-dependent output length",
+    "Bincount": "has a data-dependent output length (max(x) + 1 when above minlength)",
 }
 
 # Keras classes modelio refuses by design, and why (the README's layer table quotes these).

@@ -36,4 +36,5 @@ from . import (  # noqa: F401 - importing a family registers it
     recurrent,
     reshaping,
     scatter,
+    spectral,
 )

@@ -1,7 +1,7 @@
 """The Keras 3 operations catalogue, mirroring `keras.ops`'s families: `numpy`, `nn`
 (+ `nn_activations`), `core`, `image` (+ `image_ops`), `linalg` (`keras.ops.math`'s operations
 sit beside their numpy kin: `Erf`, `Rsqrt` in numpy/unary.py, `Logsumexp` in
-numpy/statistics.py, `TopK` in numpy/sorting.py).
+numpy/statistics.py, `TopK` in numpy/sorting.py; its Fourier transforms in spectral.py).
 
 Two kinds of classes live here:
 
@@ -33,6 +33,7 @@ from . import (
            nn_losses,
            numpy,
            scatter,
+           spectral,
            tf_functions,
 )
 from .base import KerasOp
@@ -51,10 +52,11 @@ from .nn_losses import *  # noqa: F403
 from .numpy import *  # noqa: F403
 from .onnx_layer import OnnxLayer
 from .scatter import *  # noqa: F403
+from .spectral import *  # noqa: F403
 from .tf_functions import SlicingOpLambda, TFOpLambda
 
 __all__ = ["KerasOp", "OnnxLayer", "SlicingOpLambda", "TFOpLambda", "tf_functions", "core", "decompositions", "image", "image_more", "image_ops",
-           "image_sampling", "linalg", "math_functions", "nn", "nn_activations", "nn_functions", "nn_losses", "numpy", "scatter", *core.__all__,
-           *decompositions.__all__, *image.__all__, *image_more.__all__, *image_ops.__all__, *image_sampling.__all__, *linalg.__all__,
-           *math_functions.__all__, *scatter.__all__, *nn.__all__, *nn_activations.__all__, *nn_functions.__all__, *nn_losses.__all__,
-           *numpy.__all__]
+           "image_sampling", "linalg", "math_functions", "nn", "nn_activations", "nn_functions", "nn_losses", "numpy", "scatter", "spectral",
+           *core.__all__, *decompositions.__all__, *image.__all__, *image_more.__all__, *image_ops.__all__, *image_sampling.__all__,
+           *linalg.__all__, *math_functions.__all__, *scatter.__all__, *nn.__all__, *nn_activations.__all__, *nn_functions.__all__,
+           *nn_losses.__all__, *numpy.__all__, *spectral.__all__]
