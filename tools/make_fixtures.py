@@ -363,6 +363,7 @@ GENERATORS = [
     ("keras3", "lookup_case_fixtures.py encoding"), ("keras3", "lookup_case_fixtures.py audio"),
     ("keras3-tf", "lookup_case_fixtures.py lookup"), ("keras3-tf", "lookup_file_fixtures.py"),
     ("keras3", "ops_case_fixtures.py"), ("keras3-tf", "ops_case_fixtures.py --tf-outputs"),
+    ("keras3", "ops_nn_more_fixtures.py"), ("keras3-tf", "ops_nn_more_fixtures.py --tf-outputs"),
     ("keras3", "quantized_case_fixtures.py"),
     ("keras3", "dtype_policy_fixtures.py keras3"), ("tf-keras", "dtype_policy_fixtures.py tf-keras"),
     ("keras3", "save_variant_fixtures.py"), ("tf-keras", "save_variant_fixtures.py --tf-keras"),
