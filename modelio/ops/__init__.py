@@ -25,8 +25,10 @@ from . import (
            linalg,
            nn,
            nn_activations,
+           nn_ctc,
            nn_functions,
            nn_losses,
+           nn_windows,
            numpy,
            tf_functions,
 )
@@ -37,13 +39,16 @@ from .image_ops import *  # noqa: F403
 from .linalg import *  # noqa: F403
 from .nn import *  # noqa: F403
 from .nn_activations import *  # noqa: F403
+from .nn_ctc import *  # noqa: F403
 from .nn_functions import *  # noqa: F403
 from .nn_losses import *  # noqa: F403
+from .nn_windows import *  # noqa: F403
 from .numpy import *  # noqa: F403
 from .onnx_layer import OnnxLayer
 from .tf_functions import SlicingOpLambda, TFOpLambda
 
 __all__ = ["KerasOp", "OnnxLayer", "SlicingOpLambda", "TFOpLambda", "tf_functions", "core", "image", "image_ops", "linalg", "nn",
-           "nn_activations", "nn_functions", "nn_losses", "numpy", *core.__all__, *image.__all__, *image_ops.__all__,
-           *linalg.__all__, *nn.__all__, *nn_activations.__all__, *nn_functions.__all__, *nn_losses.__all__,
+           "nn_activations", "nn_ctc", "nn_functions", "nn_losses", "nn_windows", "numpy", *core.__all__, *image.__all__, *image_ops.__all__,
+           *linalg.__all__, *nn.__all__, *nn_activations.__all__, *nn_ctc.__all__, *nn_functions.__all__, *nn_losses.__all__,
+           *nn_windows.__all__,
            *numpy.__all__]
