@@ -20,7 +20,7 @@ from .serialized import (
     object_kind_named,
 )
 
-__all__ = ["REFUSED_LAYER_CLASSES", "TRUSTED_MODULE_PREFIXES", "call_layer_in_config",
+__all__ = ["REFUSED_LAYER_CLASSES", "REFUSED_OPERATIONS", "TRUSTED_MODULE_PREFIXES", "call_layer_in_config",
            "deserialize_layer",
            "canonical_config", "check_config_objects", "is_trusted_module", "layer_class_for",
            "serialize_layer"]
@@ -43,6 +43,12 @@ REFUSED_LAYER_CLASSES = {
                        "subclass (map that name with custom_objects)",
     "PreprocessingLayer": "is an abstract base class; a file names it only for a user's own "
                           "subclass (map that name with custom_objects)",
+}
+
+# Keras 3 operations modelio refuses, and why (the others it lacks are refused without a reason).
+REFUSED_OPERATIONS = {
+    "Polar": "returns complex numbers (abs * cos(angle) + i * abs * sin(angle)), and modelio "
+             "has no complex tensors",
 }
 
 
@@ -90,8 +96,10 @@ def layer_class_for(entry: dict, where: str = "") -> type:
         if names_keras_operation(module):
             operation = OPERATION_CLASSES.get(class_name)
             if operation is None:
+                why = REFUSED_OPERATIONS.get(class_name)
                 raise UnsupportedError(f"{where}layer '{name}': Keras operation '{class_name}' "
-                                       f"({module}) is not supported")
+                                       f"({module}) is not supported"
+                                       f"{': it ' + why if why else ''}")
             return operation
     elif _unmarked_operation(entry, class_name):
         return OPERATION_CLASSES[class_name]
