@@ -109,6 +109,13 @@ def cases(ops):
     add("ctc_decode_beam_search", decode_in,
         lambda x, n: list(ops.ctc_decode(x, n, strategy="beam_search", beam_width=4,
                                          top_paths=2)))
+    # (after the others: the inputs of the cases above stay as first recorded)
+    add("ctc_loss_no_frames", [spec((2,), "int32", 1, 3), spec((4, 3)), spec((), "int32", 0, 1),
+                               spec((), "int32", 0, 1)],
+        lambda t, o, tl, ol: ops.ctc_loss(t, o, tl, ol))
+    add("ctc_loss_one_frame", [spec((2,), "int32", 1, 3), spec((1, 3)), spec((), "int32", 0, 2),
+                               spec((), "int32", 1, 2)],
+        lambda t, o, tl, ol: ops.ctc_loss(t, o, tl, ol))
     return out
 
 

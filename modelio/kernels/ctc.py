@@ -13,7 +13,7 @@ produce gives an infinite loss, as in PyTorch and TensorFlow.
 
 import numpy as np
 
-__all__ = ["ctc_greedy_decode", "ctc_loss", "log_softmax"]
+__all__ = ["ctc_greedy_decode", "ctc_loss", "empty_alignment", "log_softmax"]
 
 
 def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -26,6 +26,13 @@ def _logaddexp3(a, b, c):
     safe = np.where(np.isneginf(top), 0.0, top)
     with np.errstate(divide="ignore"):
         return np.log(np.exp(a - safe) + np.exp(b - safe) + np.exp(c - safe)) + safe
+
+
+def empty_alignment(positions: int) -> np.ndarray:
+    """The forward variables before any frame: only the empty prefix, with probability 1."""
+    alpha = np.full(positions, -np.inf)
+    alpha[0] = 0.0
+    return alpha
 
 
 def ctc_loss(labels: np.ndarray, logits: np.ndarray, label_lengths: np.ndarray,
@@ -47,6 +54,7 @@ def ctc_loss(labels: np.ndarray, logits: np.ndarray, label_lengths: np.ndarray,
         alpha[:, 0] = emitted[:, 0, 0]
         if positions > 1:
             alpha[:, 1] = emitted[:, 0, 1]
+    alpha[logit_lengths == 0] = empty_alignment(positions)
     none = np.full((batch, 1), -np.inf)
     for step in range(1, steps):
         previous = np.concatenate([none, alpha[:, :-1]], axis=1)

@@ -5,6 +5,7 @@ import numpy as np
 from onnx import TensorProto, helper
 
 from .. import ops
+from ..kernels import ctc as ctc_kernels
 from ..ops.nn_ctc import blank_index
 from .export_support import reduce
 from .op_support import known_size, operand, output_dtype, refuse, scalar
@@ -95,6 +96,10 @@ def ctc_loss(graph, node, args, kwargs):
     start = np.zeros(positions, bool)
     start[:2] = True
     alpha = graph.node("Where", [graph.constant(start, f"{hint}/start"), first, minus_inf], hint)
+    has_frames = graph.node("Unsqueeze", [graph.node("Greater", [frame_lengths, graph.ints(
+        0, f"{hint}/zero")], hint), graph.ints([1], f"{hint}/a")], hint)
+    alpha = graph.node("Where", [has_frames, alpha, graph.constant(
+        ctc_kernels.empty_alignment(positions).astype(np.float32), f"{hint}/empty")], hint)
     steps = graph.node("Squeeze", [graph.node("Slice", [batch_steps, graph.ints(
         [1], f"{hint}/s"), graph.ints([2], f"{hint}/e")], hint), graph.ints([0], f"{hint}/a")],
         hint)
@@ -108,6 +113,13 @@ def ctc_loss(graph, node, args, kwargs):
                                  graph.ints([np.iinfo(np.int64).max], f"{hint}/e"),
                                  graph.ints([0], f"{hint}/ax")], hint)
             for value in (emitted, keep)]
+    # One more frame, never kept, so that the Scan runs at least once (onnxruntime refuses a
+    # Scan over an empty sequence, which one-frame inputs would give).
+    frame = [graph.node("Slice", [value, graph.ints([0], f"{hint}/s"), graph.ints([1], f"{hint}/e"),
+                                  graph.ints([0], f"{hint}/ax")], hint) for value in (emitted, keep)]
+    frame[1] = graph.node("And", [frame[1], graph.constant(np.zeros((), bool), f"{hint}/never")],
+                          hint)
+    rest = [graph.node("Concat", [value, extra], hint, axis=0) for value, extra in zip(rest, frame)]
     body = _forward_step(graph, skip, minus_inf, positions, hint)
     alpha = graph.node("Scan", [alpha, *rest], hint, num_scan_inputs=2, body=body)
     last = graph.node("Unsqueeze", [graph.node("Mul", [label_lengths, graph.ints(
