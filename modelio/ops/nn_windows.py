@@ -3,6 +3,8 @@ unfold / fold as Keras 3 graphs record them (`AdaptiveAveragePool`, `AdaptiveMax
 `ConvTranspose`, `SeparableConv`, `Unfold`, `Fold`), each a registered class with Keras's
 config. Kernels arrive as call arguments: tensors or `__numpy__` constants."""
 
+import math
+
 import numpy as np
 
 from ..graph.registry import register_operation
@@ -11,9 +13,18 @@ from ..kernels import patches as patch_kernels
 from ..kernels import pooling as pool_kernels
 from .base import REQUIRED, spec_of
 from .nn_functions import _NN, DepthwiseConv, _Windowed, spatial_tuple
+from .onnx_layer import MAX_RUNTIME_BYTES
 
 __all__ = ["AdaptiveAveragePool", "AdaptiveMaxPool", "ConvTranspose", "Fold", "SeparableConv",
            "Unfold"]
+
+
+def _check_size(op, shape, dtype) -> None:
+    """Refuse, before it is allocated, an array of `shape` larger than MAX_RUNTIME_BYTES."""
+    size = math.prod(int(dim) for dim in shape) * np.dtype(dtype).itemsize
+    if size > MAX_RUNTIME_BYTES:
+        op.fail(f"refusing to build an array of shape {tuple(int(d) for d in shape)} ({size} "
+                f"bytes; at most {MAX_RUNTIME_BYTES} bytes are computed)")
 
 
 def _float_input(op, dtype: str) -> None:
@@ -44,6 +55,7 @@ class _AdaptivePool(_NN):
         _float_input(self, inputs.dtype.name)
         if any(inputs.shape[axis] == 0 for axis in axes):
             self.fail(f"cannot pool the empty spatial axes of inputs of shape {inputs.shape}")
+        _check_size(self, self.output_spec(inputs)[0], inputs.dtype)
         return pool_kernels.adaptive_pool(inputs, sizes, axes, self.mode).astype(
             inputs.dtype, copy=False)
 
@@ -117,6 +129,11 @@ class ConvTranspose(_Windowed):
         kernel = np.asarray(kernel)
         strides, dilation, paddings, axes, first = self.geometry(inputs.shape, kernel.shape)
         work = inputs if inputs.dtype.kind == "f" else inputs.astype(np.float32)
+        full = [(size - 1) * stride + (k - 1) * rate + 1 + max(0, -(pad or 0))
+                for size, k, stride, rate, pad in zip(
+                    [inputs.shape[axis] for axis in axes], kernel.shape, strides, dilation,
+                    paddings)]
+        _check_size(self, [inputs.shape[0], kernel.shape[-2], *full], work.dtype)
         crops = [conv_kernels.conv_transpose_crops(size, stride, rate, self.arguments["padding"],
                                                    pad)
                  for size, stride, rate, pad in zip(kernel.shape, strides, dilation, paddings)]
@@ -208,7 +225,11 @@ class Unfold(_Patches):
     * kW, L) result, as `torch.nn.functional.unfold`."""
 
     def call(self, x):
-        self.output_spec(x)
+        shape = self.output_spec(x)[0]
+        padding = self.pairs()[2]
+        _check_size(self, shape, x.dtype)
+        _check_size(self, [*x.shape[:2], *(n + 2 * p for n, p in zip(x.shape[2:], padding))],
+                    x.dtype)
         return patch_kernels.unfold(x, *self.pairs())
 
     def output_spec(self, x):
@@ -242,7 +263,10 @@ class Fold(_Patches):
         return pair
 
     def call(self, x):
-        self.output_spec(x)
+        shape = self.output_spec(x)[0]
+        padding = self.pairs()[2]
+        _check_size(self, [*shape[:2], *(n + 2 * p for n, p in zip(shape[2:], padding))],
+                    x.dtype)
         return patch_kernels.fold(x, self.output_size(), *self.pairs())
 
     def output_spec(self, x):

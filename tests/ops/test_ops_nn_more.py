@@ -154,3 +154,22 @@ def test_polar_stays_refused_by_name():
     entry["class_name"], entry["config"] = "Polar", {"name": "polar"}
     with pytest.raises(UnsupportedError, match="Keras operation 'Polar'.*complex"):
         modelio.Model.from_config(config)
+
+
+@pytest.mark.parametrize("op, shape", [
+    (lambda: ops.Fold(output_size=[100000, 100000], kernel_size=1, stride=100000), (1, 1)),
+    (lambda: ops.Unfold(kernel_size=1, padding=50000), (1, 2, 2)),
+    (lambda: ops.AdaptiveAveragePool(output_size=[100000, 100000]), (3, 3, 2)),
+])
+def test_giant_results_are_refused_before_they_are_allocated(op, shape):
+    x = modelio.Input(shape)
+    model = modelio.Model(x, op()(x))
+    with pytest.raises(ModelioError, match="refusing to build an array of shape"):
+        model.predict(np.ones((2, *shape), np.float32))
+
+
+def test_giant_conv_transpose_is_refused_before_it_is_allocated():
+    x = modelio.Input((3, 2))
+    model = modelio.Model(x, ops.ConvTranspose(strides=10**9)(x, np.ones((1, 2, 2), np.float32)))
+    with pytest.raises(ModelioError, match=r"\(ConvTranspose\): refusing to build"):
+        model.predict(np.ones((2, 3, 2), np.float32))
