@@ -8,6 +8,7 @@ from ..graph.registry import register_operation
 from ..kernels import ctc as ctc_kernels
 from .base import spec_of
 from .nn_functions import _NN
+from .onnx_layer import MAX_RUNTIME_BYTES
 
 __all__ = ["CTCDecode", "CTCLoss", "blank_index"]
 
@@ -62,6 +63,11 @@ class CTCLoss(_NN):
         classes = output.shape[-1]
         blank = blank_index(self, self.arguments["mask_index"], classes)
         target = np.asarray(target)
+        work = output.shape[0] * output.shape[1] * (2 * target.shape[1] + 1) * 8
+        if work > MAX_RUNTIME_BYTES:
+            self.fail(f"refusing to build the {work} bytes of forward variables of "
+                      f"{output.shape[1]} frames and {target.shape[1]} labels (at most "
+                      f"{MAX_RUNTIME_BYTES} bytes are computed)")
         if target.size and (target.min() < 0 or target.max() >= classes):
             self.fail(f"target labels must lie in [0, {classes}), got values from "
                       f"{target.min()} to {target.max()}")

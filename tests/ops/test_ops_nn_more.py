@@ -173,3 +173,13 @@ def test_giant_conv_transpose_is_refused_before_it_is_allocated():
     model = modelio.Model(x, ops.ConvTranspose(strides=10**9)(x, np.ones((1, 2, 2), np.float32)))
     with pytest.raises(ModelioError, match=r"\(ConvTranspose\): refusing to build"):
         model.predict(np.ones((2, 3, 2), np.float32))
+
+
+def test_giant_ctc_loss_is_refused_before_it_is_allocated():
+    inputs = [modelio.Input((40000,), dtype="int32"), modelio.Input((40000, 1)),
+              modelio.Input((), dtype="int32"), modelio.Input((), dtype="int32")]
+    model = modelio.Model(inputs, ops.CTCLoss()(*inputs))
+    feeds = [np.ones((1, 40000), np.int32), np.zeros((1, 40000, 1), np.float32),
+             np.ones((1,), np.int32), np.ones((1,), np.int32)]
+    with pytest.raises(ModelioError, match=r"\(CTCLoss\): refusing to build"):
+        model.predict(feeds)
