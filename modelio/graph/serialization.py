@@ -27,8 +27,9 @@ __all__ = ["REFUSED_LAYER_CLASSES", "REFUSED_OPERATIONS", "TRUSTED_MODULE_PREFIX
 
 CODE_CARRYING_LAYERS = ("Lambda",)
 
-# Keras operations modelio refuses by design, and why (other unregistered operations are refused
-# as "not supported").
+# Keras operations modelio refuses by design, and why: the error says "... is not supported: it
+# <reason>". Every Keras 3.15.1 operation is either registered or listed here
+# (tests/ops/test_keras_ops_configs.py).
 _CALLS_PYTHON = ("takes a Python function (a file stores it as bytecode, which modelio never "
                  "executes)")
 REFUSED_OPERATIONS = {
@@ -42,8 +43,8 @@ REFUSED_OPERATIONS = {
                      "carry real dtypes only (complex dtypes are not supported)",
     "ViewAsReal": "takes a complex tensor; modelio's graphs carry real dtypes only (complex "
                   "dtypes are not supported)",
-    "Polar": "gives a complex tensor; modelio's graphs carry real dtypes only (complex dtypes "
-             "are not supported)",
+    "Polar": "returns complex numbers (abs * cos(angle) + i * abs * sin(angle)); modelio's "
+             "graphs carry real dtypes only (complex dtypes are not supported)",
     "ElasticTransform": "draws a random displacement field: under the torch backend from torch's "
                         "global random state (the seed is ignored), so no file determines its "
                         "output",
@@ -118,9 +119,10 @@ def layer_class_for(entry: dict, where: str = "") -> type:
         if names_keras_operation(module):
             operation = OPERATION_CLASSES.get(class_name)
             if operation is None:
-                why = REFUSED_OPERATIONS.get(class_name, "is not supported")
+                why = REFUSED_OPERATIONS.get(class_name)
                 raise UnsupportedError(f"{where}layer '{name}': Keras operation '{class_name}' "
-                                       f"({module}) {why}")
+                                       f"({module}) is not supported"
+                                       f"{': it ' + why if why else ''}")
             return operation
     elif _unmarked_operation(entry, class_name):
         return OPERATION_CLASSES[class_name]

@@ -22,7 +22,8 @@ import math
 
 import numpy as np
 
-__all__ = ["average_pool", "max_pool", "max_pool_with_indices", "padded_pool", "pool_output_size",
+__all__ = ["adaptive_average_matrix", "adaptive_bins", "adaptive_max_indices", "adaptive_pool",
+           "average_pool", "max_pool", "max_pool_with_indices", "padded_pool", "pool_output_size",
            "pool_window_count", "pool_window_counts", "same_padding"]
 
 
@@ -237,3 +238,43 @@ def max_pool_with_indices(x: np.ndarray, kernel_shape, strides, pads, dilations,
         best = np.where(better, values, best)
         indices = np.where(better, planes + flat, indices)
     return [best, indices]
+
+
+# ----- adaptive pooling (PyTorch's bins) ------------------------------------------------------------
+
+def adaptive_bins(length: int, bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """`(starts, ends)` of the `bins` windows adaptive pooling takes over `length` positions, as
+    PyTorch and Keras compute them: bin i spans [floor(i L / n), ceil((i + 1) L / n))."""
+    index = np.arange(bins)
+    starts = (index * length) // bins
+    ends = -((-(index + 1) * length) // bins)
+    return starts, ends
+
+
+def adaptive_average_matrix(length: int, bins: int, dtype) -> np.ndarray:
+    """The (length, bins) matrix whose column i averages bin i's positions."""
+    starts, ends = adaptive_bins(length, bins)
+    positions = np.arange(length)[:, None]
+    inside = (positions >= starts) & (positions < ends)
+    return (inside / (ends - starts)).astype(dtype)
+
+
+def adaptive_max_indices(length: int, bins: int) -> np.ndarray:
+    """(bins, widest window) positions of each bin; short windows repeat their last position,
+    which leaves their maximum unchanged."""
+    starts, ends = adaptive_bins(length, bins)
+    width = int((ends - starts).max())
+    return np.minimum(starts[:, None] + np.arange(width), (ends - 1)[:, None])
+
+
+def adaptive_pool(x: np.ndarray, output_size, axes, mode: str) -> np.ndarray:
+    """Adaptive average (`mode="average"`) or max pooling of float `x`: each of `axes` (non-empty)
+    pooled into its `output_size` bins (`adaptive_bins`), one axis after the other."""
+    for axis, bins in zip(axes, output_size):
+        length = x.shape[axis]
+        if mode == "average":
+            moved = np.moveaxis(x, axis, -1) @ adaptive_average_matrix(length, bins, x.dtype)
+            x = np.moveaxis(moved, -1, axis)
+        else:
+            x = np.take(x, adaptive_max_indices(length, bins), axis=axis).max(axis=axis + 1)
+    return x

@@ -249,31 +249,6 @@ class GlobalAveragePooling3D(_GlobalPooling):
 
 # ----- adaptive pooling -------------------------------------------------------------------------------
 
-def adaptive_bins(length: int, bins: int) -> tuple[np.ndarray, np.ndarray]:
-    """`(starts, ends)` of the `bins` windows adaptive pooling takes over `length` positions, as
-    PyTorch and Keras compute them: bin i spans [floor(i L / n), ceil((i + 1) L / n))."""
-    index = np.arange(bins)
-    starts = (index * length) // bins
-    ends = -((-(index + 1) * length) // bins)
-    return starts, ends
-
-
-def adaptive_average_matrix(length: int, bins: int, dtype) -> np.ndarray:
-    """The (length, bins) matrix whose column i averages bin i's positions."""
-    starts, ends = adaptive_bins(length, bins)
-    positions = np.arange(length)[:, None]
-    inside = (positions >= starts) & (positions < ends)
-    return (inside / (ends - starts)).astype(dtype)
-
-
-def adaptive_max_indices(length: int, bins: int) -> np.ndarray:
-    """(bins, widest window) positions of each bin; short windows repeat their last position,
-    which leaves their maximum unchanged."""
-    starts, ends = adaptive_bins(length, bins)
-    width = int((ends - starts).max())
-    return np.minimum(starts[:, None] + np.arange(width), (ends - 1)[:, None])
-
-
 class _AdaptivePooling(Layer):
     """Pools each spatial axis into exactly `output_size` bins, whatever its length."""
 
@@ -299,18 +274,12 @@ class _AdaptivePooling(Layer):
 
     def call(self, inputs):
         x = as_float(self, np.asarray(inputs))
-        for axis, bins in zip(spatial_axes(self.data_format, self.pool_dimensions),
-                              self.output_size):
-            length = x.shape[axis]
-            if length == 0:
+        axes = spatial_axes(self.data_format, self.pool_dimensions)
+        for axis in axes:
+            if x.shape[axis] == 0:
                 raise ConfigError(f"{layer_label(self)}: cannot pool an empty axis {axis} of "
                                   f"inputs of shape {x.shape}")
-            if self.pool_mode == "average":
-                moved = np.moveaxis(x, axis, -1) @ adaptive_average_matrix(length, bins, x.dtype)
-                x = np.moveaxis(moved, -1, axis)
-            else:
-                x = np.take(x, adaptive_max_indices(length, bins), axis=axis).max(axis=axis + 1)
-        return x
+        return kernels.adaptive_pool(x, self.output_size, axes, self.pool_mode)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "output_size": self.output_size,

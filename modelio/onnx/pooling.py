@@ -21,6 +21,8 @@ from .export_support import (
     reduce,
     refuse_masks,
     spatial_sizes,
+    to_channels_first,
+    to_channels_last,
 )
 from .import_support.windows import explicit_pads, image_input, keras_padding, strides_and_dilations
 from .registry import (
@@ -167,42 +169,50 @@ def convert_global_pool(context, node) -> list:
                 pooling.AdaptiveAveragePooling3D, pooling.AdaptiveMaxPooling1D,
                 pooling.AdaptiveMaxPooling2D, pooling.AdaptiveMaxPooling3D)
 def adaptive_pool(graph, node, args, kwargs):
-    """One AveragePool/MaxPool when every spatial length divides evenly into its bins (then the
-    bins are equal windows); otherwise axis by axis: averages as a MatMul with the (length,
-    bins) averaging matrix, maxima as a Gather of each bin's positions and a ReduceMax."""
     layer, rank = node.layer, node.layer.pool_dimensions
     channels_first = layer.data_format == "channels_first"
     sizes = spatial_sizes(node, rank, channels_first)
     if any(size is None for size in sizes):
         raise UnsupportedError(f"layer '{layer.name}' ({type(layer).__name__}): exporting "
                                f"adaptive pooling needs known spatial sizes, got {sizes}")
-    x = float_input(graph, node, args[0])
-    if all(size % bins == 0 for size, bins in zip(sizes, layer.output_size)):
-        windows = [size // bins for size, bins in zip(sizes, layer.output_size)]
-        op = "MaxPool" if layer.pool_mode == "max" else "AveragePool"
+    return adaptive_pool_nodes(graph, layer.name, float_input(graph, node, args[0]), sizes,
+                               layer.output_size, layer.pool_mode, channels_first)
 
-        def body(nchw):
-            return graph.node(op, [nchw], layer.name, kernel_shape=windows, strides=windows)
-        return channels_first_call(graph, layer, x, rank, body)
+
+def adaptive_pool_nodes(graph, name: str, x: str, sizes, output_size, mode: str,
+                        channels_first: bool) -> str:
+    """Adaptive pooling (`mode` "average" or "max") of float32 `x` with known spatial `sizes`:
+    one AveragePool/MaxPool when every spatial length divides evenly into its bins (then the
+    bins are equal windows); otherwise axis by axis: averages as a MatMul with the (length,
+    bins) averaging matrix, maxima as a Gather of each bin's positions and a ReduceMax."""
+    rank = len(sizes)
+    if all(size % bins == 0 for size, bins in zip(sizes, output_size)):
+        windows = [size // bins for size, bins in zip(sizes, output_size)]
+        op = "MaxPool" if mode == "max" else "AveragePool"
+        if channels_first:
+            return graph.node(op, [x], name, kernel_shape=windows, strides=windows)
+        pooled = graph.node(op, [to_channels_first(graph, x, rank, name)], name,
+                            kernel_shape=windows, strides=windows)
+        return to_channels_last(graph, pooled, rank, name)
     axes = range(2, rank + 2) if channels_first else range(1, rank + 1)
-    for axis, size, bins in zip(axes, sizes, layer.output_size):
-        if layer.pool_mode == "average":
-            matrix = graph.constant(pooling.adaptive_average_matrix(size, bins, np.float32),
-                                    f"{layer.name}/bins")
-            x = _along_axis(graph, layer, x, axis, rank + 2, matrix)
+    for axis, size, bins in zip(axes, sizes, output_size):
+        if mode == "average":
+            matrix = graph.constant(pool_kernels.adaptive_average_matrix(size, bins, np.float32),
+                                    f"{name}/bins")
+            x = _along_axis(graph, name, x, axis, rank + 2, matrix)
         else:
-            gathered = graph.node("Gather", [x, graph.constant(pooling.adaptive_max_indices(
-                size, bins), f"{layer.name}/bins")], layer.name, axis=axis)
-            x = reduce(graph, "ReduceMax", gathered, [axis + 1], False, layer.name)
+            gathered = graph.node("Gather", [x, graph.constant(pool_kernels.adaptive_max_indices(
+                size, bins), f"{name}/bins")], name, axis=axis)
+            x = reduce(graph, "ReduceMax", gathered, [axis + 1], False, name)
     return x
 
 
-def _along_axis(graph, layer, x, axis, rank, matrix):
+def _along_axis(graph, name, x, axis, rank, matrix):
     """`x` times `matrix` along `axis` (moved last for the MatMul, then moved back)."""
     if axis == rank - 1:
-        return graph.node("MatMul", [x, matrix], layer.name)
+        return graph.node("MatMul", [x, matrix], name)
     perm = [a for a in range(rank) if a != axis] + [axis]
     back = [int(i) for i in np.argsort(perm)]
-    moved = graph.node("Transpose", [x], layer.name, perm=perm)
-    return graph.node("Transpose", [graph.node("MatMul", [moved, matrix], layer.name)],
-                      layer.name, perm=back)
+    moved = graph.node("Transpose", [x], name, perm=perm)
+    return graph.node("Transpose", [graph.node("MatMul", [moved, matrix], name)],
+                      name, perm=back)

@@ -182,6 +182,20 @@ def test_every_operation_is_a_keras_class_under_its_keras_module_and_exports():
     assert len(keras_classes) == 333
     ours = {(cls._keras_module, name) for name, cls in OPERATION_CLASSES.items()}
     assert ours <= keras_classes
-    assert len(ours) == 304
+    assert len(ours) == 312
     for cls in OPERATION_CLASSES.values():
         assert lowering_for(cls.__new__(cls)) is not None, cls.__name__
+
+
+def test_every_keras_operation_is_registered_or_refused_with_its_reason():
+    from modelio.graph.registry import OPERATION_CLASSES
+    from modelio.graph.serialization import REFUSED_OPERATIONS
+
+    keras_names = {name for names in DOCUMENT["keras_operations"].values() for name in names}
+    unregistered = keras_names - set(OPERATION_CLASSES)
+    assert unregistered == set(REFUSED_OPERATIONS)
+    config = _config("abs")
+    entry = _entry(config, "Absolute")
+    entry["class_name"] = "Unique"
+    with pytest.raises(UnsupportedError, match="'Unique'.*not supported: it has a data-dependent"):
+        modelio.Model.from_config(config)
