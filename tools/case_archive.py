@@ -41,6 +41,24 @@ def write_npz(path: str, arrays: dict) -> None:
             archive.writestr(info, buffer.getvalue())
 
 
+def read_case_archive(path: str):
+    """`(document, read)` of a case archive `write_npz` wrote: the `cases_json` document and
+    `read(case, key)`, the array `key` of `case`."""
+    import json
+
+    with np.load(path) as archive:
+        buffers = {key.split(":", 1)[1]: archive[key] for key in archive.files
+                   if key.startswith("buffer:")}
+        document = json.loads(archive["cases_json"].tobytes().decode("utf-8"))
+
+    def read(case: dict, key: str) -> np.ndarray:
+        entry = case["arrays"][key]
+        size = int(np.prod(entry["shape"]))
+        return buffers[entry["dtype"]][entry["offset"]:entry["offset"] + size].reshape(
+            entry["shape"])
+    return document, read
+
+
 def record_dialects(argv: list, record, script: str, keras2_python: str) -> None:
     """The `main` of a generator that records Keras 3 here and tf-keras in the tf-keras
     environment: `argv[1:]` names the dialects (default both); `record(dialect)` does the work,

@@ -78,7 +78,7 @@ import numpy as np
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO_ROOT, "tools"))
 
-from case_archive import Buffers, write_npz  # noqa: E402
+from case_archive import Buffers, read_case_archive, write_npz  # noqa: E402
 
 OUT = os.path.join(REPO_ROOT, "fixtures", "keras3", "ops_cases.npz")
 ZOO = os.path.join(REPO_ROOT, "fixtures", "keras3_files", "ops_zoo.keras")
@@ -374,23 +374,14 @@ def write_zoo(keras, ops):
 
 def write_tf_outputs(keras):
     """TensorFlow-backend outputs of the BACKENDS_DISAGREE cases on the recorded inputs."""
-    with np.load(OUT) as archive:
-        buffers = {key.split(":", 1)[1]: archive[key] for key in archive.files
-                   if key.startswith("buffer:")}
-        document = json.loads(archive["cases_json"].tobytes().decode("utf-8"))
-
-    def read_case_array(_, case, key):
-        entry = case["arrays"][key]
-        size = int(np.prod(entry["shape"]))
-        return buffers[entry["dtype"]][entry["offset"]:entry["offset"] + size].reshape(
-            entry["shape"])
+    document, read = read_case_archive(OUT)
 
     arrays = {}
     for case in document["cases"]:
         if case["name"] not in BACKENDS_DISAGREE:
             continue
         model = keras.Model.from_config(case["config"])
-        inputs = [read_case_array(buffers, case, f"input_{i}") for i in range(case["n_inputs"])]
+        inputs = [read(case, f"input_{i}") for i in range(case["n_inputs"])]
         for index, value in enumerate(as_list(model(inputs))):
             arrays[f"{case['name']}:output_{index}"] = np.asarray(value)
     write_npz(TF_OUT, arrays)

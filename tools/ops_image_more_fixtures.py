@@ -31,7 +31,6 @@ global random state (the seed only reaches a generator on the "meta" device), so
 cannot be reproduced from the model.
 """
 
-import json
 import os
 import sys
 
@@ -40,7 +39,7 @@ import numpy as np
 TOOLS = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, TOOLS)
 
-from case_archive import write_npz  # noqa: E402
+from case_archive import read_case_archive, write_npz  # noqa: E402
 from ops_case_fixtures import as_list, record_cases, spec  # noqa: E402
 
 REPO_ROOT = os.path.dirname(TOOLS)
@@ -169,16 +168,7 @@ def cases(ops):
 
 def write_tf_outputs(keras):
     """TensorFlow-backend outputs of every recorded case on the recorded inputs."""
-    with np.load(OUT) as archive:
-        buffers = {key.split(":", 1)[1]: archive[key] for key in archive.files
-                   if key.startswith("buffer:")}
-        document = json.loads(archive["cases_json"].tobytes().decode("utf-8"))
-
-    def read_case_array(case, key):
-        entry = case["arrays"][key]
-        size = int(np.prod(entry["shape"]))
-        return buffers[entry["dtype"]][entry["offset"]:entry["offset"] + size].reshape(
-            entry["shape"])
+    document, read_case_array = read_case_archive(OUT)
 
     arrays = {}
     for case in document["cases"]:

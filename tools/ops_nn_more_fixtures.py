@@ -32,7 +32,7 @@ import numpy as np
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO_ROOT, "tools"))
 
-from case_archive import Buffers, write_npz  # noqa: E402
+from case_archive import Buffers, read_case_archive, write_npz  # noqa: E402
 from ops_case_fixtures import as_list, random_input, record_cases, spec  # noqa: E402
 
 OUT = os.path.join(REPO_ROOT, "fixtures", "keras3", "ops_nn_more_cases.npz")
@@ -204,23 +204,9 @@ def write_tf_outputs(keras):
         print(f"wrote {sorted(arrays)} to {TF_OUT}")
 
 
-def _read_archive(path: str):
-    with np.load(path) as archive:
-        buffers = {key.split(":", 1)[1]: archive[key] for key in archive.files
-                   if key.startswith("buffer:")}
-        document = json.loads(archive["cases_json"].tobytes().decode("utf-8"))
-
-    def read(case, key):
-        entry = case["arrays"][key]
-        size = int(np.prod(entry["shape"]))
-        return buffers[entry["dtype"]][entry["offset"]:entry["offset"] + size].reshape(
-            entry["shape"])
-    return document, read
-
-
 def _tf_outputs(keras, path: str, functions: dict, rows: list, arrays: dict,
                 eager: bool) -> None:
-    document, read_case_array = _read_archive(path)
+    document, read_case_array = read_case_archive(path)
     for case in document["cases"]:
         if "config" not in case:
             continue

@@ -41,7 +41,7 @@ import numpy as np
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO_ROOT, "tools"))
 
-from case_archive import write_npz  # noqa: E402
+from case_archive import read_case_archive, write_npz  # noqa: E402
 from ops_case_fixtures import as_list, record_cases, spec  # noqa: E402
 
 OUT = os.path.join(REPO_ROOT, "fixtures", "keras3", "ops_spectral_cases.npz")
@@ -136,16 +136,7 @@ def write_tf_outputs(keras):
     """Run every case recorded in OUT on Keras's TensorFlow backend, with the recorded inputs;
     keep the outputs of the cases whose outputs differ from the recorded (torch backend) ones
     in shape or beyond TOLERANCE, and the list of those cases with the largest difference."""
-    with np.load(OUT) as archive:
-        buffers = {key.split(":", 1)[1]: archive[key] for key in archive.files
-                   if key.startswith("buffer:")}
-        document = json.loads(archive["cases_json"].tobytes().decode("utf-8"))
-
-    def read(case, key):
-        entry = case["arrays"][key]
-        size = int(np.prod(entry["shape"]))
-        return buffers[entry["dtype"]][entry["offset"]:entry["offset"] + size].reshape(
-            entry["shape"])
+    document, read = read_case_archive(OUT)
 
     arrays, disagree = {}, []
     for case in document["cases"]:
