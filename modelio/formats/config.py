@@ -24,6 +24,7 @@ from ..errors import ConfigError, FormatError, UnsafeContentError, UnsupportedEr
 from ..graph.custom_objects import custom_object_scope
 from ..graph.dialect import keras2_semantics
 from ..graph.keras2_config import KERAS2_VERSION, keras2_document
+from ..graph.keras2_masks import implicit_masks
 from ..graph.serialization import deserialize_layer, serialize_layer
 from .probe import MAX_CONFIG_BYTES
 
@@ -63,7 +64,7 @@ def model_to_config(model, keras_version: int | None = 3) -> dict:
     if wanted == 3:
         return document
     try:
-        return {**keras2_document(document), "keras_version": KERAS2_VERSION}
+        return {**keras2_document(document, implicit_masks(model)), "keras_version": KERAS2_VERSION}
     except UnsupportedError as exc:
         if keras_version == 2:
             raise

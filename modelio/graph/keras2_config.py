@@ -25,8 +25,10 @@ UnsupportedError, never a file tf-keras would misread.
 from __future__ import annotations
 
 import inspect
+from contextvars import ContextVar
 
 from ..errors import UnsupportedError
+from .keras2_masks import without_implicit_masks
 from .registry import LAYER_CLASSES, OPERATION_CLASSES
 
 KERAS2_VERSION = "2.21.0"
@@ -39,6 +41,9 @@ DROPPED_ENTRY_KEYS = ("module", "registered_name", "build_config", "compile_conf
 _LORA = {"lora_rank": None, "lora_alpha": None, "quantization_config": None}
 _SEED = {"seed": None}
 _CHANNELS_LAST = {"data_format": "channels_last"}
+# call arguments tf-keras's layers do not take: Keras 3 writes the masks of MultiHeadAttention's
+# inputs so; tf-keras reads them from the inputs themselves
+KERAS3_ONLY_CALL_ARGUMENTS = ("query_mask", "value_mask", "key_mask")
 KERAS3_ONLY_KEYS: dict[str, dict] = {
     "*": {"optional": False},
     "Dense": _LORA, "Embedding": _LORA, "EinsumDense": {**_LORA, "gptq_unpacked_column_size": None},
@@ -54,22 +59,32 @@ KERAS3_ONLY_KEYS: dict[str, dict] = {
     "CenterCrop": _CHANNELS_LAST, "RandomCrop": _CHANNELS_LAST, "RandomFlip": _CHANNELS_LAST,
     "RandomRotation": _CHANNELS_LAST, "RandomTranslation": _CHANNELS_LAST,
     "RandomZoom": _CHANNELS_LAST, "ZeroPadding1D": _CHANNELS_LAST,
-    "RandomContrast": {"value_range": [0, 255]},
+    "RandomContrast": {**_CHANNELS_LAST, "value_range": [0, 255]},
+    "RandomBrightness": _CHANNELS_LAST,
     "LayerNormalization": {"rms_scaling": False},
 }
 
 
-def keras2_document(document: dict) -> dict:
+# the implicit mask arguments of the model being converted (see keras2_masks.implicit_masks)
+_IMPLICIT_MASKS: ContextVar[frozenset] = ContextVar("implicit_masks", default=frozenset())
+
+
+def keras2_document(document: dict, implicit_masks: frozenset = frozenset()) -> dict:
     """The Keras 2 form of a Keras 3 model (or layer) document `{"class_name", "config", ...}`;
-    `document` is not changed."""
-    return _entry(document, where="")
+    `document` is not changed. `implicit_masks` (`keras2_masks.implicit_masks(model)`) names the
+    mask call arguments tf-keras passes by itself, which the Keras 2 form leaves out."""
+    token = _IMPLICIT_MASKS.set(frozenset(implicit_masks))
+    try:
+        return _entry(document, where="")
+    finally:
+        _IMPLICIT_MASKS.reset(token)
 
 
 def _entry(entry: dict, where: str) -> dict:
     class_name = entry.get("class_name")
     module = entry.get("module") or ""
     label = f"{where}layer '{_name_of(entry)}' ({class_name})"
-    if ".ops." in module or class_name in OPERATION_CLASSES and class_name not in LAYER_CLASSES:
+    if _is_operation(entry):
         raise UnsupportedError(f"{label}: a Keras 3 operation ({module}.{class_name}) has no "
                                f"Keras 2 form; save this model in the Keras 3 dialect")
     config = entry.get("config")
@@ -86,6 +101,12 @@ def _entry(entry: dict, where: str) -> dict:
         if key not in converted and key not in DROPPED_ENTRY_KEYS:
             converted[key] = value
     return converted
+
+
+def _is_operation(entry: dict) -> bool:
+    class_name = entry.get("class_name")
+    return ".ops." in (entry.get("module") or "") or (
+        class_name in OPERATION_CLASSES and class_name not in LAYER_CLASSES)
 
 
 def _layer_config(class_name: str, config: dict, label: str) -> dict:
@@ -183,6 +204,7 @@ def _sequential_config(config: dict, where: str) -> dict:
 
 
 def _functional_config(config: dict, where: str) -> dict:
+    config = without_implicit_masks(config, _IMPLICIT_MASKS.get(), _is_operation)
     entries = config.get("layers", [])
     offsets = {_name_of(entry): 1 for entry in entries if _owns_construction_node(entry)}
     endpoint_offsets = {name: 1 for name, entry in zip(map(_name_of, entries), entries)
@@ -236,6 +258,10 @@ def _shifted(ref: list, offsets: dict) -> list:
 
 def _keras2_node(node: dict, call_names: list, offsets: dict, where: str) -> list:
     args, kwargs = node.get("args", []), dict(node.get("kwargs", {}))
+    for key in KERAS3_ONLY_CALL_ARGUMENTS:
+        if kwargs.get(key) is not None:
+            raise UnsupportedError(f"{where}the call argument {key} (a mask other than the one "
+                                   f"its input carries) has no Keras 2 form")
     if not args:
         raise UnsupportedError(f"{where}a call without positional arguments has no Keras 2 form")
     for index, extra in enumerate(args[1:], start=1):

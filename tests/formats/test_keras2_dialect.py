@@ -13,7 +13,13 @@ import warnings
 import h5py
 import numpy as np
 import pytest
-from fixture_models import FIXTURES, MODEL_NAMES, fixture_arrays, fixture_document, load_fixture_model
+from fixture_models import (
+    FIXTURES,
+    MODEL_NAMES,
+    fixture_arrays,
+    fixture_document,
+    load_fixture_model,
+)
 
 import modelio
 from modelio.cli import main as cli_main
@@ -128,7 +134,9 @@ def test_keras3_operation_is_refused_in_the_keras2_dialect_by_name(tmp_path):
 
 
 def test_keras2_model_holding_keras3_operations_falls_back_to_keras3_with_a_warning(tmp_path):
-    model = modelio.load_model(FIXTURES / "keras2_files" / "text_rnn.h5")
+    keras2 = load_fixture_model("keras2", "mlp")
+    model = modelio.Model(keras2.inputs, modelio.ops.Logaddexp()(keras2.outputs[0], 1.0))
+    model._source_keras_version = 2  # as if read from a tf-keras file (model_from_config sets it)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         modelio.save_model(model, tmp_path / "m.h5")
