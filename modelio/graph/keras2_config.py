@@ -29,9 +29,11 @@ from contextvars import ContextVar
 
 from ..errors import UnsupportedError
 from .keras2_masks import without_implicit_masks
-from .registry import LAYER_CLASSES, OPERATION_CLASSES
+from .registry import KERAS2_OPERATION_FORMS, LAYER_CLASSES, OPERATION_CLASSES
 
 KERAS2_VERSION = "2.21.0"
+# how tf-keras writes `...` in a SlicingOpLambda's slice_spec
+TF_KERAS_ELLIPSIS = {"class_name": "__ellipsis__"}
 MIXED_POLICIES = ("mixed_float16", "mixed_bfloat16")
 # the names modelio writes, in Keras 3 files, for Keras 2 meanings Keras 3 gives another name
 KERAS2_ACTIVATION_NAMES = {"modelio>hard_sigmoid_keras2": "hard_sigmoid"}
@@ -211,6 +213,9 @@ def _functional_config(config: dict, where: str) -> dict:
                         if name in offsets and entry.get("class_name") == "Sequential"}
     layers = []
     for entry in entries:
+        if _is_operation(entry):
+            layers.append(_operation_entry(entry, offsets, where))
+            continue
         converted = _entry({key: value for key, value in entry.items() if key != "inbound_nodes"},
                            where)
         converted["name"] = _name_of(entry)
@@ -227,6 +232,45 @@ def _functional_config(config: dict, where: str) -> dict:
         "input_layers": _endpoints(config.get("input_layers"), endpoint_offsets),
         "output_layers": _endpoints(config.get("output_layers"), endpoint_offsets),
     }
+
+
+def _operation_entry(entry: dict, offsets: dict, where: str) -> dict:
+    """A Keras 3 operation as the tf-keras `TFOpLambda` (or `SlicingOpLambda`) calling the
+    TensorFlow function that computes the same (`KERAS2_OPERATION_FORMS`); refused by name where
+    there is none."""
+    class_name, name = entry.get("class_name"), _name_of(entry)
+    label = f"{where}layer '{name}' ({class_name})"
+    form = KERAS2_OPERATION_FORMS.get(class_name)
+    if form is None:
+        raise UnsupportedError(f"{label}: a Keras 3 operation ({entry.get('module')}.{class_name}) "
+                               f"has no Keras 2 form; save this model in the Keras 3 dialect")
+    calls = []
+    for node in entry.get("inbound_nodes", []):
+        try:
+            calls.append(form(class_name, entry.get("config") or {}, node.get("args", []),
+                              node.get("kwargs", {})))
+        except UnsupportedError as exc:
+            raise UnsupportedError(f"{label}: no TensorFlow function computes this call as Keras "
+                                   f"3 does ({exc}); save this model in the Keras 3 dialect") \
+                from exc
+    if len({(call.class_name, call.function) for call in calls}) > 1:
+        raise UnsupportedError(f"{label}: its calls map to different TensorFlow functions")
+    keras2_class, function = (calls[0].class_name, calls[0].function) if calls else (
+        "TFOpLambda", None)
+    return {"class_name": keras2_class,
+            "config": {"name": name, "trainable": True, "dtype": "float32", "function": function},
+            "name": name,
+            "inbound_nodes": [_tf_function_node(call, offsets, f"{label}: ") for call in calls]}
+
+
+def _tf_function_node(call, offsets: dict, where: str) -> list:
+    """tf-keras keeps a TFOpLambda's first argument as it was: one tensor is one
+    `[layer, node_index, tensor_index, kwargs]`, a list of tensors a list of them."""
+    kwargs = {key: _kwarg(value, offsets, where) for key, value in call.arguments.items()}
+    if isinstance(call.first, list):
+        return [[*_shifted(tensor["config"]["keras_history"], offsets), kwargs]
+                for tensor in call.first]
+    return [*_shifted(call.first["config"]["keras_history"], offsets), kwargs]
 
 
 def _owns_construction_node(entry: dict) -> bool:
@@ -286,6 +330,8 @@ def _kwarg(value, offsets: dict, where: str):
         return _shifted(value["config"]["keras_history"], offsets)
     if isinstance(value, list):
         return [_kwarg(item, offsets, where) for item in value]
+    if value == TF_KERAS_ELLIPSIS:
+        return value
     if isinstance(value, dict):
         if value.get("class_name", "").startswith("__"):
             raise UnsupportedError(f"{where}a call argument {value['class_name']} has no Keras 2 "

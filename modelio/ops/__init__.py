@@ -31,6 +31,7 @@ from . import (
            nn_losses,
            numpy,
            scatter,
+           tf_function_forms,  # registers the Keras 2 (TFOpLambda) forms of operations
            tf_functions,
 )
 from .base import KerasOp
@@ -49,7 +50,7 @@ from .onnx_layer import OnnxLayer
 from .scatter import *  # noqa: F403
 from .tf_functions import SlicingOpLambda, TFOpLambda
 
-__all__ = ["KerasOp", "OnnxLayer", "SlicingOpLambda", "TFOpLambda", "tf_functions", "core", "decompositions", "image", "image_ops", "linalg", "math_functions", "nn",
+__all__ = ["KerasOp", "OnnxLayer", "SlicingOpLambda", "TFOpLambda", "tf_function_forms", "tf_functions", "core", "decompositions", "image", "image_ops", "linalg", "math_functions", "nn",
            "nn_activations", "nn_functions", "nn_losses", "numpy", "scatter", *core.__all__, *decompositions.__all__, *image.__all__, *image_ops.__all__,
            *linalg.__all__, *math_functions.__all__, *scatter.__all__, *nn.__all__, *nn_activations.__all__, *nn_functions.__all__, *nn_losses.__all__,
            *numpy.__all__]
