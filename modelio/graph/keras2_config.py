@@ -37,6 +37,10 @@ TF_KERAS_ELLIPSIS = {"class_name": "__ellipsis__"}
 MIXED_POLICIES = ("mixed_float16", "mixed_bfloat16")
 # the names modelio writes, in Keras 3 files, for Keras 2 meanings Keras 3 gives another name
 KERAS2_ACTIVATION_NAMES = {"modelio>hard_sigmoid_keras2": "hard_sigmoid"}
+# tf-keras 2.21's activation names (tf_keras.activations), which it resolves before custom ones
+TF_KERAS_ACTIVATIONS = frozenset((
+    "elu", "exponential", "gelu", "hard_sigmoid", "linear", "log_softmax", "mish", "relu",
+    "relu6", "selu", "sigmoid", "silu", "softmax", "softplus", "softsign", "swish", "tanh"))
 DROPPED_ENTRY_KEYS = ("module", "registered_name", "build_config", "compile_config")
 # Keras 3 config keys tf-keras 2.21's constructors do not take, with the value that means what
 # tf-keras does without them: dropped when they hold it, refused otherwise.
@@ -98,6 +102,9 @@ def _entry(entry: dict, where: str) -> dict:
         config = _layer_config(class_name, config, label)
         if class_name == "MultiHeadAttention":
             config = _with_attention_shapes(config, entry.get("build_config"), label)
+    registered = entry.get("registered_name")
+    if isinstance(registered, str) and ">" in registered:
+        class_name = registered  # tf-keras names a registered custom class "package>Name"
     converted = {"class_name": class_name, "config": config}
     for key, value in entry.items():
         if key not in converted and key not in DROPPED_ENTRY_KEYS:
@@ -152,10 +159,24 @@ def _activation(value, key: str, label: str):
         for key_name in ("registered_name", "config"):
             if isinstance(value.get(key_name), str) and value[key_name] in KERAS2_ACTIVATION_NAMES:
                 return KERAS2_ACTIVATION_NAMES[value[key_name]]
+        if value.get("class_name") == "function" and isinstance(value.get("config"), str):
+            return _custom_function_name(value, key, label)
     if value == "hard_sigmoid":
         raise UnsupportedError(f"{label}: {key}='hard_sigmoid' means x/6 + 0.5 in Keras 3 and "
                                f"0.2x + 0.5 in tf-keras; it has no Keras 2 form")
     return value
+
+
+def _custom_function_name(value: dict, key: str, label: str) -> str:
+    """A custom function is written as tf-keras writes it: by its name ("package>name" when
+    registered), which tf-keras finds in custom_objects, unless tf-keras has a function of its
+    own under that name, which it would take instead."""
+    registered = value.get("registered_name")
+    name = registered if isinstance(registered, str) and ">" in registered else value["config"]
+    if name in TF_KERAS_ACTIVATIONS:
+        raise UnsupportedError(f"{label}: {key} is a custom function named {name!r}, which "
+                               f"tf-keras would read as its own {name!r}")
+    return name
 
 
 def _value(value, label: str):
