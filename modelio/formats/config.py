@@ -56,7 +56,8 @@ def model_to_config(model, keras_version: int | None = 3) -> dict:
     document), which tf-keras and Keras 3 both read; what it cannot express is refused by name.
     `keras_version=None`: the dialect of the file the model was read from (Keras 3 for models
     built or imported here), falling back to Keras 3, with a warning naming the reason, when the
-    model holds something Keras 2 cannot express (Keras 3 operations)."""
+    model holds something Keras 2 cannot express (a Keras 3 operation no TensorFlow function
+    computes the same way, see modelio/ops/tf_function_forms.py)."""
     if keras_version not in (None, *KERAS_VERSIONS):
         raise ConfigError(f"keras_version must be 2, 3 or None, got {keras_version!r}")
     wanted = source_keras_version(model) if keras_version is None else keras_version

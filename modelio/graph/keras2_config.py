@@ -15,11 +15,18 @@ It is made from the Keras 3 document (`serialize_layer(model)`) by a walk over p
   precision; initializers, regularizers and constraints lose `module`/`registered_name`;
 * InputLayer's `batch_shape` is Keras 2's `batch_input_shape`; keys Keras 3 renamed are renamed
   back (each layer's `_legacy_keys`, read backwards), keys Keras 2 has no argument for are dropped
-  when they hold Keras 2's behaviour and refused otherwise (`KERAS3_ONLY_KEYS`).
+  when they hold Keras 2's behaviour and refused otherwise (`KERAS3_ONLY_KEYS`);
+* mask call arguments that are the masks tf-keras passes by itself are left out, with the
+  operations that only computed them (keras2_masks.py);
+* Keras 3 operations become tf-keras's `TFOpLambda` / `SlicingOpLambda` calls of the TensorFlow
+  function that computes the same (`KERAS2_OPERATION_FORMS`, filled by
+  modelio/ops/tf_function_forms.py); a registered custom class is named "package>Name" and a
+  custom activation function by its name, as tf-keras writes them.
 
-What has no Keras 2 form (Keras 3 operations, quantized policies, an InputLayer marked
-`optional`, a Keras 3 argument set away from the Keras 2 behaviour) is refused by name: an
-UnsupportedError, never a file tf-keras would misread.
+What has no Keras 2 form (operations without such a function or with arguments TensorFlow
+computes otherwise, quantized policies, an InputLayer marked `optional`, a Keras 3 argument set
+away from the Keras 2 behaviour, an explicit attention mask tf-keras has no argument for) is
+refused by name: an UnsupportedError, never a file tf-keras would misread.
 """
 
 from __future__ import annotations
