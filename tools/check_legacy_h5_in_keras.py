@@ -189,7 +189,7 @@ def report(cases, results) -> str:
         "                  what Keras 3's model.save('x.h5') writes (a Keras 3 config, weight names",
         "                  without ':0'; tf-keras cannot read Keras 3 configs); for Keras 2 ones",
         "                  what tf-keras writes (a Keras 2 config, names with ':0'), falling back",
-        "                  to Keras 3's (with a warning) where the model holds Keras 3 operations.",
+        "                  to Keras 3's (with a warning) for Keras 3 operations without a TFOpLambda.",
         "  save_h5_weights writes what tf-keras's save_weights('x.h5') writes (names with ':0').",
         "Rows per fixture: the full file through load_model; the weights-only file, and the full",
         "file, through load_weights into the model Keras builds from the fixture's own JSON",

@@ -22,8 +22,9 @@ import yaml
 from .. import layers as _register_layers  # noqa: F401  (fills the layer registry)
 from ..errors import ConfigError, FormatError, UnsafeContentError, UnsupportedError
 from ..graph.custom_objects import custom_object_scope
-from ..graph.dialect import keras2_semantics
+from ..graph.dialect import keras2_semantics, writing_keras2
 from ..graph.keras2_config import KERAS2_VERSION, keras2_document
+from ..graph.keras2_masks import implicit_masks
 from ..graph.serialization import deserialize_layer, serialize_layer
 from .probe import MAX_CONFIG_BYTES
 
@@ -55,22 +56,24 @@ def model_to_config(model, keras_version: int | None = 3) -> dict:
     document), which tf-keras and Keras 3 both read; what it cannot express is refused by name.
     `keras_version=None`: the dialect of the file the model was read from (Keras 3 for models
     built or imported here), falling back to Keras 3, with a warning naming the reason, when the
-    model holds something Keras 2 cannot express (Keras 3 operations)."""
+    model holds something Keras 2 cannot express (a Keras 3 operation no TensorFlow function
+    computes the same way, see modelio/ops/tf_function_forms.py)."""
     if keras_version not in (None, *KERAS_VERSIONS):
         raise ConfigError(f"keras_version must be 2, 3 or None, got {keras_version!r}")
-    document = serialize_layer(model)
     wanted = source_keras_version(model) if keras_version is None else keras_version
     if wanted == 3:
-        return document
+        return serialize_layer(model)
     try:
-        return {**keras2_document(document), "keras_version": KERAS2_VERSION}
+        with writing_keras2():
+            document = serialize_layer(model)
+        return {**keras2_document(document, implicit_masks(model)), "keras_version": KERAS2_VERSION}
     except UnsupportedError as exc:
         if keras_version == 2:
             raise
         warnings.warn(f"model '{getattr(model, 'name', '?')}' came from a Keras 2 file but is "
                       f"written in Keras 3's dialect, which tf-keras cannot read: {exc}",
                       stacklevel=2)
-        return document
+        return serialize_layer(model)
 
 
 def source_keras_version(model) -> int:

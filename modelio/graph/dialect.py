@@ -23,3 +23,22 @@ def keras2_semantics(active: bool = True):
         yield
     finally:
         _keras2_semantics.reset(token)
+
+
+_writing_keras2 = contextvars.ContextVar("writing_keras2", default=False)
+
+
+def writing_keras2_active() -> bool:
+    """Whether the config being written is for tf-keras (the Keras 2 dialect)."""
+    return _writing_keras2.get()
+
+
+@contextlib.contextmanager
+def writing_keras2(active: bool = True):
+    """Within this block, layers write configs that tf-keras reads (see keras2_config.py): a
+    layer whose Keras 3 config would compute something else may still have a Keras 2 one."""
+    token = _writing_keras2.set(active)
+    try:
+        yield
+    finally:
+        _writing_keras2.reset(token)

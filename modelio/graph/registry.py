@@ -8,6 +8,11 @@ LAYER_CLASSES: dict[str, type] = {}
 # Keras 3 operations (`keras.src.ops.*` entries in a config, e.g. the NotEqual that computes an
 # Embedding's mask). Separate from layers: `Concatenate` the op is not `Concatenate` the layer.
 OPERATION_CLASSES: dict[str, type] = {}
+# Keras 3 operation class name -> its form in tf-keras's dialect (a TFOpLambda call), consulted by
+# keras2_config; filled by modelio/ops/tf_function_forms.py. A form is
+# `form(class_name, config, args, kwargs) -> (keras2 class name, function, first, arguments)`,
+# raising UnsupportedError where TensorFlow's function would compute something else.
+KERAS2_OPERATION_FORMS: dict = {}
 
 
 def _register(registry: dict[str, type], what: str, name: str, cls: type) -> None:
@@ -38,3 +43,12 @@ def register_operation(cls: type) -> type:
     Raises ValueError when that name already belongs to another operation class."""
     _register(OPERATION_CLASSES, "operation", cls.__name__, cls)
     return cls
+
+
+def register_keras2_operation_form(class_name: str, form) -> None:
+    """Register how the Keras 3 operation `class_name` is written in the Keras 2 dialect.
+
+    Raises ValueError when `class_name` already has a form."""
+    if class_name in KERAS2_OPERATION_FORMS:
+        raise ValueError(f"operation {class_name!r} already has a Keras 2 form")
+    KERAS2_OPERATION_FORMS[class_name] = form

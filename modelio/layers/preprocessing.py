@@ -7,7 +7,7 @@ import numpy as np
 
 from ..errors import ConfigError, ModelioError, UnsupportedError
 from ..graph import Layer, register_layer
-from ..graph.dialect import keras2_semantics_active
+from ..graph.dialect import keras2_semantics_active, writing_keras2_active
 from ..kernels import resize as resize_kernels
 from ..kernels.normalization import BACKEND_EPSILON
 from .arguments import check_bool, check_float, check_int, layer_label, standardize_data_format
@@ -230,11 +230,11 @@ class Resizing(_ImageLayer):
             pad=self.pad_to_aspect_ratio, fill_value=self.fill_value)
 
     def get_config(self) -> dict:
-        if self.float_outputs and any(
+        if self.float_outputs and not writing_keras2_active() and any(
                 not str(tensor.dtype).startswith(("float", "bfloat"))
                 for node in self._inbound_nodes for tensor in node.input_tensors):
             # Keras 3's Resizing rounds integer images back to their dtype: the file would
-            # compute something else than this layer (and tf-keras) does
+            # compute something else than this layer (and tf-keras's Resizing) does
             raise UnsupportedError(f"{layer_label(self)}: resizes integer images to floats as "
                                    f"tf-keras does; Keras 3's Resizing would round them back to "
                                    f"integers, so modelio does not write it as a Keras 3 layer")

@@ -36,6 +36,7 @@ from . import (
            numpy,
            scatter,
            spectral,
+           tf_function_forms,  # registers the Keras 2 (TFOpLambda) forms of operations
            tf_functions,
 )
 from .base import KerasOp
@@ -59,7 +60,7 @@ from .scatter import *  # noqa: F403
 from .spectral import *  # noqa: F403
 from .tf_functions import SlicingOpLambda, TFOpLambda
 
-__all__ = ["KerasOp", "OnnxLayer", "SlicingOpLambda", "TFOpLambda", "tf_functions", "core", "decompositions", "image", "image_more", "image_ops",
+__all__ = ["KerasOp", "OnnxLayer", "SlicingOpLambda", "TFOpLambda", "tf_function_forms", "tf_functions", "core", "decompositions", "image", "image_more", "image_ops",
            "image_sampling", "linalg", "math_functions", "nn", "nn_activations", "nn_ctc", "nn_functions", "nn_losses", "nn_windows", "numpy",
            "scatter", "spectral", *core.__all__, *decompositions.__all__, *image.__all__, *image_more.__all__, *image_ops.__all__,
            *image_sampling.__all__, *linalg.__all__, *math_functions.__all__, *scatter.__all__, *nn.__all__, *nn_activations.__all__,
