@@ -153,6 +153,8 @@ def _reverse_sequence(operands, attrs):
     shape = [1] * x.ndim
     shape[batch] = x.shape[batch]
     lengths = np.asarray(lengths, dtype=np.int64).reshape(shape)
+    if np.any(lengths < 0) or np.any(lengths > x.shape[time]):
+        raise ValueError(f"a sequence length is outside [0, {x.shape[time]}]")
     source = np.where(steps < lengths, lengths - 1 - steps, steps)
     return np.take_along_axis(x, np.broadcast_to(source, x.shape), axis=time)
 

@@ -180,3 +180,28 @@ def test_ops_with_keras_semantics_import_as_keras_operations_only():
     for got, again, expected in zip(imported(x), exported, want):
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(again, expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("op, attributes, index", [("GatherElements", {}, [[0, 5], [1, 1]]),
+                                                   ("GatherND", {}, [[0, 7]])])
+def test_an_index_out_of_range_at_run_time_is_a_modelio_error(op, attributes, index):
+    index = np.array(index, dtype=np.int64)
+    node = helper.make_node(op, ["x", "i"], ["y"], **attributes)
+    model = _model(node, [_info("x", TensorProto.FLOAT, [2, 2]),
+                          _info("i", TensorProto.INT64, list(index.shape))],
+                   [_info("y", TensorProto.FLOAT, None)])
+    with pytest.raises(ModelioError, match="out of range"):
+        import_onnx(model)([np.zeros((2, 2), np.float32), index])
+
+
+def test_hardmax_before_opset_13_sees_a_matrix_and_exports_as_flatten_hardmax_reshape():
+    node = helper.make_node("Hardmax", ["x"], ["y"], axis=1)
+    model = _model(node, [_info("x", TensorProto.FLOAT, [2, 3, 4])],
+                   [_info("y", TensorProto.FLOAT, [2, 3, 4])], opset=11)
+    x = np.random.default_rng(2).standard_normal((2, 3, 4)).astype(np.float32)
+    want = onnxruntime.InferenceSession(model.SerializeToString()).run(None, {"x": x})[0]
+    imported = import_onnx(model)
+    np.testing.assert_array_equal(imported(x), want)
+    exported = modelio.export_onnx(imported, opset=17).SerializeToString()
+    np.testing.assert_array_equal(onnxruntime.InferenceSession(exported).run(None, {"x": x})[0],
+                                  want)
