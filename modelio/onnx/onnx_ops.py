@@ -1,18 +1,20 @@
 """Both ONNX directions for OnnxOp (modelio/ops/onnx_ops.py): the layer lowered back to its ONNX
 node, and the ONNX ops no Keras layer or composition of Keras operations has exactly imported
 as OnnxOp: GatherND, ScatterND, ScatterElements (and the older Scatter), Hardmax,
-LpNormalization, MeanVarianceNormalization, Shrink, Mish, CumSum/CumProd when exclusive or
-reverse, ReverseSequence, OneHot, EyeLike, DepthToSpace/SpaceToDepth in CRD mode, LpPool."""
+LpNormalization, MeanVarianceNormalization, Shrink (Keras's hard/soft shrink where the bias
+allows), Mish (Keras's mish activation on float32), CumSum/CumProd when exclusive or reverse, ReverseSequence, OneHot, EyeLike, DepthToSpace/SpaceToDepth in CRD mode, LpPool."""
 
 import numpy as np
 from onnx import NodeProto
 
+from .. import layers as keras_layers
+from .. import ops
 from ..errors import FormatError, UnsupportedError
 from ..ops.onnx_ops import OnnxOp
 from .export_support import need_opset, onnx_layer_operands
 from .import_context import ImportContext
 from .import_support.constants import fold, is_tensor
-from .import_support.layer_calls import onnx_layer
+from .import_support.layer_calls import keras_float, onnx_layer
 from .import_support.node_inputs import inputs_of, numpy_dtype, positive_axis
 from .import_support.windows import explicit_pads, strides_and_dilations
 from .registry import converts, lowers
@@ -139,14 +141,20 @@ def convert_mean_variance_normalization(context: ImportContext, node: NodeProto)
 @converts("Shrink")
 def convert_shrink(context: ImportContext, node: NodeProto) -> list:
     (x,) = inputs_of(context, node, 1, 1)
-    attributes = attributes_of(context, node, {"lambd": 0.5, "bias": 0.0})
-    return [onnx_op_value(context, node, "Shrink", [x], **{k: float(v) for k, v in
-                                                             attributes.items()})]
+    lambd, bias = (float(context.attribute(node, name, default))
+                   for name, default in (("lambd", 0.5), ("bias", 0.0)))
+    if is_tensor(x) and np.dtype(x.dtype).kind == "f" and bias in (0.0, lambd):
+        # Keras's hard_shrink (bias 0) and soft_shrink (bias = lambd)
+        cls = ops.HardShrink if bias == 0.0 else ops.SoftShrink
+        return [cls(threshold=lambd, name=context.layer_name(node))(x)]
+    return [onnx_op_value(context, node, "Shrink", [x], lambd=lambd, bias=bias)]
 
 
 @converts("Mish")
 def convert_mish(context: ImportContext, node: NodeProto) -> list:
     (x,) = inputs_of(context, node, 1, 1)
+    if keras_float(x):  # Keras's mish activation (float32, as a Keras layer computes)
+        return [keras_layers.Activation("mish", name=context.layer_name(node))(x)]
     return [onnx_op_value(context, node, "Mish", [x])]
 
 
