@@ -2,7 +2,8 @@
 node, and the ONNX ops no Keras layer or composition of Keras operations has exactly imported
 as OnnxOp: GatherND, ScatterND, ScatterElements (and the older Scatter), Hardmax,
 LpNormalization, MeanVarianceNormalization, Shrink (Keras's hard/soft shrink where the bias
-allows), Mish (Keras's mish activation on float32), CumSum/CumProd when exclusive or reverse, ReverseSequence, OneHot, EyeLike, DepthToSpace/SpaceToDepth in CRD mode, LpPool."""
+allows), Mish (Keras's mish activation on float32), CumSum/CumProd when exclusive,
+ReverseSequence, OneHot, EyeLike, DepthToSpace/SpaceToDepth in CRD mode, LpPool."""
 
 import numpy as np
 from onnx import NodeProto
@@ -202,7 +203,7 @@ def blocks_crd(context: ImportContext, node, x, blocksize: int):
 
 
 def cumulative(context: ImportContext, node, op: str, x, axis, exclusive: int, reverse: int):
-    """CumSum/CumProd with exclusive or reverse set (the plain scan is Keras's Cumsum)."""
+    """CumSum/CumProd with exclusive set (plain and reverse scans are Keras's Cumsum)."""
     return onnx_op_value(context, node, op, [x, axis], exclusive=exclusive, reverse=reverse)
 
 

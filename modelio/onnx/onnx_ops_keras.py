@@ -1,7 +1,7 @@
 """ONNX ops imported as Keras 3 operations (or short compositions of them) whose semantics match
 ONNX's exactly: Einsum, TopK, ArgMax/ArgMin, GatherElements, Trilu, Mod, BitShift, the Bitwise
 ops, IsInf, Celu, HardSwish, Det, SpaceToDepth/DepthToSpace (DCR), Compress (constant
-condition), CumSum/CumProd (plain scans), and NonZero/Unique folded on constant inputs (their
+condition), CumSum/CumProd (plain or reverse scans), and NonZero/Unique folded on constant inputs (their
 output sizes depend on the data: on a run-time input they are refused by name). Their export is
 the Keras operations' own lowerings."""
 
@@ -296,9 +296,13 @@ def convert_cumulative(context: ImportContext, node: NodeProto) -> list:
     position = positive_axis(context, node, int(axis_value.reshape(-1)[0]), _rank(x))
     exclusive = int(context.attribute(node, "exclusive", 0))
     reverse = int(context.attribute(node, "reverse", 0))
-    if exclusive or reverse:
+    if exclusive:
         return [cumulative(context, node, node.op_type, x, axis_value, exclusive, reverse)]
     cls = ops.Cumsum if node.op_type == "CumSum" else ops.Cumprod
+    if reverse:  # the scan of the flipped input, flipped back
+        flipped = keras_op(context, node, ops.Flip, x, suffix="flipped", axis=position)
+        scanned = keras_op(context, node, cls, flipped, suffix="scan", axis=position)
+        return [keras_op(context, node, ops.Flip, scanned, axis=position)]
     return [keras_op(context, node, cls, x, axis=position)]
 
 
