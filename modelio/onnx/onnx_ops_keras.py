@@ -1,9 +1,9 @@
 """ONNX ops imported as Keras 3 operations (or short compositions of them) whose semantics match
 ONNX's exactly: Einsum, TopK, ArgMax/ArgMin, GatherElements, Trilu, Mod, BitShift, the Bitwise
 ops, IsInf, Celu, HardSwish, Det, SpaceToDepth/DepthToSpace (DCR), Compress (constant
-condition), CumSum/CumProd (plain or reverse scans), and NonZero/Unique folded on constant inputs (their
-output sizes depend on the data: on a run-time input they are refused by name). Their export is
-the Keras operations' own lowerings."""
+condition), CumSum/CumProd (plain or reverse scans), and NonZero/Unique folded on constant
+inputs (their output sizes depend on the data: on a run-time input they are refused by name).
+Their export is the Keras operations' own lowerings."""
 
 import string
 

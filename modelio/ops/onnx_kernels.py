@@ -220,7 +220,8 @@ def _lp_pool(operands, attrs):
     spatial = len(kernel)
     padded = np.pad(x, [(0, 0), (0, 0)] + [(pads[i], pads[i + spatial]) for i in range(spatial)])
     extents = [(k - 1) * d + 1 for k, d in zip(kernel, dilations)]
-    windows = np.lib.stride_tricks.sliding_window_view(padded, extents, axis=tuple(range(2, 2 + spatial)))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, extents,
+                                                       axis=tuple(range(2, 2 + spatial)))
     index = tuple(slice(None, None, s) for s in strides)
     windows = windows[(slice(None), slice(None)) + index]
     windows = windows[(Ellipsis,) + tuple(slice(None, None, d) for d in dilations)]
