@@ -36,6 +36,8 @@ EXTERNAL_DATA_THRESHOLD = int(1.8 * 2**30)
 ELEMENT_TYPES = {"float32": TensorProto.FLOAT, "float16": TensorProto.FLOAT16,
                  "float64": TensorProto.DOUBLE, "int32": TensorProto.INT32,
                  "int64": TensorProto.INT64, "int8": TensorProto.INT8, "uint8": TensorProto.UINT8,
+                 "int16": TensorProto.INT16, "uint16": TensorProto.UINT16,
+                 "uint32": TensorProto.UINT32, "uint64": TensorProto.UINT64,
                  "bool": TensorProto.BOOL, "string": TensorProto.STRING}
 
 
@@ -205,7 +207,8 @@ def _lower_layer(graph: OnnxGraph, node, lowering, args, kwargs):
     LayerNormalization compute their statistics in float32, as Keras does). Keras 3 operations
     (`keras.ops`) do not autocast and are lowered as they are."""
     layer = node.layer
-    if getattr(layer, "_is_operation", False):
+    # Keras operations and the operand Onnx* layers (keeps_dtypes) compute in their inputs' dtypes
+    if getattr(layer, "_is_operation", False) or getattr(layer, "keeps_dtypes", False):
         return lowering(graph, node, args, kwargs)
     compute = layer.dtype_policy.compute_dtype
     if not is_float_dtype(numpy_dtype(compute)):

@@ -33,6 +33,8 @@ from . import (  # noqa: F401 - importing a family registers it
     nn_windows,
     normalization,
     numpy,
+    onnx_ops,
+    onnx_ops_keras,
     pooling,
     preprocessing,
     recurrent,

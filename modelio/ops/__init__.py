@@ -34,6 +34,7 @@ from . import (
            nn_losses,
            nn_windows,
            numpy,
+           onnx_ops,
            scatter,
            spectral,
            tf_function_forms,  # registers the Keras 2 (TFOpLambda) forms of operations
@@ -56,12 +57,14 @@ from .nn_losses import *  # noqa: F403
 from .nn_windows import *  # noqa: F403
 from .numpy import *  # noqa: F403
 from .onnx_layer import OnnxLayer
+from .onnx_ops import *  # noqa: F403
 from .scatter import *  # noqa: F403
 from .spectral import *  # noqa: F403
 from .tf_functions import SlicingOpLambda, TFOpLambda
 
 __all__ = ["KerasOp", "OnnxLayer", "SlicingOpLambda", "TFOpLambda", "tf_function_forms", "tf_functions", "core", "decompositions", "image", "image_more", "image_ops",
            "image_sampling", "linalg", "math_functions", "nn", "nn_activations", "nn_ctc", "nn_functions", "nn_losses", "nn_windows", "numpy",
-           "scatter", "spectral", *core.__all__, *decompositions.__all__, *image.__all__, *image_more.__all__, *image_ops.__all__,
+           "onnx_ops", "scatter", "spectral", *core.__all__, *decompositions.__all__, *image.__all__, *image_more.__all__, *image_ops.__all__,
            *image_sampling.__all__, *linalg.__all__, *math_functions.__all__, *scatter.__all__, *nn.__all__, *nn_activations.__all__,
-           *nn_ctc.__all__, *nn_functions.__all__, *nn_losses.__all__, *nn_windows.__all__, *numpy.__all__, *spectral.__all__]
+           *nn_ctc.__all__, *nn_functions.__all__, *nn_losses.__all__, *nn_windows.__all__, *numpy.__all__, *onnx_ops.__all__,
+           *spectral.__all__]

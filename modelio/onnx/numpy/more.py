@@ -2,7 +2,7 @@
 ONNX has no greatest common divisor)."""
 
 import numpy as np
-from onnx import TensorProto
+from onnx import TensorProto, helper
 
 from ... import ops
 from ..export_support import need_opset, onnx_type, reduce
@@ -36,10 +36,27 @@ def bitwise_not(graph, node, args, kwargs):
 
 
 def _shift(graph, node, a, b, hint, dtype, left: bool):
-    power = graph.node("Pow", [scalar(graph, 2, dtype, hint), b], hint)
-    if left:
-        return graph.node("Mul", [a, power], hint)
-    return binary._floor_divide(graph, a, power, hint, dtype)
+    if dtype.kind == "u":  # ONNX's BitShift (opset 11) shifts unsigned integers
+        return graph.node("BitShift", [a, b], hint, direction="LEFT" if left else "RIGHT")
+    # signed: a * 2**b or floor(a / 2**b), in int64 (Pow has no int8/int16 kernels), wrapped
+    # back to the dtype as numpy's shifts wrap; a count outside [0, bits) shifts every bit out
+    # (0, or -1 for a negative number shifted right), as numpy and ONNX's BitShift do
+    wide = np.dtype(np.int64)
+    if dtype != wide:
+        a, b = (graph.node("Cast", [name], hint, to=TensorProto.INT64) for name in (a, b))
+    zero = scalar(graph, 0, wide, hint)
+    outside = graph.node("Or", [graph.node("Less", [b, zero], hint), graph.node(
+        "GreaterOrEqual", [b, scalar(graph, 8 * dtype.itemsize, wide, hint)], hint)], hint)
+    b = graph.node("Where", [outside, zero, b], hint)
+    power = graph.node("Pow", [scalar(graph, 2, wide, hint), b], hint)
+    result = graph.node("Mul", [a, power], hint) if left else \
+        binary._floor_divide(graph, a, power, hint, wide)
+    spilled = zero if left else graph.node("Where", [graph.node("Less", [a, zero], hint),
+                                                     scalar(graph, -1, wide, hint), zero], hint)
+    result = graph.node("Where", [outside, spilled, result], hint)
+    if dtype == wide:
+        return result
+    return graph.node("Cast", [result], hint, to=helper.np_dtype_to_tensor_dtype(dtype))
 
 
 @lowers(ops.Gcd, ops.Lcm, *ops.BITWISE_OPERATIONS.values(), ops.Ldexp)

@@ -109,17 +109,23 @@ def median(graph, node, args, kwargs):
 
 @lowers(ops.Cumsum)
 def cumsum(graph, node, args, kwargs):
+    return _scan(graph, node, args, "CumSum")
+
+
+def _scan(graph, node, args, op):
     layer, dtype, hint = node.layer, output_dtype(node), node.layer.name
     x = operand(graph, node, 0, args[0], dtype)
     axis = layer.arguments["axis"]
     if axis is None:
         x, axis = graph.node("Reshape", [x, graph.ints([-1], f"{hint}/flat")], hint), 0
-    return graph.node("CumSum", [x, graph.constant(np.asarray(axis, np.int64), f"{hint}/axis")],
-                      hint)
+    return graph.node(op, [x, graph.constant(np.asarray(axis, np.int64), f"{hint}/axis")], hint)
 
 
 @lowers(ops.Cumprod)
 def cumprod(graph, node, args, kwargs):
-    refuse(node, "ONNX has no cumulative product")
+    if graph.opset < 26:
+        refuse(node, f"ONNX has no cumulative product before opset 26 (CumProd): the export "
+                     f"needs opset 26 or newer, exporting to {graph.opset}")
+    return _scan(graph, node, args, "CumProd")
 
 

@@ -145,6 +145,8 @@ class TakeAlongAxis(KerasOp):
             x, axis = x.reshape(-1), 0
         axis = normalize_axis(self, axis, x.ndim)
         size = x.shape[axis]
+        if indices.size and (indices.min() < -size or indices.max() >= size):
+            self.fail(f"an index is out of range [{-size}, {size}) for axis {axis}")
         indices = np.where(indices < 0, indices + size, indices)
         x_shape, index_shape = list(x.shape), list(indices.shape)
         x_shape[axis] = index_shape[axis] = 1

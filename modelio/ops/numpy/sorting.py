@@ -68,7 +68,8 @@ class TopK(KerasOp):
         k = self.arguments["k"]
         if x.shape[-1] < k:
             self.fail(f"k={k} exceeds the last axis ({x.shape[-1]})")
-        order = np.argsort(-x if x.dtype.kind != "b" else ~x, axis=-1, kind="stable")[..., :k]
+        # ~x reverses the order of bools and of signed and unsigned integers without overflow
+        order = np.argsort(~x if x.dtype.kind in "biu" else -x, axis=-1, kind="stable")[..., :k]
         return [np.take_along_axis(x, order, axis=-1), order.astype(np.int32)]
 
     def output_spec(self, x):
