@@ -35,6 +35,8 @@ from . import (  # noqa: F401 - importing a family registers it
     numpy,
     pooling,
     preprocessing,
+    quantize_linear,
+    quantized_products,
     recurrent,
     reshaping,
     scatter,

@@ -36,7 +36,11 @@ CORE_EXTRA_OPS = (
     "Shape", "Slice", "Cast", "Range", "Expand", "Where", "Equal", "Less", "Greater",
     "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin",
 )
-SELECTED_OPS = ISSUE_OPS + CORE_EXTRA_OPS
+QUANTIZED_OPS = (
+    "QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul", "ConvInteger",
+    "MatMulInteger", "DynamicQuantizeLinear",
+)
+SELECTED_OPS = ISSUE_OPS + CORE_EXTRA_OPS + QUANTIZED_OPS
 
 PYTORCH_CONVERTED = os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data",
                                  "pytorch-converted")
