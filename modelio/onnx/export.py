@@ -36,6 +36,7 @@ EXTERNAL_DATA_THRESHOLD = int(1.8 * 2**30)
 ELEMENT_TYPES = {"float32": TensorProto.FLOAT, "float16": TensorProto.FLOAT16,
                  "float64": TensorProto.DOUBLE, "int32": TensorProto.INT32,
                  "int64": TensorProto.INT64, "int8": TensorProto.INT8, "uint8": TensorProto.UINT8,
+                 "int16": TensorProto.INT16, "uint16": TensorProto.UINT16,
                  "bool": TensorProto.BOOL, "string": TensorProto.STRING}
 
 

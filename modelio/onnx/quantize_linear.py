@@ -150,14 +150,16 @@ def _parameters(context, node, values):
             broadcast_parameter(context, node, zero_point, x, "zero point"))
 
 
-def keras_quantize(x, scale, zero_point, dtype: str, round_first: bool = True):
+def keras_quantize(x, scale, zero_point, dtype: str, round_first: bool = True, rounded=None):
     """Keras operations computing QuantizeLinear of float tensor `x` to integer `dtype`:
     Divide (or Multiply when `scale` is the reciprocal given as ('mul', m)), Round half to
     even, Add the zero point, Clip to the range, Cast."""
     low, high = INTEGER_RANGES[dtype]
-    q = ops.Multiply()(x, scale[1]) if isinstance(scale, tuple) else ops.Divide()(x, scale)
-    if round_first:
-        q = ops.Round()(q)
+    if rounded is not None:
+        q = rounded  # Round(Divide(x, scale)), made by the caller
+    else:
+        q = ops.Multiply()(x, scale[1]) if isinstance(scale, tuple) else ops.Divide()(x, scale)
+        q = ops.Round()(q) if round_first else q
     wide = "float64" if dtype == "int32" else "float32"
     if q.dtype != wide:
         q = ops.Cast(dtype=wide)(q)
@@ -214,7 +216,42 @@ def convert_quantize_linear(context: ImportContext, node: NodeProto) -> list:
         raise UnsupportedError(f"{context.where(node)}: a constant x with a run-time scale")
     if not is_tensor(scale):
         scale = np.asarray(scale).astype(x.dtype)
-    return [keras_quantize(x, scale, zero_point, dtype)]
+    rounded = ops.Round()(ops.Divide()(x, scale))
+    q = keras_quantize(x, scale, zero_point, dtype, rounded=rounded)
+    if x.dtype == "float32" and not is_tensor(scale) and not is_tensor(zero_point) \
+            and np.size(zero_point if zero_point is not None else 0) == 1:
+        # what a DequantizeLinear reading only this output needs to fuse the pair
+        _pending(context)[id(q)] = (q, rounded, scale, zero_point, dtype)
+    return [q]
+
+
+def _pending(context) -> dict:
+    """{id(QuantizeLinear output): (output, rounded x / scale, scale, zero point, type)} of
+    one import (the pairs a DequantizeLinear may fuse)."""
+    if not hasattr(context, "quantized_outputs"):
+        context.quantized_outputs = {}
+    return context.quantized_outputs
+
+
+def _fused_pair(context, node, x, scale, zero_point):
+    """DequantizeLinear(QuantizeLinear(v)) with the same constant per-tensor scale and zero
+    point, read by nothing else: `Clip(Round(v / scale), low - zp, high - zp) * scale` (the
+    same integers: the zero point's addition and subtraction cancel exactly). None otherwise."""
+    entry = _pending(context).get(id(x))
+    if entry is None or entry[0] is not x or context.uses[node.input[0]] != 1 \
+            or node.input[0] in context.graph_outputs or is_tensor(scale) \
+            or is_tensor(zero_point):
+        return None
+    _, rounded, q_scale, q_zero, dtype = entry
+    zero = 0 if zero_point is None else int(np.asarray(zero_point).reshape(-1)[0])
+    q_zero = 0 if q_zero is None else int(np.asarray(q_zero).reshape(-1)[0])
+    if np.size(scale) != 1 or np.size(zero_point if zero_point is not None else 0) != 1 \
+            or zero != q_zero or np.asarray(scale, np.float32).reshape(()) != \
+            np.asarray(q_scale, np.float32).reshape(()):
+        return None
+    low, high = INTEGER_RANGES[dtype]
+    clipped = ops.Clip(x_min=low - zero, x_max=high - zero)(rounded)
+    return ops.Multiply()(clipped, np.asarray(scale, np.float32).reshape(()))
 
 
 @converts("DequantizeLinear")
@@ -238,6 +275,9 @@ def convert_dequantize_linear(context: ImportContext, node: NodeProto) -> list:
     if not is_tensor(x):
         raise UnsupportedError(f"{context.where(node)}: a constant x with a run-time scale")
     _tensor_type(context, node, source, "x")
+    fused = _fused_pair(context, node, x, scale, zero_point) if dtype == "float32" else None
+    if fused is not None:
+        return [fused]
     centered = keras_centered(x, zero_point)
     if not is_tensor(scale):
         scale = np.asarray(scale).astype(np.float32)
