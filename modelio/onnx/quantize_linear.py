@@ -6,7 +6,14 @@ Constant inputs fold in numpy (a quantized weight read by a DequantizeLinear bec
 constant, so a Conv or MatMul gets float weights); run-time tensors become Keras 3 operations
 computing the same rounding: `Divide`, `Round` (half to even), `Add` of the zero point, `Clip` to
 the type's range and `Cast`, so a saved .keras loads in stock Keras 3. Run-time int4/uint4 and
-float8 tensors are refused by type name: Keras tensors do not hold them."""
+float8 tensors are refused by type name: Keras tensors do not hold them.
+
+A QuantizeLinear -> DequantizeLinear pair on an activation (same constant per-tensor scale and
+zero point, nothing else reading the integers) becomes `Clip(Round(x / scale), low - zp,
+high - zp) * scale`. Export writes these operations as they are (Div, Round, Max, Min, Mul), not
+as QDQ nodes: around a float weight onnxruntime (1.32, any optimization level above disabled)
+re-quantizes that weight itself, per tensor, and its outputs then move by a quantization step;
+the plain arithmetic runs in onnxruntime to the same bits at every level."""
 
 import numpy as np
 from onnx import NodeProto, helper
