@@ -104,7 +104,8 @@ def broadcast_parameter(context, node, value, x, what: str):
             if index != axis):
         raise FormatError(f"{context.where(node)}: blocked {what} of shape {shape} does not "
                           f"fit an input of shape {x_shape} with block_size {block}")
-    return np.take(np.repeat(value, block, axis=axis), np.arange(size), axis=axis)
+    # element i of the axis reads block i // block_size (no repeat: block_size may be huge)
+    return np.take(value, np.arange(size) // block, axis=axis)
 
 
 def _output_type(context, node, zero_point) -> str:

@@ -266,3 +266,15 @@ def test_bad_quantized_graphs_are_refused_with_modelio_errors():
                      {"s": np.ones(3, np.float32), "z": np.zeros(3, np.uint8)})
     with pytest.raises(ModelioError, match="zero point"):
         import_onnx(model)
+
+
+def test_a_huge_block_size_allocates_nothing_large():
+    nodes = [helper.make_node("DequantizeLinear", ["w", "s"], ["f"], axis=1,
+                              block_size=2**40),
+             helper.make_node("MatMul", ["x", "f"], ["y"])]
+    model = model_of(nodes, [value("x", TensorProto.FLOAT, ["N", 2])],
+                     [value("y", TensorProto.FLOAT, None)],
+                     {"w": np.ones((2, 3), np.int8), "s": np.full((2, 1), 0.5, np.float32)})
+    imported = import_onnx(model)
+    np.testing.assert_array_equal(as_list(imported(np.ones((1, 2), np.float32)))[0],
+                                  np.ones((1, 3), np.float32))
