@@ -121,6 +121,49 @@ def spatial_cases():
         yield f"spatial/{name}", proto, [x], session.run(None, {"x": x})[0]
 
 
+QUANTIZED_FIXTURES = REPO_ROOT / "fixtures" / "onnx_quantized"
+
+
+def quantized_cases():
+    """onnxruntime.quantization's models (tools/onnx_quantized_fixtures.py) and QDQ / QLinear
+    graphs built here, compared with onnxruntime."""
+    arrays = np.load(QUANTIZED_FIXTURES / "data.npz")
+    for name in ("static_qdq", "dynamic_integer"):
+        yield (f"onnx_quantized/{name}.onnx", onnx.load(str(QUANTIZED_FIXTURES / f"{name}.onnx")),
+               [arrays["input"]], arrays[f"output:{name}"])
+    rng = np.random.default_rng(6)
+    qdq = [helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
+           helper.make_node("DequantizeLinear", ["xq", "xs", "xz"], ["xf"]),
+           helper.make_node("DequantizeLinear", ["w", "ws"], ["wf"], axis=1),
+           helper.make_node("MatMul", ["xf", "wf"], ["y"])]
+    qdq_init = {"xs": np.float32(0.03), "xz": np.uint8(128),
+                "w": rng.integers(-128, 128, (6, 3)).astype(np.int8),
+                "ws": np.array([0.01, 0.02, 0.005], np.float32)}
+    conv = [helper.make_node("QLinearConv", ["x", "xs", "xz", "w", "ws", "wz", "ys", "yz", "b"],
+                             ["y"], pads=[1, 1, 1, 1])]
+    conv_init = {"xs": np.float32(0.02), "xz": np.uint8(120),
+                 "w": rng.integers(-127, 128, (4, 3, 3, 3)).astype(np.int8),
+                 "ws": rng.uniform(0.001, 0.01, 4).astype(np.float32), "wz": np.zeros(4, np.int8),
+                 "ys": np.float32(0.05), "yz": np.uint8(100),
+                 "b": rng.integers(-2000, 2000, 4).astype(np.int32)}
+    for name, nodes, initializers, x_type, x in (
+            ("qdq_matmul", qdq, qdq_init, TensorProto.FLOAT,
+             rng.standard_normal((4, 6)).astype(np.float32)),
+            ("qlinear_conv", conv, conv_init, TensorProto.UINT8,
+             rng.integers(0, 256, (2, 3, 5, 5)).astype(np.uint8))):
+        graph = helper.make_graph(
+            nodes, name, [helper.make_tensor_value_info("x", x_type, ["N", *x.shape[1:]])],
+            [helper.make_tensor_value_info("y", x_type, None)],
+            [numpy_helper.from_array(np.asarray(array), key)
+             for key, array in initializers.items()])
+        opsets = [helper.make_opsetid("", 21)]
+        proto = helper.make_model(graph, opset_imports=opsets,
+                                  ir_version=helper.find_min_ir_version_for(opsets))
+        session = onnxruntime.InferenceSession(proto.SerializeToString(),
+                                               providers=["CPUExecutionProvider"])
+        yield f"quantized/{name}", proto, [x], session.run(None, {"x": x})[0]
+
+
 def only_output(outputs) -> np.ndarray:
     if isinstance(outputs, (list, tuple)):
         return np.asarray(outputs[0])
@@ -137,6 +180,7 @@ def check(name, proto, inputs, expected, folder) -> str:
     if own:
         return f"{name:58s} skipped: uses modelio layers {', '.join(own)}"
     x = inputs[0]
+    expected = np.asarray(expected, dtype=np.float64)  # (integer outputs must not wrap)
     modelio_diff = float(np.max(np.abs(only_output(model(x)) - expected)))
     path = Path(folder) / (name.replace("/", "__") + ".keras")
     modelio.save_model(model, path)
@@ -157,7 +201,8 @@ def main() -> int:
              ""]
     failures = 0
     with tempfile.TemporaryDirectory() as folder:
-        for case in (*torch_fixture_cases(), *pytorch_converted_cases(), *spatial_cases()):
+        for case in (*torch_fixture_cases(), *pytorch_converted_cases(), *spatial_cases(),
+                     *quantized_cases()):
             line = check(*case, folder)
             failures += "MISMATCH" in line
             lines.append(line)

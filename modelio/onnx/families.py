@@ -37,6 +37,8 @@ from . import (  # noqa: F401 - importing a family registers it
     onnx_ops_keras,
     pooling,
     preprocessing,
+    quantize_linear,
+    quantized_products,
     recurrent,
     reshaping,
     scatter,

@@ -48,7 +48,11 @@ ISSUE14_OPS = (
     "Sin", "Cos", "Round", "GreaterOrEqual", "LessOrEqual", "InstanceNormalization", "Split",
     "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceProd", "ReduceSumSquare",
 )
-SELECTED_OPS = ISSUE_OPS + CORE_EXTRA_OPS + ISSUE14_OPS
+QUANTIZED_OPS = (
+    "QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul", "ConvInteger",
+    "MatMulInteger", "DynamicQuantizeLinear",
+)
+SELECTED_OPS = ISSUE_OPS + CORE_EXTRA_OPS + ISSUE14_OPS + QUANTIZED_OPS
 
 PYTORCH_CONVERTED = os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data",
                                  "pytorch-converted")

@@ -19,6 +19,10 @@ def no_numpy_dtype(onnx_type: str) -> str:
     return f"element type {onnx_type} has no numpy dtype"
 
 
+def run_time_quantized_input(onnx_type: str) -> str:
+    return f"a run-time {onnx_type} input (Keras tensors do not hold it; constants fold)"
+
+
 TRAINING_DROPOUT = "training_mode is a run-time input: training-mode dropout is random"
 TRAINING_BATCHNORM = "training-mode BatchNormalization (running-statistics outputs)"
 
@@ -160,6 +164,22 @@ EXPECTED_REFUSALS = {
     "test_unique_bfloat16_sorted_without_axis": "a bfloat16 input (unsupported element type)",
     **dict.fromkeys(["test_size", "test_size_example"],
                     "the output is a constant (the input's size is known when importing)"),
+    "test_dequantizelinear_e4m3fn": run_time_quantized_input("FLOAT8E4M3FN"),
+    "test_dequantizelinear_e4m3fn_float16": run_time_quantized_input("FLOAT8E4M3FN"),
+    "test_dequantizelinear_e4m3fn_zero_point": run_time_quantized_input("FLOAT8E4M3FN"),
+    "test_dequantizelinear_e5m2": run_time_quantized_input("FLOAT8E5M2"),
+    "test_dequantizelinear_float4e2m1": run_time_quantized_input("FLOAT4E2M1"),
+    "test_dequantizelinear_int2": run_time_quantized_input("INT2"),
+    "test_dequantizelinear_int4": run_time_quantized_input("INT4"),
+    "test_dequantizelinear_uint2": run_time_quantized_input("UINT2"),
+    "test_dequantizelinear_uint4": run_time_quantized_input("UINT4"),
+    "test_quantizelinear_e4m3fn": run_time_quantized_input("FLOAT8E4M3FN"),
+    "test_quantizelinear_e5m2": run_time_quantized_input("FLOAT8E5M2"),
+    "test_quantizelinear_float4e2m1": run_time_quantized_input("FLOAT4E2M1"),
+    "test_quantizelinear_int2": run_time_quantized_input("INT2"),
+    "test_quantizelinear_int4": run_time_quantized_input("INT4"),
+    "test_quantizelinear_uint2": run_time_quantized_input("UINT2"),
+    "test_quantizelinear_uint4": run_time_quantized_input("UINT4"),
 }
 
 # Cases of a claimed op that give a wrong answer today: strict xfail, so a fix shows up.
