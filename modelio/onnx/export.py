@@ -36,6 +36,8 @@ EXTERNAL_DATA_THRESHOLD = int(1.8 * 2**30)
 ELEMENT_TYPES = {"float32": TensorProto.FLOAT, "float16": TensorProto.FLOAT16,
                  "float64": TensorProto.DOUBLE, "int32": TensorProto.INT32,
                  "int64": TensorProto.INT64, "int8": TensorProto.INT8, "uint8": TensorProto.UINT8,
+                 "int16": TensorProto.INT16, "uint16": TensorProto.UINT16,
+                 "uint32": TensorProto.UINT32, "uint64": TensorProto.UINT64,
                  "bool": TensorProto.BOOL, "string": TensorProto.STRING}
 
 
@@ -203,9 +205,10 @@ def _lower_layer(graph: OnnxGraph, node, lowering, args, kwargs):
     float16 values: its float16 inputs and weights are cast up, its outputs cast back to
     float16, so the tensors between layers are float16 as in Keras (and BatchNormalization and
     LayerNormalization compute their statistics in float32, as Keras does). Keras 3 operations
-    (`keras.ops`) do not autocast and are lowered as they are."""
+    (`keras.ops`) do not autocast and are lowered as they are, and so are modelio's Onnx*
+    operand layers (`keeps_dtypes`: they compute in their operands' dtypes)."""
     layer = node.layer
-    if getattr(layer, "_is_operation", False):
+    if getattr(layer, "_is_operation", False) or getattr(layer, "keeps_dtypes", False):
         return lowering(graph, node, args, kwargs)
     compute = layer.dtype_policy.compute_dtype
     if not is_float_dtype(numpy_dtype(compute)):
