@@ -23,7 +23,13 @@ class ModelioRep(BackendRep):
         self.source = source
         self._bound_names: set[str] = set()
         self._model = None
+        self.last_model = None  # the modelio model the last `run` used
         self._prepare_without_binding()
+
+    @property
+    def bound_names(self) -> set[str]:
+        """The graph inputs imported as constants (fixed to each run's values)."""
+        return set(self._bound_names)
 
     def _prepare_without_binding(self) -> None:
         try:
@@ -42,6 +48,7 @@ class ModelioRep(BackendRep):
         model = self._model
         if model is None:
             model = self._import_binding(given)
+        self.last_model = model
         feed = [np.asarray(given[tensor_name]) for tensor_name in self._model_input_names(names)]
         outputs = model(feed if len(feed) != 1 else feed[0])
         return tuple(outputs) if isinstance(outputs, (list, tuple)) else (outputs,)

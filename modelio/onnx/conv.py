@@ -225,6 +225,8 @@ def convert_conv(context, node) -> list:
     common = dict(kernel_size=kernel_shape, strides=strides, padding=padding,
                   data_format="channels_first", dilation_rate=dilations,
                   use_bias=bias is not None, name=context.layer_name(node))
+    if x.dtype in ("float16", "float64"):  # ONNX Conv computes in its input's float type
+        common["dtype"] = x.dtype
     if group > 1 and group == channels and weights.shape[1] == 1 and rank in _DEPTHWISE:
         multiplier = filters // group
         layer = _DEPTHWISE[rank](depth_multiplier=multiplier, **common)

@@ -205,7 +205,8 @@ def _lower_layer(graph: OnnxGraph, node, lowering, args, kwargs):
     float16 values: its float16 inputs and weights are cast up, its outputs cast back to
     float16, so the tensors between layers are float16 as in Keras (and BatchNormalization and
     LayerNormalization compute their statistics in float32, as Keras does). Keras 3 operations
-    (`keras.ops`) do not autocast and are lowered as they are."""
+    (`keras.ops`) do not autocast and are lowered as they are, and so are modelio's Onnx*
+    operand layers (`keeps_dtypes`: they compute in their operands' dtypes)."""
     layer = node.layer
     # Keras operations and the operand Onnx* layers (keeps_dtypes) compute in their inputs' dtypes
     if getattr(layer, "_is_operation", False) or getattr(layer, "keeps_dtypes", False):

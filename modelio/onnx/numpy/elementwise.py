@@ -156,9 +156,9 @@ def convert_elementwise(context: ImportContext, node: NodeProto) -> list:
     if fused is not None:
         return [fused]
     merge = KERAS_MERGES.get(op)
-    if merge and all(keras_float(value) and value.ndim and value.shape == values[0].shape
-                     for value in values) \
-            and (op != "Sub" or len(values) == 2):
+    # Keras merge layers take a batch axis: rank-0 operands go to OnnxElementwise.
+    if merge and values[0].shape and all(keras_float(value) and value.shape == values[0].shape
+                                         for value in values) and (op != "Sub" or len(values) == 2):
         layer = getattr(keras_layers, merge)(name=context.layer_name(node))
         return [layer(list(values))]
     return [onnx_layer(context, node, ops.OnnxElementwise, values, op=op)]

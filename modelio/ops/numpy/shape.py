@@ -12,6 +12,7 @@ from ...errors import ConfigError, UnsupportedError
 from ...graph import register_layer
 from ...graph.operation import Operation, broadcast_shapes, spec_of
 from ...graph.registry import register_operation
+from ...graph.tensor import SymbolicTensor
 from ...kernels.padding import PAD_MODES, onnx_pad
 from ..onnx_layer import (
     OnnxAxesLayer,
@@ -390,6 +391,14 @@ class OnnxPad(OnnxLayer):
             raise ConfigError(f"layer '{self.name}' (OnnxPad): pads {self.pads} crop more than "
                               f"inputs of shape {tuple(input_shape)} hold")
         return tuple(shape)
+
+    def compute_output_spec(self, inputs, *args, **kwargs):
+        """Float inputs follow the layer's float policy; others (integers, bool) keep their
+        dtype, as `call` does."""
+        spec = super().compute_output_spec(inputs, *args, **kwargs)
+        if np.dtype(inputs.dtype).kind == "f":
+            return spec
+        return SymbolicTensor(spec.shape, inputs.dtype)
 
     def call(self, inputs):
         self.check_result_size(self.compute_output_shape(inputs.shape), inputs.dtype)
