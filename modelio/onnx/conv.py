@@ -17,6 +17,7 @@ from .activation_functions import lower_activation
 from .export_support import channels_first_call, float_input, onnx_pads, spatial_sizes
 from .import_support.constants import bounded_tensor
 from .import_support.layer_calls import extra_name, set_layer_weights
+from .import_support.sizes import require_dim
 from .import_support.windows import (
     explicit_pads,
     image_input,
@@ -188,7 +189,11 @@ def _conv_operands(context, node) -> tuple:
     x = image_input(context, node)
     weights, kernel_shape = _kernel(context, node, len(x.shape))
     strides, dilations = strides_and_dilations(context, node, len(kernel_shape), kernel_shape)
-    return x, weights, kernel_shape, strides, dilations, int(context.attribute(node, "group", 1))
+    group = int(context.attribute(node, "group", 1))
+    # the layer needs only the channel count, which W gives where the shapes upstream lost it
+    channels = weights.shape[0] if node.op_type == "ConvTranspose" else weights.shape[1] * group
+    require_dim(x, 1, channels)
+    return x, weights, kernel_shape, strides, dilations, group
 
 
 def _refuse_group(context, node, weights, group: int, x):

@@ -10,6 +10,7 @@ from ..layers import reshaping
 from ..ops import (
     OnnxResize,
 )
+from .export_support import need_opset
 from .import_support.constants import MAX_FOLDED_ELEMENTS, bounded_tensor
 from .registry import converts, lowers
 
@@ -21,9 +22,8 @@ def onnx_resize(graph, node, args, kwargs):
              "antialias": layer.antialias}
     for feature, used in needs.items():
         minimum = 19 if feature == "half_pixel_symmetric" else 18
-        if used and graph.opset < minimum:
-            raise UnsupportedError(f"layer '{layer.name}' (OnnxResize): {feature} needs opset "
-                                   f"{minimum} or newer, exporting opset {graph.opset}")
+        if used:
+            need_opset(graph, layer, minimum, feature)
     attributes = {"mode": layer.mode,
                   "coordinate_transformation_mode": layer.coordinate_transformation_mode,
                   "nearest_mode": layer.nearest_mode, "cubic_coeff_a": layer.cubic_coeff_a,
