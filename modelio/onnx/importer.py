@@ -21,7 +21,7 @@ import numpy as np
 import onnx
 from onnx import defs, helper, numpy_helper
 
-from ..errors import FormatError, ModelioError, UnsupportedError
+from ..errors import ConfigError, FormatError, GraphError, ModelioError, UnsupportedError
 from ..graph.functional import Functional
 from ..graph.input_layer import Input
 from ..graph.layer import weights_follow
@@ -158,16 +158,22 @@ def _make_inputs(graph, context: ImportContext, input_shapes: dict) -> list:
     return inputs
 
 
+# The errors a converter raises that are remade with a longer message (one argument).
+_PLAIN_ERRORS = (FormatError, ConfigError, GraphError, UnsupportedError)
+
+
 def _convert_node(context: ImportContext, node) -> None:
     """Run the node's converter; any failure becomes a ModelioError naming the node."""
     try:
         with weights_follow():  # converters give every layer its weights from the graph
             produced = CONVERTERS[node.op_type](context, node)
     except ModelioError as exc:
-        where = context.where(node)
+        where, hint = context.where(node), sizes.unknown_inputs_hint(context, node)
         if str(exc).startswith(context.source):
-            raise
-        raise type(exc)(f"{where}: {exc}{sizes.unknown_inputs_hint(context, node)}") from exc
+            if not hint or type(exc) not in _PLAIN_ERRORS:
+                raise
+            raise type(exc)(f"{exc}{hint}") from exc
+        raise type(exc)(f"{where}: {exc}{hint}") from exc
     except (ValueError, TypeError, IndexError, KeyError, ArithmeticError, AttributeError) as exc:
         raise FormatError(f"{context.where(node)}: cannot import this node "
                           f"({type(exc).__name__}: {exc})"

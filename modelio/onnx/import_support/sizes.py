@@ -149,16 +149,18 @@ def unknown_inputs_hint(context, node) -> str:
     depends on, and how to fix them; '' when none."""
     names = set()
     for name in node.input:
-        names |= context.dynamic_sources.get(name, set())
+        value = context.values.get(name)
+        if isinstance(value, SymbolicTensor) and None in value.shape:
+            names |= context.dynamic_sources.get(name, set())
     if not names:
         return ""
     listed = ", ".join(f"'{name}' {_text(context.values[name].shape)}"
                        for name in sorted(names) if isinstance(context.values.get(name),
                                                                SymbolicTensor))
     first = sorted(names)[0]
-    rank = len(context.values[first].shape) if isinstance(context.values.get(first),
-                                                          SymbolicTensor) else 0
-    example = ",".join(["1"] * rank) or "1"
+    shape = context.values[first].shape if isinstance(context.values.get(first),
+                                                      SymbolicTensor) else ()
+    example = ",".join("SIZE" if dim is None else str(dim) for dim in shape)
     return (f" (this node depends on graph input(s) {listed} whose sizes are unknown: fix them "
             f"with input_shapes={{'{first}': (...)}} or --input-shape {first}={example})")
 
