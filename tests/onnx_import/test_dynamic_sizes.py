@@ -285,3 +285,55 @@ def test_a_lowered_op_newer_than_the_export_opset_asks_for_its_first_opset():
     assert caught.value.opset == 18
     graph.opset = 18
     _check_op_versions(graph)
+
+
+# ----- sizes the shape arithmetic keeps, and same padding on sizes known only at run time -----
+
+def attention_heads_model():
+    """(B, T, 8) -> heads (B, T, 2, 4) -> attention -> Reshape to [B, T, -1] (both target shapes
+    from Shape -> Gather -> Unsqueeze -> Concat) -> MatMul: the -1 is 8, which the MatMul needs."""
+    nodes = [helper.make_node("Shape", ["x"], ["s"]),
+             helper.make_node("Gather", ["s", "i0"], ["b"], axis=0),
+             helper.make_node("Gather", ["s", "i1"], ["t"], axis=0),
+             helper.make_node("Unsqueeze", ["b", "ax0"], ["bu"]),
+             helper.make_node("Unsqueeze", ["t", "ax0"], ["tu"]),
+             helper.make_node("Concat", ["bu", "tu", "h", "d"], ["heads"], axis=0),
+             helper.make_node("MatMul", ["x", "wq"], ["q"]),
+             helper.make_node("Reshape", ["q", "heads"], ["qh"]),
+             helper.make_node("Transpose", ["qh"], ["qt"], perm=[0, 2, 1, 3]),
+             helper.make_node("Transpose", ["qh"], ["kt"], perm=[0, 2, 3, 1]),
+             helper.make_node("MatMul", ["qt", "kt"], ["scores"]),
+             helper.make_node("Softmax", ["scores"], ["p"], axis=-1),
+             helper.make_node("MatMul", ["p", "qt"], ["o"]),
+             helper.make_node("Transpose", ["o"], ["ot"], perm=[0, 2, 1, 3]),
+             helper.make_node("Concat", ["bu", "tu", "m1"], ["merged"], axis=0),
+             helper.make_node("Reshape", ["ot", "merged"], ["y0"]),
+             helper.make_node("MatMul", ["y0", "wo"], ["y"])]
+    return make_model(nodes, [("x", FLOAT, ["B", "T", 8])], [("y", FLOAT, None)],
+                      [("i0", np.array(0)), ("i1", np.array(1)), ("ax0", np.array([0])),
+                       ("h", np.array([2])), ("d", np.array([4])), ("m1", np.array([-1])),
+                       ("wq", random(8, 8)), ("wo", random(8, 8))])
+
+
+def test_a_reshape_merging_heads_back_to_minus_one_keeps_the_width_it_can_know():
+    model = attention_heads_model()
+    imported = import_onnx(model)
+    assert imported.outputs[0].shape == (None, None, 8)
+    assert_runs_like(imported, model, [{"x": random(1, 3, 8)}, {"x": random(2, 5, 8)}])
+
+
+@pytest.mark.parametrize("op, attributes", [
+    ("Conv", {"strides": [2, 2]}),
+    ("MaxPool", {"kernel_shape": [3, 3], "strides": [2, 2]}),
+    ("AveragePool", {"kernel_shape": [3, 3], "strides": [2, 2]}),
+])
+def test_same_upper_with_strides_on_unknown_sizes_runs_and_exports_as_auto_pad(op, attributes):
+    inputs = ["x", "w"] if op == "Conv" else ["x"]
+    model = make_model([helper.make_node(op, inputs, ["y"], auto_pad="SAME_UPPER", **attributes)],
+                       [("x", FLOAT, ["N", 3, "H", "W"])], [("y", FLOAT, None)],
+                       [("w", random(4, 3, 3, 3))] if op == "Conv" else [])
+    imported = import_onnx(model)
+    assert_runs_like(imported, model, [{"x": random(1, 3, 8, 8)}, {"x": random(2, 3, 7, 9)}])
+    written = [node for node in export_onnx(imported).graph.node if node.op_type == op]
+    assert [attribute.s for node in written for attribute in node.attribute
+            if attribute.name == "auto_pad"] == [b"SAME_UPPER"]

@@ -3,6 +3,8 @@ unknown), the user's `input_shapes` override, the sizes ONNX's own shape inferen
 propagation through Shape -> Gather -> Concat -> Reshape chains) knows for every value, and the
 hint naming the graph inputs whose unknown sizes an import could not do without."""
 
+import math
+
 import numpy as np
 import onnx
 from onnx import helper, numpy_helper
@@ -82,11 +84,15 @@ def inferred_shapes(proto, values: dict, input_shapes: dict) -> dict:
         dims = input_shapes.get(value_info.name, declared_dims(value_info))
         shape = entry.type.tensor_type.shape
         if entry.type.HasField("tensor_type") and entry.type.tensor_type.HasField("shape"):
+            # each unknown size a symbol of its own (the declared one when there is one), so
+            # that the inference can tell equal sizes apart from unknown ones
+            params = [dim.dim_param for dim in shape.dim]
             del shape.dim[:]
-            for dim in dims:
-                shape.dim.add().dim_value = dim if dim is not None else 0
+            for axis, dim in enumerate(dims):
                 if dim is None:
-                    shape.dim[-1].ClearField("dim_value")
+                    shape.dim.add().dim_param = params[axis] or f"{value_info.name}:{axis}"
+                else:
+                    shape.dim.add().dim_value = dim
         inputs.append(entry)
     for name, array in values.items():
         if not isinstance(array, np.ndarray) or array.dtype.kind not in "biuf":
@@ -105,13 +111,41 @@ def inferred_shapes(proto, values: dict, input_shapes: dict) -> dict:
     except Exception:  # noqa: BLE001 - the inference is a help, never a requirement
         return {}
     shapes = {}
-    for value_info in list(inferred.graph.value_info) + list(inferred.graph.output):
+    for value_info in [*inputs, *inferred.graph.value_info, *inferred.graph.output]:
         tensor_type = value_info.type.tensor_type
         if value_info.type.HasField("tensor_type") and tensor_type.HasField("shape"):
             shapes[value_info.name] = tuple(
-                dim.dim_value if dim.HasField("dim_value") else None
+                dim.dim_value if dim.HasField("dim_value") else (dim.dim_param or None)
                 for dim in tensor_type.shape.dim)
+    for node in graph.node:  # the -1 of a Reshape the inference leaves symbolic
+        if node.op_type == "Reshape" and len(node.input) > 1 and node.output[0] in shapes:
+            shapes[node.output[0]] = solved_reshape(shapes.get(node.input[0]),
+                                                    shapes[node.output[0]])
     return shapes
+
+
+def solved_reshape(source, target):
+    """`target` (the inferred dims of a Reshape's output: ints, symbols, None) with its one
+    size that no input symbol explains computed from the input's dims `source`: the symbols
+    both share cancel (a (B, T, 2, 4) reshaped to (B, T, ?) gives ? = 8)."""
+    if source is None or None in source:
+        return target
+    remaining = [dim for dim in source if isinstance(dim, str)]
+    unexplained = []
+    for axis, dim in enumerate(target):
+        if isinstance(dim, str) and dim in remaining:
+            remaining.remove(dim)
+        elif not isinstance(dim, int):
+            unexplained.append(axis)
+    if len(unexplained) != 1 or remaining:
+        return target
+    known = math.prod(dim for dim in target if isinstance(dim, int))
+    total = math.prod(dim for dim in source if isinstance(dim, int))
+    if known <= 0 or total % known:
+        return target
+    solved = list(target)
+    solved[unexplained[0]] = total // known
+    return tuple(solved)
 
 
 def refine(tensor: SymbolicTensor, known) -> None:
@@ -124,8 +158,9 @@ def refine(tensor: SymbolicTensor, known) -> None:
     layer = history.layer if history is not None else None
     if layer is None or not hasattr(layer, "known_shape") or len(layer.inbound_nodes) != 1:
         return
-    merged = tuple(own if own is not None else (int(hint) if hint and hint > 0 else None)
-                   for own, hint in zip(tensor.shape, known))
+    merged = tuple(own if own is not None else (
+        int(hint) if isinstance(hint, int) and hint > 0 else None)
+        for own, hint in zip(tensor.shape, known))
     if merged != tensor.shape and (
             layer.known_shape is None or len(layer.known_shape) == len(merged)):
         previous = layer.known_shape or [None] * len(merged)
