@@ -337,3 +337,26 @@ def test_same_upper_with_strides_on_unknown_sizes_runs_and_exports_as_auto_pad(o
     written = [node for node in export_onnx(imported).graph.node if node.op_type == op]
     assert [attribute.s for node in written for attribute in node.attribute
             if attribute.name == "auto_pad"] == [b"SAME_UPPER"]
+
+
+def test_resize_to_another_tensors_run_time_size_imports_and_round_trips():
+    """An FPN-style upsampling: a stride-2 branch resized back to the input's height and width,
+    taken at run time from Shape -> Slice -> Concat, then a Conv (channels kept)."""
+    nodes = [helper.make_node("Conv", ["x", "w1"], ["a"], strides=[2, 2]),
+             helper.make_node("Shape", ["a"], ["sa"]), helper.make_node("Shape", ["x"], ["sx"]),
+             helper.make_node("Slice", ["sa", "zero", "two"], ["nc"]),
+             helper.make_node("Slice", ["sx", "two", "four"], ["hw"]),
+             helper.make_node("Concat", ["nc", "hw"], ["sizes"], axis=0),
+             helper.make_node("Resize", ["a", "", "", "sizes"], ["u"], mode="linear"),
+             helper.make_node("Conv", ["u", "w2"], ["y"])]
+    model = make_model(nodes, [("x", FLOAT, ["N", 3, "H", "W"])], [("y", FLOAT, None)],
+                       [("w1", random(4, 3, 1, 1)), ("w2", random(2, 4, 1, 1)),
+                        ("zero", np.array([0])), ("two", np.array([2])), ("four", np.array([4]))],
+                       opset=13)
+    imported = import_onnx(model)
+    feeds_list = [{"x": random(1, 3, 8, 8)}, {"x": random(2, 3, 6, 11)}]
+    assert_runs_like(imported, model, feeds_list)
+    rebuilt = model_from_json(model_to_json(imported))
+    rebuilt.set_weights(imported.get_weights())
+    np.testing.assert_array_equal(modelio_outputs(rebuilt, feeds_list[1])[0],
+                                  modelio_outputs(imported, feeds_list[1])[0])
