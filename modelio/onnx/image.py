@@ -95,7 +95,8 @@ def convert_resize(context, node) -> list:
 
 def _runtime_sizes(context, node):
     """A Resize to sizes known only at run time (another tensor's size, in detectors) as an
-    OnnxResize taking them as a second operand; None for constant sizes or scales."""
+    OnnxResize taking them as a second operand; None for constant sizes or scales, and for
+    axes, an aspect ratio policy or tf_crop_and_resize (which need constant sizes)."""
     if node.op_type != "Resize" or context.opset < 11 or len(node.input) < 4:
         return None
     sizes = context.value(node.input[3])
@@ -108,8 +109,7 @@ def _runtime_sizes(context, node):
     mode = context.attribute(node, "coordinate_transformation_mode", "half_pixel")
     if context.attribute(node, "axes") is not None or policy != "stretch" \
             or mode == "tf_crop_and_resize":
-        raise UnsupportedError(f"{context.where(node)}: run-time sizes with axes, "
-                               f"keep_aspect_ratio_policy {policy!r} or tf_crop_and_resize")
+        return None  # these need the sizes as constants (refused by name below)
     x = context.tensor(node, 0)
     layer = OnnxResize(
         context.attribute(node, "mode", "nearest"), coordinate_transformation_mode=mode,
