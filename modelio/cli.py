@@ -400,7 +400,7 @@ def load_with_progress(path, args=None):
         if not str(path).lower().endswith(".onnx"):
             shapes = None
     with progress.step(f"loading {path}"):
-        return load_model(path, input_shapes=shapes)
+        return load_model(path) if shapes is None else load_model(path, input_shapes=shapes)
 
 
 def _first_line(exc: BaseException) -> str:
