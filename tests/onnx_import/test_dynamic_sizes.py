@@ -360,3 +360,17 @@ def test_resize_to_another_tensors_run_time_size_imports_and_round_trips():
     rebuilt.set_weights(imported.get_weights())
     np.testing.assert_array_equal(modelio_outputs(rebuilt, feeds_list[1])[0],
                                   modelio_outputs(imported, feeds_list[1])[0])
+
+
+@pytest.mark.parametrize("op", ["MatMul", "Gemm"])
+def test_dense_takes_its_input_width_from_its_kernel_after_an_opaque_reshape(op):
+    rank = 3 if op == "MatMul" else 2
+    model = make_model([helper.make_node("Reshape", ["x", "s"], ["r"]),
+                        helper.make_node(op, ["r", "w"], ["y"])],
+                       [("x", FLOAT, ["N", 12]), ("s", INT64, [rank])], [("y", FLOAT, None)],
+                       [("w", random(4, 5))])
+    imported = import_onnx(model)
+    assert "Dense" in [type(layer).__name__ for layer in imported.layers]
+    shapes = ([1, 3, 4], [2, 3, 4]) if rank == 3 else ([3, 4], [6, 4])
+    assert_runs_like(imported, model, [{"x": random(1, 12), "s": np.array(shapes[0])},
+                                       {"x": random(2, 12), "s": np.array(shapes[1])}])
