@@ -190,7 +190,7 @@ def convert_to_onnx(source: str | os.PathLike, path: str | os.PathLike, opset: i
     so the peak memory stays near one copy of the weights (what `modelio convert` uses)."""
     from .onnx.export import export_from_holder
 
-    export_from_holder([load_model(source, input_shapes=input_shapes)], path, opset, batch_size, external_data, nchw, release=True)
+    export_from_holder([load_model(source) if input_shapes is None else load_model(source, input_shapes=input_shapes)], path, opset, batch_size, external_data, nchw, release=True)
 
 
 # ----- weights ------------------------------------------------------------------------------------
