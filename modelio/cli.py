@@ -106,6 +106,38 @@ class CommandLineParser(argparse.ArgumentParser):
         sys.exit(2)
 
 
+INPUT_SHAPE_HELP = ("fix the sizes of an ONNX model's input NAME (symbolic, -1 or 0 dims); '?' "
+                    "leaves one free; repeat for each input")
+
+
+def input_shape(text: str) -> tuple:
+    """NAME=1,3,640,640 -> (NAME, (1, 3, 640, 640)); '?' leaves a size free."""
+    name, separator, dims = text.rpartition("=")
+    try:
+        shape = tuple(None if dim.strip() == "?" else int(dim) for dim in dims.split(",")) \
+            if dims.strip() else ()
+    except ValueError:
+        shape = None
+    if not separator or not name or shape is None or any(
+            dim is not None and dim < 1 for dim in shape):
+        raise argparse.ArgumentTypeError(f"expected NAME=SIZE,SIZE,... with positive sizes, "
+                                         f"got {text!r}")
+    return name, shape
+
+
+def _input_shapes(args) -> dict | None:
+    """The --input-shape options as load_model's input_shapes (None when not given)."""
+    pairs = getattr(args, "input_shapes", [])
+    if not pairs:
+        return None
+    shapes = {}
+    for name, shape in pairs:
+        if name in shapes and shapes[name] != shape:
+            raise FormatError(f"--input-shape gives input '{name}' twice")
+        shapes[name] = shape
+    return shapes
+
+
 def positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -156,6 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
         _add_common_options(sub, default=argparse.SUPPRESS)
         sub.add_argument("--custom-objects", dest="custom_objects", action="append", default=[],
                          metavar="MODULE:NAME", help=CUSTOM_OBJECTS_HELP)
+        sub.add_argument("--input-shape", dest="input_shapes", action="append", default=[],
+                         type=input_shape, metavar="NAME=1,3,640,640", help=INPUT_SHAPE_HELP)
         if source is not None:
             sub.add_argument("source", metavar="SRC", help=source)
         sub.set_defaults(handler=handler)
@@ -251,10 +285,11 @@ def run_convert(args) -> int:
         # convert_to_onnx holds the model only while lowering it: half the peak memory
         with progress.step(f"converting {args.source} to {destination}"):
             convert_to_onnx(args.source, destination, opset=args.opset, batch_size=args.batch,
-                            external_data=args.external_data or None, nchw=args.nchw)
+                            external_data=args.external_data or None, nchw=args.nchw,
+                            input_shapes=_input_shapes(args))
         say(args, f"wrote {destination}")
         return 0
-    model = load_with_progress(args.source)
+    model = load_with_progress(args.source, args)
     if args.unzipped:
         with progress.step(f"writing {destination}"):
             save_model(model, destination, zipped=False)
@@ -274,7 +309,7 @@ def run_convert(args) -> int:
 
 
 def run_summary(args) -> int:
-    model = load_with_progress(args.source)
+    model = load_with_progress(args.source, args)
     metadata = file_metadata(args.source)
     if args.json:
         print(json.dumps(summary_document(model, metadata), indent=2))
@@ -285,7 +320,7 @@ def run_summary(args) -> int:
 
 def run_run(args) -> int:
     output = check_npz_path(args.output)
-    model = load_with_progress(args.source)
+    model = load_with_progress(args.source, args)
     arrays = read_inputs(model, args.inputs)
     with progress.step(f"running {model.name}"):
         outputs = predict_outputs(model, arrays, args.batch_size)
@@ -298,7 +333,7 @@ def run_run(args) -> int:
 
 def run_verify(args) -> int:
     require_onnxruntime()
-    model = load_with_progress(args.source)
+    model = load_with_progress(args.source, args)
     reference = Path(args.reference) if args.reference is not None else recording_beside(args.source)
     if reference is not None:
         inputs, recorded = read_reference(model, reference)
@@ -321,15 +356,15 @@ def run_verify(args) -> int:
 
 
 def run_plot(args) -> int:
-    model = load_with_progress(args.source)
+    model = load_with_progress(args.source, args)
     write_plot(model, args.output)
     say(args, f"wrote {args.output}")
     return 0
 
 
 def run_diff(args) -> int:
-    first = load_with_progress(args.first)
-    second = load_with_progress(args.second)
+    first = load_with_progress(args.first, args)
+    second = load_with_progress(args.second, args)
     differences = diff_models(first, second, atol=args.atol)
     for difference in differences:
         say(args, str(difference))
@@ -355,9 +390,17 @@ def _sibling_weights(destination: Path) -> Path | None:
     return None
 
 
-def load_with_progress(path):
+def load_with_progress(path, args=None):
+    """Load `path` with the command's --input-shape options (for `diff`, given to its ONNX
+    files, refused when neither is ONNX)."""
+    shapes = _input_shapes(args) if args is not None else None
+    if shapes is not None and args.command == "diff":
+        if not any(str(other).lower().endswith(".onnx") for other in (args.first, args.second)):
+            raise FormatError("--input-shape applies to ONNX files only, and neither model is one")
+        if not str(path).lower().endswith(".onnx"):
+            shapes = None
     with progress.step(f"loading {path}"):
-        return load_model(path)
+        return load_model(path) if shapes is None else load_model(path, input_shapes=shapes)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -26,7 +26,7 @@ when an ONNX file is read or written.
 import os
 from pathlib import Path
 
-from .errors import FormatError, UnsupportedError
+from .errors import ConfigError, FormatError, UnsupportedError
 from .formats import sharded_weights
 from .formats.architecture_pair import (
     load_architecture_pair,
@@ -77,21 +77,27 @@ FORMATS = {
 
 # ----- models -------------------------------------------------------------------------------------
 
-def load_model(path: str | os.PathLike, custom_objects: dict | None = None):
+def load_model(path: str | os.PathLike, custom_objects: dict | None = None,
+               input_shapes: dict | None = None):
     """Load a model from `path`: `.keras`, a folder holding `config.json` (an unzipped `.keras`),
     `.h5`/`.hdf5`, `.json`/`.yaml` (+ `<stem>.weights.h5`, or a sharded `<stem>.weights.json`,
     beside it when present), or `.onnx` (imported). A file's first bytes must match its
     extension. `custom_objects` maps names of the user's own activations and layers that the
-    file uses to modelio objects (see modelio/graph/custom_objects.py)."""
+    file uses to modelio objects (see modelio/graph/custom_objects.py). `input_shapes`
+    ({graph input name: shape}) fixes the sizes of an ONNX file's inputs, e.g.
+    `{"images": (1, 3, 640, 640)}` (onnx/importer.py import_onnx); other files refuse it."""
     path = Path(path)
+    if input_shapes is not None and (is_model_folder(path) or path.suffix.lower() != ".onnx"):
+        raise ConfigError(f"{path}: input_shapes applies to ONNX files only (a Keras model's "
+                          f"input sizes are part of its config)")
     with custom_object_scope(custom_objects):
         if is_model_folder(path):
             return load_model_folder(path)
         check_regular_file(path)
-        return _load_file(path)
+        return _load_file(path, input_shapes)
 
 
-def _load_file(path: Path):
+def _load_file(path: Path, input_shapes: dict | None = None):
     suffix = path.suffix.lower()
     if suffix == ".keras":
         expect_zip(path)
@@ -110,7 +116,7 @@ def _load_file(path: Path):
         return load_architecture_pair(path)
     if suffix == ".onnx":
         from .onnx.importer import load_onnx_model
-        return load_onnx_model(path)
+        return load_onnx_model(path, input_shapes)
     raise FormatError(f"{path}: unknown model file extension {suffix or '(none)'!r}; expected "
                       f"one of {', '.join(KNOWN)}, or a model folder")
 
@@ -178,13 +184,13 @@ def _refuse_lost_assets(model, path: Path) -> None:
 
 def convert_to_onnx(source: str | os.PathLike, path: str | os.PathLike, opset: int | None = None,
                     batch_size: int | None = None, external_data: bool | None = None,
-                    nchw: bool = False) -> None:
-    """Read the model file `source` (any format `load_model` reads) and write its ONNX export to
-    `path`, with the options of `export_onnx`. The model is released as soon as it is lowered,
+                    nchw: bool = False, input_shapes: dict | None = None) -> None:
+    """Read the model file `source` (any format `load_model` reads, with its `input_shapes`) and
+    write its ONNX export to `path`, with the options of `export_onnx`. The model is released as soon as it is lowered,
     so the peak memory stays near one copy of the weights (what `modelio convert` uses)."""
     from .onnx.export import export_from_holder
 
-    export_from_holder([load_model(source)], path, opset, batch_size, external_data, nchw, release=True)
+    export_from_holder([load_model(source) if input_shapes is None else load_model(source, input_shapes=input_shapes)], path, opset, batch_size, external_data, nchw, release=True)
 
 
 # ----- weights ------------------------------------------------------------------------------------

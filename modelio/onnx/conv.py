@@ -17,6 +17,7 @@ from .activation_functions import lower_activation
 from .export_support import channels_first_call, float_input, onnx_pads, spatial_sizes
 from .import_support.constants import bounded_tensor
 from .import_support.layer_calls import extra_name, set_layer_weights
+from .import_support.sizes import require_dim
 from .import_support.windows import (
     explicit_pads,
     image_input,
@@ -32,13 +33,14 @@ from .reshaping import CROPPING_BY_RANK, ZERO_PADDING_BY_RANK
 
 
 def _conv_pads(layer, sizes):
-    """Explicit (before, after) per spatial axis, from modelio's own padding rule."""
+    """Explicit pads (begins then ends) from modelio's own padding rule; "SAME_UPPER" (ONNX's
+    auto_pad, TF's same: the extra cell after) for padding='same' with strides on spatial sizes
+    known only at run time."""
     pairs = []
     for size, k, s, d in zip(sizes, layer.kernel_size, layer.strides, layer.dilation_rate):
         if size is None:
             if layer.padding == "same" and s > 1:
-                raise UnsupportedError(f"layer '{layer.name}': exporting padding='same' with "
-                                       f"strides > 1 needs known spatial sizes")
+                return "SAME_UPPER"
             size = 1  # the amounts of valid, causal and stride-1 same do not depend on it
         pairs.append(conv_kernels.padding_amounts(size, k, s, d, layer.padding))
     return onnx_pads(pairs)
@@ -47,12 +49,13 @@ def _conv_pads(layer, sizes):
 def _conv_node(graph, layer, x, weight, bias, pads, group, kernel_shape=None, strides=None,
                dilations=None):
     inputs = [x, weight] + ([bias] if bias is not None else [])
+    padding = {"auto_pad": pads} if isinstance(pads, str) else {"pads": pads}
     return graph.node("Conv", inputs, layer.name,
                       kernel_shape=list(kernel_shape if kernel_shape is not None
                                         else layer.kernel_size),
                       strides=list(strides if strides is not None else layer.strides),
                       dilations=list(dilations if dilations is not None else layer.dilation_rate),
-                      pads=pads, group=group)
+                      group=group, **padding)
 
 
 def _conv_activation(graph, node, y):
@@ -188,7 +191,11 @@ def _conv_operands(context, node) -> tuple:
     x = image_input(context, node)
     weights, kernel_shape = _kernel(context, node, len(x.shape))
     strides, dilations = strides_and_dilations(context, node, len(kernel_shape), kernel_shape)
-    return x, weights, kernel_shape, strides, dilations, int(context.attribute(node, "group", 1))
+    group = int(context.attribute(node, "group", 1))
+    # the layer needs only the channel count, which W gives where the shapes upstream lost it
+    channels = weights.shape[0] if node.op_type == "ConvTranspose" else weights.shape[1] * group
+    require_dim(x, 1, channels)
+    return x, weights, kernel_shape, strides, dilations, group
 
 
 def _refuse_group(context, node, weights, group: int, x):

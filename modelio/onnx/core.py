@@ -23,6 +23,7 @@ from .import_support.constants import (
 )
 from .import_support.layer_calls import call_layer, keras_float, onnx_layer
 from .import_support.node_inputs import inputs_of, numpy_dtype
+from .import_support.sizes import require_dim
 from .quantization import lower_bias, lower_kernel_product
 from .registry import converts, lowers
 
@@ -194,8 +195,8 @@ def _gemm_as_dense(context, node, a, b, c, alpha, beta, trans_a, trans_b):
     kernel = np.asarray(b, dtype=np.float32)
     kernel = kernel.T if trans_b else kernel
     units = kernel.shape[1]
-    if a.shape[1] not in (None, kernel.shape[0]) or units == 0:
-        return None
+    if require_dim(a, 1, kernel.shape[0]).shape[1] != kernel.shape[0] or units == 0:
+        return None  # Dense needs its input width, which the kernel gives
     weights = [kernel]
     if c is not None:
         bias = np.asarray(c, dtype=np.float32)
@@ -213,7 +214,8 @@ def convert_matmul(context: ImportContext, node: NodeProto) -> list:
         return [fold(context, node, np.matmul, a, b, shape=_matmul_shape(context, node, a, b),
                      dtype=widest_dtype([a, b]))]
     if keras_float(a) and a.ndim >= 2 and not is_tensor(b) and np.ndim(b) == 2 \
-            and a.shape[-1] in (None, np.shape(b)[0]) and np.shape(b)[1] > 0:
+            and require_dim(a, a.ndim - 1, np.shape(b)[0]).shape[-1] == np.shape(b)[0] \
+            and np.shape(b)[1] > 0:
         kernel = np.asarray(b, dtype=np.float32)
         layer = keras_layers.Dense(kernel.shape[1], use_bias=False,
                                    name=context.layer_name(node))

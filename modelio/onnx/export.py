@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import onnx
-from onnx import TensorProto, helper
+from onnx import TensorProto, defs, helper
 
 from ..atomic import atomic_path
 from ..errors import ConfigError, UnsupportedError
@@ -20,6 +20,7 @@ from ..graph.tree import flatten, pack_like
 from ..version import __version__
 from . import families  # noqa: F401 - registers every lowering and converter
 from .builder import ML_DOMAIN, ML_OPSET, OnnxGraph, write_model_streaming
+from .export_support import OpsetNeeded
 from .passes.cleanup import drop_identities, guard_zero_pads_before_max_pool
 from .passes.folding import fold_affine, fold_pads_into_convolutions, matmul_add_to_gemm
 from .passes.graph_facts import names_read, static_shapes
@@ -47,7 +48,8 @@ def export_onnx(model, path: str | os.PathLike | None = None, opset: int | None 
     """Convert `model` to ONNX: returned as a ModelProto when `path` is None, else written
     atomically to `path` (weights streamed from memory, never serialized twice; returns None).
 
-    `opset` defaults to 17 (13 to 26 accepted); the batch dimension is symbolic ("batch") unless
+    `opset` defaults to 17, raised to the lowest opset every layer's lowering needs (13 to 26
+    accepted; an explicit opset too old for a layer is refused); the batch dimension is symbolic ("batch") unless
     `batch_size` fixes it. Weights over 1.8 GiB (or `external_data=True`) are written to
     `<path>.data` beside the model, as ONNX external data. Inputs and outputs are named after the
     model's input and output layers and keep the model's layout, or with `nchw=True` every input
@@ -63,6 +65,7 @@ def export_from_holder(holder: list, path, opset, batch_size, external_data, nch
     graph is built: from then on only the graph is needed, and a model nobody else keeps
     (`modelio.convert_to_onnx`'s) is freed before the file is written and checked (`release`
     runs the collector for that). Returns what `export_onnx` returns."""
+    explicit = opset is not None
     opset = DEFAULT_OPSET if opset is None else opset
     if isinstance(opset, bool) or not isinstance(opset, int) or not MIN_OPSET <= opset <= MAX_OPSET:
         raise ConfigError(f"opset must be an integer from {MIN_OPSET} to {MAX_OPSET}, got {opset!r}")
@@ -73,7 +76,15 @@ def export_from_holder(holder: list, path, opset, batch_size, external_data, nch
         raise ConfigError(f"export_onnx needs a modelio Model or Sequential, got "
                           f"{type(holder[0]).__name__}")
     model_name = holder[0].name
-    graph, inputs, outputs = _lowered_graph(holder.pop(), opset, batch_size, nchw)
+    while True:  # an opset left to modelio rises to what the lowerings need
+        try:
+            graph, inputs, outputs = _lowered_graph(holder[0], opset, batch_size, nchw)
+            break
+        except OpsetNeeded as exc:
+            if explicit or not opset < exc.opset <= MAX_OPSET:
+                raise
+            opset = exc.opset
+    holder.pop()
     if release:
         gc.collect()  # layers, nodes and tensors refer to each other: only the collector frees them
     output_names = [info.name for info in outputs]
@@ -138,6 +149,7 @@ def _lowered_graph(model, opset: int, batch_size, nchw: bool):
             input_values.append(name)
         inputs.append(_value_info(name, tensor, batch_size, nchw))
     output_values = _lower_model(graph, model, input_values)
+    _check_op_versions(graph)
     outputs = []
     for tensor, name, value in zip(model.outputs, model.output_names, output_values):
         output_name = graph.fresh(name)
@@ -147,6 +159,29 @@ def _lowered_graph(model, opset: int, batch_size, nchw: bool):
                                             name=graph.fresh(f"{output_name}/output")))
         outputs.append(_value_info(output_name, tensor, batch_size, nchw))
     return graph, inputs, outputs
+
+
+def _first_versions() -> dict:
+    """{default-domain op type: the opset that introduced it}."""
+    if not _FIRST_VERSIONS:
+        for schema in defs.get_all_schemas_with_history():
+            if schema.domain in ("", "ai.onnx"):
+                known = _FIRST_VERSIONS.get(schema.name, schema.since_version)
+                _FIRST_VERSIONS[schema.name] = min(known, schema.since_version)
+    return _FIRST_VERSIONS
+
+
+_FIRST_VERSIONS: dict = {}
+
+
+def _check_op_versions(graph) -> None:
+    """Refuse (OpsetNeeded) a lowered graph using a default-domain op newer than its opset."""
+    first = _first_versions()
+    for node in graph.nodes:
+        since = first.get(node.op_type, 0) if node.domain in ("", "ai.onnx") else 0
+        if since > graph.opset:
+            raise OpsetNeeded(f"node '{node.name}': ONNX {node.op_type} needs opset {since} or "
+                              f"newer, exporting to {graph.opset}", since)
 
 
 def _check(model, model_name: str) -> None:
@@ -327,8 +362,10 @@ def _value_info(name: str, tensor: SymbolicTensor, batch_size: int | None, nchw:
     element_type = ELEMENT_TYPES.get(tensor.dtype)
     if element_type is None:
         raise UnsupportedError(f"'{name}': dtype {tensor.dtype} has no ONNX export")
-    # a scalar (a keras.ops reduction over every axis, the batch included) has no batch axis
-    dims = [batch_size or "batch", *tensor.shape[1:]] if len(tensor.shape) else []
+    # a scalar (a keras.ops reduction over every axis, the batch included) has no batch axis;
+    # a first axis of known size (an imported graph's, or no batch axis at all) keeps its size
+    first = tensor.shape[0] if len(tensor.shape) else None
+    dims = [first or batch_size or "batch", *tensor.shape[1:]] if len(tensor.shape) else []
     if nchw and _is_spatial(tensor):
         dims = [dims[i] for i in _to_first(len(dims))]
     return helper.make_tensor_value_info(name, element_type, [d if d is not None else None for d in dims])

@@ -188,10 +188,20 @@ def lowers_as(layer_class: type, op_type: str, **attribute_names: str) -> None:
     lowers(layer_class)(lower)
 
 
+class OpsetNeeded(UnsupportedError):
+    """A lowering needs a newer opset than the export's: `opset` is the lowest it takes. An
+    export whose opset the user left unset retries with it (export.py)."""
+
+    def __init__(self, message: str, opset: int):
+        super().__init__(message)
+        self.opset = opset
+
+
 def need_opset(graph, layer, opset: int, what: str) -> None:
+    """Refuse (OpsetNeeded) lowering `what` of `layer` below `opset`."""
     if graph.opset < opset:
-        raise UnsupportedError(f"layer '{layer.name}' ({type(layer).__name__}): {what} needs "
-                               f"opset {opset} or newer, exporting to {graph.opset}")
+        raise OpsetNeeded(f"layer '{layer.name}' ({type(layer).__name__}): {what} needs "
+                          f"opset {opset} or newer, exporting to {graph.opset}", opset)
 
 
 def mask_of(graph, node, kwargs):

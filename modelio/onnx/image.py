@@ -6,10 +6,12 @@ import numpy as np
 
 from .. import ops
 from ..errors import FormatError, ModelioError, UnsupportedError
+from ..graph.tensor import SymbolicTensor
 from ..layers import reshaping
 from ..ops import (
     OnnxResize,
 )
+from .export_support import cast_to, need_opset
 from .import_support.constants import MAX_FOLDED_ELEMENTS, bounded_tensor
 from .registry import converts, lowers
 
@@ -21,9 +23,8 @@ def onnx_resize(graph, node, args, kwargs):
              "antialias": layer.antialias}
     for feature, used in needs.items():
         minimum = 19 if feature == "half_pixel_symmetric" else 18
-        if used and graph.opset < minimum:
-            raise UnsupportedError(f"layer '{layer.name}' (OnnxResize): {feature} needs opset "
-                                   f"{minimum} or newer, exporting opset {graph.opset}")
+        if used:
+            need_opset(graph, layer, minimum, feature)
     attributes = {"mode": layer.mode,
                   "coordinate_transformation_mode": layer.coordinate_transformation_mode,
                   "nearest_mode": layer.nearest_mode, "cubic_coeff_a": layer.cubic_coeff_a,
@@ -33,6 +34,10 @@ def onnx_resize(graph, node, args, kwargs):
         attributes["antialias"] = 1
     roi = "" if layer.roi is None else graph.constant(np.asarray(layer.roi, np.float32),
                                                       f"{layer.name}/roi")
+    if layer.runtime_sizes:
+        image, sizes = args[0]
+        sizes = cast_to(graph, sizes, node.call_args[0][1].dtype, "int64", layer.name)
+        return graph.node("Resize", [image, roi, "", sizes], layer.name, **attributes)
     if layer.sizes is None:
         scales = graph.constant(np.asarray(layer.scales, np.float32), f"{layer.name}/scales")
         return graph.node("Resize", [args[0], roi, scales], layer.name, **attributes)
@@ -53,6 +58,9 @@ def onnx_resize(graph, node, args, kwargs):
 @converts("Resize", "Upsample")
 def convert_resize(context, node) -> list:
     x = context.tensor(node, 0)
+    runtime = _runtime_sizes(context, node)
+    if runtime is not None:
+        return [runtime]
     scales, sizes = _resize_targets(context, node, x.shape)
     if node.op_type == "Upsample" or context.opset < 11:
         coordinate_mode, nearest_mode = "asymmetric", "floor"
@@ -83,6 +91,34 @@ def convert_resize(context, node) -> list:
     except ModelioError as exc:
         raise type(exc)(f"{context.where(node)}: {exc}") from exc
     return [bounded_tensor(context, node, layer(x))]
+
+
+def _runtime_sizes(context, node):
+    """A Resize to sizes known only at run time (another tensor's size, in detectors) as an
+    OnnxResize taking them as a second operand; None for constant sizes or scales, and for
+    axes, an aspect ratio policy or tf_crop_and_resize (which need constant sizes)."""
+    if node.op_type != "Resize" or context.opset < 11 or len(node.input) < 4:
+        return None
+    sizes = context.value(node.input[3])
+    if not isinstance(sizes, SymbolicTensor):
+        return None
+    scales = context.value(node.input[2]) if node.input[2] else None
+    if scales is not None and (isinstance(scales, SymbolicTensor) or np.size(scales)):
+        raise FormatError(f"{context.where(node)}: give exactly one of scales and sizes")
+    policy = context.attribute(node, "keep_aspect_ratio_policy", "stretch")
+    mode = context.attribute(node, "coordinate_transformation_mode", "half_pixel")
+    if context.attribute(node, "axes") is not None or policy != "stretch" \
+            or mode == "tf_crop_and_resize":
+        return None  # these need the sizes as constants (refused by name below)
+    x = context.tensor(node, 0)
+    layer = OnnxResize(
+        context.attribute(node, "mode", "nearest"), coordinate_transformation_mode=mode,
+        nearest_mode=context.attribute(node, "nearest_mode", "round_prefer_floor"),
+        cubic_coeff_a=float(context.attribute(node, "cubic_coeff_a", -0.75)),
+        exclude_outside=bool(context.attribute(node, "exclude_outside", 0)),
+        antialias=bool(context.attribute(node, "antialias", 0)), runtime_sizes=True,
+        name=context.layer_name(node))
+    return layer([x, sizes])
 
 
 def _resize_roi(context, node, rank: int) -> list:

@@ -86,6 +86,10 @@ class ImportContext:
         # How many node inputs and graph outputs read each value (a converter may fuse a node
         # into the layer that made its input only when nothing else reads that input).
         self.uses: Counter = Counter()
+        # Sizes ONNX's shape inference knows for each value (import_support/sizes.py), and the
+        # graph inputs of unknown size each value depends on.
+        self.inferred: dict[str, tuple] = {}
+        self.dynamic_sources: dict[str, set] = {}
 
     # ----- inputs of a node -----
     def value(self, name: str):

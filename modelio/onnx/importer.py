@@ -21,7 +21,7 @@ import numpy as np
 import onnx
 from onnx import defs, helper, numpy_helper
 
-from ..errors import FormatError, ModelioError, UnsupportedError
+from ..errors import ConfigError, FormatError, GraphError, ModelioError, UnsupportedError
 from ..graph.functional import Functional
 from ..graph.input_layer import Input
 from ..graph.layer import weights_follow
@@ -29,6 +29,7 @@ from ..graph.tensor import SymbolicTensor
 from ..layers import Identity
 from . import families  # noqa: F401 - registers every lowering and converter
 from .import_context import FoldBudget, ImportContext
+from .import_support import sizes
 from .reader import check_text_fields, read_onnx_file
 from .registry import CONVERTERS
 
@@ -39,17 +40,17 @@ MIN_IMPORT_OPSET = 6
 MAX_CONSTANT_ELEMENTS = 2**31
 
 
-def load_onnx_model(path: str | os.PathLike):
+def load_onnx_model(path: str | os.PathLike, input_shapes: dict | None = None):
     """Read an ONNX file into a modelio Model. The weights are read straight from the file into
     numpy arrays (reader.py), so a large model is never held twice; external data is read from
-    files inside the model's folder."""
+    files inside the model's folder. `input_shapes` fixes graph inputs' sizes (import_onnx)."""
     proto, arrays = read_onnx_file(path)
-    return import_onnx(proto, source=str(path), initializers=arrays)
+    return import_onnx(proto, source=str(path), initializers=arrays, input_shapes=input_shapes)
 
 
 def import_onnx(proto: onnx.ModelProto, source: str = "<onnx model>",
                 release_initializers: bool = False, initializers: dict | None = None,
-                bind: dict | None = None):
+                bind: dict | None = None, input_shapes: dict | None = None):
     """Convert an in-memory ONNX ModelProto into a modelio functional Model.
 
     Graph inputs become `Input`s with their declared shapes (symbolic dims -> None),
@@ -58,6 +59,10 @@ def import_onnx(proto: onnx.ModelProto, source: str = "<onnx model>",
     proto is then spent). `initializers` gives the initializers' arrays when they were read
     apart from `proto` (whose initializers then carry no data). `bind` fixes graph inputs to
     arrays: they become constants instead of model inputs (see ConstantInputNeeded).
+    Symbolic, -1 and 0 input dims are unknown sizes; `input_shapes` ({input name: shape}, None
+    for a size left free) fixes them (a name that is no graph input, another rank or a size
+    contradicting a fixed declared one is a ConfigError). Sizes the graph's shape arithmetic
+    determines are kept (ONNX shape inference with data propagation, import_support/sizes.py).
     Raises UnsupportedError listing every op without an import, FormatError for a malformed
     graph: text that is not UTF-8 (read_onnx_file has checked a proto it returns with its
     `initializers`), a name written twice, an attribute the op does not define, constants
@@ -81,7 +86,9 @@ def import_onnx(proto: onnx.ModelProto, source: str = "<onnx model>",
         _read_initializers(graph, context, release_initializers)
     for name, array in (bind or {}).items():
         context.values[name] = np.asarray(array)
-    inputs = _make_inputs(graph, context)
+    shapes = sizes.checked_input_shapes(input_shapes, graph, set(context.values), source)
+    context.inferred = sizes.inferred_shapes(proto, context.values, shapes)
+    inputs = _make_inputs(graph, context, shapes)
     if not inputs:
         raise UnsupportedError(f"{source}: the graph has no run-time input; modelio models "
                                f"compute their outputs from inputs")
@@ -134,12 +141,15 @@ def _read_initializers(graph, context: ImportContext, release: bool) -> None:
             tensor.ClearField("raw_data")
 
 
-def _make_inputs(graph, context: ImportContext) -> list:
+def _make_inputs(graph, context: ImportContext, input_shapes: dict) -> list:
     inputs = []
     for value_info in graph.input:
         if value_info.name in context.values:  # old IR: initializers listed among the inputs
             continue
         shape, dtype = _declared(value_info, context.source)
+        shape = input_shapes.get(value_info.name, shape)
+        if None in shape:
+            context.dynamic_sources[value_info.name] = {value_info.name}
         context.graph_inputs.add(value_info.name)
         tensor = Input(batch_shape=shape, dtype=dtype, name=context.layer_name(
             onnx.NodeProto(name=value_info.name, op_type="Input")))
@@ -148,19 +158,27 @@ def _make_inputs(graph, context: ImportContext) -> list:
     return inputs
 
 
+# The errors a converter raises that are remade with a longer message (one argument).
+_PLAIN_ERRORS = (FormatError, ConfigError, GraphError, UnsupportedError)
+
+
 def _convert_node(context: ImportContext, node) -> None:
     """Run the node's converter; any failure becomes a ModelioError naming the node."""
     try:
         with weights_follow():  # converters give every layer its weights from the graph
             produced = CONVERTERS[node.op_type](context, node)
     except ModelioError as exc:
-        where = context.where(node)
+        where, hint = context.where(node), sizes.unknown_inputs_hint(context, node)
         if str(exc).startswith(context.source):
-            raise
-        raise type(exc)(f"{where}: {exc}") from exc
+            if not hint or type(exc) not in _PLAIN_ERRORS:
+                raise
+            raise type(exc)(f"{exc}{hint}") from exc
+        raise type(exc)(f"{where}: {exc}{hint}") from exc
     except (ValueError, TypeError, IndexError, KeyError, ArithmeticError, AttributeError) as exc:
         raise FormatError(f"{context.where(node)}: cannot import this node "
-                          f"({type(exc).__name__}: {exc})") from exc
+                          f"({type(exc).__name__}: {exc})"
+                          f"{sizes.unknown_inputs_hint(context, node)}") from exc
+    sizes.track_sources(context, node)
     if len(produced) < len([name for name in node.output if name]):
         missing = [name for name in node.output[len(produced):] if name]
         context.unavailable.update({name: context.where(node) for name in missing})
@@ -172,6 +190,8 @@ def _convert_node(context: ImportContext, node) -> None:
         if isinstance(value, np.ndarray) and not any(
                 np.may_share_memory(value, array) for array in inputs):
             context.fold_budget.charge(context.where(node), value)  # a constant made here
+        elif isinstance(value, SymbolicTensor):
+            sizes.refine(value, context.inferred.get(name))
         context.values[name] = value
 
 
@@ -292,8 +312,7 @@ def _declared(value_info, source: str):
     if not tensor_type.HasField("shape"):
         raise UnsupportedError(f"{source}: input '{value_info.name}' declares no shape; modelio "
                                f"needs at least its rank")
-    shape = tuple(dim.dim_value if dim.HasField("dim_value") else None
-                  for dim in tensor_type.shape.dim)
+    shape = sizes.declared_dims(value_info)
     known = [dim for dim in shape if dim is not None]
     if any(dim < 0 for dim in known) or math.prod(known) > MAX_CONSTANT_ELEMENTS:
         raise FormatError(f"{source}: input '{value_info.name}' declares the shape {shape}")

@@ -7,6 +7,7 @@ from ..errors import FormatError, UnsupportedError
 from ..ops import (
     OnnxLRN,
 )
+from .export_support import need_opset
 from .import_support.windows import image_input
 from .registry import converts, lowers
 
@@ -71,9 +72,8 @@ def onnx_pool(graph, node, args, kwargs):
             return graph.node("MaxPool", [args[0]], layer.name, outputs=2,
                               storage_order=layer.storage_order, **attributes)
         return graph.node("MaxPool", [args[0]], layer.name, **attributes)
-    if max(layer.dilations) > 1 and graph.opset < 19:
-        raise UnsupportedError(f"layer '{layer.name}' (OnnxPool): AveragePool with dilations "
-                               f"needs opset 19 or newer, exporting opset {graph.opset}")
+    if max(layer.dilations) > 1:
+        need_opset(graph, layer, 19, "AveragePool with dilations")
     if graph.opset < 19:
         del attributes["dilations"]
     return graph.node("AveragePool", [args[0]], layer.name,
@@ -90,10 +90,7 @@ def onnx_lrn(graph, node, args, kwargs):
 @lowers(ops.OnnxLayerNormalization)
 def onnx_layer_normalization(graph, node, args, kwargs):
     layer = node.layer
-    if graph.opset < 17:
-        raise UnsupportedError(f"layer '{layer.name}' (OnnxLayerNormalization): "
-                               f"LayerNormalization needs opset 17 or newer, exporting opset "
-                               f"{graph.opset}")
+    need_opset(graph, layer, 17, "LayerNormalization")
     inputs = [args[0], graph.weight(layer.scale)]
     if layer.bias is not None:
         inputs.append(graph.weight(layer.bias))

@@ -41,12 +41,12 @@ def pool(graph, node, args, kwargs):
         if layer.padding.lower() == "valid":
             pairs.append((0, 0))
         elif size is None:
-            raise UnsupportedError(f"layer '{layer.name}': exporting padding='same' pooling "
-                                   f"needs known spatial sizes")
+            pairs = None  # sizes known only at run time: ONNX's SAME_UPPER is TF's same
+            break
         else:
             pairs.append(pool_kernels.same_padding(size, window, stride))
-    pads = onnx_pads(pairs)
-    attributes = dict(kernel_shape=list(layer.pool_size), strides=list(layer.strides), pads=pads)
+    padding = {"pads": onnx_pads(pairs)} if pairs is not None else {"auto_pad": "SAME_UPPER"}
+    attributes = dict(kernel_shape=list(layer.pool_size), strides=list(layer.strides), **padding)
     if layer.pool_mode == "max":
         def body(x):
             return graph.node("MaxPool", [x], layer.name, **attributes)

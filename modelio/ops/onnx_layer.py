@@ -82,9 +82,17 @@ class OnnxLayer(Layer):
     # layer's compute dtype, with `call` overridden.
     keeps_dtypes = True
 
-    def __init__(self, constants=None, **kwargs):
+    def __init__(self, constants=None, known_shape=None, **kwargs):
         super().__init__(**kwargs)
         self.constants = self._checked_constants(constants)
+        # Sizes of the output that the ONNX graph knows where the layer's own shape rule cannot
+        # (a Reshape to a run-time shape built from other tensors' sizes): ints and None.
+        if known_shape is not None and (not isinstance(known_shape, (list, tuple)) or not all(
+                dim is None or (isinstance(dim, int) and not isinstance(dim, bool) and dim >= 0)
+                for dim in known_shape)):
+            raise ConfigError(f"layer '{self.name}': known_shape must be a list of sizes and "
+                              f"None, got {known_shape!r}")
+        self.known_shape = None if known_shape is None else list(known_shape)
         # Nothing to build: no constant operands, and no weights of a subclass's own.
         if not self.constants and type(self).build is OnnxLayer.build:
             self.built = True
@@ -118,7 +126,17 @@ class OnnxLayer(Layer):
         config = super().get_config()
         if self.constants:
             config["constants"] = [dict(spec) for spec in self.constants]
+        if self.known_shape is not None:
+            config["known_shape"] = list(self.known_shape)
         return config
+
+    def _checked_output_shape(self, input_shape):
+        shape = super()._checked_output_shape(input_shape)
+        known = self.known_shape
+        if known is None or not isinstance(shape, tuple) or len(shape) != len(known) \
+                or any(isinstance(dim, (tuple, list)) for dim in shape):
+            return shape
+        return tuple(dim if dim is not None else size for dim, size in zip(shape, known))
 
     # ----- argument checks of the subclasses -----
     def _ints(self, value, argument: str, length: int | None = None, minimum: int | None = None):

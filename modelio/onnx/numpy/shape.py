@@ -133,9 +133,8 @@ def onnx_pad(graph, node, args, kwargs):
     if layer.mode == "constant":
         inputs.append(graph.constant(np.asarray(layer.constant_value, dtype=dtype),
                                      f"{layer.name}/constant_value"))
-    if layer.mode == "wrap" and graph.opset < 19:
-        raise UnsupportedError(f"layer '{layer.name}' (OnnxPad): mode 'wrap' needs opset 19 or "
-                               f"newer, exporting opset {graph.opset}")
+    if layer.mode == "wrap":
+        need_opset(graph, layer, 19, "mode 'wrap'")
     return graph.node("Pad", inputs, layer.name, mode=layer.mode)
 
 
