@@ -358,21 +358,18 @@ def test_channels_first_convolutions_need_no_transposes():
     assert "Transpose" not in [node.op_type for node in proto.graph.node]
 
 
-def test_unknown_spatial_sizes_with_strided_same_padding_are_refused():
-    x = modelio.Input((None, None, 3), name="x")
-    with pytest.raises(modelio.UnsupportedError, match="conv.*same"):
-        modelio.export_onnx(modelio.Model(x, layers.Conv2D(2, 3, strides=2, padding="same",
-                                                           name="conv")(x)))
-    proto = assert_exports_like_numpy(layers.Conv2D(2, 3, padding="same"), (None, None, 3), 17,
-                                      data_shape=(6, 5, 3))
+@pytest.mark.parametrize("layer", [
+    lambda: layers.Conv2D(2, 3, strides=2, padding="same"),
+    lambda: layers.MaxPooling2D(3, strides=2, padding="same"),
+    lambda: layers.AveragePooling2D(3, strides=2, padding="same"),
+], ids=["conv", "max_pool", "average_pool"])
+def test_strided_same_padding_on_unknown_spatial_sizes_exports_as_same_upper(layer):
+    # Keras's "same" puts the odd padding pixel last: ONNX's auto_pad SAME_UPPER, which works
+    # on sizes known only at run time (odd sizes: the padding is uneven)
+    proto = assert_exports_like_numpy(layer(), (None, None, 3), 17, data_shape=(7, 5, 3))
     assert proto.graph.input[0].type.tensor_type.shape.dim[1].dim_param == ""
-
-
-def test_arguments_without_an_exact_lowering_are_refused_by_name():
-    with pytest.raises(modelio.UnsupportedError, match="pool.*same"):
-        y = layers.MaxPooling2D(3, strides=2, padding="same", name="pool")
-        free = modelio.Input((None, None, 3))
-        modelio.export_onnx(modelio.Model(free, y(free)))
+    assert any(attribute.name == "auto_pad" and attribute.s == b"SAME_UPPER"
+               for node in proto.graph.node for attribute in node.attribute)
 
 
 @pytest.mark.parametrize("opset", OPSETS)
