@@ -372,6 +372,7 @@ GENERATORS = [
     ("keras3", "ops_nn_more_fixtures.py"), ("keras3-tf", "ops_nn_more_fixtures.py --tf-outputs"),
     ("keras3", "quantized_case_fixtures.py"),
     ("keras3", "onnx_quantized_fixtures.py"),  # needs onnx and onnxruntime only
+    ("keras3", "torch_onnx_dynamic_fixtures.py"),  # torch.onnx.export with dynamic_axes
     ("keras3", "dtype_policy_fixtures.py keras3"), ("tf-keras", "dtype_policy_fixtures.py tf-keras"),
     ("keras3", "save_variant_fixtures.py"), ("tf-keras", "save_variant_fixtures.py --tf-keras"),
     ("tf-keras", "tf_op_lambda_fixtures.py"), ("tf-keras", "keras2_preprocessing_fixtures.py"),
