@@ -3,9 +3,9 @@ numpy kernels and compared with onnxruntime; the layers chosen; config round tri
 
 import numpy as np
 import onnx
-import onnxruntime
 import pytest
 from onnx import TensorProto, helper, numpy_helper
+from onnx_graphs import make_model, ort_outputs
 
 import modelio
 from modelio.errors import FormatError, ModelioError, UnsupportedError
@@ -14,25 +14,6 @@ from modelio.onnx.importer import import_onnx
 
 RNG = np.random.default_rng(11)
 FLOAT = TensorProto.FLOAT
-
-
-def make_model(nodes, inputs, outputs, initializers=(), opset=17, ir_version=8):
-    """An ONNX model from helper-made nodes; inputs/outputs are (name, elem_type, shape)."""
-    graph = helper.make_graph(
-        nodes, "g",
-        [helper.make_tensor_value_info(name, kind, shape) for name, kind, shape in inputs],
-        [helper.make_tensor_value_info(name, kind, shape) for name, kind, shape in outputs],
-        initializer=[numpy_helper.from_array(np.asarray(array), name)
-                     for name, array in initializers])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
-    model.ir_version = ir_version
-    return model
-
-
-def ort_outputs(model, feeds: dict) -> list:
-    session = onnxruntime.InferenceSession(model.SerializeToString(),
-                                           providers=["CPUExecutionProvider"])
-    return session.run(None, feeds)
 
 
 def modelio_outputs(imported, feeds: dict) -> list:
